@@ -1,0 +1,3 @@
+from pianold.cli import main
+
+main()

@@ -1,0 +1,115 @@
+"""The `pianold` command: thin click commands over the library."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from pianold.config import ConfigError, Settings, load_settings
+
+
+class Context:
+    def __init__(self, config: Path | None, base: str | None, data: Path | None, dist: Path | None):
+        self.config, self.base, self.data, self.dist = config, base, data, dist
+
+    def settings(self, **overrides) -> Settings:
+        try:
+            return load_settings(self.config, base=self.base, data_dir=self.data, dist_dir=self.dist, **overrides)
+        except ConfigError as err:
+            raise click.ClickException(str(err)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", type=click.Path(path_type=Path), help="Settings file (TOML). Default: ./pianold.toml or $PIANOLD_CONFIG.")
+@click.option("--base", help="Base of the published IRIs (default https://w3id.org/pianold, or $PIANOLD_BASE).")
+@click.option("--data", type=click.Path(path_type=Path), help="Folder of plan folders (default: the bundled plans).")
+@click.option("--dist", type=click.Path(path_type=Path), help="Output folder (default ./dist).")
+@click.version_option(package_name="pianold")
+@click.pass_context
+def main(ctx: click.Context, config, base, data, dist) -> None:
+    """Publish metropolitan strategic plans as linked open data."""
+    ctx.obj = Context(config, base, data, dist)
+
+
+@main.command()
+@click.pass_obj
+def build(obj: Context) -> None:
+    """Read the plans' sources, validate them and publish a new version in the output folder.
+
+    A failed build changes nothing that was published."""
+    from pianold.ingest import SourceError
+    from pianold.publish import ValidationFailed, build as build_all
+
+    settings = obj.settings()
+    try:
+        version = build_all(settings)
+    except SourceError as err:
+        for problem in err.problems:
+            click.echo(f"error: {problem}", err=True)
+        click.echo(f"build failed: {len(err.problems)} problem{'s' if len(err.problems) != 1 else ''} in the sources; nothing was published", err=True)
+        sys.exit(1)
+    except ValidationFailed as err:
+        click.echo(err.report.render(err.graph), err=True)
+        click.echo("build failed: the data does not conform to the shapes; nothing was published", err=True)
+        sys.exit(1)
+    except OSError as err:
+        raise click.ClickException(f"cannot write to {settings.dist_dir}: {err.strerror or err}") from None
+    plans = ", ".join(f"{p['id']} ({p['triples']} triples)" for p in version.manifest["plans"])
+    click.echo(f"published version {version.id} in {version.path}: {plans}")
+
+
+@main.command()
+@click.argument("file", required=False, type=click.Path(path_type=Path))
+@click.option("--format", "rdf_format", help="RDF format of FILE (default: from its extension).")
+@click.pass_obj
+def validate(obj: Context, file: Path | None, rdf_format: str | None) -> None:
+    """Validate FILE (any RDF file) against pianold's shapes, or the plans' sources if no FILE.
+
+    Exit status: 0 conforms, 1 violations, 2 unreadable input."""
+    from rdflib import Graph
+
+    from pianold.ingest import SourceError
+    from pianold.publish import ValidationFailed, build_dataset
+    from pianold.validate import validate as run_validation
+
+    if file is None:
+        try:
+            built = build_dataset(obj.settings())
+        except SourceError as err:
+            for problem in err.problems:
+                click.echo(f"error: {problem}", err=True)
+            sys.exit(2)
+        except ValidationFailed as err:
+            click.echo(err.report.render(err.graph))
+            sys.exit(1)
+        click.echo(f"OK: {len(built.plans)} plan{'s' if len(built.plans) != 1 else ''} conform to the shapes (0 violations).")
+        return
+
+    graph = Graph()
+    try:
+        graph.parse(str(file), format=rdf_format or _guess_format(file))
+    except FileNotFoundError:
+        click.echo(f"error: {file}: file not found", err=True)
+        sys.exit(2)
+    except IsADirectoryError:
+        click.echo(f"error: {file}: is a directory", err=True)
+        sys.exit(2)
+    except Exception as err:  # rdflib raises many kinds of parser errors
+        click.echo(f"error: {file}: cannot parse as RDF: {_one_line(err)}", err=True)
+        sys.exit(2)
+    report = run_validation(graph)
+    click.echo(report.render(graph))
+    sys.exit(0 if report.conforms else 1)
+
+
+def _guess_format(path: Path) -> str:
+    from rdflib.util import guess_format
+
+    return guess_format(str(path)) or "turtle"
+
+
+def _one_line(err: Exception) -> str:
+    text = " ".join(str(err).split())
+    return text[:300] + ("…" if len(text) > 300 else "")

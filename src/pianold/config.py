@@ -1,0 +1,120 @@
+"""One settings object, read from a TOML file and PIANOLD_* environment variables.
+
+Precedence: explicit overrides (command-line options) > environment > file > defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+from pianold.resources import bundled_data_dir
+from pianold.uris import DEFAULT_BASE, Uris
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ENV_PREFIX = "PIANOLD_"
+CONFIG_FILE = "pianold.toml"
+
+
+class ConfigError(Exception):
+    """A setting that cannot be used, with the place it came from."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    base: str = DEFAULT_BASE  # IRIs of published data start with it
+    data_dir: Path = field(default_factory=bundled_data_dir)  # one folder per plan, each with plan.toml
+    dist_dir: Path = Path("dist")  # built versions; dist/current is the published one
+    keep_versions: int = 3  # older versions stay for in-flight requests, then are pruned
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 4  # WSGI server threads
+
+    @property
+    def uris(self) -> Uris:
+        return Uris(self.base)
+
+    def replace(self, **changes: Any) -> "Settings":
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    if path is None and env.get(ENV_PREFIX + "CONFIG"):
+        path = Path(env[ENV_PREFIX + "CONFIG"])
+    if path is None and Path(CONFIG_FILE).is_file():
+        path = Path(CONFIG_FILE)
+    if path is not None:
+        values.update(_from_file(Path(path)))
+    known = {f.name: f for f in fields(Settings)}
+    for name, f in known.items():
+        raw = env.get(ENV_PREFIX + name.upper())
+        if raw is not None and raw != "":
+            values[name] = _convert(f, raw, f"environment variable {ENV_PREFIX}{name.upper()}")
+    for name, value in overrides.items():
+        if value is not None:
+            values[name] = value
+    settings = Settings(**values)
+    _check(settings)
+    return settings
+
+
+def _from_file(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read configuration: {err}") from None
+    data = data.get("pianold", data)
+    known = {f.name: f for f in fields(Settings)}
+    values = {}
+    for key, value in data.items():
+        if key not in known:
+            raise ConfigError(f"{path}: unknown setting {key!r}; known: {', '.join(sorted(known))}")
+        values[key] = _convert(known[key], value, f"{path}: setting {key!r}")
+    return values
+
+
+def _convert(f: dataclasses.Field, value: Any, where: str) -> Any:
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    try:
+        if kind == "int":
+            if isinstance(value, bool):
+                raise ValueError
+            return int(value)
+        if kind == "float":
+            return float(value)
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            return {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}[str(value).lower()]
+        if kind == "Path":
+            return Path(value)
+        if kind.startswith("tuple"):
+            items = value if isinstance(value, list) else [v for v in str(value).split(",") if v.strip()]
+            return tuple(str(v).strip() for v in items)
+        if kind == "str | None":
+            return str(value) if value not in (None, "") else None
+        return str(value)
+    except (ValueError, KeyError):
+        raise ConfigError(f"{where}: {value!r} is not a valid {kind}") from None
+
+
+def _check(settings: Settings) -> None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(settings.base)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(f"base must be an http(s) URL without query or fragment, not {settings.base!r}")
+    if settings.keep_versions < 1:
+        raise ConfigError("keep_versions must be at least 1")

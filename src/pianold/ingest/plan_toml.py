@@ -1,0 +1,310 @@
+"""Reader of a plan's metadata file, plan.toml: types are checked, errors are located."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pianold.ingest.errors import Location, Problem, SourceError, fail
+from pianold.ingest.records import LEVEL_CLASSES, Cell, Level, Publisher
+from pianold.ingest.text import MAX_DESCRIPTION_CHARS, clean_cell, read_source
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+PLAN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+LEVEL_KEY = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+IPA_CODE = re.compile(r"^[A-Za-z0-9_]{1,20}$")
+TABLE_FORMATS = ("page-text", "wdt-csv")
+
+
+@dataclass(frozen=True)
+class AxisSpec:
+    code: str
+    title: Cell
+    motto: Cell | None
+    page: str | None
+    location: Location
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    axis: str
+    file: Path
+    format: str
+    location: Location
+
+
+@dataclass
+class PlanSpec:
+    """plan.toml, checked: everything about a plan except its tables' content."""
+
+    path: Path
+    id: str
+    title: str
+    title_en: str | None
+    description: str | None
+    description_en: str | None
+    source: str
+    license: str
+    keywords: list[str]
+    publisher: Publisher
+    province: str
+    istat: str | None
+    start: dt.date
+    end: dt.date
+    adoption_body: str | None
+    adoption_year: int | None
+    levels: list[Level]
+    axes: list[AxisSpec]
+    tables: list[TableSpec]
+
+
+class _Doc:
+    """Typed access to the parsed TOML with locations for every complaint."""
+
+    def __init__(self, path: Path, text: str):
+        self.path = path
+        self.lines = text.split("\n")
+
+    def where(self, key: str, table: str | None = None, index: int | None = None) -> Location:
+        start = 0
+        if table is not None:
+            header = re.compile(rf"^\s*\[\[?\s*{re.escape(table)}\s*\]\]?\s*(#.*)?$")
+            seen = -1
+            for n, line in enumerate(self.lines):
+                if header.match(line):
+                    seen += 1
+                    if index is None or seen == index:
+                        start = n
+                        break
+        pattern = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
+        for n in range(start, len(self.lines)):
+            if n > start and table is not None and self.lines[n].lstrip().startswith("["):
+                break
+            if pattern.match(self.lines[n]):
+                return Location(self.path, n + 1, len(self.lines[n]) - len(self.lines[n].lstrip()) + 1)
+        return Location(self.path, start + 1 if table is not None else None, None)
+
+
+_TYPE_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "a table", dt.date: "a date (YYYY-MM-DD)"}
+
+
+def _take(doc: _Doc, data: dict, key: str, kind: type, *, required: bool = True,
+          table: str | None = None, index: int | None = None, problems: list[Problem]) -> Any:
+    name = f"{table}.{key}" if table and index is None else (f"{table}[{index + 1}].{key}" if table else key)
+    if key not in data:
+        if required:
+            problems.append(Problem(doc.where(key, table, index) if table else Location(doc.path),
+                                    f"missing required key '{name}'"))
+        return None
+    value = data[key]
+    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+    if kind is dt.date and isinstance(value, dt.datetime):
+        ok = False
+    if not ok:
+        got = type(value).__name__
+        problems.append(Problem(doc.where(key, table, index), f"'{name}' must be {_TYPE_NAMES[kind]}, not {got} ({value!r:.40})"))
+        return None
+    return value
+
+
+def _check_url(doc, value, key, problems, table=None, index=None):
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c in value for c in ' <>"{}|\\^`'):
+        problems.append(Problem(doc.where(key, table, index), f"'{key}' must be an http(s) URL, not {value!r:.60}"))
+        return None
+    return value
+
+
+def _text(doc, value, key, problems, table=None, index=None, *, max_chars=None):
+    if value is None:
+        return None
+    where = doc.where(key, table, index)
+    try:
+        kwargs = {"max_chars": max_chars} if max_chars else {}
+        return Cell(clean_cell(value, Location(where.path, where.line, None), f"'{key}'", **kwargs), where)
+    except SourceError as err:
+        problems.extend(err.problems)
+        return None
+
+
+def read_plan_toml(path: Path) -> PlanSpec:
+    text = read_source(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        m = re.search(r"\(at line (\d+), column (\d+)\)", str(err))
+        where = Location(path, int(m.group(1)), int(m.group(2))) if m else Location(path)
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(err))
+        raise fail(where, f"not valid TOML: {message}") from None
+    doc = _Doc(path, text)
+    problems: list[Problem] = []
+
+    def take(d, key, kind, **kw):
+        return _take(doc, d, key, kind, problems=problems, **kw)
+
+    plan_id = take(data, "id", str)
+    if plan_id is not None and not PLAN_ID.match(plan_id):
+        problems.append(Problem(doc.where("id"), f"'id' must be lower-case letters, digits and '-' (it becomes part of IRIs), not {plan_id!r:.60}"))
+    title = _text(doc, take(data, "title", str), "title", problems)
+    title_en = _text(doc, take(data, "title_en", str, required=False), "title_en", problems)
+    description = _text(doc, take(data, "description", str, required=False), "description", problems, max_chars=MAX_DESCRIPTION_CHARS)
+    description_en = _text(doc, take(data, "description_en", str, required=False), "description_en", problems, max_chars=MAX_DESCRIPTION_CHARS)
+    source = _check_url(doc, take(data, "source", str), "source", problems)
+    license_ = _check_url(doc, take(data, "license", str), "license", problems)
+    keywords = take(data, "keywords", list, required=False) or []
+    if not all(isinstance(k, str) and k.strip() for k in keywords):
+        problems.append(Problem(doc.where("keywords"), "'keywords' must be a list of non-empty strings"))
+        keywords = []
+
+    publisher = None
+    pub = take(data, "publisher", dict)
+    if pub is not None:
+        name = _text(doc, take(pub, "name", str, table="publisher"), "name", problems, "publisher")
+        ipa = take(pub, "ipa", str, table="publisher")
+        if ipa is not None and not IPA_CODE.match(ipa):
+            problems.append(Problem(doc.where("ipa", "publisher"), f"'publisher.ipa' must be an IPA code such as 'cmba', not {ipa!r:.40}"))
+            ipa = None
+        website = _check_url(doc, take(pub, "website", str, table="publisher", required=False), "website", problems, "publisher")
+        if name and ipa:
+            publisher = Publisher(name.text, ipa, website)
+
+    province = istat = None
+    territory = take(data, "territory", dict)
+    if territory is not None:
+        province = take(territory, "province", str, table="territory")
+        if province is not None and not re.fullmatch(r"[0-9]{3}", province):
+            problems.append(Problem(doc.where("province", "territory"), f"'territory.province' must be a 3-digit ISTAT province code such as \"072\", not {province!r:.20}"))
+        istat = take(territory, "istat", str, table="territory", required=False)
+        if istat is not None and not re.fullmatch(r"[0-9]{3}", istat):
+            problems.append(Problem(doc.where("istat", "territory"), f"'territory.istat' must be a 3-digit ISTAT code such as \"272\", not {istat!r:.20}"))
+
+    start = end = None
+    period = take(data, "period", dict)
+    if period is not None:
+        start = take(period, "start", dt.date, table="period")
+        end = take(period, "end", dt.date, table="period")
+        if start and end and start > end:
+            problems.append(Problem(doc.where("end", "period"), f"'period.end' ({end}) is before 'period.start' ({start})"))
+
+    adoption_body = adoption_year = None
+    adoption = take(data, "adoption", dict, required=False)
+    if adoption is not None:
+        body = _text(doc, take(adoption, "body", str, table="adoption", required=False), "body", problems, "adoption")
+        adoption_body = body.text if body else None
+        adoption_year = take(adoption, "year", int, table="adoption", required=False)
+        if adoption_year is not None and not 1900 <= adoption_year <= 2200:
+            problems.append(Problem(doc.where("year", "adoption"), f"'adoption.year' must be a year, not {adoption_year}"))
+
+    levels = _levels(doc, data, problems, take)
+    axes = _axes(doc, data, problems, take, levels)
+    tables = _tables(doc, data, problems, take, path.parent, axes)
+
+    if problems:
+        raise SourceError(problems)
+    return PlanSpec(
+        path=path, id=plan_id, title=title.text, title_en=title_en.text if title_en else None,
+        description=description.text if description else None,
+        description_en=description_en.text if description_en else None,
+        source=source, license=license_, keywords=keywords, publisher=publisher,
+        province=province, istat=istat, start=start, end=end,
+        adoption_body=adoption_body, adoption_year=adoption_year,
+        levels=levels, axes=axes, tables=tables,
+    )
+
+
+def _levels(doc, data, problems, take) -> list[Level]:
+    raw = take(data, "levels", list)
+    if raw is None:
+        return []
+    if len(raw) < 2:
+        problems.append(Problem(doc.where("levels"), "a plan needs at least two [[levels]] (e.g. Asse and Azione)"))
+    levels, keys = [], set()
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict):
+            problems.append(Problem(doc.where("levels"), f"levels[{i + 1}] must be a table"))
+            continue
+        kw = {"table": "levels", "index": i}
+        key = take(item, "key", str, **kw)
+        name = take(item, "name", str, **kw)
+        name_en = take(item, "name_en", str, required=False, **kw)
+        pattern = take(item, "pattern", str, **kw)
+        level_class = take(item, "class", str, required=False, **kw)
+        column = take(item, "column", str, required=(i > 0), **kw)
+        if key is not None and (not LEVEL_KEY.match(key) or key in keys or key == "level"):
+            problems.append(Problem(doc.where("key", "levels", i), f"levels[{i + 1}].key must be unique, lower-case letters, digits and '-' (not 'level'), not {key!r:.40}"))
+        keys.add(key)
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as err:
+                problems.append(Problem(doc.where("pattern", "levels", i), f"levels[{i + 1}].pattern is not a valid regular expression: {err}"))
+                pattern = None
+        if level_class is not None and level_class not in LEVEL_CLASSES:
+            problems.append(Problem(doc.where("class", "levels", i), f"levels[{i + 1}].class must be one of {', '.join(LEVEL_CLASSES)}, not {level_class!r:.40}"))
+        if None not in (key, name, pattern):
+            levels.append(Level(key, name, name_en, i + 1, pattern, level_class, column))
+    return levels
+
+
+def _axes(doc, data, problems, take, levels) -> list[AxisSpec]:
+    raw = take(data, "axes", list)
+    if raw is None:
+        return []
+    axes, codes = [], {}
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict):
+            problems.append(Problem(doc.where("axes"), f"axes[{i + 1}] must be a table"))
+            continue
+        kw = {"table": "axes", "index": i}
+        code = take(item, "code", str, **kw)
+        title = _text(doc, take(item, "title", str, **kw), "title", problems, "axes", i)
+        motto = _text(doc, take(item, "motto", str, required=False, **kw), "motto", problems, "axes", i)
+        page = _check_url(doc, take(item, "page", str, required=False, **kw), "page", problems, "axes", i)
+        where = doc.where("code", "axes", i)
+        if code is not None and levels and not levels[0].matches(code):
+            problems.append(Problem(where, f"axis code {code!r:.20} does not match the {levels[0].name} pattern {levels[0].pattern}"))
+            continue
+        if code in codes:
+            problems.append(Problem(where, f"duplicate axis code {code!r} (first at line {codes[code].line})"))
+            continue
+        if code is not None and title is not None:
+            codes[code] = where
+            axes.append(AxisSpec(code, title, motto, page, where))
+    return axes
+
+
+def _tables(doc, data, problems, take, folder: Path, axes) -> list[TableSpec]:
+    raw = take(data, "tables", list, required=False) or []
+    known = {a.code for a in axes}
+    tables = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict):
+            problems.append(Problem(doc.where("tables"), f"tables[{i + 1}] must be a table"))
+            continue
+        kw = {"table": "tables", "index": i}
+        axis = take(item, "axis", str, **kw)
+        file = take(item, "file", str, **kw)
+        fmt = take(item, "format", str, **kw)
+        if axis is not None and known and axis not in known:
+            problems.append(Problem(doc.where("axis", "tables", i), f"tables[{i + 1}].axis {axis!r:.20} is not one of the plan's [[axes]]"))
+        if fmt is not None and fmt not in TABLE_FORMATS:
+            problems.append(Problem(doc.where("format", "tables", i), f"tables[{i + 1}].format must be one of {', '.join(TABLE_FORMATS)}, not {fmt!r:.40}"))
+        if file is not None:
+            resolved = (folder / file).resolve()
+            if folder.resolve() not in resolved.parents:
+                problems.append(Problem(doc.where("file", "tables", i), f"tables[{i + 1}].file must stay inside the plan folder, not {file!r:.60}"))
+                file = None
+        if None not in (axis, file, fmt):
+            tables.append(TableSpec(axis, folder / file, fmt, doc.where("file", "tables", i)))
+    return tables

@@ -1,0 +1,114 @@
+"""PlanRecord -> RDF. The only module that knows which ontology terms describe a plan."""
+
+from __future__ import annotations
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, RDFS, SKOS, XSD
+
+from pianold.ingest.records import ElementRecord, PlanRecord
+from pianold.uris import Uris
+from pianold.vocab import COV, L0, PROVINCES, PSM, TI, bind_prefixes
+
+
+def it(text: str) -> Literal:
+    return Literal(text, lang="it")
+
+
+def en(text: str) -> Literal:
+    return Literal(text, lang="en")
+
+
+def plan_graph(plan: PlanRecord, uris: Uris) -> Graph:
+    """The named graph of one plan."""
+    g = bind_prefixes(Graph(identifier=uris.plan(plan.id)))
+    p = uris.plan(plan.id)
+    org = uris.organization(plan.publisher.ipa)
+
+    g.add((p, RDF.type, PSM.StrategicPlan))
+    g.add((p, RDF.type, SKOS.ConceptScheme))
+    g.add((p, DCTERMS.identifier, Literal(plan.id)))
+    for prop in (SKOS.prefLabel, DCTERMS.title, L0.name):
+        g.add((p, prop, it(plan.title)))
+        if plan.title_en:
+            g.add((p, prop, en(plan.title_en)))
+    if plan.description:
+        g.add((p, DCTERMS.description, it(plan.description)))
+    if plan.description_en:
+        g.add((p, DCTERMS.description, en(plan.description_en)))
+    g.add((p, PSM.adoptedBy, org))
+    g.add((p, DCTERMS.publisher, org))
+    g.add((p, DCTERMS.spatial, PROVINCES[plan.province]))
+    g.add((p, DCTERMS.license, URIRef(plan.license)))
+    g.add((p, DCTERMS.source, URIRef(plan.source)))
+    g.add((p, PROV.wasDerivedFrom, URIRef(plan.source)))
+    if plan.adoption_year:
+        g.add((p, DCTERMS.issued, Literal(str(plan.adoption_year), datatype=XSD.gYear)))
+
+    period = uris.period(plan.id)
+    g.add((p, TI.hasTemporalCoverage, period))
+    g.add((period, RDF.type, TI.TimeInterval))
+    g.add((period, TI.startTime, Literal(plan.start, datatype=XSD.date)))
+    g.add((period, TI.endTime, Literal(plan.end, datatype=XSD.date)))
+    g.add((period, RDFS.label, Literal(f"{plan.start.year}–{plan.end.year}")))
+
+    g.add((org, RDF.type, COV.PublicOrganization))
+    g.add((org, COV.IPAcode, Literal(plan.publisher.ipa)))
+    g.add((org, L0.name, it(plan.publisher.name)))
+    g.add((org, RDFS.label, it(plan.publisher.name)))
+    if plan.publisher.website:
+        g.add((org, FOAF.homepage, URIRef(plan.publisher.website)))
+
+    for level in plan.levels:
+        lv = uris.level(plan.id, level.key)
+        g.add((p, PSM.hasLevel, lv))
+        g.add((lv, RDF.type, PSM.Level))
+        g.add((lv, PSM.inPlan, p))
+        g.add((lv, SKOS.prefLabel, it(level.name)))
+        if level.name_en:
+            g.add((lv, SKOS.prefLabel, en(level.name_en)))
+        g.add((lv, PSM.depth, Literal(level.depth, datatype=XSD.positiveInteger)))
+        g.add((lv, PSM.notationPattern, Literal(level.pattern)))
+        if level.level_class:
+            g.add((lv, PSM.levelClass, PSM[level.level_class]))
+
+    by_code = {e.code: e for e in plan.elements}
+    for element in plan.elements:
+        _add_element(g, plan, element, by_code, uris)
+    return g
+
+
+def _add_element(g: Graph, plan: PlanRecord, e: ElementRecord, by_code: dict, uris: Uris) -> None:
+    p = uris.plan(plan.id)
+    node = uris.element(plan.id, e.level.key, e.code)
+    g.add((node, RDF.type, PSM.PlanElement))
+    g.add((node, RDF.type, SKOS.Concept))
+    if e.level.level_class:
+        g.add((node, RDF.type, PSM[e.level.level_class]))
+    g.add((node, PSM.level, uris.level(plan.id, e.level.key)))
+    g.add((node, SKOS.notation, Literal(e.code)))
+    g.add((node, DCTERMS.identifier, Literal(e.code)))
+    g.add((node, SKOS.prefLabel, it(e.title)))
+    g.add((node, L0.name, it(e.title)))
+    g.add((node, SKOS.inScheme, p))
+    if e.parent is None:
+        g.add((node, SKOS.topConceptOf, p))
+        g.add((p, SKOS.hasTopConcept, node))
+        g.add((node, DCTERMS.isPartOf, p))
+        g.add((p, DCTERMS.hasPart, node))
+    else:
+        parent = by_code[e.parent]
+        up = uris.element(plan.id, parent.level.key, parent.code)
+        g.add((node, SKOS.broader, up))
+        g.add((up, SKOS.narrower, node))
+        g.add((node, DCTERMS.isPartOf, up))
+        g.add((up, DCTERMS.hasPart, node))
+    if e.motto:
+        g.add((node, PSM.motto, it(e.motto)))
+    if e.description:
+        g.add((node, DCTERMS.description, it(e.description)))
+        g.add((node, L0.description, it(e.description)))
+    if e.page:
+        g.add((node, FOAF.page, URIRef(e.page)))
+    if e.derived_from:
+        g.add((node, PROV.wasDerivedFrom, URIRef(e.derived_from)))
+        g.add((node, DCTERMS.source, URIRef(e.derived_from)))

@@ -1,0 +1,242 @@
+"""Build every plan and publish it as a new version, atomically.
+
+Layout of the output folder (dist/):
+
+    dist/versions/<version>/      one complete, immutable build
+        manifest.json             version, build time, base, plans, files with sizes and SHA-256
+        plans/<id>.ttl|.nt|.jsonld|.rdf
+        ontology/psm.ttl|.nt|.jsonld|.rdf
+        all.nq                    everything, one named graph per plan + the ontology
+        context.jsonld            the JSON-LD @context used by the .jsonld files
+        store/                    embedded Oxigraph store of all.nq (opened read-only by servers)
+    dist/current -> versions/<version>   switched with one rename: readers see old or new, never half
+
+The version is a digest of the published quads, so an unchanged rebuild is byte-identical and
+publishes nothing new. Everything is written under a temporary name first; a failed build removes
+its temporary folder and leaves dist/current as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph
+from rdflib import Dataset, Graph, URIRef
+
+from pianold import __version__
+from pianold.config import Settings
+from pianold.formats import GRAPH_FORMATS, JSONLD_CONTEXT, NQUADS, serialize
+from pianold.ingest import PlanRecord, Problem, SourceError, load_plan
+from pianold.model import plan_graph
+from pianold.resources import ontology_file
+from pianold.validate import Report, validate
+from pianold.vocab import ONTOLOGY_IRI, bind_prefixes
+
+MANIFEST = "manifest.json"
+CURRENT = "current"
+
+
+class ValidationFailed(Exception):
+    def __init__(self, report: Report, graph: Graph):
+        self.report = report
+        self.graph = graph
+        super().__init__(report.render(graph))
+
+
+@dataclass(frozen=True)
+class Version:
+    """One published build, read from its manifest."""
+
+    path: Path
+    manifest: dict
+
+    @property
+    def id(self) -> str:
+        return self.manifest["version"]
+
+    @property
+    def built(self) -> dt.datetime:
+        return dt.datetime.fromisoformat(self.manifest["built"])
+
+    @property
+    def store_path(self) -> Path:
+        return self.path / "store"
+
+
+@dataclass(frozen=True)
+class Built:
+    plans: list[PlanRecord]
+    dataset: Dataset
+    ontology: Graph
+
+
+def plan_folders(data_dir: Path) -> list[Path]:
+    if not Path(data_dir).is_dir():
+        raise SourceError(Problem(_loc(data_dir), "data folder not found"))
+    folders = sorted(p.parent for p in Path(data_dir).glob("*/plan.toml"))
+    if not folders:
+        raise SourceError(Problem(_loc(data_dir), "no plan folders (each needs a plan.toml)"))
+    return folders
+
+
+def _loc(path: Path):
+    from pianold.ingest import Location
+
+    return Location(Path(path))
+
+
+def build_dataset(settings: Settings) -> Built:
+    """Read, model and validate every plan; raise on the first unusable source or violation."""
+    plans = [load_plan(folder) for folder in plan_folders(settings.data_dir)]
+    ids = [p.id for p in plans]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise SourceError(Problem(_loc(settings.data_dir), f"two plan folders use the same id: {', '.join(duplicates)}"))
+    dataset = bind_prefixes(Dataset())
+    for plan in plans:
+        graph = plan_graph(plan, settings.uris)
+        named = dataset.graph(graph.identifier)
+        for triple in graph:
+            named.add(triple)
+    ontology = Graph(identifier=URIRef(ONTOLOGY_IRI)).parse(ontology_file(), format="turtle")
+    onto_named = dataset.graph(URIRef(ONTOLOGY_IRI))
+    for triple in ontology:
+        onto_named.add(triple)
+    union = Graph()
+    for plan in plans:
+        for triple in dataset.graph(settings.uris.plan(plan.id)):
+            union.add(triple)
+    report = validate(union)
+    if not report.conforms:
+        raise ValidationFailed(report, union)
+    return Built(plans, dataset, ontology)
+
+
+def publish(settings: Settings, built: Built) -> Version:
+    """Write a new version of dist/ and switch dist/current to it atomically."""
+    dist = Path(settings.dist_dir)
+    versions = dist / "versions"
+    versions.mkdir(parents=True, exist_ok=True)
+    with _lock(dist):
+        nquads = serialize(built.dataset, NQUADS)
+        digest = hashlib.sha256(nquads + f"\n{settings.base}\n{__version__}".encode()).hexdigest()
+        version_id = digest[:16]
+        target = versions / version_id
+        if not (target / MANIFEST).is_file():
+            tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=versions))
+            try:
+                _write_version(tmp, version_id, settings, built, nquads)
+                if target.exists():  # an incomplete leftover of a killed build
+                    shutil.rmtree(target)
+                os.rename(tmp, target)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+        _switch_current(dist, version_id)
+        _prune(versions, settings.keep_versions, keep=version_id)
+    return current_version(dist)
+
+
+def _write_version(folder: Path, version_id: str, settings: Settings, built: Built, nquads: bytes) -> None:
+    files: dict[str, bytes] = {"all.nq": nquads}
+    files["context.jsonld"] = (json.dumps(JSONLD_CONTEXT, indent=2, sort_keys=True) + "\n").encode()
+    for plan in built.plans:
+        graph = bind_prefixes(Graph())
+        for triple in built.dataset.graph(settings.uris.plan(plan.id)):
+            graph.add(triple)
+        for fmt in GRAPH_FORMATS:
+            files[f"plans/{plan.id}.{fmt.extension}"] = serialize(graph, fmt)
+    ontology = bind_prefixes(Graph())
+    for triple in built.ontology:
+        ontology.add(triple)
+    for fmt in GRAPH_FORMATS:
+        files[f"ontology/psm.{fmt.extension}"] = serialize(ontology, fmt)
+
+    for name, data in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+    store = pyoxigraph.Store(str(folder / "store"))
+    store.bulk_load(input=nquads, format=pyoxigraph.RdfFormat.N_QUADS)
+    store.flush()
+    store.optimize()
+    del store
+
+    manifest = {
+        "version": version_id,
+        "built": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "base": settings.base,
+        "pianold": __version__,
+        "plans": [
+            {"id": p.id, "iri": str(settings.uris.plan(p.id)), "title": p.title,
+             "triples": len(built.dataset.graph(settings.uris.plan(p.id)))}
+            for p in built.plans
+        ],
+        "files": {
+            name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+            for name, data in sorted(files.items())
+        },
+    }
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    _fsync_tree(folder)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as fh:
+                os.fsync(fh.fileno())
+
+
+def _switch_current(dist: Path, version_id: str) -> None:
+    link = dist / CURRENT
+    tmp = dist / f".{CURRENT}-{os.getpid()}"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(Path("versions") / version_id, tmp)
+    os.replace(tmp, link)
+
+
+def _prune(versions: Path, keep_count: int, keep: str) -> None:
+    complete = [p for p in versions.iterdir() if (p / MANIFEST).is_file()]
+    complete.sort(key=lambda p: (p / MANIFEST).stat().st_mtime, reverse=True)
+    for old in [p for p in complete if p.name != keep][max(keep_count - 1, 0):]:
+        shutil.rmtree(old, ignore_errors=True)
+    for stale in versions.glob(".tmp-*"):
+        if stale.stat().st_mtime < dt.datetime.now().timestamp() - 3600:
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+@contextmanager
+def _lock(dist: Path):
+    with open(dist / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def current_version(dist: Path) -> Version | None:
+    """The published version, or None when nothing was ever published."""
+    link = Path(dist) / CURRENT
+    try:
+        target = link.resolve(strict=True)
+        manifest = json.loads((target / MANIFEST).read_text(encoding="utf-8"))
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return Version(target, manifest)
+
+
+def build(settings: Settings) -> Version:
+    return publish(settings, build_dataset(settings))

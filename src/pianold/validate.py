@@ -1,0 +1,97 @@
+"""SHACL validation with pyshacl, on a plain rdflib Graph, and its human report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from pyshacl import validate as shacl_validate
+from rdflib import Graph, Node, URIRef
+from rdflib.namespace import RDF, SKOS
+
+from pianold.resources import shapes_files
+from pianold.vocab import SH
+
+
+@dataclass(frozen=True)
+class Result:
+    focus: Node
+    path: Node | None
+    message: str
+    severity: str  # Violation, Warning, Info
+    shape: Node | None
+    value: Node | None
+
+
+@dataclass(frozen=True)
+class Report:
+    results: tuple[Result, ...]
+
+    @property
+    def conforms(self) -> bool:
+        return not any(r.severity == "Violation" for r in self.results)
+
+    def render(self, labels: Graph | None = None) -> str:
+        if not self.results:
+            return "OK: the data conforms to the shapes (0 violations)."
+        lines = []
+        for r in sorted(self.results, key=lambda r: (r.severity != "Violation", str(r.focus), str(r.path))):
+            lines.append(f"{r.severity}: {_name(r.focus, labels)}")
+            if r.path is not None:
+                lines.append(f"  path:    {_short(r.path)}")
+            if r.value is not None:
+                lines.append(f"  value:   {_short(r.value)}")
+            lines.append(f"  message: {r.message}")
+            if r.shape is not None and isinstance(r.shape, URIRef):
+                lines.append(f"  shape:   {_short(r.shape)}")
+        counts = {s: sum(r.severity == s for r in self.results) for s in ("Violation", "Warning", "Info")}
+        lines.append(", ".join(f"{n} {s.lower()}{'s' if n != 1 else ''}" for s, n in counts.items() if n))
+        return "\n".join(lines)
+
+
+@lru_cache(maxsize=1)
+def shapes_graph() -> Graph:
+    g = Graph()
+    for path in shapes_files():
+        g.parse(path, format="turtle")
+    return g
+
+
+def validate(data: Graph, shapes: Graph | None = None) -> Report:
+    """Validate a plain rdflib Graph (never an oxrdflib-backed one: pyshacl misreports there)."""
+    plain = Graph()
+    for triple in data:
+        plain.add(triple)
+    _, report_graph, _ = shacl_validate(
+        plain, shacl_graph=shapes if shapes is not None else shapes_graph(),
+        inference="none", advanced=True, allow_warnings=True,
+    )
+    results = []
+    for node in report_graph.subjects(RDF.type, SH.ValidationResult):
+        severity = report_graph.value(node, SH.resultSeverity)
+        results.append(Result(
+            focus=report_graph.value(node, SH.focusNode),
+            path=report_graph.value(node, SH.resultPath),
+            message=str(report_graph.value(node, SH.resultMessage) or ""),
+            severity=str(severity).rsplit("#", 1)[-1] if severity else "Violation",
+            shape=report_graph.value(node, SH.sourceConstraint) or report_graph.value(node, SH.sourceShape),
+            value=report_graph.value(node, SH.value),
+        ))
+    return Report(tuple(results))
+
+
+def _short(node: Node) -> str:
+    from pianold.vocab import PREFIXES
+
+    text = str(node)
+    for prefix, ns in PREFIXES.items():
+        if isinstance(node, URIRef) and text.startswith(str(ns)):
+            return f"{prefix}:{text[len(str(ns)):]}"
+    if text.startswith("https://w3id.org/pianold/shapes/psm#"):
+        return "psmsh:" + text.split("#", 1)[1]
+    return f"<{text}>" if isinstance(node, URIRef) else repr(text)
+
+
+def _name(node: Node, labels: Graph | None) -> str:
+    label = labels.value(node, SKOS.notation) if labels is not None else None
+    return f"<{node}>" + (f" ({label})" if label else "")

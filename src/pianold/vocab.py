@@ -1,0 +1,29 @@
+"""Namespaces used by pianold's data, in one place."""
+
+from rdflib import Namespace
+from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SKOS, XSD
+
+ONTOLOGY_IRI = "https://w3id.org/pianold/onto/psm"
+PSM = Namespace(ONTOLOGY_IRI + "/")
+L0 = Namespace("https://w3id.org/italia/onto/l0/")
+COV = Namespace("https://w3id.org/italia/onto/COV/")
+TI = Namespace("https://w3id.org/italia/onto/TI/")
+IND = Namespace("https://w3id.org/italia/onto/Indicator/")
+PROJ = Namespace("https://w3id.org/italia/onto/Project/")
+DUL = Namespace("http://www.ontologydesignpatterns.org/ont/dul/DUL.owl#")
+ELI = Namespace("http://data.europa.eu/eli/ontology#")
+DCATAPIT = Namespace("http://dati.gov.it/onto/dcatapit#")
+SH = Namespace("http://www.w3.org/ns/shacl#")
+PROVINCES = Namespace("https://w3id.org/italia/controlled-vocabulary/territorial-classifications/provinces/")
+
+PREFIXES = {
+    "psm": PSM, "l0": L0, "cov": COV, "ti": TI, "ind": IND, "proj": PROJ, "dul": DUL, "eli": ELI,
+    "dcatapit": DCATAPIT, "dcat": DCAT, "dct": DCTERMS, "foaf": FOAF, "owl": OWL, "prov": PROV,
+    "rdf": RDF, "rdfs": RDFS, "skos": SKOS, "xsd": XSD,
+}
+
+
+def bind_prefixes(graph):
+    for prefix, ns in PREFIXES.items():
+        graph.bind(prefix, ns, override=True)
+    return graph

@@ -1,0 +1,28 @@
+"""The Flask application factory: `create_app(settings)` works under any WSGI server."""
+
+from __future__ import annotations
+
+from flask import Flask, g
+
+from pianold.config import Settings, load_settings
+from pianold.web.published import Published
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or load_settings()
+    app = Flask(__name__)
+    app.config["PIANOLD"] = settings
+    app.extensions["pianold.published"] = Published(settings.dist_dir)
+
+    @app.before_request
+    def take_snapshot():
+        g.snapshot = app.extensions["pianold.published"].snapshot()
+
+    @app.after_request
+    def version_header(response):
+        snapshot = g.get("snapshot")
+        if snapshot is not None:
+            response.headers["X-Pianold-Version"] = snapshot.version.id
+        return response
+
+    return app

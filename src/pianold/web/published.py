@@ -1,0 +1,49 @@
+"""The published version a request is served from, switched atomically when a build publishes.
+
+Each request takes one snapshot (version + store) at its start and uses only it, so a rebuild
+during a request never mixes two versions in one answer."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from pianold.publish import CURRENT, Version, current_version
+from pianold.store import EmbeddedStore, Store
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    version: Version
+    store: Store
+
+
+class NotPublished(Exception):
+    """Nothing has been published in the output folder yet."""
+
+
+class Published:
+    def __init__(self, dist: Path):
+        self.dist = Path(dist)
+        self._lock = threading.Lock()
+        self._target: str | None = None
+        self._snapshot: Snapshot | None = None
+
+    def snapshot(self) -> Snapshot:
+        try:
+            target = os.readlink(self.dist / CURRENT)
+        except OSError:
+            target = None
+        snap = self._snapshot
+        if snap is not None and target == self._target:
+            return snap
+        with self._lock:
+            if self._snapshot is None or target != self._target:
+                version = current_version(self.dist)
+                if version is None:
+                    raise NotPublished(f"nothing is published in {self.dist}: run `pianold build`")
+                self._snapshot = Snapshot(version, EmbeddedStore(version.store_path))
+                self._target = target
+            return self._snapshot
