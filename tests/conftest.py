@@ -42,3 +42,16 @@ def built_dist(tmp_path_factory):
     settings = load_settings(env={}, data_dir=DATA, dist_dir=dist, base=BASE)
     build(settings)
     return settings
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """`pianold serve` running for real on a free loopback port over the bundled plans."""
+    from live import start_server
+
+    folder = tmp_path_factory.mktemp("live")
+    server = start_server(folder / "dist", DATA, BASE, folder / "server.log")
+    yield server
+    server.stop()
+    log = (folder / "server.log").read_text(errors="replace")
+    assert "Traceback" not in log, f"the server logged a traceback:\n{log}"

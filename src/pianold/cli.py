@@ -61,6 +61,31 @@ def build(obj: Context) -> None:
 
 
 @main.command()
+@click.option("--host", help="Interface to listen on (default 127.0.0.1).")
+@click.option("--port", type=click.IntRange(0, 65535), help="Port (default 8080).")
+@click.option("--workers", type=click.IntRange(1, 256), help="Worker threads of the WSGI server (default 4).")
+@click.pass_obj
+def serve(obj: Context, host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve the published plans as linked data (builds first if nothing is published or it is stale)."""
+    from pianold.serve import run
+
+    settings = obj.settings(host=host, port=port, workers=workers)
+    run(settings, on_build_error=_report_build_error)
+
+
+def _report_build_error(err: Exception) -> None:
+    from pianold.ingest import SourceError
+
+    if isinstance(err, SourceError):
+        for problem in err.problems:
+            click.echo(f"error: {problem}", err=True)
+    else:
+        click.echo(str(err), err=True)
+    click.echo("cannot serve: the build failed and nothing was published before", err=True)
+    sys.exit(1)
+
+
+@main.command()
 @click.argument("file", required=False, type=click.Path(path_type=Path))
 @click.option("--format", "rdf_format", help="RDF format of FILE (default: from its extension).")
 @click.pass_obj

@@ -37,7 +37,7 @@ from pianold.config import Settings
 from pianold.formats import GRAPH_FORMATS, JSONLD_CONTEXT, NQUADS, serialize
 from pianold.ingest import PlanRecord, Problem, SourceError, load_plan
 from pianold.model import plan_graph
-from pianold.resources import ontology_file
+from pianold.resources import ontology_file, shapes_files
 from pianold.validate import Report, validate
 from pianold.vocab import ONTOLOGY_IRI, bind_prefixes
 
@@ -133,6 +133,7 @@ def publish(settings: Settings, built: Built) -> Version:
         target = versions / version_id
         if not (target / MANIFEST).is_file():
             tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=versions))
+            tmp.chmod(0o755)
             try:
                 _write_version(tmp, version_id, settings, built, nquads)
                 if target.exists():  # an incomplete leftover of a killed build
@@ -174,6 +175,7 @@ def _write_version(folder: Path, version_id: str, settings: Settings, built: Bui
 
     manifest = {
         "version": version_id,
+        "sources": sources_digest(settings),
         "built": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
         "base": settings.base,
         "pianold": __version__,
@@ -236,6 +238,26 @@ def current_version(dist: Path) -> Version | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     return Version(target, manifest)
+
+
+def sources_digest(settings: Settings) -> str:
+    """A digest of everything a build reads, to tell whether the published version is stale."""
+    h = hashlib.sha256(f"{settings.base}\n{__version__}\n".encode())
+    inputs = [p for p in sorted(Path(settings.data_dir).rglob("*")) if p.is_file()]
+    for path in [*inputs, ontology_file(), *shapes_files()]:
+        h.update(str(path.relative_to(path.parents[1])).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def is_current(settings: Settings) -> bool:
+    """True when dist/current was built from the sources and settings as they are now."""
+    version = current_version(settings.dist_dir)
+    if version is None or not version.store_path.is_dir():
+        return False
+    try:
+        return version.manifest.get("sources") == sources_digest(settings)
+    except OSError:
+        return False
 
 
 def build(settings: Settings) -> Version:

@@ -1,0 +1,39 @@
+"""`pianold serve`: build if needed, then run the app under waitress (a production WSGI server)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from pianold.config import Settings
+from pianold.ingest import SourceError
+from pianold.publish import ValidationFailed, build, current_version, is_current
+
+log = logging.getLogger("pianold.serve")
+
+
+def ensure_published(settings: Settings, on_build_error: Callable[[Exception], None]) -> None:
+    """Build when nothing is published or the sources changed; a failed rebuild keeps serving
+    the previous version (if there is one) and says so."""
+    if is_current(settings):
+        return
+    try:
+        version = build(settings)
+        log.warning("published version %s", version.id)
+    except (SourceError, ValidationFailed) as err:
+        if current_version(settings.dist_dir) is None:
+            on_build_error(err)
+            raise
+        log.error("the sources changed but do not build; still serving the previous version:\n%s", err)
+
+
+def run(settings: Settings, on_build_error: Callable[[Exception], None]) -> None:
+    import waitress
+
+    from pianold.web import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ensure_published(settings, on_build_error)
+    app = create_app(settings)
+    print(f"pianold: serving {settings.base} on http://{settings.host}:{settings.port}/", flush=True)
+    waitress.serve(app, host=settings.host, port=settings.port, threads=settings.workers, ident="pianold")

@@ -1,0 +1,66 @@
+"""A real pianold server in a subprocess, on a free loopback port, for tests with real clients."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LiveServer:
+    url: str  # http://127.0.0.1:PORT (no trailing slash)
+    base: str  # the configured base of the IRIs it serves
+    dist: Path
+    process: subprocess.Popen
+    log: Path
+
+    def iri_to_url(self, iri: str) -> str:
+        assert iri.startswith(self.base), iri
+        return self.url + iri[len(self.base):]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_server(dist: Path, data: Path, base: str, log: Path, *extra: str, env: dict | None = None,
+                 timeout: float = 120) -> LiveServer:
+    port = free_port()
+    args = [sys.executable, "-m", "pianold", "--dist", str(dist), "--data", str(data), "--base", base,
+            "serve", "--port", str(port), *extra]
+    out = open(log, "ab")
+    process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"pianold serve exited with {process.returncode}:\n{log.read_text(errors='replace')}")
+        try:
+            urllib.request.urlopen(url + "/", timeout=2).close()
+            break
+        except urllib.error.HTTPError:
+            break  # it answers
+        except OSError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        raise RuntimeError(f"pianold serve did not answer within {timeout}s:\n{log.read_text(errors='replace')}")
+    return LiveServer(url, base, dist, process, log)

@@ -1,0 +1,65 @@
+"""The `pianold` command as a user runs it: real processes, exit codes, no tracebacks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import BASE, DATA
+
+
+def pianold(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "pianold", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_build_and_validate(tmp_path):
+    run = pianold("--dist", str(tmp_path / "dist"), "--data", str(DATA), "--base", BASE, "build")
+    assert run.returncode == 0, run.stderr
+    assert "published version" in run.stdout and "bari-psm-2030" in run.stdout
+    ttl = tmp_path / "dist/current/plans/bari-psm-2030.ttl"
+    assert ttl.is_file()
+    run = pianold("validate", str(ttl))
+    assert run.returncode == 0 and "0 violations" in run.stdout
+    run = pianold("--data", str(DATA), "validate")
+    assert run.returncode == 0 and "conform" in run.stdout
+
+
+def test_validate_reports_violations(tmp_path):
+    bad = tmp_path / "bad.ttl"
+    bad.write_text("""@prefix psm: <https://w3id.org/pianold/onto/psm/> .
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+<https://example.org/a> a psm:PlanElement ; skos:notation "x" .
+""", encoding="utf-8")
+    run = pianold("validate", str(bad))
+    assert run.returncode == 1
+    assert "Violation: <https://example.org/a>" in run.stdout
+    assert "path:    skos:prefLabel" in run.stdout and "message:" in run.stdout
+    assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_validate_unreadable_input(tmp_path):
+    garbage = tmp_path / "garbage.ttl"
+    garbage.write_text("this is not turtle <<<", encoding="utf-8")
+    for path in (garbage, tmp_path / "missing.ttl", tmp_path):
+        run = pianold("validate", str(path))
+        assert run.returncode == 2, path
+        assert run.stderr.startswith("error: ") and "Traceback" not in run.stderr
+
+
+def test_build_with_bad_source_exits_1_and_writes_nothing(tmp_path, plan_copy):
+    page = plan_copy / "bari-psm-2030/sources/asse-5-page.txt"
+    page.write_text(page.read_text(encoding="utf-8").replace("5.1.2.a Ampliamento", "<script>alert(1)</script> 5.1.2.a"), encoding="utf-8")
+    run = pianold("--dist", str(tmp_path / "dist"), "--data", str(plan_copy), "build")
+    assert run.returncode == 1
+    assert "asse-5-page.txt:22:1: " in run.stderr and "HTML markup" in run.stderr
+    assert "nothing was published" in run.stderr and "Traceback" not in run.stderr
+    assert not (tmp_path / "dist/current").exists()
+
+
+def test_bad_configuration_is_a_clear_error(tmp_path):
+    config = tmp_path / "pianold.toml"
+    config.write_text("keep_versions = 'many'\n", encoding="utf-8")
+    run = pianold("--config", str(config), "build")
+    assert run.returncode != 0 and "keep_versions" in run.stderr and "Traceback" not in run.stderr
+    run = pianold("--base", "ftp://nope", "build")
+    assert run.returncode != 0 and "base must be an http(s) URL" in run.stderr

@@ -1,0 +1,141 @@
+"""pianold build: what it writes, that it is deterministic, and that failures publish nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+import pyoxigraph
+import pytest
+from rdflib import Graph
+from rdflib.compare import isomorphic
+
+from pianold.config import load_settings
+from pianold.ingest import SourceError
+from pianold.publish import build, current_version
+
+from conftest import BASE, DATA
+
+PLAN = f"{BASE}/data/plan/bari-psm-2030"
+
+
+def settings_for(data, dist, **kw):
+    return load_settings(env={}, data_dir=data, dist_dir=dist, base=kw.pop("base", BASE), **kw)
+
+
+def test_version_files_match_manifest(built_dist):
+    version = current_version(built_dist.dist_dir)
+    files = version.manifest["files"]
+    for name in ("all.nq", "context.jsonld", "plans/bari-psm-2030.ttl", "plans/bari-psm-2030.nt",
+                 "plans/bari-psm-2030.jsonld", "plans/bari-psm-2030.rdf", "ontology/psm.ttl"):
+        data = (version.path / name).read_bytes()
+        assert files[name]["bytes"] == len(data)
+        assert files[name]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert version.manifest["base"] == BASE
+    assert version.manifest["plans"][0]["iri"] == PLAN
+
+
+def test_counts_in_store(built_dist):
+    store = pyoxigraph.Store.read_only(str(current_version(built_dist.dist_dir).store_path))
+    query = """PREFIX psm: <https://w3id.org/pianold/onto/psm/>
+        SELECT ?class (COUNT(?e) AS ?n) WHERE { GRAPH <%s> { ?e a ?class } } GROUP BY ?class""" % PLAN
+    counts = {s["class"].value.rsplit("/", 1)[-1]: int(s["n"].value) for s in store.query(query)}
+    assert counts["Axis"] == 11
+    assert counts["Objective"] == 3
+    assert counts["SpecificObjective"] == 5
+    assert counts["Action"] == 10
+    assert counts["PlanElement"] == 29
+
+
+def test_ntriples_sorted_and_formats_agree(built_dist):
+    version = current_version(built_dist.dist_dir)
+    nt = (version.path / "plans/bari-psm-2030.nt").read_text(encoding="utf-8").splitlines()
+    assert nt == sorted(nt)
+    reference = Graph().parse(version.path / "plans/bari-psm-2030.nt", format="nt")
+    for ext, fmt in (("ttl", "turtle"), ("jsonld", "json-ld"), ("rdf", "xml")):
+        other = Graph().parse(version.path / f"plans/bari-psm-2030.{ext}", format=fmt)
+        assert isomorphic(reference, other), ext
+
+
+def test_jsonld_context_is_inline_and_published(built_dist):
+    version = current_version(built_dist.dist_dir)
+    doc = json.loads((version.path / "plans/bari-psm-2030.jsonld").read_text(encoding="utf-8"))
+    published = json.loads((version.path / "context.jsonld").read_text(encoding="utf-8"))
+    assert isinstance(doc["@context"], dict)
+    assert doc["@context"] == published["@context"]
+    assert doc["@context"]["psm"] == "https://w3id.org/pianold/onto/psm/"
+
+
+def test_text_exactly_as_published(built_dist):
+    version = current_version(built_dist.dist_dir)
+    ttl = (version.path / "plans/bari-psm-2030.ttl").read_text(encoding="utf-8")
+    assert '"Rafforzamento dell’Agenzia Metropolitana per la casa"@it' in ttl
+    assert '"Tutti, nessuno escluso"@it' in ttl
+    assert "Contrastare le povertà abitative e favorire l’housing sociale" in ttl
+
+
+def test_rebuild_is_byte_identical(tmp_path):
+    first = build(settings_for(DATA, tmp_path / "a"))
+    second = build(settings_for(DATA, tmp_path / "b"))
+    assert first.id == second.id
+    for name in first.manifest["files"]:
+        assert (first.path / name).read_bytes() == (second.path / name).read_bytes(), name
+    again = build(settings_for(DATA, tmp_path / "a"))
+    assert again.id == first.id
+    assert again.manifest["built"] == first.manifest["built"]  # nothing rewritten
+
+
+def test_base_changes_the_version(tmp_path):
+    a = build(settings_for(DATA, tmp_path / "d"))
+    b = build(settings_for(DATA, tmp_path / "d", base="http://127.0.0.1:9/x"))
+    assert a.id != b.id
+    assert f"<http://127.0.0.1:9/x/data/plan/bari-psm-2030>" in (b.path / "plans/bari-psm-2030.nt").read_text()
+    assert current_version(tmp_path / "d").id == b.id
+
+
+def _snapshot(dist):
+    return {str(p.relative_to(dist)): (p.read_bytes() if p.is_file() else None)
+            for p in sorted(dist.rglob("*")) if not p.name == ".lock"}
+
+
+def test_failed_build_leaves_dist_untouched(tmp_path, plan_copy):
+    dist = tmp_path / "dist"
+    good = build(settings_for(plan_copy, dist))
+    before = _snapshot(dist)
+    page = plan_copy / "bari-psm-2030/sources/asse-5-page.txt"
+    page.write_text(page.read_text(encoding="utf-8").replace("5.1.1.b", "5.1.1.a"), encoding="utf-8")
+    with pytest.raises(SourceError, match="duplicate"):
+        build(settings_for(plan_copy, dist))
+    assert _snapshot(dist) == before
+    assert current_version(dist).id == good.id
+
+
+def test_interrupted_build_leaves_previous_version(tmp_path, plan_copy, monkeypatch):
+    dist = tmp_path / "dist"
+    good = build(settings_for(plan_copy, dist))
+    toml = plan_copy / "bari-psm-2030/plan.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace("Mare", "Mare nostro"), encoding="utf-8")
+
+    import pianold.publish as publish
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt("killed half-way")
+
+    monkeypatch.setattr(publish.pyoxigraph, "Store", crash)  # dumps written, store not
+    with pytest.raises(KeyboardInterrupt):
+        build(settings_for(plan_copy, dist))
+    assert current_version(dist).id == good.id
+    assert [p.name for p in (dist / "versions").iterdir()] == [good.id]  # no leftovers
+    monkeypatch.undo()
+    new = build(settings_for(plan_copy, dist))
+    assert new.id != good.id and "Mare nostro" in (new.path / "plans/bari-psm-2030.ttl").read_text()
+
+
+def test_old_versions_pruned(tmp_path):
+    dist = tmp_path / "dist"
+    ids = []
+    for i in range(4):
+        ids.append(build(settings_for(DATA, dist, base=f"http://127.0.0.1:9/v{i}", keep_versions=2)).id)
+    assert sorted(p.name for p in (dist / "versions").iterdir()) == sorted(ids[-2:])
+    assert os.readlink(dist / "current") == f"versions/{ids[-1]}"

@@ -1,0 +1,138 @@
+"""Every SHACL constraint in shapes/ is shown to fire: a graph that breaks it gets that exact violation."""
+
+from __future__ import annotations
+
+import pytest
+from rdflib import BNode, Literal, URIRef
+from rdflib.namespace import DCTERMS, RDF, SKOS, XSD
+
+from pianold.ingest import load_plan
+from pianold.model import plan_graph
+from pianold.uris import Uris
+from pianold.validate import shapes_graph, validate
+from pianold.vocab import COV, L0, PSM, TI
+
+from conftest import BARI
+
+URIS = Uris("https://w3id.org/pianold")
+PLAN = URIS.plan("bari-psm-2030")
+AXIS5 = URIS.element("bari-psm-2030", "axis", "5")
+OBJ51 = URIS.element("bari-psm-2030", "objective", "5.1")
+SPEC511 = URIS.element("bari-psm-2030", "specific-objective", "5.1.1")
+ACTION = URIS.element("bari-psm-2030", "action", "5.1.1.a")
+PERIOD = URIS.period("bari-psm-2030")
+ORG = URIS.organization("cmba")
+LEVEL = URIS.level("bari-psm-2030", "action")
+PSMSH = "https://w3id.org/pianold/shapes/psm#"
+
+
+@pytest.fixture(scope="module")
+def bari_graph():
+    return plan_graph(load_plan(BARI), URIS)
+
+
+def _drop(*triples):
+    def mutate(g):
+        for t in triples:
+            g.remove(t)
+    return mutate
+
+
+def _add(*triples):
+    def mutate(g):
+        for t in triples:
+            g.add(t)
+    return mutate
+
+
+def _both(*mutations):
+    def mutate(g):
+        for m in mutations:
+            m(g)
+    return mutate
+
+
+# (constraint, focus node, result path or None, mutation)
+CASES = [
+    ("PlanElement-notation", ACTION, SKOS.notation, _drop((ACTION, SKOS.notation, None))),
+    ("PlanElement-notation", ACTION, SKOS.notation, _add((ACTION, SKOS.notation, Literal("5.1.1.z")))),
+    ("PlanElement-notation", ACTION, SKOS.notation, _both(_drop((ACTION, SKOS.notation, None)), _add((ACTION, SKOS.notation, Literal(5))))),
+    ("PlanElement-prefLabel", ACTION, SKOS.prefLabel, _add((ACTION, SKOS.prefLabel, Literal("Un altro titolo", lang="it")))),
+    ("PlanElement-prefLabelIt", ACTION, SKOS.prefLabel, _both(_drop((ACTION, SKOS.prefLabel, None)), _add((ACTION, SKOS.prefLabel, Literal("Strengthening", lang="en"))))),
+    ("PlanElement-inScheme", ACTION, SKOS.inScheme, _drop((ACTION, SKOS.inScheme, None))),
+    ("PlanElement-inScheme", ACTION, SKOS.inScheme, _add((ACTION, SKOS.inScheme, URIRef("https://example.org/other-plan")))),
+    ("PlanElement-level", ACTION, PSM.level, _drop((ACTION, PSM.level, None))),
+    ("PlanElement-broader", ACTION, SKOS.broader, _add((ACTION, SKOS.broader, URIRef("https://example.org/not-an-element")))),
+    ("PlanElement-oneParent", ACTION, None, _drop((ACTION, SKOS.broader, None))),
+    ("PlanElement-oneParent", ACTION, None, _add((ACTION, SKOS.topConceptOf, PLAN))),
+    ("PlanElement-notationPattern", ACTION, SKOS.notation, _both(_drop((ACTION, SKOS.notation, None)), _add((ACTION, SKOS.notation, Literal("5.1.1.A"))))),
+    ("PlanElement-notationPrefix", ACTION, SKOS.notation, _both(_drop((ACTION, SKOS.notation, None)), _add((ACTION, SKOS.notation, Literal("5.2.1.a"))))),
+    ("PlanElement-parentLevel", ACTION, SKOS.broader, _both(_drop((ACTION, SKOS.broader, None)), _add((ACTION, SKOS.broader, OBJ51)))),
+    ("PlanElement-sameScheme", ACTION, SKOS.inScheme, _both(
+        _add((URIRef("https://example.org/p2"), RDF.type, PSM.StrategicPlan)),
+        _drop((SPEC511, SKOS.inScheme, None)),
+        _add((SPEC511, SKOS.inScheme, URIRef("https://example.org/p2"))))),
+    ("PlanElement-topOfOwnScheme", AXIS5, SKOS.topConceptOf, _both(
+        _drop((AXIS5, SKOS.topConceptOf, None)), _add((AXIS5, SKOS.topConceptOf, URIRef("https://example.org/p2"))))),
+    ("StrategicPlan-prefLabelIt", PLAN, SKOS.prefLabel, _drop((PLAN, SKOS.prefLabel, Literal("Piano Strategico Metropolitano – PSM BARI 20>30", lang="it")))),
+    ("StrategicPlan-identifier", PLAN, DCTERMS.identifier, _drop((PLAN, DCTERMS.identifier, None))),
+    ("StrategicPlan-publisher", PLAN, DCTERMS.publisher, _drop((PLAN, DCTERMS.publisher, None))),
+    ("StrategicPlan-adoptedBy", PLAN, PSM.adoptedBy, _drop((PLAN, PSM.adoptedBy, None))),
+    ("StrategicPlan-period", PLAN, TI.hasTemporalCoverage, _drop((PLAN, TI.hasTemporalCoverage, None))),
+    ("StrategicPlan-level", PLAN, PSM.hasLevel, _drop((PLAN, PSM.hasLevel, None))),
+    ("StrategicPlan-license", PLAN, DCTERMS.license, _drop((PLAN, DCTERMS.license, None))),
+    ("StrategicPlan-license", PLAN, DCTERMS.license, _both(_drop((PLAN, DCTERMS.license, None)), _add((PLAN, DCTERMS.license, Literal("CC BY 4.0"))))),
+    ("StrategicPlan-conceptScheme", PLAN, None, _drop((PLAN, RDF.type, SKOS.ConceptScheme))),
+    ("TimeInterval-start", PERIOD, TI.startTime, _drop((PERIOD, TI.startTime, None))),
+    ("TimeInterval-start", PERIOD, TI.startTime, _both(_drop((PERIOD, TI.startTime, None)), _add((PERIOD, TI.startTime, Literal("2031-01-01", datatype=XSD.date))))),
+    ("TimeInterval-end", PERIOD, TI.endTime, _both(_drop((PERIOD, TI.endTime, None)), _add((PERIOD, TI.endTime, Literal("2030"))))),
+    ("PublicOrganization-ipa", ORG, COV.IPAcode, _drop((ORG, COV.IPAcode, None))),
+    ("PublicOrganization-ipa", ORG, COV.IPAcode, _add((ORG, COV.IPAcode, Literal("c m b a")))),
+    ("PublicOrganization-name", ORG, L0.name, _drop((ORG, L0.name, None))),
+    ("Level-prefLabelIt", LEVEL, SKOS.prefLabel, _drop((LEVEL, SKOS.prefLabel, Literal("Azione", lang="it")))),
+    ("Level-depth", LEVEL, PSM.depth, _drop((LEVEL, PSM.depth, None))),
+    ("Level-pattern", LEVEL, PSM.notationPattern, _drop((LEVEL, PSM.notationPattern, None))),
+    ("Level-inPlan", LEVEL, PSM.inPlan, _drop((LEVEL, PSM.inPlan, None))),
+]
+
+
+def test_bari_conforms(bari_graph):
+    report = validate(bari_graph)
+    assert report.conforms, report.render(bari_graph)
+    assert report.results == ()
+
+
+@pytest.mark.parametrize("constraint,focus,path,mutate", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_constraint_fires(bari_graph, constraint, focus, path, mutate):
+    g = bari_graph.__class__()
+    for t in bari_graph:
+        g.add(t)
+    mutate(g)
+    report = validate(g)
+    assert not report.conforms
+    hits = [r for r in report.results if str(r.shape) == PSMSH + constraint]
+    assert hits, f"expected a violation of {constraint}, got:\n{report.render(g)}"
+    assert all(r.severity == "Violation" for r in hits)
+    assert any(r.focus == focus and (path is None or r.path == path) for r in hits), report.render(g)
+    assert hits[0].message  # every constraint explains itself
+
+
+def test_every_constraint_has_a_breaking_case():
+    shapes = shapes_graph()
+    named = {str(s) for s in shapes.subjects(RDF.type, URIRef("http://www.w3.org/ns/shacl#PropertyShape"))}
+    named |= {str(s) for s in shapes.subjects(RDF.type, URIRef("http://www.w3.org/ns/shacl#SPARQLConstraint"))}
+    tested = {PSMSH + c[0] for c in CASES}
+    assert named - tested == set(), f"constraints without a test: {sorted(named - tested)}"
+
+
+def test_report_names_focus_path_message_severity(bari_graph):
+    g = bari_graph.__class__()
+    for t in bari_graph:
+        g.add(t)
+    g.remove((ACTION, SKOS.notation, None))
+    g.add((ACTION, SKOS.notation, Literal("9.9.9.z")))
+    text = validate(g).render(g)
+    assert "Violation: <" + str(ACTION) + "> (9.9.9.z)" in text
+    assert "path:    skos:notation" in text
+    assert "psmsh:PlanElement-notationPrefix" in text
+    assert text.rstrip().endswith("1 violation")
