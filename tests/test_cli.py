@@ -51,7 +51,7 @@ def test_build_with_bad_source_exits_1_and_writes_nothing(tmp_path, plan_copy):
     page.write_text(page.read_text(encoding="utf-8").replace("5.1.2.a Ampliamento", "<script>alert(1)</script> 5.1.2.a"), encoding="utf-8")
     run = pianold("--dist", str(tmp_path / "dist"), "--data", str(plan_copy), "build")
     assert run.returncode == 1
-    assert "asse-5-page.txt:22:1: " in run.stderr and "HTML markup" in run.stderr
+    assert "asse-5-page.txt:21:1: " in run.stderr and "HTML markup" in run.stderr
     assert "nothing was published" in run.stderr and "Traceback" not in run.stderr
     assert not (tmp_path / "dist/current").exists()
 
