@@ -139,3 +139,37 @@ def test_old_versions_pruned(tmp_path):
         ids.append(build(settings_for(DATA, dist, base=f"http://127.0.0.1:9/v{i}", keep_versions=2)).id)
     assert sorted(p.name for p in (dist / "versions").iterdir()) == sorted(ids[-2:])
     assert os.readlink(dist / "current") == f"versions/{ids[-1]}"
+
+
+def test_plan_of_another_shape_needs_no_new_classes(tmp_path):
+    """Asse > Strategia > Azione: levels are declared per plan (psm:Level), classes stay generic."""
+    import shutil
+
+    from conftest import ROOT
+
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data)
+    shutil.copytree(ROOT / "tests/fixtures/three-level-plan", data / "three-level-plan")
+    version = build(settings_for(data, tmp_path / "dist"))
+    assert [p["id"] for p in version.manifest["plans"]] == ["bari-psm-2030", "test-tre-livelli"]
+    store = pyoxigraph.Store.read_only(str(version.store_path))
+    plan = f"{BASE}/data/plan/test-tre-livelli"
+    rows = list(store.query(f"""
+        PREFIX psm: <https://w3id.org/pianold/onto/psm/>
+        PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+        SELECT ?code ?levelName ?depth ?parentCode WHERE {{ GRAPH <{plan}> {{
+            ?e skos:notation ?code ; psm:level ?l .
+            ?l skos:prefLabel ?levelName ; psm:depth ?depth . FILTER(lang(?levelName) = "it")
+            OPTIONAL {{ ?e skos:broader/skos:notation ?parentCode }}
+        }} }} ORDER BY ?code"""))
+    got = [(r["code"].value, r["levelName"].value, int(r["depth"].value), r["parentCode"].value if r["parentCode"] else None) for r in rows]
+    assert got == [
+        ("1", "Asse", 1, None), ("1.1", "Strategia", 2, "1"), ("1.1.1", "Azione", 3, "1.1"),
+        ("1.1.2", "Azione", 3, "1.1"), ("1.2", "Strategia", 2, "1"), ("1.2.1", "Azione", 3, "1.2"),
+        ("2", "Asse", 1, None),
+    ]
+    strategy = f"{plan}/strategy/1.1"
+    types = {t["t"].value for t in store.query(f"SELECT ?t WHERE {{ <{strategy}> a ?t }}", use_default_graph_as_union=True)}
+    assert types == {"https://w3id.org/pianold/onto/psm/PlanElement", "http://www.w3.org/2004/02/skos/core#Concept"}
+    link = list(store.query(f"SELECT ?p WHERE {{ <{plan}/action/1.1.2> <http://xmlns.com/foaf/0.1/page> ?p }}", use_default_graph_as_union=True))
+    assert link[0]["p"].value == "https://example.org/orti"
