@@ -63,7 +63,7 @@ def assemble(spec: PlanSpec, tables: list[Table]) -> PlanRecord:
         for row in table.rows:
             *ancestors, leaf_cell = row.cells
             m = _LEAF.match(leaf_cell.text)
-            if not m:
+            if not m or not any(ch.isdigit() for ch in m.group("code")):
                 problems.append(Problem(leaf_cell.location, f"{leaf.column} cell must start with the {leaf.name.lower()} code, e.g. '{_example(leaf.pattern)} Titolo', not {_q(leaf_cell.text[:60])}"))
                 continue
             code, title = m.group("code"), m.group("title").strip()

@@ -229,7 +229,7 @@ def _levels(doc, data, problems, take) -> list[Level]:
         return []
     if len(raw) < 2:
         problems.append(Problem(doc.where("levels"), "a plan needs at least two [[levels]] (e.g. Asse and Azione)"))
-    levels, keys = [], set()
+    levels, keys, before = [], set(), len(problems)
     for i, item in enumerate(raw):
         if not isinstance(item, dict):
             problems.append(Problem(doc.where("levels"), f"levels[{i + 1}] must be a table"))
@@ -254,7 +254,8 @@ def _levels(doc, data, problems, take) -> list[Level]:
             problems.append(Problem(doc.where("class", "levels", i), f"levels[{i + 1}].class must be one of {', '.join(LEVEL_CLASSES)}, not {level_class!r:.40}"))
         if None not in (key, name, pattern):
             levels.append(Level(key, name, name_en, i + 1, pattern, level_class, column))
-    return levels
+    # a broken level shifts the ones below it: checks that rely on levels would only echo it
+    return levels if len(problems) == before else []
 
 
 def _axes(doc, data, problems, take, levels) -> list[AxisSpec]:

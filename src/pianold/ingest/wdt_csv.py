@@ -16,11 +16,11 @@ csv.field_size_limit(1_000_000)
 def read_wdt_csv(path: Path, levels: list[Level], axis: str) -> Table:
     text = read_source(path)
     where = Location(path)
-    try:
-        dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
+    try:  # spreadsheets in Italian locales export with ';': take only the delimiter from the header
+        delimiter = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t").delimiter
     except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
+        delimiter = ","
+    reader = csv.reader(io.StringIO(text), csv.excel, delimiter=delimiter)
     try:
         header = next(reader)
     except (StopIteration, csv.Error) as err:
