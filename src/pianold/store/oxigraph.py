@@ -9,6 +9,8 @@ from rdflib import BNode, Graph, Literal, URIRef
 
 from pianold.store.base import Store, StoreError
 
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
 
 def to_rdflib(term):
     if isinstance(term, ox.NamedNode):
@@ -18,6 +20,8 @@ def to_rdflib(term):
     if isinstance(term, ox.Literal):
         if term.language:
             return Literal(term.value, lang=term.language)
+        if term.datatype.value == XSD_STRING:
+            return Literal(term.value)
         return Literal(term.value, datatype=URIRef(term.datatype.value))
     raise StoreError(f"unsupported RDF term {term!r}")
 

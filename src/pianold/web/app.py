@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, g
 
 from pianold.config import Settings, load_settings
+from pianold.web import errors, pages, resources
 from pianold.web.published import Published
 
 
@@ -12,6 +13,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
     app = Flask(__name__)
     app.config["PIANOLD"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.extensions["pianold.published"] = Published(settings.dist_dir)
 
     @app.before_request
@@ -25,4 +27,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             response.headers["X-Pianold-Version"] = snapshot.version.id
         return response
 
+    errors.register(app)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(resources.bp)
     return app

@@ -1,0 +1,88 @@
+"""THE Accept-header parser: `negotiate(accept, offers)` picks the best offered media type.
+
+RFC 9110 §12.5.1: q-values (a malformed q is ignored, q=0 excludes), wildcards (`*/*`, `text/*`),
+media-type parameters, several types; the most specific matching range decides an offer's
+quality. Ties keep the server's order of preference. Unparseable parts are skipped, never fatal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAX_RANGES = 64  # an Accept header with more ranges than this is truncated (cost bound)
+
+
+@dataclass(frozen=True)
+class MediaRange:
+    type: str
+    subtype: str
+    params: tuple[tuple[str, str], ...]
+    q: float
+
+    def specificity(self) -> int:
+        return (self.type != "*") + (self.subtype != "*") + bool(self.params)
+
+    def matches(self, media_type: str) -> bool:
+        t, _, rest = media_type.partition("/")
+        s, _, params = rest.partition(";")
+        if self.type not in ("*", t.strip().lower()) or self.subtype not in ("*", s.strip().lower()):
+            return False
+        offered = dict(_params(params))
+        return all(offered.get(k) == v for k, v in self.params if k != "charset" or k in offered)
+
+
+def _params(text: str) -> list[tuple[str, str]]:
+    out = []
+    for part in text.split(";"):
+        key, eq, value = part.partition("=")
+        key = key.strip().lower()
+        if key and eq:
+            out.append((key, value.strip().strip('"').lower()))
+    return out
+
+
+def parse_accept(header: str | None) -> list[MediaRange]:
+    """The media ranges of an Accept header; `None` or empty means `*/*`."""
+    if header is None or not header.strip():
+        return [MediaRange("*", "*", (), 1.0)]
+    ranges = []
+    for item in header.split(",")[:MAX_RANGES]:
+        media, _, rest = item.partition(";")
+        t, slash, s = media.strip().lower().partition("/")
+        if not slash or not t or not s or (t == "*" and s != "*") or any(c.isspace() for c in t + s):
+            continue
+        q, params = 1.0, []
+        for key, value in _params(rest):
+            if key == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = -1.0
+                if not 0.0 <= q <= 1.0 or len(value) > 5:
+                    q = -1.0
+                break  # parameters after q are accept-extensions
+            params.append((key, value))
+        if q >= 0:
+            ranges.append(MediaRange(t, s, tuple(params), q))
+    return ranges
+
+
+def quality(ranges: list[MediaRange], media_type: str) -> float:
+    matching = [r for r in ranges if r.matches(media_type)]
+    if not matching:
+        return 0.0
+    best = max(r.specificity() for r in matching)
+    return max(r.q for r in matching if r.specificity() == best)
+
+
+def negotiate(accept: str | None, offers: list[str]) -> str | None:
+    """The offer the client prefers most (server order breaks ties), or None if none is acceptable."""
+    ranges = parse_accept(accept)
+    if accept is not None and accept.strip() and not ranges:
+        ranges = [MediaRange("*", "*", (), 1.0)]  # nothing parseable: treat as no preference
+    best, best_q = None, 0.0
+    for offer in offers:
+        q = quality(ranges, offer)
+        if q > best_q:
+            best, best_q = offer, q
+    return best

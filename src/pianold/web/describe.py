@@ -1,0 +1,93 @@
+"""The queries behind a resource's description, over any `Store` (embedded or remote)."""
+
+from __future__ import annotations
+
+import re
+
+from rdflib import Graph, URIRef
+
+from pianold.store import Store
+from pianold.vocab import ONTOLOGY_IRI
+
+_IRI_OK = re.compile(r'^[^\s<>"{}|^`\\]+$')
+INCOMING_LIMIT = 500
+LABEL_PROPS = "skos:prefLabel rdfs:label skos:notation"
+PREFIXES = """PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX psm: <https://w3id.org/pianold/onto/psm/>
+"""
+
+
+def safe_iri(iri: str) -> str:
+    """An IRI that can be written between <> in a query (request paths are normalised before)."""
+    if not _IRI_OK.match(iri):
+        raise ValueError(f"not an IRI: {iri!r}")
+    return iri
+
+
+def exists(store: Store, iri: str) -> bool:
+    return store.ask(f"ASK {{ <{safe_iri(iri)}> ?p ?o }}")
+
+
+def describe(store: Store, iri: str) -> Graph:
+    """Own triples, labels of the resources they point at (parent, children, plan …),
+    and incoming links with their subjects' labels. The ontology IRI describes the whole ontology."""
+    iri = safe_iri(iri)
+    if iri == ONTOLOGY_IRI:
+        return store.graph_query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{iri}> {{ ?s ?p ?o }} }}")
+    return store.graph_query(PREFIXES + f"""
+        CONSTRUCT {{ <{iri}> ?p ?o . ?o ?lp ?label . ?s ?ip <{iri}> . ?s ?slp ?slabel . }}
+        WHERE {{
+          {{ <{iri}> ?p ?o .
+             OPTIONAL {{ ?o ?lp ?label . VALUES ?lp {{ {LABEL_PROPS} }} }} }}
+          UNION
+          {{ {{ SELECT DISTINCT ?s ?ip WHERE {{ ?s ?ip <{iri}> }} LIMIT {INCOMING_LIMIT} }}
+             OPTIONAL {{ ?s ?slp ?slabel . VALUES ?slp {{ {LABEL_PROPS} }} }} }}
+        }}""")
+
+
+def ancestors(store: Store, iri: str) -> list[dict]:
+    """The chain from the top element down to the resource's parent, outermost first."""
+    rows = store.table_query(PREFIXES + f"""
+        SELECT ?a ?code ?label ?depth WHERE {{
+          <{safe_iri(iri)}> skos:broader+ ?a .
+          ?a skos:notation ?code ; psm:level/psm:depth ?depth .
+          OPTIONAL {{ ?a skos:prefLabel ?label FILTER(lang(?label) = "it") }}
+        }} ORDER BY ?depth""")
+    return rows
+
+
+def siblings(store: Store, iri: str) -> list[dict]:
+    iri = safe_iri(iri)
+    return store.table_query(PREFIXES + f"""
+        SELECT DISTINCT ?s ?code ?label WHERE {{
+          {{ <{iri}> skos:broader ?up . ?s skos:broader ?up . }}
+          UNION {{ <{iri}> skos:topConceptOf ?up . ?s skos:topConceptOf ?up . }}
+          FILTER(?s != <{iri}>)
+          ?s skos:notation ?code .
+          OPTIONAL {{ ?s skos:prefLabel ?label FILTER(lang(?label) = "it") }}
+        }}""")
+
+
+def plan_elements(store: Store, plan: str) -> list[dict]:
+    return store.table_query(PREFIXES + f"""
+        SELECT ?e ?code ?label ?parent ?depth ?level WHERE {{
+          ?e skos:inScheme <{safe_iri(plan)}> ; skos:notation ?code ; psm:level ?l .
+          ?l psm:depth ?depth ; skos:prefLabel ?level FILTER(lang(?level) = "it")
+          OPTIONAL {{ ?e skos:prefLabel ?label FILTER(lang(?label) = "it") }}
+          OPTIONAL {{ ?e skos:broader ?parent }}
+        }}""")
+
+
+def term_labels(store: Store) -> dict[str, dict[str, str]]:
+    """Labels of the ontology's terms by language, to name properties and classes on pages."""
+    rows = store.table_query(f"""PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+        SELECT ?t ?label WHERE {{ GRAPH <{ONTOLOGY_IRI}> {{ ?t rdfs:label ?label }} }}""")
+    labels: dict[str, dict[str, str]] = {}
+    for row in rows:
+        labels.setdefault(str(row["t"]), {})[row["label"].language or ""] = str(row["label"])
+    return labels
+
+
+def as_uri(value) -> URIRef:
+    return URIRef(str(value))

@@ -1,0 +1,91 @@
+"""Names for things on HTML pages: Italian first, English where a label exists."""
+
+from __future__ import annotations
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SKOS
+
+from pianold.vocab import COV, L0, PREFIXES, TI
+
+# Properties and classes outside the psm: ontology (whose own labels come from the ontology).
+KNOWN = {
+    RDF.type: ("tipo", "type"), RDFS.label: ("etichetta", "label"), RDFS.comment: ("commento", "comment"),
+    RDFS.subClassOf: ("sottoclasse di", "subclass of"), RDFS.subPropertyOf: ("sottoproprietà di", "subproperty of"),
+    RDFS.domain: ("dominio", "domain"), RDFS.range: ("codominio", "range"), RDFS.isDefinedBy: ("definito da", "defined by"),
+    RDFS.seeAlso: ("vedi anche", "see also"),
+    SKOS.prefLabel: ("titolo", "label"), SKOS.notation: ("codice", "code"), SKOS.broader: ("fa parte di", "broader"),
+    SKOS.narrower: ("comprende", "narrower"), SKOS.inScheme: ("piano", "in scheme"),
+    SKOS.topConceptOf: ("asse di", "top concept of"), SKOS.hasTopConcept: ("assi", "top concepts"),
+    SKOS.closeMatch: ("corrisponde a", "close match"), SKOS.relatedMatch: ("collegato a", "related match"),
+    SKOS.Concept: ("concetto SKOS", "SKOS concept"), SKOS.ConceptScheme: ("schema di concetti SKOS", "SKOS concept scheme"),
+    DCTERMS.identifier: ("identificativo", "identifier"), DCTERMS.title: ("titolo", "title"),
+    DCTERMS.description: ("descrizione", "description"), DCTERMS.isPartOf: ("parte di", "is part of"),
+    DCTERMS.hasPart: ("comprende", "has part"), DCTERMS.publisher: ("editore", "publisher"),
+    DCTERMS.spatial: ("territorio", "spatial coverage"), DCTERMS.license: ("licenza", "licence"),
+    DCTERMS.source: ("fonte", "source"), DCTERMS.issued: ("adottato nel", "issued"), DCTERMS.subject: ("argomento", "subject"),
+    DCTERMS.modified: ("modificato", "modified"), DCTERMS.creator: ("autore", "creator"),
+    DCTERMS.rightsHolder: ("titolare", "rights holder"), DCTERMS.language: ("lingua", "language"),
+    DCTERMS.accrualPeriodicity: ("frequenza di aggiornamento", "update frequency"),
+    DCTERMS.relation: ("relazione", "relation"), DCTERMS.format: ("formato", "format"),
+    PROV.wasDerivedFrom: ("derivato da", "derived from"), PROV.wasAttributedTo: ("attribuito a", "attributed to"),
+    FOAF.page: ("pagina", "page"), FOAF.homepage: ("sito web", "homepage"), FOAF.name: ("nome", "name"),
+    L0.name: ("nome", "name"), L0.description: ("descrizione", "description"),
+    TI.hasTemporalCoverage: ("periodo di validità", "period"), TI.startTime: ("inizio", "start"),
+    TI.endTime: ("fine", "end"), TI.TimeInterval: ("intervallo di tempo", "time interval"),
+    COV.IPAcode: ("codice IPA", "IPA code"), COV.PublicOrganization: ("organizzazione pubblica", "public organisation"),
+    OWL.Ontology: ("ontologia", "ontology"), OWL.Class: ("classe", "class"), OWL.ObjectProperty: ("proprietà", "object property"),
+    OWL.DatatypeProperty: ("proprietà di dati", "datatype property"), OWL.versionIRI: ("IRI di versione", "version IRI"),
+    OWL.versionInfo: ("versione", "version"), DCAT.theme: ("tema", "theme"), DCAT.keyword: ("parola chiave", "keyword"),
+}
+
+LABEL_PROPERTIES = (SKOS.prefLabel, RDFS.label, L0.name, DCTERMS.title, FOAF.name)
+
+
+def short(iri: str) -> str:
+    for prefix, ns in PREFIXES.items():
+        if iri.startswith(str(ns)) and len(iri) > len(str(ns)):
+            return f"{prefix}:{iri[len(str(ns)):]}"
+    return iri
+
+
+def literal_in(graph: Graph, node, props=LABEL_PROPERTIES, lang: str = "it") -> Literal | None:
+    for prop in props:
+        values = list(graph.objects(node, prop))
+        for value in values:
+            if isinstance(value, Literal) and value.language == lang:
+                return value
+    if lang == "it":
+        for prop in props:
+            for value in graph.objects(node, prop):
+                if isinstance(value, Literal) and value.language in (None, ""):
+                    return value
+    return None
+
+
+class Namer:
+    """Label lookups for one page: the page's graph first, then the ontology's term labels."""
+
+    def __init__(self, graph: Graph, term_labels: dict[str, dict[str, str]]):
+        self.graph = graph
+        self.terms = term_labels
+
+    def it(self, node) -> str:
+        label = literal_in(self.graph, node)
+        if label is not None:
+            return str(label)
+        if str(node) in self.terms:
+            return self.terms[str(node)].get("it") or next(iter(self.terms[str(node)].values()))
+        if isinstance(node, URIRef) and node in KNOWN:
+            return KNOWN[node][0]
+        notation = self.graph.value(node, SKOS.notation)
+        return str(notation) if notation is not None else short(str(node))
+
+    def en(self, node) -> str | None:
+        label = literal_in(self.graph, node, lang="en")
+        if label is not None:
+            return str(label)
+        if str(node) in self.terms:
+            return self.terms[str(node)].get("en")
+        if isinstance(node, URIRef) and node in KNOWN:
+            return KNOWN[node][1]
+        return None

@@ -1,0 +1,188 @@
+"""HTML pages for people: home, and one page per resource (plan, element, ontology term…)."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+from flask import Blueprint, current_app, g, render_template
+from markupsafe import Markup
+from rdflib import Literal, URIRef
+from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
+
+from pianold.vocab import ONTOLOGY_IRI, PSM
+from pianold.web import describe
+from pianold.web.caching import conditional, etag_for
+from pianold.web.labels import Namer, short
+from pianold.web.tree import plan_tree_svg
+from pianold.web.urls import path_for_iri
+
+bp = Blueprint("pages", __name__)
+
+FORMAT_NAMES = [("ttl", "Turtle", "text/turtle"), ("jsonld", "JSON-LD", "application/ld+json"),
+                ("rdf", "RDF/XML", "application/rdf+xml"), ("nt", "N-Triples", "application/n-triples")]
+HIDDEN = {SKOS.prefLabel, RDFS.label, DCTERMS.title, DCTERMS.description, PSM.motto, RDFS.comment}
+
+
+def term_labels() -> dict:
+    snap = g.snapshot
+    cache = current_app.extensions.setdefault("pianold.term_labels", {})
+    if snap.version.id not in cache:
+        cache.clear()
+        cache[snap.version.id] = describe.term_labels(snap.store)
+    return cache[snap.version.id]
+
+
+def link_for(iri: str) -> tuple[str, bool]:
+    """(href, is_local): local IRIs link to this server's pages, others go out."""
+    path = path_for_iri(current_app.config["PIANOLD"].base, iri)
+    return (path, True) if path is not None else (iri, False)
+
+
+def sparql_link(iri: str) -> str:
+    query = f"SELECT ?property ?value WHERE {{\n  <{iri}> ?property ?value .\n}}"
+    return "/sparql?" + urlencode({"query": query})
+
+
+@bp.route("/", methods=["GET", "HEAD"])
+def home():
+    version = g.snapshot.version
+    plans = version.manifest["plans"]
+
+    def make():
+        items = []
+        for plan in plans:
+            href, _ = link_for(plan["iri"])
+            items.append({**plan, "href": href})
+        return current_app.response_class(render_template("home.html", plans=items, version=version,
+                                                          schema_json=_catalog_schema(items)),
+                                          content_type="text/html; charset=utf-8")
+
+    return conditional(make, etag_for(version.id, "home"), version.built)
+
+
+def _catalog_schema(plans) -> Markup:
+    data = {"@context": "https://schema.org", "@type": "DataCatalog", "name": "pianold – Piani Strategici Metropolitani",
+            "inLanguage": "it", "dataset": [{"@type": "Dataset", "name": p["title"], "identifier": p["id"], "url": p["iri"]} for p in plans]}
+    return _json_script(data)
+
+
+def _json_script(data) -> Markup:
+    text = json.dumps(data, ensure_ascii=False, indent=1)
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+def resource_page(iri: str, graph) -> str:
+    """The page of any resource; plans, plan elements and the ontology get their own sections."""
+    node = URIRef(iri)
+    store = g.snapshot.store
+    namer = Namer(graph, term_labels())
+    types = set(graph.objects(node, RDF.type))
+    is_element = PSM.PlanElement in types
+    is_plan = PSM.StrategicPlan in types
+    local_path = path_for_iri(current_app.config["PIANOLD"].base, iri) or ""
+
+    def entry(value):
+        if isinstance(value, URIRef):
+            href, local = link_for(str(value))
+            return {"iri": str(value), "href": href, "local": local, "label": namer.it(value),
+                    "label_en": namer.en(value), "notation": graph.value(value, SKOS.notation)}
+        return {"literal": str(value), "lang": value.language if isinstance(value, Literal) else None,
+                "datatype": short(str(value.datatype)) if isinstance(value, Literal) and value.datatype else None}
+
+    properties = []
+    for prop in sorted(set(graph.predicates(node)), key=lambda p: namer.it(p)):
+        if prop in HIDDEN and is_element:
+            continue
+        values = sorted(graph.objects(node, prop), key=lambda v: (str(graph.value(v, SKOS.notation) or ""), str(v)))
+        properties.append({"iri": str(prop), "short": short(str(prop)), "label": namer.it(prop), "label_en": namer.en(prop),
+                           "href": link_for(str(prop))[0], "values": [entry(v) for v in values]})
+    incoming = sorted({(namer.it(s), str(s)) for s, _ in graph.subject_predicates(node) if isinstance(s, URIRef)})
+    external = sorted({str(o) for o in graph.objects(node, None) if isinstance(o, URIRef) and not link_for(str(o))[1]
+                       and o not in types})
+
+    children = [entry(c) for c in sorted(graph.objects(node, SKOS.narrower), key=_code_key(graph))]
+    if is_plan:
+        children = [entry(c) for c in sorted(graph.objects(node, SKOS.hasTopConcept), key=_code_key(graph))]
+    level = graph.value(node, PSM.level)
+    context = {
+        "iri": iri, "local_path": local_path, "title": namer.it(node), "title_en": namer.en(node),
+        "kind": namer.it(level) if level is not None else _kind(types, namer),
+        "notation": graph.value(node, SKOS.notation),
+        "motto": graph.value(node, PSM.motto), "description": _in_lang(graph, node, DCTERMS.description, "it") or _in_lang(graph, node, RDFS.comment, "it"),
+        "description_en": _in_lang(graph, node, DCTERMS.description, "en") or _in_lang(graph, node, RDFS.comment, "en"),
+        "properties": properties, "incoming": [{"label": lab, "href": link_for(s)[0], "iri": s} for lab, s in incoming],
+        "external": external, "children": children, "formats": FORMAT_NAMES, "sparql_link": sparql_link(iri),
+        "breadcrumb": [], "siblings": [], "tree_svg": None, "terms": [],
+    }
+    if is_element:
+        context["breadcrumb"] = [_crumb(row) for row in describe.ancestors(store, iri)]
+        plan = graph.value(node, SKOS.inScheme)
+        if plan is not None:
+            context["breadcrumb"].insert(0, {"href": link_for(str(plan))[0], "label": namer.it(plan), "code": None})
+        context["siblings"] = sorted((_crumb({"a": r["s"], "code": r.get("code"), "label": r.get("label")})
+                                      for r in describe.siblings(store, iri)), key=lambda c: _code_sort(c["code"]))
+    if is_plan:
+        context["tree_svg"] = Markup(plan_tree_svg(describe.plan_elements(store, iri), link_for))
+    if iri == ONTOLOGY_IRI:
+        context["terms"] = _ontology_terms(graph, namer)
+    context["schema_json"] = _json_script(_schema_org(node, graph, namer, types))
+    return render_template("resource.html", **context)
+
+
+def _crumb(row) -> dict:
+    return {"href": link_for(str(row["a"]))[0], "code": str(row["code"]) if row.get("code") is not None else None,
+            "label": str(row["label"]) if row.get("label") is not None else str(row.get("code"))}
+
+
+def _code_sort(code):
+    return [(0, int(s), "") if s.isdigit() else (1, 0, s) for s in str(code or "").split(".")]
+
+
+def _code_key(graph):
+    return lambda n: _code_sort(graph.value(n, SKOS.notation))
+
+
+def _in_lang(graph, node, prop, lang):
+    for value in graph.objects(node, prop):
+        if isinstance(value, Literal) and value.language == lang:
+            return str(value)
+    return None
+
+
+def _kind(types, namer) -> str | None:
+    for t in sorted(types, key=str):
+        if str(t).startswith(str(PSM)) or t in (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.Ontology):
+            return namer.it(t)
+    return namer.it(sorted(types, key=str)[0]) if types else None
+
+
+def _ontology_terms(graph, namer) -> list[dict]:
+    terms = []
+    for kind in (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty):
+        for term in sorted(graph.subjects(RDF.type, kind), key=str):
+            if str(term).startswith(str(PSM)):
+                terms.append({"href": link_for(str(term))[0], "short": short(str(term)), "label": namer.it(term),
+                              "label_en": namer.en(term), "kind": namer.it(kind),
+                              "comment": _in_lang(graph, term, RDFS.comment, "it")})
+    return terms
+
+
+def _schema_org(node, graph, namer, types) -> dict:
+    data = {"@context": "https://schema.org", "@id": str(node), "url": str(node), "name": namer.it(node), "inLanguage": "it"}
+    if PSM.StrategicPlan in types:
+        data["@type"] = ["CreativeWork", "Dataset"]
+        data["publisher"] = {"@type": "GovernmentOrganization", "name": namer.it(graph.value(node, DCTERMS.publisher))}
+        data["license"] = str(graph.value(node, DCTERMS.license) or "")
+    else:
+        data["@type"] = "DefinedTerm"
+        scheme = graph.value(node, SKOS.inScheme)
+        if scheme is not None:
+            data["inDefinedTermSet"] = {"@type": "DefinedTermSet", "@id": str(scheme), "name": namer.it(scheme)}
+    notation = graph.value(node, SKOS.notation)
+    if notation is not None:
+        data["termCode"] = str(notation)
+    description = _in_lang(graph, node, DCTERMS.description, "it")
+    if description:
+        data["description"] = description
+    return data

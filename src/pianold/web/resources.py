@@ -1,0 +1,130 @@
+"""Dereference: every IRI under the base answers 303 to the document the client prefers;
+documents (.html .ttl .jsonld .rdf .nt) answer 200 with strong per-format ETags."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from flask import Blueprint, Response, current_app, g, request
+
+from pianold.formats import BY_EXTENSION, serialize
+from pianold.vocab import bind_prefixes
+from pianold.web import describe
+from pianold.web.caching import cached, conditional, cors, etag_for
+from pianold.web.conneg import negotiate
+from pianold.web.errors import NotAcceptable, NotFoundHere
+from pianold.web.urls import iri_for_path, normalise_path
+
+bp = Blueprint("resources", __name__)
+
+# media type offered -> document extension, in the server's order of preference
+OFFERS = [
+    ("text/html", "html"), ("text/turtle", "ttl"), ("application/ld+json", "jsonld"),
+    ("application/rdf+xml", "rdf"), ("application/n-triples", "nt"),
+    ("application/json", "jsonld"), ("application/xml", "rdf"), ("text/plain", "nt"),
+]
+DOCUMENT_TYPES = {
+    "html": "text/html; charset=utf-8",
+    "ttl": "text/turtle; charset=utf-8",
+    "jsonld": "application/ld+json; charset=utf-8",
+    "rdf": "application/rdf+xml; charset=utf-8",
+    "nt": "application/n-triples; charset=utf-8",
+}
+MAX_PATH = 2048
+
+
+class DocumentCache:
+    """Rendered documents per (version, IRI, extension); a new version starts afresh."""
+
+    def __init__(self, size: int = 4096):
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key, make):
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = make()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
+def _cache() -> DocumentCache:
+    return current_app.extensions.setdefault("pianold.documents", DocumentCache())
+
+
+def split_extension(path: str) -> tuple[str, str | None]:
+    stem, dot, ext = path.rpartition(".")
+    if dot and ext in DOCUMENT_TYPES and "/" not in ext:
+        return stem, ext
+    return path, None
+
+
+@bp.route("/data/<path:rest>", methods=["GET", "HEAD"])
+@bp.route("/onto/<path:rest>", methods=["GET", "HEAD"])
+def resource(rest: str) -> Response:
+    if len(request.path) > MAX_PATH:
+        raise NotFoundHere("the path is too long to be an IRI of this dataset")
+    path = normalise_path(request.path)
+    base = current_app.config["PIANOLD"].base
+    store = g.snapshot.store
+    stem, ext = split_extension(path)
+    if ext is not None:
+        iri = iri_for_path(base, stem)
+        if describe.exists(store, iri):
+            return document(iri, ext)
+    iri = iri_for_path(base, path)
+    if not describe.exists(store, iri):
+        raise NotFoundHere(f"<{iri}> is not described here")
+    return see_other(path)
+
+
+def see_other(path: str) -> Response:
+    media = negotiate(request.headers.get("Accept"), [m for m, _ in OFFERS])
+    if media is None:
+        raise NotAcceptable(path, available=[(DOCUMENT_TYPES[e].split(";")[0], f"{path}.{e}") for e in DOCUMENT_TYPES])
+    ext = dict(OFFERS)[media]
+    response = Response(status=303)
+    response.headers["Location"] = f"{request.script_root}{path}.{ext}"
+    response.headers["Content-Location"] = response.headers["Location"]
+    response.vary.add("Accept")
+    response.cache_control.public = True
+    response.cache_control.max_age = 300
+    return cors(response)
+
+
+def document(iri: str, ext: str) -> Response:
+    version = g.snapshot.version
+    etag = etag_for(version.id, iri, ext)
+
+    def make() -> Response:
+        body = _cache().get((version.id, iri, ext), lambda: render(iri, ext))
+        response = Response(body, content_type=DOCUMENT_TYPES[ext])
+        if ext != "html":
+            cors(response)
+        return response
+
+    response = conditional(make, etag, version.built)
+    response.headers["Link"] = ", ".join(
+        f'<{request.script_root}{normalise_path(request.path).rpartition(".")[0]}.{e}>; rel="alternate"; type="{DOCUMENT_TYPES[e].split(";")[0]}"'
+        for e in DOCUMENT_TYPES if e != ext
+    )
+    return response
+
+
+def render(iri: str, ext: str) -> bytes:
+    graph = bind_prefixes(describe.describe(g.snapshot.store, iri))
+    if ext == "html":
+        from pianold.web.pages import resource_page
+
+        return resource_page(iri, graph).encode("utf-8")
+    return serialize(graph, BY_EXTENSION[ext])
+
+
+__all__ = ["bp", "OFFERS", "DOCUMENT_TYPES", "cached"]
