@@ -15,8 +15,9 @@ class Context:
         self.config, self.base, self.data, self.dist = config, base, data, dist
 
     def settings(self, **overrides) -> Settings:
+        overrides = {"base": self.base, "data_dir": self.data, "dist_dir": self.dist, **overrides}
         try:
-            return load_settings(self.config, base=self.base, data_dir=self.data, dist_dir=self.dist, **overrides)
+            return load_settings(self.config, **overrides)
         except ConfigError as err:
             raise click.ClickException(str(err)) from None
 
@@ -64,12 +65,16 @@ def build(obj: Context) -> None:
 @click.option("--host", help="Interface to listen on (default 127.0.0.1).")
 @click.option("--port", type=click.IntRange(0, 65535), help="Port (default 8080).")
 @click.option("--workers", type=click.IntRange(1, 256), help="Worker threads of the WSGI server (default 4).")
+@click.option("--base", "serve_base", help="Base of the published IRIs (same as the global --base).")
 @click.pass_obj
-def serve(obj: Context, host: str | None, port: int | None, workers: int | None) -> None:
-    """Serve the published plans as linked data (builds first if nothing is published or it is stale)."""
+def serve(obj: Context, host: str | None, port: int | None, workers: int | None, serve_base: str | None) -> None:
+    """Serve the published plans as linked data (builds first if nothing is published or it is stale).
+
+    Request paths are mapped onto the base, so data published for https://example.org/pianold
+    is browsable at http://HOST:PORT/data/… too."""
     from pianold.serve import run
 
-    settings = obj.settings(host=host, port=port, workers=workers)
+    settings = obj.settings(host=host, port=port, workers=workers, **({"base": serve_base} if serve_base else {}))
     run(settings, on_build_error=_report_build_error)
 
 

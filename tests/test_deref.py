@@ -1,0 +1,172 @@
+"""Dereference against a real running `pianold serve`, with real HTTP clients and Accept headers."""
+
+from __future__ import annotations
+
+import http.client
+import json
+from urllib.parse import urlsplit
+
+import pytest
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import SKOS
+
+from conftest import BASE
+
+ACTION = f"{BASE}/data/plan/bari-psm-2030/action/5.1.1.a"
+PATH = "/data/plan/bari-psm-2030/action/5.1.1.a"
+
+
+def request(server, method, path, headers=None, body=None):
+    host = urlsplit(server.url)
+    conn = http.client.HTTPConnection(host.hostname, host.port, timeout=30)
+    try:
+        conn.putrequest(method, path, skip_accept_encoding=True)
+        for k, v in (headers or {}).items():
+            conn.putheader(k, v)
+        conn.endheaders(body)
+        response = conn.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("accept,ext", [
+    (None, "html"),
+    ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "html"),
+    ("text/turtle", "ttl"),
+    ("application/ld+json", "jsonld"),
+    ("application/json", "jsonld"),
+    ("application/rdf+xml", "rdf"),
+    ("application/n-triples", "nt"),
+    ("text/turtle;q=0.2, application/ld+json;q=0.9", "jsonld"),
+    ("*/*", "html"),
+    ("text/html;q=0, */*;q=0.5", "ttl"),
+])
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_resource_iri_303_by_accept(live_server, accept, ext, method):
+    status, headers, body = request(live_server, method, PATH, {"Accept": accept} if accept else {})
+    assert status == 303
+    assert headers["location"] == f"{PATH}.{ext}"
+    assert "accept" in headers["vary"].lower()
+    assert headers["access-control-allow-origin"] == "*"
+    assert headers["x-pianold-version"]
+
+
+@pytest.mark.parametrize("ext,media", [
+    ("html", "text/html; charset=utf-8"), ("ttl", "text/turtle; charset=utf-8"),
+    ("jsonld", "application/ld+json; charset=utf-8"), ("rdf", "application/rdf+xml; charset=utf-8"),
+    ("nt", "application/n-triples; charset=utf-8"),
+])
+def test_documents_200_with_type_etag_and_304(live_server, ext, media):
+    status, headers, body = request(live_server, "GET", f"{PATH}.{ext}")
+    assert status == 200 and headers["content-type"] == media and body
+    etag, modified = headers["etag"], headers["last-modified"]
+    assert etag.startswith('"') and not etag.startswith('W/')
+    assert "max-age" in headers["cache-control"]
+    status, headers304, body304 = request(live_server, "GET", f"{PATH}.{ext}", {"If-None-Match": etag})
+    assert status == 304 and body304 == b"" and headers304["etag"] == etag
+    status, _, _ = request(live_server, "GET", f"{PATH}.{ext}", {"If-Modified-Since": modified})
+    assert status == 304
+    status, _, again = request(live_server, "GET", f"{PATH}.{ext}", {"If-None-Match": '"other"'})
+    assert status == 200 and again == body
+    status, head_headers, head_body = request(live_server, "HEAD", f"{PATH}.{ext}")
+    assert status == 200 and head_body == b"" and head_headers["etag"] == etag
+
+
+def test_etags_differ_per_format_and_resource(live_server):
+    tags = {request(live_server, "GET", f"{PATH}.{ext}")[1]["etag"] for ext in ("html", "ttl", "jsonld", "rdf", "nt")}
+    assert len(tags) == 5
+    other = request(live_server, "GET", "/data/plan/bari-psm-2030/action/5.1.1.b.ttl")[1]["etag"]
+    assert other not in tags
+
+
+@pytest.mark.parametrize("fmt", ["turtle", "json-ld", "xml", "nt"])
+def test_rdflib_parses_the_iri_through_conneg(live_server, fmt):
+    g = Graph().parse(live_server.iri_to_url(ACTION), format=fmt)
+    node = URIRef(ACTION)
+    assert (node, SKOS.prefLabel, Literal("Rafforzamento dell’Agenzia Metropolitana per la casa", lang="it")) in g
+    parent = g.value(node, SKOS.broader)
+    assert str(parent).endswith("/specific-objective/5.1.1")
+    assert g.value(parent, SKOS.prefLabel) is not None  # labelled neighbour
+    assert (parent, SKOS.narrower, node) in g  # incoming link
+
+
+def test_description_has_neighbours_and_incoming_links(live_server):
+    _, _, body = request(live_server, "GET", "/data/plan/bari-psm-2030/specific-objective/5.1.1.nt")
+    g = Graph().parse(data=body.decode(), format="nt")
+    node = URIRef(f"{BASE}/data/plan/bari-psm-2030/specific-objective/5.1.1")
+    children = set(g.objects(node, SKOS.narrower))
+    assert {str(c).rsplit("/", 1)[1] for c in children} == {"5.1.1.a", "5.1.1.b"}
+    assert all(g.value(c, SKOS.prefLabel) is not None for c in children)
+    plan = g.value(node, SKOS.inScheme)
+    assert g.value(plan, SKOS.prefLabel, any=True) is not None
+
+
+def test_plan_ontology_and_term_dereference(live_server):
+    for path in ("/data/plan/bari-psm-2030", "/onto/psm", "/onto/psm/Action", "/data/public-organization/cmba",
+                 "/data/plan/bari-psm-2030/level/action", "/data/plan/bari-psm-2030/period"):
+        status, headers, _ = request(live_server, "GET", path, {"Accept": "text/turtle"})
+        assert status == 303, path
+        status, _, body = request(live_server, "GET", headers["location"])
+        assert status == 200 and body, path
+    _, _, body = request(live_server, "GET", "/onto/psm.ttl")
+    onto = Graph().parse(data=body.decode(), format="turtle")
+    assert len(onto) > 100  # the whole ontology, not only its header
+
+
+@pytest.mark.parametrize("path", [
+    "/data/plan/nope", "/data/plan/bari-psm-2030/action/9.9.9.z", "/data/plan/bari-psm-2030/action/5.1.1.a.pdf",
+    "/data/plan/bari-psm-2030/action/citt%C3%A0", "/data/plan/bari-psm-2030/action/%ZZ", "/data/%00",
+    "/data/plan/bari-psm-2030/action/5.1.1.a/../../../../etc/passwd", "/onto/psm/Nothing",
+])
+def test_unknown_iri_404_html_or_rdf(live_server, path):
+    status, headers, body = request(live_server, "GET", path, {"Accept": "text/html"})
+    assert status == 404 and headers["content-type"].startswith("text/html")
+    assert b"Traceback" not in body
+    status, headers, body = request(live_server, "GET", path, {"Accept": "text/turtle"})
+    assert status == 404 and headers["content-type"].startswith("text/turtle")
+    Graph().parse(data=body.decode(), format="turtle")  # a valid (empty) Turtle document
+
+
+def test_raw_utf8_path_is_refused_cleanly(live_server):
+    """RFC 3986 wants non-ASCII percent-encoded; waitress answers a raw UTF-8 request line with 400."""
+    import socket
+
+    host = urlsplit(live_server.url)
+    with socket.create_connection((host.hostname, host.port), timeout=30) as sock:
+        sock.sendall("GET /data/plan/bari-psm-2030/action/città’ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode("utf-8"))
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    assert data.startswith((b"HTTP/1.1 400 ", b"HTTP/1.1 404 ")) and b"Traceback" not in data
+
+
+def test_percent_encoded_path_maps_to_the_same_iri(live_server):
+    status, headers, _ = request(live_server, "GET", "/data/plan/bari-psm-2030/action/5.1.1.%61", {"Accept": "text/turtle"})
+    assert status == 303 and headers["location"] == PATH + ".ttl"
+
+
+def test_406_lists_available_formats(live_server):
+    status, headers, body = request(live_server, "GET", PATH, {"Accept": "image/png"})
+    assert status == 406
+    text = body.decode()
+    for media in ("text/turtle", "application/ld+json", "text/html"):
+        assert media in text
+    status, headers, body = request(live_server, "GET", PATH, {"Accept": "application/json, image/png;q=0"})
+    assert status == 303
+
+
+def test_unknown_method_is_405(live_server):
+    status, headers, _ = request(live_server, "DELETE", PATH)
+    assert status == 405 and "GET" in headers.get("allow", "")
+
+
+def test_schema_org_json_ld_on_pages(live_server):
+    import re
+
+    for path in ("/", "/data/plan/bari-psm-2030.html", f"{PATH}.html"):
+        _, _, body = request(live_server, "GET", path)
+        blocks = re.findall(rb'<script type="application/ld\+json">(.*?)</script>', body, re.S)
+        assert blocks, path
+        data = json.loads(blocks[0])
+        assert data["@context"] == "https://schema.org"
