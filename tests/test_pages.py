@@ -1,0 +1,124 @@
+"""HTML pages: Italian first, alternates and downloads, the plan tree, escaping of data text."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+from rdflib import Literal, URIRef
+from rdflib.namespace import SKOS
+
+from pianold.config import load_settings
+from pianold.publish import build_dataset, publish
+from pianold.web import create_app
+
+from conftest import BASE, DATA
+
+ACTION = f"{BASE}/data/plan/bari-psm-2030/action/5.1.1.a"
+XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+@pytest.fixture(scope="module")
+def client(built_dist):
+    return create_app(built_dist).test_client()
+
+
+@pytest.fixture(scope="module")
+def hostile_client(tmp_path_factory):
+    """A published version whose labels carry markup (as a graph from elsewhere could)."""
+    settings = load_settings(env={}, data_dir=DATA, dist_dir=tmp_path_factory.mktemp("xss"), base=BASE)
+    built = build_dataset(settings)
+    graph = built.dataset.graph(URIRef(f"{BASE}/data/plan/bari-psm-2030"))
+    graph.set((URIRef(ACTION), SKOS.prefLabel, Literal(XSS, lang="it")))
+    graph.set((URIRef(ACTION), SKOS.notation, Literal('5.1.1.a"><script>alert(2)</script>')))
+    publish(settings, built)
+    return create_app(settings).test_client()
+
+
+class Outline(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags, self.scripts, self.in_script = [], [], False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        self.in_script = tag == "script"
+
+    def handle_data(self, data):
+        if self.in_script:
+            self.scripts.append(data)
+
+    def handle_endtag(self, tag):
+        self.in_script = False
+
+
+def outline(html: str) -> Outline:
+    parser = Outline()
+    parser.feed(html)
+    return parser
+
+
+def test_data_text_is_escaped(hostile_client):
+    for path in ("/data/plan/bari-psm-2030/action/5.1.1.a.html", "/data/plan/bari-psm-2030/specific-objective/5.1.1.html",
+                 "/data/plan/bari-psm-2030.html"):
+        html = hostile_client.get(path).get_data(as_text=True)
+        page = outline(html)
+        assert not [t for t, a in page.tags if t == "img"], path
+        assert all(s.strip().startswith("{") for s in page.scripts), path  # only JSON-LD blocks
+        assert "<script>alert" not in html, path
+        assert "&lt;script&gt;alert" in html or "\\u003cscript" in html, path
+
+
+def test_page_structure(client):
+    html = client.get("/data/plan/bari-psm-2030/action/5.1.1.a.html").get_data(as_text=True)
+    page = outline(html)
+    assert page.tags[0] == ("html", {"lang": "it"})
+    assert [t for t, _ in page.tags].count("h1") == 1
+    alternates = {a["type"]: a["href"] for t, a in page.tags if t == "link" and a.get("rel") == "alternate"}
+    assert alternates == {
+        "text/turtle": "/data/plan/bari-psm-2030/action/5.1.1.a.ttl",
+        "application/ld+json": "/data/plan/bari-psm-2030/action/5.1.1.a.jsonld",
+        "application/rdf+xml": "/data/plan/bari-psm-2030/action/5.1.1.a.rdf",
+        "application/n-triples": "/data/plan/bari-psm-2030/action/5.1.1.a.nt",
+    }
+    hrefs = [a.get("href", "") for t, a in page.tags if t == "a"]
+    assert "#main" in hrefs  # skip link for keyboard users
+    assert any(h.startswith("/sparql?query=") for h in hrefs)
+    # breadcrumb plan > axis > objective > specific objective, children of the parent as siblings
+    for target in ("/data/plan/bari-psm-2030", "/data/plan/bari-psm-2030/axis/5", "/data/plan/bari-psm-2030/objective/5.1",
+                   "/data/plan/bari-psm-2030/specific-objective/5.1.1", "/data/plan/bari-psm-2030/action/5.1.1.b"):
+        assert target in hrefs, target
+    assert "https://pianostrategico.cittametropolitana.ba.it/asse-5" in hrefs  # external link
+    assert "Rafforzamento dell’Agenzia Metropolitana per la casa" in html
+    assert 'lang="en"' in html
+
+
+def test_plan_page_has_clickable_tree(client):
+    html = client.get("/data/plan/bari-psm-2030.html").get_data(as_text=True)
+    svg = html[html.index("<svg"):html.index("</svg>")]
+    links = re.findall(r'<a href="([^"]+)"', svg)
+    assert len(links) == 29  # 11 axes, 3 objectives, 5 specific objectives, 10 actions
+    assert "/data/plan/bari-psm-2030/action/5.3.1.b" in links
+    assert "Housing first" in svg
+
+
+def test_axis_page_shows_motto_and_description(client):
+    html = client.get("/data/plan/bari-psm-2030/axis/5.html").get_data(as_text=True)
+    assert "«Tutti, nessuno escluso»" in html
+    assert "L’area Metropolitana deve rappresentare uno spazio accogliente per tutti." in html
+
+
+def test_ontology_page_documents_every_term(client):
+    html = client.get("/onto/psm.html").get_data(as_text=True)
+    for term in ("StrategicPlan", "PlanElement", "Axis", "Objective", "SpecificObjective", "Action", "Level",
+                 "adoptedBy", "contributesTo", "motto", "notationPattern"):
+        assert f'href="/onto/psm/{term}"' in html, term
+    term = client.get("/onto/psm/Action.html").get_data(as_text=True)
+    assert "Azione" in term and "Action" in term and "sottoclasse di" in term
+
+
+def test_home_lists_plans(client):
+    html = client.get("/").get_data(as_text=True)
+    assert 'href="/data/plan/bari-psm-2030"' in html
+    assert "Piano Strategico Metropolitano – PSM BARI 20&gt;30" in html
