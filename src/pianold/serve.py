@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Callable
 
@@ -33,7 +34,12 @@ def run(settings: Settings, on_build_error: Callable[[Exception], None]) -> None
     from pianold.web import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a queue under load is normal, not news
     ensure_published(settings, on_build_error)
     app = create_app(settings)
+    # Start-up leaves a large heap of long-lived objects (rdflib, pyshacl, templates); freezing it
+    # keeps the garbage collector from re-scanning it on every collection under load.
+    gc.collect()
+    gc.freeze()
     print(f"pianold: serving {settings.base} on http://{settings.host}:{settings.port}/", flush=True)
     waitress.serve(app, host=settings.host, port=settings.port, threads=settings.workers, ident="pianold")

@@ -6,6 +6,8 @@ from flask import Flask, g
 
 from pianold.config import Settings, load_settings
 from pianold.web import errors, pages, resources
+from pianold.publish import CURRENT
+from pianold.web.fastpath import FastPath
 from pianold.web.published import Published
 
 
@@ -30,4 +32,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     errors.register(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(resources.bp)
+    app.wsgi_app = FastPath(app.wsgi_app, str(settings.dist_dir / CURRENT))
     return app

@@ -1,14 +1,23 @@
 """HTTP caching and CORS, shared by every blueprint: strong ETags per representation,
-Last-Modified from the data version, 304s, Cache-Control, Vary."""
+Last-Modified from the data version, 304s, Cache-Control, Vary.
+
+A `Representation` carries its body and every header, computed once per data version, so a
+request for a cached document (or a 304) does no more work than a static file would."""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Response, request
+from werkzeug.http import http_date
 
 MAX_AGE = 300
+CORS_HEADERS = (
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Expose-Headers", "ETag, Last-Modified, Link, Location, X-Pianold-Version"),
+)
 
 
 def etag_for(version_id: str, *parts: str) -> str:
@@ -16,34 +25,44 @@ def etag_for(version_id: str, *parts: str) -> str:
     return hashlib.sha256("\0".join((version_id, *parts)).encode("utf-8")).hexdigest()[:32]
 
 
-def not_modified(etag: str, last_modified: datetime) -> bool:
-    """RFC 9110 §13.2.2: If-None-Match wins over If-Modified-Since."""
-    if request.if_none_match:
-        return request.if_none_match.contains(etag) or request.if_none_match.star_tag
-    if request.if_modified_since is not None:
-        return last_modified.replace(microsecond=0) <= request.if_modified_since
-    return False
+@dataclass(frozen=True)
+class Representation:
+    body: bytes
+    content_type: str
+    etag: str  # unquoted
+    last_modified: datetime
+    headers: tuple[tuple[str, str], ...]  # validators, caching, CORS, links: sent on 200 and 304
 
+    @classmethod
+    def build(cls, body: bytes, content_type: str, etag: str, last_modified: datetime, *, cors: bool = False,
+              vary_accept: bool = False, extra: tuple[tuple[str, str], ...] = (), max_age: int = MAX_AGE) -> "Representation":
+        headers = [("ETag", f'"{etag}"'), ("Last-Modified", http_date(last_modified)),
+                   ("Cache-Control", f"public, max-age={max_age}")]
+        if vary_accept:
+            headers.append(("Vary", "Accept"))
+        if cors:
+            headers.extend(CORS_HEADERS)
+        headers.extend(extra)
+        return cls(body, content_type, etag, last_modified.replace(microsecond=0), tuple(headers))
 
-def cached(response: Response, etag: str, last_modified: datetime, *, vary_accept: bool = False,
-           max_age: int = MAX_AGE) -> Response:
-    response.set_etag(etag)
-    response.last_modified = last_modified
-    response.cache_control.public = True
-    response.cache_control.max_age = max_age
-    if vary_accept:
-        response.vary.add("Accept")
-    return response
+    def respond(self) -> Response:
+        if self.client_is_current():
+            return Response(status=304, headers=self.headers)
+        return Response(self.body, content_type=self.content_type, headers=self.headers)
 
-
-def conditional(make: callable, etag: str, last_modified: datetime, **kw) -> Response:
-    """A 304 when the client's copy is current, else the full response from `make()`."""
-    if not_modified(etag, last_modified):
-        return cached(Response(status=304), etag, last_modified, **kw)
-    return cached(make(), etag, last_modified, **kw)
+    def client_is_current(self) -> bool:
+        """RFC 9110 §13.2.2: If-None-Match wins over If-Modified-Since."""
+        raw = request.headers.get("If-None-Match")
+        if raw is not None:
+            if raw == f'"{self.etag}"':  # the common case, without parsing
+                return True
+            tags = request.if_none_match
+            return tags.star_tag or tags.contains(self.etag)
+        since = request.if_modified_since
+        return since is not None and self.last_modified <= since
 
 
 def cors(response: Response) -> Response:
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Access-Control-Expose-Headers"] = "ETag, Last-Modified, Link, Location, X-Pianold-Version"
+    for name, value in CORS_HEADERS:
+        response.headers[name] = value
     return response

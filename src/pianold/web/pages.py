@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, g, render_template
+from flask import Blueprint, current_app, g, render_template, request
 from markupsafe import Markup
 from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
 from pianold.vocab import ONTOLOGY_IRI, PSM
 from pianold.web import describe
-from pianold.web.caching import conditional, etag_for
+from pianold.web.caching import Representation, etag_for
+from pianold.web.fastpath import mark_cacheable
 from pianold.web.labels import Namer, short
 from pianold.web.tree import plan_tree_svg
 from pianold.web.urls import path_for_iri
@@ -22,6 +23,12 @@ bp = Blueprint("pages", __name__)
 FORMAT_NAMES = [("ttl", "Turtle", "text/turtle"), ("jsonld", "JSON-LD", "application/ld+json"),
                 ("rdf", "RDF/XML", "application/rdf+xml"), ("nt", "N-Triples", "application/n-triples")]
 HIDDEN = {SKOS.prefLabel, RDFS.label, DCTERMS.title, DCTERMS.description, PSM.motto, RDFS.comment}
+
+
+def documents():
+    from pianold.web.resources import _cache
+
+    return _cache()
 
 
 def term_labels() -> dict:
@@ -48,17 +55,14 @@ def sparql_link(iri: str) -> str:
 def home():
     version = g.snapshot.version
     plans = version.manifest["plans"]
+    mark_cacheable(request.environ)
 
-    def make():
-        items = []
-        for plan in plans:
-            href, _ = link_for(plan["iri"])
-            items.append({**plan, "href": href})
-        return current_app.response_class(render_template("home.html", plans=items, version=version,
-                                                          schema_json=_catalog_schema(items)),
-                                          content_type="text/html; charset=utf-8")
+    def make() -> Representation:
+        items = [{**plan, "href": link_for(plan["iri"])[0]} for plan in plans]
+        body = render_template("home.html", plans=items, version=version, schema_json=_catalog_schema(items))
+        return Representation.build(body.encode("utf-8"), "text/html; charset=utf-8", etag_for(version.id, "home"), version.built)
 
-    return conditional(make, etag_for(version.id, "home"), version.built)
+    return documents().get((version.id, "home"), make).respond()
 
 
 def _catalog_schema(plans) -> Markup:

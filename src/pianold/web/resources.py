@@ -11,9 +11,10 @@ from flask import Blueprint, Response, current_app, g, request
 from pianold.formats import BY_EXTENSION, serialize
 from pianold.vocab import bind_prefixes
 from pianold.web import describe
-from pianold.web.caching import cached, conditional, cors, etag_for
+from pianold.web.caching import Representation, cors, etag_for
 from pianold.web.conneg import negotiate
 from pianold.web.errors import NotAcceptable, NotFoundHere
+from pianold.web.fastpath import mark_cacheable
 from pianold.web.urls import iri_for_path, normalise_path
 
 bp = Blueprint("resources", __name__)
@@ -71,18 +72,28 @@ def split_extension(path: str) -> tuple[str, str | None]:
 def resource(rest: str) -> Response:
     if len(request.path) > MAX_PATH:
         raise NotFoundHere("the path is too long to be an IRI of this dataset")
+    version = g.snapshot.version
     path = normalise_path(request.path)
+    kind, iri, ext = _cache().get((version.id, "resolve", path), lambda: resolve(path))
+    mark_cacheable(request.environ)
+    if kind == "document":
+        return document(iri, ext)
+    if kind == "resource":
+        return see_other(path)
+    raise NotFoundHere(f"<{iri}> is not described here")
+
+
+def resolve(path: str) -> tuple[str, str, str | None]:
+    """What a request path names in the current version: a document, a resource, or nothing."""
     base = current_app.config["PIANOLD"].base
     store = g.snapshot.store
     stem, ext = split_extension(path)
     if ext is not None:
         iri = iri_for_path(base, stem)
         if describe.exists(store, iri):
-            return document(iri, ext)
+            return "document", iri, ext
     iri = iri_for_path(base, path)
-    if not describe.exists(store, iri):
-        raise NotFoundHere(f"<{iri}> is not described here")
-    return see_other(path)
+    return ("resource" if describe.exists(store, iri) else "missing"), iri, None
 
 
 def see_other(path: str) -> Response:
@@ -92,7 +103,6 @@ def see_other(path: str) -> Response:
     ext = dict(OFFERS)[media]
     response = Response(status=303)
     response.headers["Location"] = f"{request.script_root}{path}.{ext}"
-    response.headers["Content-Location"] = response.headers["Location"]
     response.vary.add("Accept")
     response.cache_control.public = True
     response.cache_control.max_age = 300
@@ -101,21 +111,17 @@ def see_other(path: str) -> Response:
 
 def document(iri: str, ext: str) -> Response:
     version = g.snapshot.version
-    etag = etag_for(version.id, iri, ext)
+    stem = normalise_path(request.path).rpartition(".")[0]
 
-    def make() -> Response:
-        body = _cache().get((version.id, iri, ext), lambda: render(iri, ext))
-        response = Response(body, content_type=DOCUMENT_TYPES[ext])
-        if ext != "html":
-            cors(response)
-        return response
+    def make() -> Representation:
+        alternates = ", ".join(
+            f'<{request.script_root}{stem}.{e}>; rel="alternate"; type="{DOCUMENT_TYPES[e].split(";")[0]}"'
+            for e in DOCUMENT_TYPES if e != ext
+        )
+        return Representation.build(render(iri, ext), DOCUMENT_TYPES[ext], etag_for(version.id, iri, ext),
+                                    version.built, cors=ext != "html", extra=(("Link", alternates),))
 
-    response = conditional(make, etag, version.built)
-    response.headers["Link"] = ", ".join(
-        f'<{request.script_root}{normalise_path(request.path).rpartition(".")[0]}.{e}>; rel="alternate"; type="{DOCUMENT_TYPES[e].split(";")[0]}"'
-        for e in DOCUMENT_TYPES if e != ext
-    )
-    return response
+    return _cache().get((version.id, iri, ext, request.script_root), make).respond()
 
 
 def render(iri: str, ext: str) -> bytes:
@@ -127,4 +133,4 @@ def render(iri: str, ext: str) -> bytes:
     return serialize(graph, BY_EXTENSION[ext])
 
 
-__all__ = ["bp", "OFFERS", "DOCUMENT_TYPES", "cached"]
+__all__ = ["bp", "OFFERS", "DOCUMENT_TYPES"]

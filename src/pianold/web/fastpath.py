@@ -1,0 +1,74 @@
+"""A WSGI layer in front of Flask that replays responses already computed for this data version.
+
+Dereference is the hot path of a linked-data server: the same few thousand documents and 303s,
+asked again and again. Flask computes each response once (the view marks it cacheable); later
+identical requests (same data version, path and Accept header) are answered from memory, and a
+matching If-None-Match gets its 304 here too. A rebuild changes the version, so nothing stale
+is ever replayed; each entry carries the version it was computed from."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+
+CACHEABLE = "pianold.cacheable"
+
+
+def mark_cacheable(environ: dict) -> None:
+    """Called by a view whose response depends only on version, path and Accept."""
+    environ[CACHEABLE] = True
+
+
+class FastPath:
+    def __init__(self, wsgi_app, current_link: str, size: int = 8192):
+        self.wsgi_app = wsgi_app
+        self.current_link = current_link
+        self.size = size
+        self.entries: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        method = environ.get("REQUEST_METHOD")
+        if method not in ("GET", "HEAD") or environ.get("QUERY_STRING"):
+            return self.wsgi_app(environ, start_response)
+        try:
+            version = os.readlink(self.current_link).rsplit("/", 1)[-1]
+        except OSError:
+            return self.wsgi_app(environ, start_response)
+        key = (version, environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""), environ.get("HTTP_ACCEPT", ""))
+        entry = self.entries.get(key)
+        if entry is not None and not ("HTTP_IF_MODIFIED_SINCE" in environ and "HTTP_IF_NONE_MATCH" not in environ):
+            return self.replay(entry, environ, start_response, method)
+
+        captured = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return start_response(status, headers, exc_info)
+
+        body = self.wsgi_app(environ, capture)
+        if not environ.get(CACHEABLE) or method != "GET" or not captured.get("status", "").startswith(("200", "303")):
+            return body
+        try:
+            data = b"".join(body)
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+        headers = captured["headers"]
+        if dict(headers).get("X-Pianold-Version") == version:
+            etag = next((v for k, v in headers if k.lower() == "etag"), None)
+            with self.lock:
+                self.entries[key] = (captured["status"], headers, data, etag)
+                while len(self.entries) > self.size:
+                    self.entries.popitem(last=False)
+        return [data]
+
+    @staticmethod
+    def replay(entry, environ, start_response, method):
+        status, headers, data, etag = entry
+        if etag is not None and environ.get("HTTP_IF_NONE_MATCH") == etag:
+            start_response("304 NOT MODIFIED", [(k, v) for k, v in headers if k.lower() not in ("content-type", "content-length")])
+            return [b""]
+        start_response(status, headers)
+        return [b""] if method == "HEAD" else [data]
