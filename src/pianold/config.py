@@ -36,7 +36,14 @@ class Settings:
     keep_versions: int = 3  # older versions stay for in-flight requests, then are pruned
     host: str = "127.0.0.1"
     port: int = 8080
-    workers: int = 4  # WSGI server threads
+    workers: int = 8  # WSGI server threads
+    sparql_workers: int = 2  # query worker processes; SPARQL never takes more threads than these + 2 waiting
+    sparql_timeout: float = 10.0  # seconds; a query running longer is stopped (its worker is killed)
+    sparql_max_rows: int = 10000  # results (solutions or triples) beyond this are cut, with a note
+    sparql_max_query_bytes: int = 65536  # a larger request is refused with 413
+    sparql_service_allowlist: tuple[str, ...] = ()  # SERVICE endpoints a query may call; none by default
+    store_url: str | None = None  # a remote SPARQL 1.1 query endpoint instead of the embedded store
+    store_gsp_url: str | None = None  # its Graph Store Protocol endpoint, to load it (`pianold push`)
 
     @property
     def uris(self) -> Uris:
@@ -62,7 +69,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
             values[name] = _convert(f, raw, f"environment variable {ENV_PREFIX}{name.upper()}")
     for name, value in overrides.items():
         if value is not None:
-            values[name] = value
+            values[name] = _convert(known[name], value, f"option {name}") if isinstance(value, str) else value
     settings = Settings(**values)
     _check(settings)
     return settings
@@ -118,3 +125,8 @@ def _check(settings: Settings) -> None:
         raise ConfigError(f"base must be an http(s) URL without query or fragment, not {settings.base!r}")
     if settings.keep_versions < 1:
         raise ConfigError("keep_versions must be at least 1")
+    if settings.sparql_workers < 1 or settings.sparql_timeout <= 0 or settings.sparql_max_rows < 1:
+        raise ConfigError("sparql_workers, sparql_timeout and sparql_max_rows must be positive")
+    for url in (settings.store_url, settings.store_gsp_url, *settings.sparql_service_allowlist):
+        if url is not None and urlsplit(url).scheme not in ("http", "https"):
+            raise ConfigError(f"{url!r} is not an http(s) URL")

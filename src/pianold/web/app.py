@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, g
 
 from pianold.config import Settings, load_settings
-from pianold.web import errors, pages, resources
+from pianold.web import errors, pages, resources, sparql
 from pianold.publish import CURRENT
 from pianold.web.fastpath import FastPath
 from pianold.web.published import Published
@@ -16,7 +16,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__)
     app.config["PIANOLD"] = settings
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
-    app.extensions["pianold.published"] = Published(settings.dist_dir)
+    app.extensions["pianold.published"] = Published(settings.dist_dir, settings.store_url, settings.sparql_timeout)
 
     @app.before_request
     def take_snapshot():
@@ -32,5 +32,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     errors.register(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(resources.bp)
+    app.register_blueprint(sparql.bp)
     app.wsgi_app = FastPath(app.wsgi_app, str(settings.dist_dir / CURRENT))
     return app

@@ -25,8 +25,10 @@ class NotPublished(Exception):
 
 
 class Published:
-    def __init__(self, dist: Path):
+    def __init__(self, dist: Path, store_url: str | None = None, timeout: float = 10.0):
         self.dist = Path(dist)
+        self.store_url = store_url
+        self.timeout = timeout
         self._lock = threading.Lock()
         self._target: str | None = None
         self._snapshot: Snapshot | None = None
@@ -44,6 +46,13 @@ class Published:
                 version = current_version(self.dist)
                 if version is None:
                     raise NotPublished(f"nothing is published in {self.dist}: run `pianold build`")
-                self._snapshot = Snapshot(version, EmbeddedStore(version.store_path))
+                self._snapshot = Snapshot(version, self._open_store(version))
                 self._target = target
             return self._snapshot
+
+    def _open_store(self, version: Version) -> Store:
+        if self.store_url:
+            from pianold.store.remote import RemoteStore
+
+            return RemoteStore(self.store_url, self.timeout)
+        return EmbeddedStore(version.store_path)

@@ -1,0 +1,97 @@
+"""The remote backend: any SPARQL 1.1 endpoint (Oxigraph server, Virtuoso, Fuseki, QLever),
+behind the same interface as the embedded store, plus loading it over the Graph Store Protocol."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from rdflib import BNode, Graph, Literal, URIRef
+
+from pianold.store.base import Store, StoreError
+from pianold.store.workers import QueryAnswer, QueryFailed, QueryJob
+
+
+class StoreTimeout(StoreError):
+    """The remote store did not answer in time."""
+
+
+class RemoteStore(Store):
+    def __init__(self, query_url: str, timeout: float = 10.0):
+        self.query_url = query_url
+        self.timeout = timeout
+
+    def _query(self, query: str, accept: str, *, default_graphs=(), named_graphs=(), timeout: float | None = None) -> tuple[bytes, str]:
+        fields = [("query", query)]
+        fields += [("default-graph-uri", g) for g in default_graphs] + [("named-graph-uri", g) for g in named_graphs]
+        if not default_graphs and not named_graphs:
+            fields.append(("union-default-graph", ""))  # Oxigraph server: the default graph is the union
+        request = urllib.request.Request(
+            self.query_url, data=urllib.parse.urlencode(fields).encode(), method="POST",
+            headers={"Accept": accept, "Content-Type": "application/x-www-form-urlencoded", "User-Agent": "pianold"})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:
+                return response.read(), response.headers.get("Content-Type", accept).split(";")[0].strip()
+        except urllib.error.HTTPError as err:
+            detail = err.read(500).decode("utf-8", "replace").strip()
+            if 400 <= err.code < 500:
+                raise QueryFailed(400, f"the store refused the query: {detail or err.reason}") from None
+            raise StoreError(f"the store at {self.query_url} answered {err.code}: {detail or err.reason}") from None
+        except (socket.timeout, TimeoutError):
+            raise StoreTimeout(f"the store at {self.query_url} did not answer within {timeout or self.timeout:g} s") from None
+        except (urllib.error.URLError, OSError) as err:
+            reason = getattr(err, "reason", err)
+            if isinstance(reason, (socket.timeout, TimeoutError)):
+                raise StoreTimeout(f"the store at {self.query_url} did not answer within {timeout or self.timeout:g} s") from None
+            raise StoreError(f"the store at {self.query_url} is unreachable: {reason}") from None
+
+    def graph_query(self, query: str) -> Graph:
+        body, _ = self._query(query, "application/n-triples")
+        return Graph().parse(data=body.decode("utf-8"), format="nt")
+
+    def table_query(self, query: str) -> list[dict[str, object]]:
+        body, _ = self._query(query, "application/sparql-results+json")
+        data = json.loads(body)
+        return [{k: _term(v) for k, v in row.items()} for row in data["results"]["bindings"]]
+
+    def ask(self, query: str) -> bool:
+        body, _ = self._query(query, "application/sparql-results+json")
+        return bool(json.loads(body)["boolean"])
+
+    def sparql(self, job: QueryJob, timeout: float) -> QueryAnswer:
+        """Pass a checked query through; the remote store serialises the results itself."""
+        body, media = self._query(job.query, job.media_type, default_graphs=job.default_graphs,
+                                  named_graphs=job.named_graphs, timeout=timeout)
+        kind = "graph" if media in ("text/turtle", "application/n-triples", "application/rdf+xml", "application/ld+json") else "solutions"
+        return QueryAnswer(body, media, kind, False)
+
+
+def _term(value: dict):
+    kind = value["type"]
+    if kind == "uri":
+        return URIRef(value["value"])
+    if kind == "bnode":
+        return BNode(value["value"])
+    if "xml:lang" in value:
+        return Literal(value["value"], lang=value["xml:lang"])
+    if value.get("datatype") and value["datatype"] != "http://www.w3.org/2001/XMLSchema#string":
+        return Literal(value["value"], datatype=URIRef(value["datatype"]))
+    return Literal(value["value"])
+
+
+def push(gsp_url: str, graphs: dict[str, bytes], timeout: float = 60.0) -> None:
+    """Replace each named graph in the remote store (Graph Store Protocol PUT, N-Triples)."""
+    for name, ntriples in graphs.items():
+        url = f"{gsp_url}?{urllib.parse.urlencode({'graph': name})}"
+        request = urllib.request.Request(url, data=ntriples, method="PUT",
+                                         headers={"Content-Type": "application/n-triples", "User-Agent": "pianold"})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                response.read()
+        except urllib.error.HTTPError as err:
+            raise StoreError(f"the store refused graph <{name}>: {err.code} {err.read(300).decode('utf-8', 'replace')}") from None
+        except (urllib.error.URLError, OSError) as err:
+            raise StoreError(f"cannot load the store at {gsp_url}: {getattr(err, 'reason', err)}") from None

@@ -1,0 +1,105 @@
+"""SPARQL results in the W3C formats (JSON, XML, CSV, TSV) and graphs in the RDF formats,
+written from pyoxigraph terms. Kept free of rdflib: query workers import it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from xml.sax.saxutils import escape, quoteattr
+
+SOLUTION_TYPES = {
+    "application/sparql-results+json": "json", "application/sparql-results+xml": "xml",
+    "text/csv": "csv", "text/tab-separated-values": "tsv",
+}
+GRAPH_TYPES = {
+    "text/turtle": "TURTLE", "application/n-triples": "N_TRIPLES", "application/rdf+xml": "RDF_XML",
+    "application/ld+json": "JSON_LD",
+}
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
+def _kind(term) -> str:
+    name = type(term).__name__
+    return {"NamedNode": "uri", "BlankNode": "bnode", "Literal": "literal"}.get(name, "triple")
+
+
+def _json_term(term) -> dict:
+    kind = _kind(term)
+    if kind == "literal":
+        out = {"type": "literal", "value": term.value}
+        if term.language:
+            out["xml:lang"] = term.language
+        elif term.datatype.value != XSD_STRING:
+            out["datatype"] = term.datatype.value
+        return out
+    if kind == "triple":
+        return {"type": "triple", "value": {"subject": _json_term(term.subject), "predicate": _json_term(term.predicate),
+                                            "object": _json_term(term.object)}}
+    return {"type": kind, "value": term.value}
+
+
+def _xml_term(term) -> str:
+    kind = _kind(term)
+    if kind == "literal":
+        if term.language:
+            return f"<literal xml:lang={quoteattr(term.language)}>{escape(term.value)}</literal>"
+        if term.datatype.value != XSD_STRING:
+            return f"<literal datatype={quoteattr(term.datatype.value)}>{escape(term.value)}</literal>"
+        return f"<literal>{escape(term.value)}</literal>"
+    if kind == "uri":
+        return f"<uri>{escape(term.value)}</uri>"
+    return f"<bnode>{escape(str(term.value))}</bnode>"
+
+
+def _tsv_term(term) -> str:
+    if term is None:
+        return ""
+    return str(term)  # pyoxigraph terms print in N-Triples/Turtle syntax, as TSV wants
+
+
+def serialize_solutions(variables: list[str] | None, rows, media_type: str) -> tuple[bytes, str]:
+    """rows: pyoxigraph QuerySolution list, or a bool for ASK (variables None)."""
+    fmt = SOLUTION_TYPES.get(media_type, "json")
+    media = media_type if media_type in SOLUTION_TYPES else "application/sparql-results+json"
+    if variables is None:  # ASK
+        if fmt == "xml":
+            return (f'<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head/>'
+                    f"<boolean>{'true' if rows else 'false'}</boolean></sparql>\n").encode(), media
+        if fmt in ("csv", "tsv"):
+            return (("true" if rows else "false") + "\n").encode(), media
+        return json.dumps({"head": {}, "boolean": bool(rows)}).encode(), media
+    if fmt == "json":
+        bindings = [{v: _json_term(r[v]) for v in variables if r[v] is not None} for r in rows]
+        return json.dumps({"head": {"vars": variables}, "results": {"bindings": bindings}}, ensure_ascii=False).encode(), media
+    if fmt == "xml":
+        out = ['<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head>']
+        out += [f"<variable name={quoteattr(v)}/>" for v in variables]
+        out.append("</head><results>")
+        for r in rows:
+            out.append("<result>")
+            out += [f"<binding name={quoteattr(v)}>{_xml_term(r[v])}</binding>" for v in variables if r[v] is not None]
+            out.append("</result>")
+        out.append("</results></sparql>\n")
+        return "".join(out).encode(), media
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\r\n")
+        writer.writerow(variables)
+        for r in rows:
+            writer.writerow(["" if r[v] is None else (r[v].value if _kind(r[v]) != "bnode" else f"_:{r[v].value}") for v in variables])
+        return buf.getvalue().encode(), media
+    lines = ["\t".join(f"?{v}" for v in variables)]
+    lines += ["\t".join(_tsv_term(r[v]) for v in variables) for r in rows]
+    return ("\n".join(lines) + "\n").encode(), media
+
+
+def serialize_graph(triples, media_type: str) -> tuple[bytes, str]:
+    import pyoxigraph as ox
+
+    media = media_type if media_type in GRAPH_TYPES else "text/turtle"
+    fmt = getattr(ox.RdfFormat, GRAPH_TYPES[media])
+    prefixes = {"skos": "http://www.w3.org/2004/02/skos/core#", "dct": "http://purl.org/dc/terms/",
+                "psm": "https://w3id.org/pianold/onto/psm/"} if media == "text/turtle" else None
+    kwargs = {"prefixes": prefixes} if prefixes else {}
+    return ox.serialize(triples, format=fmt, **kwargs), media

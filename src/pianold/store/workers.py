@@ -1,0 +1,200 @@
+"""SPARQL queries in worker processes, so a query that runs too long can really be stopped.
+
+A running query in a Python thread cannot be interrupted; a process can be killed. Each worker
+opens the read-only store itself and answers one query at a time over a pipe. Workers are
+started with the `spawn` context (a fresh interpreter: they inherit neither the server's
+listening socket nor its signal handlers) and die with their parent (PR_SET_PDEATHSIG, and EOF
+on their pipe). A worker that times out or dies is killed and replaced on the next acquire."""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+import multiprocessing as mp
+import queue
+import signal
+import threading
+import time
+from dataclasses import dataclass
+
+from pianold.store.results import serialize_graph, serialize_solutions
+
+_CTX = mp.get_context("spawn")
+
+
+@dataclass(frozen=True)
+class QueryJob:
+    store_path: str
+    query: str
+    media_type: str  # wanted result media type (already negotiated)
+    max_rows: int
+    default_graphs: tuple[str, ...] = ()
+    named_graphs: tuple[str, ...] = ()
+    union_default: bool = True
+
+
+@dataclass(frozen=True)
+class QueryAnswer:
+    body: bytes
+    media_type: str
+    kind: str  # "solutions", "boolean", "graph"
+    truncated: bool
+
+
+class QueryFailed(Exception):
+    def __init__(self, status: int, message: str):
+        self.status = status
+        super().__init__(message)
+
+
+def _die_with_parent() -> None:
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def _worker_main(conn) -> None:
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import pyoxigraph as ox
+
+    stores: dict[str, object] = {}
+    while True:
+        try:
+            job: QueryJob = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            store = stores.get(job.store_path)
+            if store is None:
+                stores.clear()  # a new data version: the old one is no longer asked for
+                store = stores[job.store_path] = ox.Store.read_only(job.store_path)
+            kwargs = {}
+            if job.default_graphs:
+                kwargs["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
+            elif job.named_graphs:
+                kwargs["default_graph"] = ox.DefaultGraph()
+            else:
+                kwargs["use_default_graph_as_union"] = job.union_default
+            if job.named_graphs:
+                kwargs["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
+            result = store.query(job.query, **kwargs)
+            if isinstance(result, ox.QuerySolutions):
+                variables = [v.value for v in result.variables]
+                rows = list(itertools.islice(result, job.max_rows + 1))
+                truncated = len(rows) > job.max_rows
+                body, media = serialize_solutions(variables, rows[: job.max_rows], job.media_type)
+                conn.send(("ok", QueryAnswer(body, media, "solutions", truncated)))
+            elif isinstance(result, ox.QueryBoolean):
+                body, media = serialize_solutions(None, bool(result), job.media_type)
+                conn.send(("ok", QueryAnswer(body, media, "boolean", False)))
+            else:
+                triples = list(itertools.islice(result, job.max_rows + 1))
+                truncated = len(triples) > job.max_rows
+                body, media = serialize_graph(triples[: job.max_rows], job.media_type)
+                conn.send(("ok", QueryAnswer(body, media, "graph", truncated)))
+        except SyntaxError as err:
+            conn.send(("error", 400, f"syntax error in the query: {err}"))
+        except OSError as err:
+            conn.send(("error", 502, f"the store could not answer: {err}"))
+        except Exception as err:  # an engine error (e.g. a type error) is the query's fault
+            conn.send(("error", 400, f"the query could not be evaluated: {err}"))
+
+
+class Worker:
+    def __init__(self):
+        self.conn, child = _CTX.Pipe()
+        self.process = _CTX.Process(target=_worker_main, args=(child,), daemon=True, name="pianold-sparql")
+        self.process.start()
+        child.close()
+
+    def kill(self) -> None:
+        try:
+            self.process.kill()
+            self.process.join(timeout=5)
+        finally:
+            self.conn.close()
+
+    @property
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+
+class WorkerPool:
+    """`size` workers; at most `size + max_waiting` requests in flight, the rest refused at once
+    (so SPARQL load never ties up every server thread and dereference keeps answering)."""
+
+    def __init__(self, size: int, max_waiting: int = 2, wait_seconds: float = 5.0):
+        self.size = size
+        self.max_waiting = max_waiting
+        self.wait_seconds = wait_seconds
+        self.idle: queue.Queue[Worker | None] = queue.Queue()
+        for _ in range(size):
+            self.idle.put(None)  # started lazily
+        self.in_flight = 0
+        self.lock = threading.Lock()
+        self.timeouts = 0
+        self.deaths = 0
+
+    def start(self) -> None:
+        workers = [self._take(0.1) for _ in range(self.size)]
+        for w in workers:
+            self.idle.put(w)
+
+    def _take(self, timeout: float) -> Worker:
+        worker = self.idle.get(timeout=timeout)
+        if worker is None or not worker.alive:
+            if worker is not None:
+                worker.kill()
+            worker = Worker()
+        return worker
+
+    def run(self, job: QueryJob, timeout: float) -> QueryAnswer:
+        with self.lock:
+            if self.in_flight >= self.size + self.max_waiting:
+                raise QueryFailed(503, "the SPARQL endpoint is busy with other queries; retry in a few seconds")
+            self.in_flight += 1
+        try:
+            try:
+                worker = self._take(self.wait_seconds)
+            except queue.Empty:
+                raise QueryFailed(503, "the SPARQL endpoint is busy with other queries; retry in a few seconds") from None
+            replacement: Worker | None = worker
+            try:
+                worker.conn.send(job)
+                deadline = time.monotonic() + timeout
+                if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
+                    worker.kill()
+                    replacement = None
+                    self.timeouts += 1
+                    raise QueryFailed(503, f"the query ran longer than the {timeout:g} s limit and was stopped; "
+                                           "narrow it (LIMIT, more specific patterns) and try again")
+                message = worker.conn.recv()
+            except (EOFError, OSError, BrokenPipeError):
+                worker.kill()
+                replacement = None
+                self.deaths += 1
+                raise QueryFailed(503, "the query worker stopped unexpectedly; the query was not answered, retry it") from None
+            finally:
+                self.idle.put(replacement)
+            if message[0] == "ok":
+                return message[1]
+            raise QueryFailed(message[1], message[2])
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def close(self) -> None:
+        while True:
+            try:
+                worker = self.idle.get_nowait()
+            except queue.Empty:
+                return
+            if worker is not None:
+                worker.kill()
+
+    def pids(self) -> list[int]:
+        return [w.process.pid for w in list(self.idle.queue) if w is not None and w.alive]
+

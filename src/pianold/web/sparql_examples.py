@@ -1,0 +1,80 @@
+"""The example-query gallery of the query page: real questions about the published plans."""
+
+PREFIXES = """PREFIX psm: <https://w3id.org/pianold/onto/psm/>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX dct: <http://purl.org/dc/terms/>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX ti: <https://w3id.org/italia/onto/TI/>
+PREFIX cov: <https://w3id.org/italia/onto/COV/>
+"""
+
+EXAMPLES = [
+    {"title": "Piani pubblicati", "title_en": "Published plans", "query": PREFIXES + """
+SELECT ?plan ?title ?publisher ?start ?end WHERE {
+  ?plan a psm:StrategicPlan ; skos:prefLabel ?title ;
+        dct:publisher/rdfs:label ?publisher ;
+        ti:hasTemporalCoverage [ ti:startTime ?start ; ti:endTime ?end ] .
+  FILTER(lang(?title) = "it")
+}"""},
+    {"title": "Azioni per asse", "title_en": "Actions per axis", "query": PREFIXES + """
+SELECT ?axisCode ?axis (COUNT(?action) AS ?actions) WHERE {
+  ?axis_ a psm:Axis ; skos:notation ?axisCode ; skos:prefLabel ?axis .
+  OPTIONAL { ?action a psm:Action ; skos:broader+ ?axis_ . }
+}
+GROUP BY ?axisCode ?axis
+ORDER BY xsd:integer(?axisCode)"""},
+    {"title": "Percorso completo di un'azione", "title_en": "Full path of an action", "query": PREFIXES + """
+SELECT ?depth ?level ?code ?title WHERE {
+  ?action skos:notation "5.1.1.a" .
+  ?action skos:broader* ?node .
+  ?node skos:notation ?code ; skos:prefLabel ?title ; psm:level ?l .
+  ?l psm:depth ?depth ; skos:prefLabel ?level .
+  FILTER(lang(?level) = "it")
+}
+ORDER BY ?depth"""},
+    {"title": "Obiettivi e obiettivi specifici dell'asse 5", "title_en": "Objectives of axis 5", "query": PREFIXES + """
+SELECT ?objective ?objectiveTitle ?specific ?specificTitle WHERE {
+  ?axis a psm:Axis ; skos:notation "5" .
+  ?o skos:broader ?axis ; skos:notation ?objective ; skos:prefLabel ?objectiveTitle .
+  ?s skos:broader ?o ; skos:notation ?specific ; skos:prefLabel ?specificTitle .
+}
+ORDER BY ?objective ?specific"""},
+    {"title": "Azioni senza collegamento agli SDG", "title_en": "Actions without an SDG link", "query": PREFIXES + """
+SELECT ?code ?title WHERE {
+  ?action a psm:Action ; skos:notation ?code ; skos:prefLabel ?title .
+  FILTER NOT EXISTS { ?action psm:contributesTo ?sdg }
+}
+ORDER BY ?code"""},
+    {"title": "Cerca nei titoli", "title_en": "Search the titles", "query": PREFIXES + """
+SELECT ?element ?code ?title WHERE {
+  ?element a psm:PlanElement ; skos:notation ?code ; skos:prefLabel ?title .
+  FILTER(regex(?title, "abitat|casa|housing", "i"))
+}
+ORDER BY ?code"""},
+    {"title": "Assi con il loro motto", "title_en": "Axes and their mottos", "query": PREFIXES + """
+SELECT ?code ?title ?motto WHERE {
+  ?axis a psm:Axis ; skos:notation ?code ; skos:prefLabel ?title .
+  OPTIONAL { ?axis psm:motto ?motto }
+}
+ORDER BY xsd:integer(?code)"""},
+    {"title": "Livelli di ogni piano", "title_en": "Levels of every plan", "query": PREFIXES + """
+SELECT ?plan ?depth ?level (COUNT(?e) AS ?elements) WHERE {
+  ?plan psm:hasLevel ?l . ?l psm:depth ?depth ; skos:prefLabel ?level .
+  FILTER(lang(?level) = "it")
+  OPTIONAL { ?e psm:level ?l }
+}
+GROUP BY ?plan ?depth ?level
+ORDER BY ?plan ?depth"""},
+    {"title": "Corrispondenze tra piani", "title_en": "Matches across plans", "query": PREFIXES + """
+SELECT ?element ?title ?match ?property WHERE {
+  VALUES ?property { skos:closeMatch skos:relatedMatch skos:exactMatch }
+  ?element ?property ?match ; skos:prefLabel ?title .
+}"""},
+    {"title": "Descrizione di un'azione (grafo)", "title_en": "Describe an action (graph)", "query": PREFIXES + """
+CONSTRUCT { ?action ?p ?o } WHERE {
+  ?action skos:notation "5.2.2.a" ; ?p ?o .
+}"""},
+]
+
+for example in EXAMPLES:
+    example["query"] = example["query"].replace("PREFIX rdfs:", "PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>\nPREFIX rdfs:", 1).strip()

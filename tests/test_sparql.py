@@ -1,0 +1,232 @@
+"""The SPARQL endpoint against a real server: the protocol, SPARQLWrapper, safety limits."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+from SPARQLWrapper import CSV, JSON, TURTLE, XML, SPARQLWrapper
+from rdflib import Graph
+
+from conftest import BASE, DATA
+
+ACTIONS = "PREFIX psm: <https://w3id.org/pianold/onto/psm/> SELECT ?a WHERE { ?a a psm:Action } ORDER BY ?a"
+SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+
+
+def http(url, data=None, headers=None, method=None):
+    request = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers, err.read()
+
+
+@pytest.fixture(scope="module")
+def limited(tmp_path_factory):
+    """A server with tight limits: 1 s per query, 5 rows, one allowed SERVICE endpoint."""
+    from live import start_server
+
+    folder = tmp_path_factory.mktemp("limited")
+    server = start_server(folder / "dist", DATA, BASE, folder / "server.log", env={
+        "PIANOLD_SPARQL_TIMEOUT": "1", "PIANOLD_SPARQL_MAX_ROWS": "5", "PIANOLD_SPARQL_WORKERS": "1",
+        "PIANOLD_SPARQL_SERVICE_ALLOWLIST": "http://127.0.0.1:9/allowed-but-closed",
+        "PIANOLD_SPARQL_MAX_QUERY_BYTES": "2000"})
+    yield server
+    server.stop()
+    assert "Traceback" not in (folder / "server.log").read_text(errors="replace")
+
+
+def test_sparqlwrapper_select_json(live_server):
+    sw = SPARQLWrapper(live_server.url + "/sparql")
+    sw.setQuery(ACTIONS)
+    sw.setReturnFormat(JSON)
+    rows = sw.query().convert()["results"]["bindings"]
+    assert len(rows) == 10
+    assert rows[0]["a"]["value"] == f"{BASE}/data/plan/bari-psm-2030/action/5.1.1.a"
+
+
+@pytest.mark.parametrize("fmt,check", [
+    (XML, lambda r: len(r.getElementsByTagName("result")) == 10),
+    (CSV, lambda r: r.decode().splitlines()[0] == "a" and len(r.decode().splitlines()) == 11),
+])
+def test_sparqlwrapper_other_formats(live_server, fmt, check):
+    sw = SPARQLWrapper(live_server.url + "/sparql")
+    sw.setQuery(ACTIONS)
+    sw.setReturnFormat(fmt)
+    assert check(sw.query().convert())
+
+
+def test_sparqlwrapper_construct_post(live_server):
+    sw = SPARQLWrapper(live_server.url + "/sparql")
+    sw.setMethod("POST")
+    sw.setQuery("PREFIX skos: <http://www.w3.org/2004/02/skos/core#> CONSTRUCT { ?a skos:prefLabel ?l } "
+                "WHERE { ?a skos:notation \"5.1.1.a\" ; skos:prefLabel ?l }")
+    sw.setReturnFormat(TURTLE)
+    g = Graph().parse(data=sw.query().convert().decode(), format="turtle")
+    assert len(g) == 1 and "Rafforzamento dell’Agenzia" in str(next(iter(g))[2])
+
+
+@pytest.mark.parametrize("accept,media", [
+    ("application/sparql-results+json", "application/sparql-results+json"),
+    ("application/sparql-results+xml", "application/sparql-results+xml; charset=utf-8"),
+    ("text/csv", "text/csv; charset=utf-8"),
+    ("text/tab-separated-values", "text/tab-separated-values; charset=utf-8"),
+])
+def test_result_formats_by_accept(live_server, accept, media):
+    status, headers, body = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": ACTIONS}), headers={"Accept": accept})
+    assert status == 200 and headers["Content-Type"] == media
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    assert b"5.1.1.a" in body
+
+
+def test_post_form_and_direct_and_format_param(live_server):
+    url = live_server.url + "/sparql"
+    status, _, body = http(url, urllib.parse.urlencode({"query": ACTIONS}).encode(), {"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 200 and len(json.loads(body)["results"]["bindings"]) == 10
+    status, _, body = http(url, ACTIONS.encode(), {"Content-Type": "application/sparql-query", "Accept": "text/csv"})
+    assert status == 200 and body.startswith(b"a\r\n")
+    status, headers, body = http(url + "?" + urllib.parse.urlencode({"query": ACTIONS, "format": "tsv"}))
+    assert status == 200 and headers["Content-Type"].startswith("text/tab-separated-values")
+
+
+@pytest.mark.parametrize("fmt,parser", [("ttl", "turtle"), ("nt", "nt"), ("rdf", "xml"), ("jsonld", "json-ld")])
+def test_construct_formats(live_server, fmt, parser):
+    query = "CONSTRUCT { ?s ?p ?o } WHERE { ?s <http://www.w3.org/2004/02/skos/core#notation> \"5.3.1.b\" ; ?p ?o }"
+    status, _, body = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": query, "format": fmt}))
+    assert status == 200
+    assert len(Graph().parse(data=body.decode(), format=parser)) > 5
+
+
+def test_named_graphs_and_union_default(live_server):
+    plan = f"{BASE}/data/plan/bari-psm-2030"
+    url = live_server.url + "/sparql?"
+    count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    n_union = int(json.loads(http(url + urllib.parse.urlencode({"query": count}))[2])["results"]["bindings"][0]["n"]["value"])
+    n_plan = int(json.loads(http(url + urllib.parse.urlencode({"query": count, "default-graph-uri": plan}))[2])["results"]["bindings"][0]["n"]["value"])
+    assert n_plan == 499 and n_union > n_plan  # the union also holds the ontology
+    graphs = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
+    body = http(url + urllib.parse.urlencode({"query": graphs, "named-graph-uri": plan}))[2]
+    assert [b["g"]["value"] for b in json.loads(body)["results"]["bindings"]] == [plan]
+
+
+def test_service_description(live_server):
+    status, headers, body = http(live_server.url + "/sparql", headers={"Accept": "text/turtle"})
+    assert status == 200 and headers["Content-Type"].startswith("text/turtle")
+    g = Graph().parse(data=body.decode(), format="turtle")
+    sd = "http://www.w3.org/ns/sparql-service-description#"
+    assert any(str(o) == sd + "SPARQL11Query" for o in g.objects())
+    assert any(str(o) == f"{BASE}/data/plan/bari-psm-2030" for o in g.objects())
+
+
+def test_cached_answer_has_etag_and_304(live_server):
+    url = live_server.url + "/sparql?" + urllib.parse.urlencode({"query": ACTIONS})
+    status, headers, _ = http(url, headers={"Accept": "text/csv"})
+    etag = headers["ETag"]
+    status, _, body = http(url, headers={"Accept": "text/csv", "If-None-Match": etag})
+    assert status == 304 and body == b""
+
+
+@pytest.mark.parametrize("query,status,fragment", [
+    ("SELEC * WHERE { ?s ?p ?o }", 400, "error at 1:1"),
+    ("SELECT * WHERE { ?s ?p ", 400, "syntax error"),
+    ("INSERT DATA { <http://a> <http://b> <http://c> }", 403, "read-only"),
+    ("PREFIX x: <http://x/> DELETE WHERE { ?s ?p ?o }", 403, "read-only"),
+    ("SELECT * WHERE { SERVICE <http://169.254.169.254/latest/meta-data> { ?s ?p ?o } }", 403, "allowlist"),
+    ("SELECT * WHERE { SERVICE ?endpoint { ?s ?p ?o } }", 403, "variable"),
+    ("   ", 400, "empty"),
+])
+def test_refusals(live_server, query, status, fragment):
+    code, headers, body = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": query}),
+                               headers={"Accept": "application/sparql-results+json"})
+    assert code == status and fragment in body.decode()
+    assert b"Traceback" not in body
+
+
+def test_protocol_errors(live_server):
+    url = live_server.url + "/sparql"
+    assert http(url, b"update=INSERT+DATA+%7B%7D", {"Content-Type": "application/x-www-form-urlencoded"})[0] == 403
+    assert http(url, b"INSERT DATA {}", {"Content-Type": "application/sparql-update"})[0] == 403
+    assert http(url, b"x", {"Content-Type": "text/plain"})[0] == 415
+    assert http(url + "?query=ASK%7B%7D&query=ASK%7B%7D")[0] == 400
+    assert http(url + "?" + urllib.parse.urlencode({"query": ACTIONS, "format": "pdf"}))[0] == 400
+    assert http(url + "?" + urllib.parse.urlencode({"query": ACTIONS}), headers={"Accept": "image/png"})[0] == 406
+    assert http(url, b"", {"Content-Type": "application/x-www-form-urlencoded"})[0] == 400
+
+
+def test_timeout_stops_the_query_and_capacity_returns(limited):
+    url = limited.url + "/sparql?"
+    started = time.monotonic()
+    status, headers, body = http(url + urllib.parse.urlencode({"query": SLOW}), headers={"Accept": "text/csv"})
+    assert status == 503 and b"limit" in body and headers.get("Retry-After")
+    assert time.monotonic() - started < 10
+    status, _, body = http(url + urllib.parse.urlencode({"query": ACTIONS}), headers={"Accept": "text/csv"})
+    assert status == 200  # a new worker replaced the killed one
+
+
+def test_row_cap_with_note(limited):
+    status, headers, body = http(limited.url + "/sparql?" + urllib.parse.urlencode({"query": ACTIONS}), headers={"Accept": "text/csv"})
+    assert status == 200 and headers["X-Pianold-Truncated"] == "5"
+    assert len(body.decode().splitlines()) == 6
+    status, _, page = http(limited.url + "/sparql?" + urllib.parse.urlencode({"query": ACTIONS, "format": "html"}))
+    assert "limitati alle prime 5 righe" in page.decode()
+
+
+def test_request_size_cap(limited):
+    big = "SELECT * WHERE { ?s ?p ?o } # " + "x" * 3000
+    assert http(limited.url + "/sparql", big.encode(), {"Content-Type": "application/sparql-query"})[0] == 413
+    assert http(limited.url + "/sparql?" + urllib.parse.urlencode({"query": big}))[0] == 413
+
+
+def test_allowlisted_service_is_attempted_and_fails_cleanly(limited):
+    query = "SELECT * WHERE { SERVICE <http://127.0.0.1:9/allowed-but-closed> { ?s ?p ?o } }"
+    status, _, body = http(limited.url + "/sparql?" + urllib.parse.urlencode({"query": query}), headers={"Accept": "text/csv"})
+    assert status in (400, 502) and b"allowlist" not in body and b"Traceback" not in body
+
+
+def test_killed_worker_gives_503_and_is_replaced(limited):
+    import threading
+
+    url = limited.url + "/sparql?" + urllib.parse.urlencode({"query": SLOW + " # kill"})
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(answer=http(url, headers={"Accept": "text/csv"})))
+    thread.start()
+    deadline = time.monotonic() + 5
+    victim = None
+    while victim is None and time.monotonic() < deadline:
+        for pid in os.listdir("/proc"):
+            if pid.isdigit():
+                try:
+                    cmd = open(f"/proc/{pid}/cmdline", "rb").read()
+                    ppid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+                except OSError:
+                    continue
+                if b"multiprocessing" in cmd and ppid == limited.process.pid:
+                    victim = int(pid)
+        time.sleep(0.05)
+    assert victim is not None
+    time.sleep(0.2)
+    os.kill(victim, signal.SIGKILL)
+    thread.join(30)
+    status, _, body = result["answer"]
+    assert status == 503 and (b"stopped unexpectedly" in body or b"limit" in body)
+    assert http(limited.url + "/sparql?" + urllib.parse.urlencode({"query": ACTIONS}), headers={"Accept": "text/csv"})[0] == 200
+
+
+def test_query_page(live_server):
+    status, headers, body = http(live_server.url + "/sparql", headers={"Accept": "text/html"})
+    page = body.decode()
+    assert status == 200 and 'lang="it"' in page and "<textarea" in page
+    assert page.count('<li><a href="/sparql?query=') >= 8
+    assert "codemirror.js" in page and "cdn" not in page.lower()
+    status, _, body = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": ACTIONS, "format": "html"}))
+    page = body.decode()
+    assert 'href="/data/plan/bari-psm-2030/action/5.1.1.a"' in page  # results link to dereferenceable pages
+    assert "format=csv" in page and "format=json" in page  # downloads
