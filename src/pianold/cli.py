@@ -91,6 +91,29 @@ def _report_build_error(err: Exception) -> None:
 
 
 @main.command()
+@click.option("--gsp-url", help="Graph Store Protocol endpoint of the remote store (default: the store_gsp_url setting).")
+@click.pass_obj
+def push(obj: Context, gsp_url: str | None) -> None:
+    """Load the published version into the remote SPARQL store (one named graph per plan and the ontology)."""
+    from pianold.publish import current_version, named_graphs
+    from pianold.store import StoreError
+    from pianold.store.remote import push as push_graphs
+
+    settings = obj.settings(**({"store_gsp_url": gsp_url} if gsp_url else {}))
+    if not settings.store_gsp_url:
+        raise click.ClickException("no remote store: give --gsp-url or set store_gsp_url (PIANOLD_STORE_GSP_URL)")
+    version = current_version(settings.dist_dir)
+    if version is None:
+        raise click.ClickException(f"nothing is published in {settings.dist_dir}: run `pianold build` first")
+    graphs = named_graphs(version)
+    try:
+        push_graphs(settings.store_gsp_url, graphs)
+    except StoreError as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(f"loaded version {version.id} into {settings.store_gsp_url}: {len(graphs)} named graphs")
+
+
+@main.command()
 @click.argument("file", required=False, type=click.Path(path_type=Path))
 @click.option("--format", "rdf_format", help="RDF format of FILE (default: from its extension).")
 @click.pass_obj

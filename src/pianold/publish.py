@@ -260,5 +260,14 @@ def is_current(settings: Settings) -> bool:
         return False
 
 
+def named_graphs(version: Version) -> dict[str, bytes]:
+    """The version's named graphs as sorted N-Triples, from its N-Quads dump."""
+    graphs: dict[str, list[str]] = {}
+    for line in (version.path / "all.nq").read_text(encoding="utf-8").splitlines():
+        body, _, name = line.rstrip(" .").rpartition(" ")
+        graphs.setdefault(name.strip("<>"), []).append(body + " .")
+    return {name: ("\n".join(lines) + "\n").encode("utf-8") for name, lines in graphs.items()}
+
+
 def build(settings: Settings) -> Version:
     return publish(settings, build_dataset(settings))

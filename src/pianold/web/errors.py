@@ -76,8 +76,10 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(StoreError)
     def store_error(err):
+        from pianold.store.remote import StoreTimeout
+
         log.error("store error: %s", err)
-        return error_response(502, f"the data store did not answer: {err}")
+        return error_response(504 if isinstance(err, StoreTimeout) else 502, f"the data store did not answer: {err}")
 
     @app.errorhandler(ValueError)
     def bad_value(err):

@@ -1,0 +1,112 @@
+"""The remote backend against a real Oxigraph server, loaded by `pianold push`; its failures."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from conftest import BASE, DATA, require
+from live import free_port, start_server
+
+
+def http(url, headers=None):
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=60) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers, err.read()
+
+
+@pytest.fixture(scope="module")
+def oxigraph_server(tmp_path_factory):
+    require(shutil.which("oxigraph") is not None, "the `oxigraph` server is not installed (pip install oxigraph)")
+    folder = tmp_path_factory.mktemp("oxigraph")
+    port = free_port()
+    process = subprocess.Popen(["oxigraph", "serve", "--location", str(folder / "db"), "--bind", f"127.0.0.1:{port}"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(url + "/query?query=ASK%7B%7D", timeout=1).read()
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield url, process
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def remote_server(oxigraph_server, tmp_path_factory):
+    url, _ = oxigraph_server
+    folder = tmp_path_factory.mktemp("remote")
+    dist = folder / "dist"
+    run = subprocess.run([sys.executable, "-m", "pianold", "--dist", str(dist), "--data", str(DATA), "--base", BASE, "build"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    run = subprocess.run([sys.executable, "-m", "pianold", "--dist", str(dist), "--base", BASE, "push", "--gsp-url", url + "/store"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0 and "2 named graphs" in run.stdout, run.stderr
+    server = start_server(dist, DATA, BASE, folder / "server.log", env={"PIANOLD_STORE_URL": url + "/query"})
+    yield server
+    server.stop()
+
+
+def test_dereference_through_the_remote_store(remote_server):
+    status, headers, body = http(remote_server.url + "/data/plan/bari-psm-2030/action/5.2.2.b.ttl")
+    assert status == 200 and "Riqualificazione e riutilizzo dei beni confiscati".encode() in body
+    status, _, body = http(remote_server.url + "/data/plan/bari-psm-2030.html")
+    assert status == 200 and b"<svg" in body
+
+
+def test_sparql_through_the_remote_store(remote_server):
+    query = "PREFIX psm: <https://w3id.org/pianold/onto/psm/> SELECT (COUNT(?a) AS ?n) WHERE { ?a a psm:Action }"
+    status, headers, body = http(remote_server.url + "/sparql?" + urllib.parse.urlencode({"query": query}), {"Accept": "text/csv"})
+    assert status == 200 and body.decode().splitlines()[1] == "10"
+    status, _, body = http(remote_server.url + "/sparql?" + urllib.parse.urlencode({"query": "SELEC x"}), {"Accept": "text/csv"})
+    assert status == 400
+
+
+def test_push_to_an_unreachable_store_is_a_clear_error(tmp_path, built_dist):
+    run = subprocess.run([sys.executable, "-m", "pianold", "--dist", str(built_dist.dist_dir), "push", "--gsp-url",
+                          f"http://127.0.0.1:{free_port()}/store"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1 and "cannot load the store" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_store_down_gives_502_and_cached_documents_keep_working(tmp_path, built_dist):
+    dead = f"http://127.0.0.1:{free_port()}/query"
+    server = start_server(built_dist.dist_dir, DATA, BASE, tmp_path / "log", env={"PIANOLD_STORE_URL": dead})
+    try:
+        status, _, body = http(server.url + "/data/plan/bari-psm-2030/action/5.1.1.a.ttl", {"Accept": "text/plain"})
+        assert status == 502 and b"unreachable" in body
+        status, _, _ = http(server.url + "/")  # the home page comes from the local build
+        assert status == 200
+        status, _, body = http(server.url + "/sparql?" + urllib.parse.urlencode({"query": "ASK {}"}), {"Accept": "text/csv"})
+        assert status == 502
+    finally:
+        server.stop()
+
+
+def test_slow_store_gives_504(tmp_path, built_dist):
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # accepts connections, never answers
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}/query"
+    server = start_server(built_dist.dist_dir, DATA, BASE, tmp_path / "log",
+                          env={"PIANOLD_STORE_URL": url, "PIANOLD_SPARQL_TIMEOUT": "1"})
+    try:
+        status, _, body = http(server.url + "/sparql?" + urllib.parse.urlencode({"query": "ASK {}"}), {"Accept": "text/csv"})
+        assert status == 504 and b"did not answer" in body
+        status, _, body = http(server.url + "/data/plan/bari-psm-2030/axis/1.ttl", {"Accept": "text/plain"})
+        assert status == 504
+    finally:
+        server.stop()
+        silent.close()
