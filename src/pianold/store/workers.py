@@ -31,6 +31,7 @@ class QueryJob:
     default_graphs: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
     union_default: bool = True
+    base_iri: str | None = None  # relative IRIs in the query resolve against it (the endpoint's IRI)
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def _worker_main(conn) -> None:
             if store is None:
                 stores.clear()  # a new data version: the old one is no longer asked for
                 store = stores[job.store_path] = ox.Store.read_only(job.store_path)
-            kwargs = {}
+            kwargs = {"base_iri": job.base_iri} if job.base_iri else {}
             if job.default_graphs:
                 kwargs["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
             elif job.named_graphs:

@@ -126,7 +126,8 @@ def endpoint() -> Response:
     key = (version.id, "sparql", query, engine_media, tuple(dgs), tuple(ngs))
     try:
         answer: QueryAnswer = _cache().get(key, lambda: _run(QueryJob(
-            str(version.store_path), query, engine_media, settings.sparql_max_rows, tuple(dgs), tuple(ngs))))
+            str(version.store_path), query, engine_media, settings.sparql_max_rows, tuple(dgs), tuple(ngs),
+            base_iri=settings.base + "/sparql")))
     except QueryFailed as err:
         return _error(err.status, str(err), query=query)
     if request.method == "GET":
