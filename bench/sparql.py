@@ -1,0 +1,150 @@
+"""SPARQL endpoint throughput as ratios to baselines measured in the same run.
+
+    python bench/sparql.py [--sizes bari,100000,1000000] [--seconds 4]
+
+For each dataset (the built Bari plan, and synthetic plans from bench/synthetic.py) and each query
+(light SELECT on one resource, a join with FILTER regex, skos:broader+, a GROUP BY), it measures:
+- repeated: the identical query under load (wrk, 16 connections), answered from pianold's versioned cache;
+- cold: distinct queries one after another (a comment makes each text new), so every one runs;
+against (a) a static Flask app returning a fixed 2 KB body under the same server and threads,
+(b) `oxigraph serve-read-only` on the same data, (c) `rdflib-endpoint` (only up to 100k triples:
+loading 1M triples into rdflib's memory store takes minutes). Loopback only, bounded in time."""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, load, print_table, running, save, static_app_args  # noqa: E402
+from synthetic import generate  # noqa: E402
+
+PREFIX = "PREFIX psm: <https://w3id.org/pianold/onto/psm/> PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
+QUERIES = {
+    "light SELECT (one resource)": PREFIX + "SELECT ?p ?o WHERE { <{action}> ?p ?o }",
+    "join + FILTER regex": PREFIX + 'SELECT ?a ?t ?pt WHERE { ?a a psm:Action ; skos:prefLabel ?t ; skos:broader ?p . ?p skos:prefLabel ?pt FILTER(regex(?t, "casa|abitare|mare", "i")) } LIMIT 100',
+    "skos:broader+": PREFIX + "SELECT (COUNT(*) AS ?n) WHERE { ?a a psm:Action ; skos:broader+ ?axis . ?axis a psm:Axis }",
+    "GROUP BY": PREFIX + "SELECT ?level (COUNT(?e) AS ?n) WHERE { ?e psm:level ?level } GROUP BY ?level",
+}
+
+
+def make_dist(nquads: Path, folder: Path) -> Path:
+    """A dist folder holding one version with an Oxigraph store of `nquads` (no build)."""
+    import pyoxigraph as ox
+
+    version = folder / "versions" / "bench"
+    version.mkdir(parents=True)
+    store = ox.Store(str(version / "store"))
+    store.bulk_load(path=str(nquads), format=ox.RdfFormat.N_QUADS)
+    store.flush()
+    del store
+    (version / "manifest.json").write_text(json.dumps({"version": "bench", "built": "2026-01-01T00:00:00+00:00",
+                                                       "base": "https://w3id.org/pianold", "plans": [], "files": {}}))
+    os.symlink("versions/bench", folder / "current")
+    return folder
+
+
+def datasets(sizes: list[str], work: Path):
+    for size in sizes:
+        if size == "bari":
+            dist = work / "bari"
+            subprocess.run([sys.executable, "-m", "pianold", "--dist", str(dist), "build"], check=True, capture_output=True)
+            nq = dist / "current" / "all.nq"
+            action = "https://w3id.org/pianold/data/plan/bari-psm-2030/action/5.1.1.a"
+            yield "Bari (≈800 triples)", dist, nq, action
+        else:
+            n = int(size)
+            nq = work / f"synthetic-{n}.nq"
+            with open(nq, "w", encoding="utf-8") as fh:
+                for line in generate(n):
+                    fh.write(line + "\n")
+            dist = make_dist(nq, work / f"dist-{n}")
+            action = "https://w3id.org/pianold/data/plan/synthetic/action/1.1.1.a"
+            yield f"synthetic {n:,} triples", dist, nq, action
+
+
+def cold(url: str, query: str, seconds: float, oxigraph: bool = False, limit: int = 300) -> float:
+    """Distinct queries one after another on one connection: queries per second."""
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+    done, start = 0, time.monotonic()
+    while time.monotonic() - start < seconds and done < limit:
+        fields = {"query": f"{query}\n# {time.monotonic_ns()}"}
+        if oxigraph:
+            fields["union-default-graph"] = ""
+        conn.request("GET", parts.path + "?" + urllib.parse.urlencode(fields), headers={"Accept": "application/sparql-results+json"})
+        response = conn.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"{url} answered {response.status}")
+        done += 1
+    return done / (time.monotonic() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="bari,100000,1000000")
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--threads", type=int, default=8)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-sparql-"))
+    report = {}
+    try:
+        with running(static_app_args(args.threads)) as static_url:
+            static = load(static_url + "/", args.seconds)["rps"]
+            static_cold = cold(static_url + "/", "x", args.seconds)
+            for name, dist, nq, action in datasets(args.sizes.split(","), work):
+                ox_dir = work / f"ox-{dist.name}"
+                subprocess.run(["oxigraph", "load", "--location", str(ox_dir), "--file", str(nq)], check=True, capture_output=True)
+                pianold = [sys.executable, str(ROOT / "bench/serve_dist.py"), str(dist), "{port}", str(args.threads)]
+                oxigraph = ["oxigraph", "serve-read-only", "--location", str(ox_dir), "--bind", "127.0.0.1:{port}", "--union-default-graph"]
+                rdflib_ep = ["rdflib-endpoint", "serve", "--host", "127.0.0.1", "--port", "{port}", str(nq)]
+                use_rdflib = shutil.which("rdflib-endpoint") and nq.stat().st_size < 30_000_000
+                rows = []
+                with running(pianold, "/sparql?query=ASK%7B%7D") as p_url, running(oxigraph, "/query?query=ASK%7B%7D") as o_url:
+                    r_ctx = running(rdflib_ep, "/sparql?query=ASK%7B%7D", timeout=120) if use_rdflib else None
+                    try:
+                        r_url = r_ctx.__enter__() if r_ctx else None
+                    except RuntimeError as err:  # rdflib-endpoint did not come up: report without it
+                        print(f"rdflib-endpoint skipped: {err}")
+                        r_ctx = r_url = None
+                    try:
+                        for qname, template in QUERIES.items():
+                            query = template.replace("{action}", action)
+                            enc = urllib.parse.urlencode({"query": query})
+                            accept = {"Accept": "application/sparql-results+json"}
+                            p_rep = load(f"{p_url}/sparql?{enc}", args.seconds, headers=accept)["rps"]
+                            o_rep = load(f"{o_url}/query?{enc}&union-default-graph", args.seconds, headers=accept)["rps"]
+                            p_cold = cold(p_url + "/sparql", query, args.seconds)
+                            o_cold = cold(o_url + "/query", query, args.seconds, oxigraph=True)
+                            r_cold = cold(r_url + "/sparql", query, args.seconds) if r_url else None
+                            r_rep = load(f"{r_url}/sparql?{enc}", args.seconds, headers=accept)["rps"] if r_url else None
+                            rows.append((qname, p_rep, o_rep, r_rep, p_cold, o_cold, r_cold))
+                    finally:
+                        if r_ctx:
+                            r_ctx.__exit__(None, None, None)
+                report[name] = rows
+                print(f"\n{name}  (static 2 KB baseline: {static:.0f} req/s under load, {static_cold:.0f} req/s sequential)")
+                print(f"{'query':<30} {'rep/static':>10} {'rep/oxi':>8} {'rep/rdflib':>10} {'cold/static':>11} {'cold/oxi':>9} {'cold/rdflib':>11}")
+                for qname, p_rep, o_rep, r_rep, p_cold, o_cold, r_cold in rows:
+                    fmt = lambda a, b: f"{a / b:.2f}x" if b else "-"  # noqa: E731
+                    print(f"{qname:<30} {fmt(p_rep, static):>10} {fmt(p_rep, o_rep):>8} {fmt(p_rep, r_rep):>10} "
+                          f"{fmt(p_cold, static_cold):>11} {fmt(p_cold, o_cold):>9} {fmt(p_cold, r_cold):>11}")
+        print("\nTargets: light SELECT >= 0.7x static (>= 4x rdflib-endpoint); regex join, broader+, GROUP BY >= 0.8x "
+              "Oxigraph and >= 10x rdflib-endpoint; repeated queries >= 0.9x static.")
+        save("sparql", {"static_rps": static, "static_sequential_rps": static_cold, "datasets": report})
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
