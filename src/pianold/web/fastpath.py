@@ -30,13 +30,14 @@ class FastPath:
 
     def __call__(self, environ, start_response):
         method = environ.get("REQUEST_METHOD")
-        if method not in ("GET", "HEAD") or environ.get("QUERY_STRING"):
+        if method not in ("GET", "HEAD"):
             return self.wsgi_app(environ, start_response)
         try:
             version = os.readlink(self.current_link).rsplit("/", 1)[-1]
         except OSError:
             return self.wsgi_app(environ, start_response)
-        key = (version, environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""), environ.get("HTTP_ACCEPT", ""))
+        key = (version, environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""),
+               environ.get("HTTP_ACCEPT", ""))
         entry = self.entries.get(key)
         if entry is not None and not ("HTTP_IF_MODIFIED_SINCE" in environ and "HTTP_IF_NONE_MATCH" not in environ):
             return self.replay(entry, environ, start_response, method)
