@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, g
+from flask import Flask, g, request
 
 from pianold.config import Settings, load_settings
-from pianold.web import errors, pages, resources, sparql
+from pianold.web import errors, ops, pages, resources, sparql
 from pianold.publish import CURRENT
 from pianold.web.fastpath import FastPath
 from pianold.web.published import Published
@@ -20,6 +20,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.before_request
     def take_snapshot():
+        if request.blueprint == "ops":
+            return  # probes answer even when nothing is published
         g.snapshot = app.extensions["pianold.published"].snapshot()
 
     @app.after_request
@@ -30,6 +32,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         return response
 
     errors.register(app)
+    ops.register(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(resources.bp)
     app.register_blueprint(sparql.bp)

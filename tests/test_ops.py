@@ -1,0 +1,56 @@
+"""Health probes and security headers on a running server."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+from pianold.config import load_settings
+from pianold.web import create_app
+
+
+def get(url, headers=None):
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=30) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers, err.read()
+
+
+def test_health(live_server):
+    status, _, body = get(live_server.url + "/health/live")
+    assert status == 200 and json.loads(body)["status"] == "ok"
+    status, headers, body = get(live_server.url + "/health/ready")
+    data = json.loads(body)
+    assert status == 200 and data["plans"] == ["bari-psm-2030"] and len(data["version"]) == 16
+
+
+def test_not_ready_before_anything_is_published(tmp_path):
+    client = create_app(load_settings(env={}, dist_dir=tmp_path / "empty")).test_client()
+    assert client.get("/health/live").status_code == 200
+    response = client.get("/health/ready")
+    assert response.status_code == 503 and "pianold build" in response.get_json()["reason"]
+    assert client.get("/data/plan/x", headers={"Accept": "text/plain"}).status_code == 503
+
+
+def test_security_headers(live_server):
+    for path in ("/", "/data/plan/bari-psm-2030/action/5.1.1.a.html", "/sparql"):
+        status, headers, _ = get(live_server.url + path, {"Accept": "text/html"})
+        assert status == 200
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert "default-src 'self'" in headers["Content-Security-Policy"]
+        assert headers["Referrer-Policy"]
+        assert headers.get("Server", "pianold") == "pianold"  # no version leaked
+    status, headers, _ = get(live_server.url + "/data/plan/bari-psm-2030/action/5.1.1.a.ttl")
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_reflected_query_text_is_escaped(live_server):
+    import urllib.parse
+
+    probe = '<script>alert(1)</script>'
+    status, _, body = get(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": "SELECT * WHERE { ?s ?p \"" + probe + "\" }", "format": "html"}))
+    assert status == 200 and probe.encode() not in body and b"&lt;script&gt;" in body
+    status, _, body = get(live_server.url + "/data/plan/" + urllib.parse.quote(probe), {"Accept": "text/html"})
+    assert status == 404 and probe.encode() not in body
