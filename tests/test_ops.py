@@ -54,3 +54,22 @@ def test_reflected_query_text_is_escaped(live_server):
     assert status == 200 and probe.encode() not in body and b"&lt;script&gt;" in body
     status, _, body = get(live_server.url + "/data/plan/" + urllib.parse.quote(probe), {"Accept": "text/html"})
     assert status == 404 and probe.encode() not in body
+
+
+def test_metrics_in_prometheus_format(live_server):
+    get(live_server.url + "/data/plan/bari-psm-2030/action/5.3.1.a.ttl")
+    get(live_server.url + "/data/plan/nope", {"Accept": "text/plain"})
+    status, headers, body = get(live_server.url + "/metrics")
+    text = body.decode()
+    assert status == 200 and headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    assert 'pianold_requests_total{route="/data/<path:rest>",status="200"}' in text
+    assert 'pianold_requests_total{route="/data/<path:rest>",status="404"}' in text
+    assert "pianold_sparql_timeouts_total" in text and "pianold_fastpath_hits_total" in text
+    assert 'pianold_request_seconds_bucket{route="/data/<path:rest>",le="10"}' in text
+
+
+def test_structured_access_log(live_server):
+    get(live_server.url + "/data/plan/bari-psm-2030/axis/9.html?fresh=1")
+    lines = [line for line in live_server.log.read_text().splitlines() if "pianold.access" in line]
+    record = json.loads(lines[-1].split("pianold.access: ", 1)[1])
+    assert record["status"] == 200 and record["path"] == "/data/plan/bari-psm-2030/axis/9.html" and record["version"]

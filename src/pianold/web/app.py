@@ -36,5 +36,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(resources.bp)
     app.register_blueprint(sparql.bp)
-    app.wsgi_app = FastPath(app.wsgi_app, str(settings.dist_dir / CURRENT))
+    app.wsgi_app = app.extensions["pianold.fastpath"] = FastPath(app.wsgi_app, str(settings.dist_dir / CURRENT))
     return app

@@ -27,6 +27,7 @@ class FastPath:
         self.size = size
         self.entries: OrderedDict = OrderedDict()
         self.lock = threading.Lock()
+        self.hits = 0
 
     def __call__(self, environ, start_response):
         method = environ.get("REQUEST_METHOD")
@@ -40,6 +41,7 @@ class FastPath:
                environ.get("HTTP_ACCEPT", ""))
         entry = self.entries.get(key)
         if entry is not None and not ("HTTP_IF_MODIFIED_SINCE" in environ and "HTTP_IF_NONE_MATCH" not in environ):
+            self.hits += 1  # approximate under threads; a metric, not an invariant
             return self.replay(entry, environ, start_response, method)
 
         captured = {}

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, jsonify
+import json
+import logging
+import threading
+import time
+from collections import defaultdict
+
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 
 from pianold.web.published import NotPublished
 
@@ -30,6 +36,76 @@ def ready():
                    plans=[p["id"] for p in version.manifest["plans"]])
 
 
+class Metrics:
+    """Counters and latency sums per (route, status), in Prometheus' text format."""
+
+    BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.requests = defaultdict(int)
+        self.seconds = defaultdict(float)
+        self.buckets = defaultdict(lambda: [0] * len(self.BUCKETS))
+
+    def observe(self, route: str, status: int, seconds: float) -> None:
+        key = (route, str(status))
+        with self.lock:
+            self.requests[key] += 1
+            self.seconds[key] += seconds
+            counts = self.buckets[route]
+            for i, bound in enumerate(self.BUCKETS):
+                if seconds <= bound:
+                    counts[i] += 1
+
+    def render(self, extra: dict[str, float]) -> str:
+        lines = ["# HELP pianold_requests_total Requests answered by Flask (not the fast-path replays).",
+                 "# TYPE pianold_requests_total counter"]
+        with self.lock:
+            for (route, status), n in sorted(self.requests.items()):
+                lines.append(f'pianold_requests_total{{route="{route}",status="{status}"}} {n}')
+            lines += ["# TYPE pianold_request_seconds_sum counter"]
+            for (route, status), total in sorted(self.seconds.items()):
+                lines.append(f'pianold_request_seconds_sum{{route="{route}",status="{status}"}} {total:.6f}')
+            lines += ["# TYPE pianold_request_seconds histogram"]
+            for route, counts in sorted(self.buckets.items()):
+                for bound, n in zip(self.BUCKETS, counts):
+                    lines.append(f'pianold_request_seconds_bucket{{route="{route}",le="{bound}"}} {n}')
+        for name, value in sorted(extra.items()):
+            lines += [f"# TYPE {name} counter", f"{name} {value}"]
+        return "\n".join(lines) + "\n"
+
+
+access_log = logging.getLogger("pianold.access")
+
+
+@bp.route("/metrics")
+def metrics():
+    app = current_app
+    pool = app.extensions.get("pianold.sparql_pool")
+    fast = app.extensions.get("pianold.fastpath")
+    extra = {
+        "pianold_sparql_timeouts_total": pool.timeouts if pool else 0,
+        "pianold_sparql_worker_deaths_total": pool.deaths if pool else 0,
+        "pianold_fastpath_hits_total": fast.hits if fast else 0,
+    }
+    return Response(app.extensions["pianold.metrics"].render(extra), content_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+def _start_timer():
+    g.started = time.perf_counter()
+
+
+def _observe(response):
+    elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+    route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+    current_app.extensions["pianold.metrics"].observe(route, response.status_code, elapsed)
+    if access_log.isEnabledFor(logging.INFO):
+        access_log.info(json.dumps({"method": request.method, "path": request.path, "status": response.status_code,
+                                    "ms": round(elapsed * 1000, 2), "route": route,
+                                    "version": g.snapshot.version.id if g.get("snapshot") else None}))
+    return response
+
+
 def security_headers(response):
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -41,5 +117,8 @@ def security_headers(response):
 
 
 def register(app: Flask) -> None:
+    app.extensions["pianold.metrics"] = Metrics()
     app.register_blueprint(bp)
+    app.before_request(_start_timer)
     app.after_request(security_headers)
+    app.after_request(_observe)
