@@ -64,3 +64,13 @@ def start_server(dist: Path, data: Path, base: str, log: Path, *extra: str, env:
         process.kill()
         raise RuntimeError(f"pianold serve did not answer within {timeout}s:\n{log.read_text(errors='replace')}")
     return LiveServer(url, base, dist, process, log)
+
+
+def http(url: str, data: bytes | None = None, headers: dict | None = None, method: str | None = None):
+    """(status, headers, body) of a real HTTP request; redirects are followed as clients do."""
+    request = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers, err.read()

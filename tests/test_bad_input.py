@@ -107,16 +107,16 @@ CASES = [
     # plan.toml
     Case("toml-syntax", "plan.toml", text_edit("plan.toml", 'id = "bari-psm-2030"', 'id = "bari-psm-2030'), "not valid TOML: Illegal character", 5, 20),
     Case("toml-title-type", "plan.toml", text_edit("plan.toml", 'title = "Piano Strategico Metropolitano – PSM BARI 20>30"', "title = 3"), "'title' must be a string, not int", 6, 1),
-    Case("toml-date-type", "plan.toml", text_edit("plan.toml", "start = 2020-01-01", 'start = "2020"'), "'period.start' must be a date (YYYY-MM-DD), not str", 26, 1),
-    Case("toml-period-reversed", "plan.toml", text_edit("plan.toml", "start = 2020-01-01", "start = 2031-01-01"), "'period.end' (2030-12-31) is before 'period.start'", 27, 1),
+    Case("toml-date-type", "plan.toml", text_edit("plan.toml", "start = 2020-01-01", 'start = "2020"'), "'period.start' must be a date (YYYY-MM-DD), not str", 29, 1),
+    Case("toml-period-reversed", "plan.toml", text_edit("plan.toml", "start = 2020-01-01", "start = 2031-01-01"), "'period.end' (2030-12-31) is before 'period.start'", 30, 1),
     Case("toml-levels-missing", "plan.toml", lambda f: _drop_tables(f, "[[levels]]"), "missing required key 'levels'"),
-    Case("toml-duplicate-axis", "plan.toml", text_edit("plan.toml", 'code = "6"', 'code = "5"'), "duplicate axis code '5'", 99, 1),
+    Case("toml-duplicate-axis", "plan.toml", text_edit("plan.toml", 'code = "6"', 'code = "5"'), "duplicate axis code '5'", 102, 1),
     Case("toml-bad-id", "plan.toml", text_edit("plan.toml", 'id = "bari-psm-2030"', 'id = "Bari/PSM 2030"'), "'id' must be lower-case letters", 5, 1),
-    Case("toml-table-outside", "plan.toml", text_edit("plan.toml", 'file = "sources/asse-5-page.txt"', 'file = "../../etc/passwd"'), "must stay inside the plan folder", 138, 1),
+    Case("toml-table-outside", "plan.toml", text_edit("plan.toml", 'file = "sources/asse-5-page.txt"', 'file = "../../etc/passwd"'), "must stay inside the plan folder", 141, 1),
     Case("toml-table-missing-file", PAGE.replace("page", "pagina"), text_edit("plan.toml", "asse-5-page.txt", "asse-5-pagina.txt"), "file not found"),
-    Case("toml-bad-format", "plan.toml", text_edit("plan.toml", 'format = "page-text"', 'format = "xlsx"'), "format must be one of page-text, wdt-csv", 139, 1),
-    Case("toml-bad-pattern", "plan.toml", text_edit("plan.toml", "pattern = '^[1-9][0-9]*$'", "pattern = '^[1-9'"), "not a valid regular expression", 41, 1),
-    Case("toml-bad-class", "plan.toml", text_edit("plan.toml", 'class = "Action"', 'class = "Azione"'), "class must be one of Axis, Objective, SpecificObjective, Action", 63, 1),
+    Case("toml-bad-format", "plan.toml", text_edit("plan.toml", 'format = "page-text"', 'format = "xlsx"'), "format must be one of page-text, wdt-csv", 142, 1),
+    Case("toml-bad-pattern", "plan.toml", text_edit("plan.toml", "pattern = '^[1-9][0-9]*$'", "pattern = '^[1-9'"), "not a valid regular expression", 44, 1),
+    Case("toml-bad-class", "plan.toml", text_edit("plan.toml", 'class = "Action"', 'class = "Azione"'), "class must be one of Axis, Objective, SpecificObjective, Action", 66, 1),
     Case("toml-bad-license", "plan.toml", text_edit("plan.toml", 'license = "https://w3id.org', 'license = "w3id.org'), "'license' must be an http(s) URL", 11, 1),
 ]
 

@@ -61,6 +61,38 @@ def build(obj: Context) -> None:
     click.echo(f"published version {version.id} in {version.path}: {plans}")
 
 
+@main.command("check-catalog")
+@click.option("--show-warnings/--errors-only", default=True, help="Also list warnings and recommendations (default).")
+@click.pass_obj
+def check_catalog(obj: Context, show_warnings: bool) -> None:
+    """Check the published version as dati.gov.it (DCAT-AP_IT rules), data.europa.eu (DCAT-AP 3.0.1
+    SHACL) and schema.gov.it (controlled-vocabulary rules) do. Exit 0 when there are no errors.
+
+    Builds first when nothing is published or the published version is stale."""
+    from pianold.conformance import check_catalog as run_checks
+    from pianold.publish import published_graph
+
+    version = _published(obj.settings())
+    report = run_checks(published_graph(version))
+    if not show_warnings:
+        report = type(report)(tuple(f for f in report.findings if f.is_error), report.rules_applied)
+    click.echo(f"version {version.id} ({version.path})")
+    click.echo(report.render())
+    sys.exit(0 if report.conforms else 1)
+
+
+def _published(settings: Settings):
+    """The current version, built first when missing or stale (as `serve` does)."""
+    from pianold.publish import build as build_all, current_version, is_current
+
+    if not is_current(settings):
+        try:
+            build_all(settings)
+        except Exception as err:  # noqa: BLE001 - reported like serve does
+            _report_build_error(err)
+    return current_version(settings.dist_dir)
+
+
 @main.command()
 @click.option("--host", help="Interface to listen on (default 127.0.0.1).")
 @click.option("--port", type=click.IntRange(0, 65535), help="Port (default 8080).")
@@ -86,7 +118,7 @@ def _report_build_error(err: Exception) -> None:
             click.echo(f"error: {problem}", err=True)
     else:
         click.echo(str(err), err=True)
-    click.echo("cannot serve: the build failed and nothing was published before", err=True)
+    click.echo("the build failed and nothing was published before: nothing to serve or check", err=True)
     sys.exit(1)
 
 

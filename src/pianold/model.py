@@ -18,6 +18,10 @@ def en(text: str) -> Literal:
     return Literal(text, lang="en")
 
 
+def dataset_identifier(plan: PlanRecord) -> str:
+    return f"{plan.publisher.ipa}:{plan.id}"
+
+
 def plan_graph(plan: PlanRecord, uris: Uris) -> Graph:
     """The named graph of one plan."""
     g = bind_prefixes(Graph(identifier=uris.plan(plan.id)))
@@ -26,7 +30,8 @@ def plan_graph(plan: PlanRecord, uris: Uris) -> Graph:
 
     g.add((p, RDF.type, PSM.StrategicPlan))
     g.add((p, RDF.type, SKOS.ConceptScheme))
-    g.add((p, DCTERMS.identifier, Literal(plan.id)))
+    # DCAT-AP_IT's dataset identifier form, "codiceIPA:identifier": the plan is also the catalogue's dataset
+    g.add((p, DCTERMS.identifier, Literal(dataset_identifier(plan))))
     for prop in (SKOS.prefLabel, DCTERMS.title, L0.name):
         g.add((p, prop, it(plan.title)))
         if plan.title_en:
@@ -39,10 +44,9 @@ def plan_graph(plan: PlanRecord, uris: Uris) -> Graph:
     g.add((p, DCTERMS.publisher, org))
     g.add((p, DCTERMS.spatial, PROVINCES[plan.province]))
     g.add((p, DCTERMS.license, URIRef(plan.license)))
-    g.add((p, DCTERMS.source, URIRef(plan.source)))
     g.add((p, PROV.wasDerivedFrom, URIRef(plan.source)))
     if plan.adoption_year:
-        g.add((p, DCTERMS.issued, Literal(str(plan.adoption_year), datatype=XSD.gYear)))
+        g.add((p, DCTERMS.dateAccepted, Literal(str(plan.adoption_year), datatype=XSD.gYear)))
 
     period = uris.period(plan.id)
     g.add((p, TI.hasTemporalCoverage, period))

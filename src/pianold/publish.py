@@ -4,11 +4,14 @@ Layout of the output folder (dist/):
 
     dist/versions/<version>/      one complete, immutable build
         manifest.json             version, build time, base, plans, files with sizes and SHA-256
-        plans/<id>.ttl|.nt|.jsonld|.rdf
-        ontology/psm.ttl|.nt|.jsonld|.rdf
+        plans/<id>.ttl|.nt|.nt.gz|.jsonld|.rdf
+        ontology/psm.ttl|.nt|.nt.gz|.jsonld|.rdf
         all.nq                    everything, one named graph per plan + the ontology
+        all.ttl|.jsonld|.nt.gz    everything as one graph
         context.jsonld            the JSON-LD @context used by the .jsonld files
-        store/                    embedded Oxigraph store of all.nq (opened read-only by servers)
+        catalog.ttl|.jsonld|.rdf|.nt  the catalogue (DCAT-AP_IT, DCAT-AP 3, VoID) of the files above
+        store/                    embedded Oxigraph store of all.nq + the catalogue graph (catalog.py),
+                                  which describes the files above (sizes, checksums) and so is not in them
     dist/current -> versions/<version>   switched with one rename: readers see old or new, never half
 
 The version is a digest of the published quads, so an unchanged rebuild is byte-identical and
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import gzip
 import hashlib
 import json
 import os
@@ -34,6 +38,7 @@ from rdflib import Dataset, Graph, URIRef
 
 from pianold import __version__
 from pianold.config import Settings
+from pianold.catalog import catalog_graph, every_dump
 from pianold.formats import GRAPH_FORMATS, JSONLD_CONTEXT, NQUADS, serialize
 from pianold.ingest import PlanRecord, Problem, SourceError, load_plan
 from pianold.model import plan_graph
@@ -148,27 +153,39 @@ def publish(settings: Settings, built: Built) -> Version:
 
 
 def _write_version(folder: Path, version_id: str, settings: Settings, built: Built, nquads: bytes) -> None:
-    files: dict[str, bytes] = {"all.nq": nquads}
-    files["context.jsonld"] = (json.dumps(JSONLD_CONTEXT, indent=2, sort_keys=True) + "\n").encode()
-    for plan in built.plans:
-        graph = bind_prefixes(Graph())
-        for triple in built.dataset.graph(settings.uris.plan(plan.id)):
-            graph.add(triple)
-        for fmt in GRAPH_FORMATS:
-            files[f"plans/{plan.id}.{fmt.extension}"] = serialize(graph, fmt)
-    ontology = bind_prefixes(Graph())
-    for triple in built.ontology:
-        ontology.add(triple)
-    for fmt in GRAPH_FORMATS:
-        files[f"ontology/psm.{fmt.extension}"] = serialize(ontology, fmt)
+    graphs = {f"plans/{plan.id}": _plan_only(built, settings, plan.id) for plan in built.plans}
+    graphs["ontology/psm"] = bind_prefixes(Graph()) + built.ontology
+    everything = bind_prefixes(Graph())
+    for graph in graphs.values():
+        everything += graph
+    graphs["all"] = everything
+    files: dict[str, bytes] = {"context.jsonld": (json.dumps(JSONLD_CONTEXT, indent=2, sort_keys=True) + "\n").encode()}
+    for dump in every_dump([p.id for p in built.plans]):
+        if dump.fmt is NQUADS:
+            data = nquads
+        else:
+            data = serialize(graphs[dump.name.split(".", 1)[0]], dump.fmt)
+        files[dump.name] = gzip.compress(data, mtime=0) if dump.gzip else data
 
     for name, data in files.items():
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
 
+    built_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    inventory = {name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()} for name, data in sorted(files.items())}
+    catalog = catalog_graph(settings.uris, built.plans, {p.id: graphs[f"plans/{p.id}"] for p in built.plans},
+                            built.ontology, inventory, built_at)
+    # The catalogue document is served from these files, not from the store: Oxigraph stores
+    # derived integer types (dcat:byteSize's xsd:nonNegativeInteger) as xsd:integer.
+    for fmt in GRAPH_FORMATS:
+        data = serialize(bind_prefixes(catalog), fmt)
+        (folder / f"catalog.{fmt.extension}").write_bytes(data)
+        inventory[f"catalog.{fmt.extension}"] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
     store = pyoxigraph.Store(str(folder / "store"))
     store.bulk_load(input=nquads, format=pyoxigraph.RdfFormat.N_QUADS)
+    store.bulk_load(input=catalog.serialize(format="nt", encoding="utf-8"), format=pyoxigraph.RdfFormat.N_TRIPLES,
+                    to_graph=pyoxigraph.NamedNode(str(catalog.identifier)))
     store.flush()
     store.optimize()
     del store
@@ -176,7 +193,8 @@ def _write_version(folder: Path, version_id: str, settings: Settings, built: Bui
     manifest = {
         "version": version_id,
         "sources": sources_digest(settings),
-        "built": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "built": built_at.isoformat(),
+        "catalog": str(catalog.identifier),
         "base": settings.base,
         "pianold": __version__,
         "plans": [
@@ -184,13 +202,17 @@ def _write_version(folder: Path, version_id: str, settings: Settings, built: Bui
              "triples": len(built.dataset.graph(settings.uris.plan(p.id)))}
             for p in built.plans
         ],
-        "files": {
-            name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-            for name, data in sorted(files.items())
-        },
+        "files": dict(sorted(inventory.items())),
     }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     _fsync_tree(folder)
+
+
+def _plan_only(built: Built, settings: Settings, plan_id: str) -> Graph:
+    graph = bind_prefixes(Graph())
+    for triple in built.dataset.graph(settings.uris.plan(plan_id)):
+        graph.add(triple)
+    return graph
 
 
 def _fsync_tree(folder: Path) -> None:
@@ -271,3 +293,14 @@ def named_graphs(version: Version) -> dict[str, bytes]:
 
 def build(settings: Settings) -> Version:
     return publish(settings, build_dataset(settings))
+
+
+def published_graph(version: Version) -> Graph:
+    """Everything a version publishes, as files (dumps and catalogue), merged into one plain Graph."""
+    quads = Dataset()
+    quads.parse(version.path / "all.nq", format="nquads")
+    graph = bind_prefixes(Graph())
+    for s, p, o, _ in quads.quads((None, None, None, None)):
+        graph.add((s, p, o))
+    graph.parse(version.path / "catalog.nt", format="nt")
+    return graph

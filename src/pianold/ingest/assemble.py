@@ -107,13 +107,7 @@ def assemble(spec: PlanSpec, tables: list[Table]) -> PlanRecord:
 
     if problems:
         raise SourceError(problems)
-    return PlanRecord(
-        id=spec.id, title=spec.title, title_en=spec.title_en, description=spec.description,
-        description_en=spec.description_en, source=spec.source, license=spec.license,
-        publisher=spec.publisher, province=spec.province, istat=spec.istat, start=spec.start,
-        end=spec.end, levels=spec.levels, elements=sorted(elements.values(), key=lambda e: _sort_key(e.code)),
-        keywords=spec.keywords, adoption_body=spec.adoption_body, adoption_year=spec.adoption_year,
-    )
+    return PlanRecord(**spec.meta(), elements=sorted(elements.values(), key=lambda e: _sort_key(e.code)))
 
 
 def _merge_page(table: Table, axis: ElementRecord, spec: PlanSpec, problems: list[Problem]) -> None:

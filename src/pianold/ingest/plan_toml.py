@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from pianold.eu_authority import DATA_THEMES, FREQUENCIES
 from pianold.ingest.errors import Location, Problem, SourceError, fail
-from pianold.ingest.records import LEVEL_CLASSES, Cell, Level, Publisher
+from pianold.ingest.records import DEFAULT_THEMES, LEVEL_CLASSES, Cell, Level, PlanMeta, Publisher
 from pianold.ingest.text import MAX_DESCRIPTION_CHARS, clean_cell, read_source
 
 if sys.version_info >= (3, 11):
@@ -23,6 +24,7 @@ PLAN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 LEVEL_KEY = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 IPA_CODE = re.compile(r"^[A-Za-z0-9_]{1,20}$")
 TABLE_FORMATS = ("page-text", "wdt-csv")
+EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[a-z]{2,}$", re.I)
 
 
 @dataclass(frozen=True)
@@ -42,27 +44,11 @@ class TableSpec:
     location: Location
 
 
-@dataclass
-class PlanSpec:
+@dataclass(kw_only=True)
+class PlanSpec(PlanMeta):
     """plan.toml, checked: everything about a plan except its tables' content."""
 
     path: Path
-    id: str
-    title: str
-    title_en: str | None
-    description: str | None
-    description_en: str | None
-    source: str
-    license: str
-    keywords: list[str]
-    publisher: Publisher
-    province: str
-    istat: str | None
-    start: dt.date
-    end: dt.date
-    adoption_body: str | None
-    adoption_year: int | None
-    levels: list[Level]
     axes: list[AxisSpec]
     tables: list[TableSpec]
 
@@ -167,6 +153,15 @@ def read_plan_toml(path: Path) -> PlanSpec:
         problems.append(Problem(doc.where("keywords"), "'keywords' must be a list of non-empty strings"))
         keywords = []
 
+    themes = take(data, "themes", list, required=False)
+    if themes is not None and (not themes or not all(t in DATA_THEMES for t in themes)):
+        problems.append(Problem(doc.where("themes"), f"'themes' must be a non-empty list of EU data themes ({', '.join(DATA_THEMES)}), not {themes!r:.60}"))
+        themes = None
+    frequency = take(data, "frequency", str, required=False)
+    if frequency is not None and frequency not in FREQUENCIES:
+        problems.append(Problem(doc.where("frequency"), f"'frequency' must be an EU frequency code such as IRREG or ANNUAL, not {frequency!r:.40}"))
+        frequency = None
+
     publisher = None
     pub = take(data, "publisher", dict)
     if pub is not None:
@@ -176,8 +171,12 @@ def read_plan_toml(path: Path) -> PlanSpec:
             problems.append(Problem(doc.where("ipa", "publisher"), f"'publisher.ipa' must be an IPA code such as 'cmba', not {ipa!r:.40}"))
             ipa = None
         website = _check_url(doc, take(pub, "website", str, table="publisher", required=False), "website", problems, "publisher")
+        email = take(pub, "email", str, table="publisher", required=False)
+        if email is not None and not EMAIL.match(email):
+            problems.append(Problem(doc.where("email", "publisher"), f"'publisher.email' must be an e-mail address, not {email!r:.60}"))
+            email = None
         if name and ipa:
-            publisher = Publisher(name.text, ipa, website)
+            publisher = Publisher(name.text, ipa, website, email)
 
     province = istat = None
     territory = take(data, "territory", dict)
@@ -220,6 +219,7 @@ def read_plan_toml(path: Path) -> PlanSpec:
         province=province, istat=istat, start=start, end=end,
         adoption_body=adoption_body, adoption_year=adoption_year,
         levels=levels, axes=axes, tables=tables,
+        themes=list(themes or DEFAULT_THEMES), frequency=frequency or "IRREG",
     )
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from pianold.ingest.errors import Location
 
 LEVEL_CLASSES = ("Axis", "Objective", "SpecificObjective", "Action")
+# EU data-theme codes (http://publications.europa.eu/resource/authority/data-theme/…) of a strategic plan
+DEFAULT_THEMES = ("GOVE", "SOCI", "REGI")
 
 
 @dataclass(frozen=True)
@@ -80,10 +82,13 @@ class Publisher:
     name: str
     ipa: str
     website: str | None = None
+    email: str | None = None  # the contact point's address in the catalogue
 
 
-@dataclass
-class PlanRecord:
+@dataclass(kw_only=True)
+class PlanMeta:
+    """What plan.toml says about a plan; shared by the checked spec and the assembled record."""
+
     id: str
     title: str
     title_en: str | None
@@ -97,10 +102,19 @@ class PlanRecord:
     start: dt.date
     end: dt.date
     levels: list[Level]
-    elements: list[ElementRecord]
     keywords: list[str] = field(default_factory=list)
     adoption_body: str | None = None
     adoption_year: int | None = None
+    themes: list[str] = field(default_factory=lambda: list(DEFAULT_THEMES))
+    frequency: str = "IRREG"
+
+    def meta(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(PlanMeta)}
+
+
+@dataclass(kw_only=True)
+class PlanRecord(PlanMeta):
+    elements: list[ElementRecord]
 
     def level(self, depth: int) -> Level:
         return self.levels[depth - 1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, g, request
 
 from pianold.config import Settings, load_settings
-from pianold.web import errors, ops, pages, resources, sparql
+from pianold.web import catalog, errors, ops, pages, resources, sparql
 from pianold.publish import CURRENT
 from pianold.web.fastpath import FastPath
 from pianold.web.published import Published
@@ -36,5 +36,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(resources.bp)
     app.register_blueprint(sparql.bp)
+    app.register_blueprint(catalog.bp)
     app.wsgi_app = app.extensions["pianold.fastpath"] = FastPath(app.wsgi_app, str(settings.dist_dir / CURRENT))
     return app

@@ -11,7 +11,7 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
 from pianold.vocab import ONTOLOGY_IRI, PSM
-from pianold.web import describe
+from pianold.web import catalog, describe
 from pianold.web.caching import Representation, etag_for
 from pianold.web.fastpath import mark_cacheable
 from pianold.web.labels import Namer, short
@@ -59,16 +59,13 @@ def home():
 
     def make() -> Representation:
         items = [{**plan, "href": link_for(plan["iri"])[0]} for plan in plans]
-        body = render_template("home.html", plans=items, version=version, schema_json=_catalog_schema(items))
-        return Representation.build(body.encode("utf-8"), "text/html; charset=utf-8", etag_for(version.id, "home"), version.built)
+        cat = catalog.catalog_graph()
+        body = render_template("home.html", plans=items, version=version,
+                               schema_json=_json_script(catalog.schema_catalog(cat, request.url_root)),
+                               downloads=catalog.downloads(cat, catalog.catalog_uris().everything))
+        return Representation.build(body.encode("utf-8"), "text/html; charset=utf-8", etag_for(version.id, "home", request.url_root), version.built)
 
-    return documents().get((version.id, "home"), make).respond()
-
-
-def _catalog_schema(plans) -> Markup:
-    data = {"@context": "https://schema.org", "@type": "DataCatalog", "name": "pianold – Piani Strategici Metropolitani",
-            "inLanguage": "it", "dataset": [{"@type": "Dataset", "name": p["title"], "identifier": p["id"], "url": p["iri"]} for p in plans]}
-    return _json_script(data)
+    return documents().get((version.id, "home", request.url_root), make).respond()
 
 
 def _json_script(data) -> Markup:
@@ -117,7 +114,7 @@ def resource_page(iri: str, graph) -> str:
         "description_en": _in_lang(graph, node, DCTERMS.description, "en") or _in_lang(graph, node, RDFS.comment, "en"),
         "properties": properties, "incoming": [{"label": lab, "href": link_for(s)[0], "iri": s} for lab, s in incoming],
         "external": external, "children": children, "formats": FORMAT_NAMES, "sparql_link": sparql_link(iri),
-        "breadcrumb": [], "siblings": [], "tree_svg": None, "terms": [],
+        "breadcrumb": [], "siblings": [], "tree_svg": None, "terms": [], "downloads": [],
     }
     if is_element:
         context["breadcrumb"] = [_crumb(row) for row in describe.ancestors(store, iri)]
@@ -126,6 +123,8 @@ def resource_page(iri: str, graph) -> str:
             context["breadcrumb"].insert(0, {"href": link_for(str(plan))[0], "label": namer.it(plan), "code": None})
         context["siblings"] = sorted((_crumb({"a": r["s"], "code": r.get("code"), "label": r.get("label")})
                                       for r in describe.siblings(store, iri)), key=lambda c: _code_sort(c["code"]))
+    if is_plan or iri == ONTOLOGY_IRI:
+        context["downloads"] = catalog.downloads(catalog.catalog_graph(), node)
     if is_plan:
         context["tree_svg"] = Markup(plan_tree_svg(describe.plan_elements(store, iri), link_for))
     if iri == ONTOLOGY_IRI:
@@ -174,10 +173,10 @@ def _ontology_terms(graph, namer) -> list[dict]:
 
 def _schema_org(node, graph, namer, types) -> dict:
     data = {"@context": "https://schema.org", "@id": str(node), "url": str(node), "name": namer.it(node), "inLanguage": "it"}
-    if PSM.StrategicPlan in types:
-        data["@type"] = ["CreativeWork", "Dataset"]
-        data["publisher"] = {"@type": "GovernmentOrganization", "name": namer.it(graph.value(node, DCTERMS.publisher))}
-        data["license"] = str(graph.value(node, DCTERMS.license) or "")
+    if PSM.StrategicPlan in types or node == URIRef(ONTOLOGY_IRI):
+        cat = catalog.catalog_graph()
+        return {"@context": "https://schema.org", **catalog.schema_dataset(cat, node),
+                "includedInDataCatalog": {"@type": "DataCatalog", "@id": str(catalog.catalog_uris().catalog)}}
     else:
         data["@type"] = "DefinedTerm"
         scheme = graph.value(node, SKOS.inScheme)

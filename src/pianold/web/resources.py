@@ -8,6 +8,7 @@ from collections import OrderedDict
 
 from flask import Blueprint, Response, current_app, g, request
 
+from pianold.catalog import CatalogUris
 from pianold.formats import BY_EXTENSION, serialize
 from pianold.vocab import bind_prefixes
 from pianold.web import describe
@@ -69,6 +70,9 @@ def split_extension(path: str) -> tuple[str, str | None]:
 
 @bp.route("/data/<path:rest>", methods=["GET", "HEAD"])
 @bp.route("/onto/<path:rest>", methods=["GET", "HEAD"])
+@bp.route("/catalog", methods=["GET", "HEAD"], defaults={"rest": ""})
+@bp.route("/catalog.<rest>", methods=["GET", "HEAD"])
+@bp.route("/catalog/<path:rest>", methods=["GET", "HEAD"])
 def resource(rest: str) -> Response:
     if len(request.path) > MAX_PATH:
         raise NotFoundHere("the path is too long to be an IRI of this dataset")
@@ -125,6 +129,9 @@ def document(iri: str, ext: str) -> Response:
 
 
 def render(iri: str, ext: str) -> bytes:
+    if ext != "html" and iri == str(CatalogUris(current_app.config["PIANOLD"].uris).catalog):
+        # the whole catalogue, as written by the build (see publish.py: the store's copy is not exact)
+        return (g.snapshot.version.path / f"catalog.{ext}").read_bytes()
     graph = bind_prefixes(describe.describe(g.snapshot.store, iri))
     if ext == "html":
         from pianold.web.pages import resource_page

@@ -1,0 +1,317 @@
+"""The catalogue: DCAT-AP_IT / DCAT-AP 3 records, VoID, dumps, sitemap, robots.txt and schema.org,
+checked with the portals' own rules and fetched by a harvester-like client from a running server."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+import urllib.parse
+import xml.etree.ElementTree as ET
+
+import pytest
+from rdflib import Dataset, Graph, Literal, URIRef
+from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SKOS, VOID, XSD
+
+from conftest import BASE, DATA, ROOT
+from live import http
+
+SPDX = "http://spdx.org/rdf/terms#"
+PLAN = URIRef(f"{BASE}/data/plan/bari-psm-2030")
+CATALOG = URIRef(f"{BASE}/catalog")
+
+
+@pytest.fixture(scope="module")
+def two_plans(tmp_path_factory):
+    """Bari and the three-level fixture plan, built together."""
+    from pianold.config import load_settings
+    from pianold.publish import build
+
+    folder = tmp_path_factory.mktemp("two")
+    data = folder / "data"
+    shutil.copytree(DATA, data)
+    shutil.copytree(ROOT / "tests" / "fixtures" / "three-level-plan", data / "test-tre-livelli")
+    settings = load_settings(env={}, data_dir=data, dist_dir=folder / "dist", base=BASE)
+    return build(settings)
+
+
+def catalog_of(version) -> Graph:
+    return Graph().parse(version.path / "catalog.ttl", format="turtle")
+
+
+@pytest.mark.parametrize("which", ["bari", "two plans"])
+def test_portals_rules_find_no_errors(built_dist, two_plans, which):
+    from pianold.conformance import check_catalog
+    from pianold.publish import current_version, published_graph
+
+    version = current_version(built_dist.dist_dir) if which == "bari" else two_plans
+    report = check_catalog(published_graph(version))
+    assert report.errors == [], report.render()
+    assert report.rules_applied["DCAT-AP_IT"].startswith("154 ")
+
+
+def test_the_catalogue_document_alone_conforms(built_dist):
+    """What dati.gov.it reads is the catalogue document itself, without following links."""
+    from pianold.conformance import check_catalog
+    from pianold.publish import current_version
+
+    report = check_catalog(catalog_of(current_version(built_dist.dist_dir)))
+    assert report.errors == [], report.render()
+
+
+def test_rules_do_catch_a_broken_record(built_dist):
+    """The checks can fail: drop the contact's e-mail and the dataset identifier."""
+    from pianold.conformance import check_catalog
+    from pianold.publish import current_version, published_graph
+
+    graph = published_graph(current_version(built_dist.dist_dir))
+    graph.remove((None, URIRef("http://www.w3.org/2006/vcard/ns#hasEmail"), None))
+    graph.remove((PLAN, DCTERMS.identifier, None))
+    graph.add((URIRef(f"{BASE}/catalog/distribution/all-ttl"), DCAT.byteSize, Literal("big")))
+    rules = {(f.check, f.rule) for f in check_catalog(graph).errors}
+    assert ("DCAT-AP_IT", "rule-209.added") in rules  # contact point without e-mail
+    assert ("DCAT-AP_IT", "rule-178.added") in rules  # dataset without identifier
+    assert any(c == "NDC vocabularies" for c, _ in rules)  # the plan's scheme lost its identifier
+    assert any(c == "DCAT-AP 3.0.1" for c, _ in rules)  # byte size not a nonNegativeInteger
+
+
+def test_records_come_from_plan_toml(built_dist):
+    from pianold.ingest import load_plan
+    from pianold.publish import current_version
+
+    plan = load_plan(DATA / "bari-psm-2030")
+    g = catalog_of(current_version(built_dist.dist_dir))
+    assert (CATALOG, RDF.type, URIRef("http://dati.gov.it/onto/dcatapit#Catalog")) in g
+    assert set(g.objects(CATALOG, DCAT.dataset)) == {PLAN, URIRef("https://w3id.org/pianold/onto/psm"), URIRef(f"{BASE}/catalog/dataset/all")}
+    assert str(g.value(PLAN, DCTERMS.identifier)) == "cmba:bari-psm-2030"
+    assert Literal(plan.title, lang="it") in set(g.objects(PLAN, DCTERMS.title))
+    assert Literal(plan.title_en, lang="en") in set(g.objects(PLAN, DCTERMS.title))
+    publisher = g.value(PLAN, DCTERMS.publisher)
+    assert str(g.value(publisher, DCTERMS.identifier)) == "cmba"
+    assert {URIRef("http://dati.gov.it/onto/dcatapit#Agent"), FOAF.Agent} <= set(g.objects(publisher, RDF.type))
+    assert g.value(PLAN, DCTERMS.rightsHolder) == publisher
+    themes = {str(t).rsplit("/", 1)[1] for t in g.objects(PLAN, DCAT.theme)}
+    assert themes == {"GOVE", "SOCI", "REGI"}
+    assert all((t, RDF.type, SKOS.Concept) in g for t in g.objects(PLAN, DCAT.theme))
+    frequency = g.value(PLAN, DCTERMS.accrualPeriodicity)
+    assert str(frequency).endswith("/frequency/IRREG") and (frequency, RDF.type, DCTERMS.Frequency) in g
+    period = g.value(PLAN, DCTERMS.temporal)
+    assert g.value(period, DCAT.startDate) == Literal(plan.start, datatype=XSD.date)
+    assert g.value(period, DCAT.endDate) == Literal(plan.end, datatype=XSD.date)
+    assert str(g.value(PLAN, DCTERMS.spatial)).endswith("/provinces/072")
+    contact = g.value(PLAN, DCAT.contactPoint)
+    assert str(g.value(contact, URIRef("http://www.w3.org/2006/vcard/ns#hasEmail"))) == f"mailto:{plan.publisher.email}"
+    assert g.value(PLAN, DCTERMS.conformsTo) == URIRef("https://w3id.org/pianold/onto/psm")
+    licence = URIRef(plan.license)
+    assert {URIRef("http://dati.gov.it/onto/dcatapit#LicenseDocument"), DCTERMS.LicenseDocument} <= set(g.objects(licence, RDF.type))
+    assert "CC BY 4.0" in str(g.value(licence, FOAF.name))
+    service = g.value(predicate=DCAT.endpointURL, object=URIRef(f"{BASE}/sparql"))
+    assert (service, RDF.type, DCAT.DataService) in g
+    assert any(g.value(d, DCAT.accessService) == service for d in g.objects(PLAN, DCAT.distribution))
+
+
+def test_changing_plan_toml_changes_the_record(plan_copy, tmp_path):
+    from pianold.config import load_settings
+    from pianold.publish import build
+
+    toml = plan_copy / "bari-psm-2030" / "plan.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('id = "bari-psm-2030"', 'id = "bari-psm-2030"\nfrequency = "ANNUAL"\nthemes = ["SOCI"]'), encoding="utf-8")
+    version = build(load_settings(env={}, data_dir=plan_copy, dist_dir=tmp_path / "dist", base=BASE))
+    g = catalog_of(version)
+    assert str(g.value(PLAN, DCTERMS.accrualPeriodicity)).endswith("/ANNUAL")
+    assert [str(t).rsplit("/", 1)[1] for t in g.objects(PLAN, DCAT.theme)] == ["SOCI"]
+
+
+def test_sizes_and_checksums_describe_the_files(built_dist):
+    from pianold.publish import current_version
+
+    version = current_version(built_dist.dist_dir)
+    g = catalog_of(version)
+    dists = list(g.subjects(RDF.type, DCAT.Distribution))
+    downloads = [d for d in dists if g.value(d, DCAT.downloadURL) is not None]
+    assert len(downloads) == 4 + 5 + 5  # all.*, ontology, one plan
+    for dist in downloads:
+        name = str(g.value(dist, DCAT.downloadURL)).split("/dumps/", 1)[1]
+        data = (version.path / name).read_bytes()
+        assert int(g.value(dist, DCAT.byteSize)) == len(data)
+        checksum = g.value(dist, URIRef(SPDX + "checksum"))
+        assert str(g.value(checksum, URIRef(SPDX + "checksumValue"))) == hashlib.sha256(data).hexdigest()
+        assert g.value(dist, DCAT.byteSize).datatype == XSD.nonNegativeInteger
+
+
+def test_gzip_dump_is_deterministic_ntriples(built_dist):
+    from pianold.publish import current_version
+
+    version = current_version(built_dist.dist_dir)
+    packed = (version.path / "all.nt.gz").read_bytes()
+    assert packed[4:8] == b"\0\0\0\0"  # no timestamp: rebuilds are byte-identical
+    text = gzip.decompress(packed).decode("utf-8")
+    assert text.splitlines() == sorted(text.splitlines())
+    everything = Dataset().parse(version.path / "all.nq", format="nquads")
+    assert len(Graph().parse(data=text, format="nt")) == len({q[:3] for q in everything.quads((None, None, None, None))})
+
+
+def test_void_statistics_match_the_data(built_dist):
+    from pianold.publish import current_version
+
+    version = current_version(built_dist.dist_dir)
+    g = catalog_of(version)
+    plan_graph = Graph().parse(version.path / "plans" / "bari-psm-2030.nt", format="nt")
+    assert int(g.value(PLAN, VOID.triples)) == len(plan_graph)
+    assert int(g.value(PLAN, VOID.entities)) == len({s for s in plan_graph.subjects() if isinstance(s, URIRef)})
+    actions = next(p for p in g.objects(PLAN, VOID.classPartition)
+                   if g.value(p, VOID["class"]) == URIRef("https://w3id.org/pianold/onto/psm/Action"))
+    assert int(g.value(actions, VOID.entities)) == 10
+    notation = next(p for p in g.objects(PLAN, VOID.propertyPartition) if g.value(p, VOID.property) == SKOS.notation)
+    assert int(g.value(notation, VOID.triples)) == len(list(plan_graph.triples((None, SKOS.notation, None))))
+    assert g.value(PLAN, VOID.sparqlEndpoint) == URIRef(f"{BASE}/sparql")
+    assert URIRef(f"{BASE}/dumps/plans/bari-psm-2030.ttl") in set(g.objects(PLAN, VOID.dataDump))
+    assert str(g.value(PLAN, VOID.uriSpace)) == f"{PLAN}/"
+    assert g.value(PLAN, VOID.vocabulary) == URIRef("https://w3id.org/pianold/onto/psm/")
+    linksets = [s for s in g.objects(PLAN, VOID.subset) if (s, RDF.type, VOID.Linkset) in g]
+    assert any(str(g.value(l, VOID.objectsTarget)).endswith("/external/italia") for l in linksets)
+
+
+# ---------------------------------------------------------------- a running server
+
+
+def local(server, iri) -> str:
+    return server.iri_to_url(str(iri))
+
+
+def test_harvester_follows_every_distribution(live_server):
+    """What a portal does: fetch the catalogue by conneg, then every distribution it lists."""
+    status, headers, body = http(live_server.url + "/catalog", headers={"Accept": "text/turtle"})
+    assert status == 200 and headers["Content-Type"].startswith("text/turtle")
+    g = Graph().parse(data=body.decode("utf-8"), format="turtle")
+    dists = list(g.subjects(RDF.type, DCAT.Distribution))
+    assert len(dists) >= 17
+    for dist in dists:
+        download = g.value(dist, DCAT.downloadURL)
+        if download is None:  # the SPARQL endpoint: its service description answers
+            status, headers, _ = http(local(live_server, g.value(dist, DCAT.accessURL)), headers={"Accept": "text/turtle"})
+            assert status == 200 and headers["Content-Type"].startswith("text/turtle")
+            continue
+        status, headers, data = http(local(live_server, download))
+        assert status == 200, download
+        packed = g.value(dist, DCAT.compressFormat)
+        declared = str(packed if packed is not None else g.value(dist, DCAT.mediaType)).split("media-types/", 1)[1]
+        assert headers["Content-Type"].split(";")[0] == declared, download
+        assert len(data) == int(g.value(dist, DCAT.byteSize)) == int(headers["Content-Length"])
+        checksum = g.value(dist, URIRef(SPDX + "checksum"))
+        assert hashlib.sha256(data).hexdigest() == str(g.value(checksum, URIRef(SPDX + "checksumValue")))
+        assert headers["ETag"]
+
+
+@pytest.mark.parametrize("accept,parser", [("application/ld+json", "json-ld"), ("application/rdf+xml", "xml"),
+                                           ("application/n-triples", "nt")])
+def test_catalogue_in_every_format(live_server, accept, parser):
+    status, headers, body = http(live_server.url + "/catalog", headers={"Accept": accept})
+    assert status == 200 and headers["Content-Type"].startswith(accept)
+    g = Graph().parse(data=body.decode("utf-8"), format=parser)
+    assert (CATALOG, RDF.type, DCAT.Catalog) in g and len(g) > 500
+
+
+def test_catalogue_page_for_people(live_server):
+    status, headers, body = http(live_server.url + "/catalog", headers={"Accept": "text/html"})
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert "Catalogo dei Piani Strategici Metropolitani" in body.decode()
+
+
+def test_void_well_known(live_server):
+    status, headers, body = http(live_server.url + "/.well-known/void", headers={"Accept": "text/turtle"})
+    assert status == 200 and headers["Content-Type"].startswith("text/turtle")
+    g = Graph().parse(data=body.decode(), format="turtle")
+    assert (PLAN, RDF.type, VOID.Dataset) in g and g.value(PLAN, VOID.triples) is not None
+
+
+def test_dump_ranges_and_validators(live_server):
+    url = live_server.url + "/dumps/all.nq"
+    status, headers, full = http(url)
+    assert status == 200 and headers["Accept-Ranges"] == "bytes"
+    status, headers, part = http(url, headers={"Range": "bytes=10-109"})
+    assert status == 206 and part == full[10:110] and headers["Content-Range"] == f"bytes 10-109/{len(full)}"
+    status, _, _ = http(url, headers={"If-None-Match": headers["ETag"]})
+    assert status == 304
+    status, _, _ = http(url, headers={"Range": f"bytes={len(full) + 10}-"})
+    assert status == 416
+
+
+@pytest.mark.parametrize("path", [
+    "/dumps/../manifest.json", "/dumps/%2e%2e/manifest.json", "/dumps/..%2fmanifest.json", "/dumps/manifest.json",
+    "/dumps/store/CURRENT", "/dumps//etc/passwd", "/dumps/%2Fetc%2Fpasswd", "/dumps/plans/../../../../etc/passwd",
+    "/dumps/plans/%2e%2e%2f%2e%2e%2fmanifest.json", "/dumps/all.nq%00.txt", "/dumps/ALL.NQ", "/dumps/", "/dumps/all.nq/",
+])
+def test_dump_names_are_an_allowlist(live_server, path):
+    status, headers, body = http(live_server.url + path)
+    assert status in (400, 404), (path, status)
+    assert b"root:" not in body and b'"sha256"' not in body
+
+
+def test_sitemap_lists_every_page(live_server):
+    status, headers, body = http(live_server.url + "/sitemap.xml")
+    assert status == 200 and headers["Content-Type"].startswith("application/xml")
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    urls = ET.fromstring(body).findall("s:url", ns)
+    locs = [u.find("s:loc", ns).text for u in urls]
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", u.find("s:lastmod", ns).text) for u in urls)
+    assert live_server.url + "/data/plan/bari-psm-2030/action/5.1.1.a.html" in locs
+    assert live_server.url + "/onto/psm/Action.html" in locs
+    assert len(locs) >= 3 + 1 + 29 + 10  # home, SPARQL, catalogue; plan; its elements; ontology terms
+    for loc in locs:
+        status, headers, _ = http(loc)
+        assert status == 200 and headers["Content-Type"].startswith("text/html"), loc
+
+
+def test_robots_points_at_the_sitemap(live_server):
+    status, headers, body = http(live_server.url + "/robots.txt")
+    assert status == 200 and headers["Content-Type"].startswith("text/plain")
+    assert f"Sitemap: {live_server.url}/sitemap.xml" in body.decode().splitlines()
+
+
+def _schema_graph(html: str) -> Graph:
+    scripts = re.findall(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+    assert len(scripts) == 1
+    data = json.loads(scripts[0])
+    assert data["@context"] == "https://schema.org"
+    data["@context"] = {"@vocab": "https://schema.org/"}  # the same terms, without fetching the remote context
+    return Graph().parse(data=json.dumps(data), format="json-ld")
+
+
+def test_schema_org_on_home_and_plan_pages(live_server):
+    schema = "https://schema.org/"
+    home = _schema_graph(http(live_server.url + "/")[2].decode())
+    catalog = next(home.subjects(RDF.type, URIRef(schema + "DataCatalog")))
+    datasets = set(home.objects(catalog, URIRef(schema + "dataset")))
+    assert PLAN in datasets and len(datasets) == 3
+    plan = _schema_graph(http(live_server.url + "/data/plan/bari-psm-2030.html")[2].decode())
+    assert (PLAN, RDF.type, URIRef(schema + "Dataset")) in plan
+    assert str(plan.value(PLAN, URIRef(schema + "temporalCoverage"))) == "2020-01-01/2030-12-31"
+    downloads = list(plan.objects(PLAN, URIRef(schema + "distribution")))
+    assert len(downloads) == 5 and all(plan.value(d, URIRef(schema + "contentUrl")) for d in downloads)
+
+
+def test_home_lists_the_open_data(live_server):
+    html = http(live_server.url + "/")[2].decode()
+    assert 'href="/dumps/all.nq"' in html and 'href="/catalog"' in html and 'href="/.well-known/void"' in html
+
+
+# ---------------------------------------------------------------- the command
+
+
+def test_check_catalog_command(tmp_path, plan_copy):
+    run = subprocess.run([sys.executable, "-m", "pianold", "--dist", str(tmp_path / "dist"), "check-catalog"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "OK: 0 error(s)" in run.stdout and "154 SPARQL rules" in run.stdout
+    toml = plan_copy / "bari-psm-2030" / "plan.toml"
+    toml.write_text(re.sub(r'(?m)^email = .*\n', "", toml.read_text(encoding="utf-8")), encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "pianold", "--data", str(plan_copy), "--dist", str(tmp_path / "dist2"),
+                          "check-catalog", "--errors-only"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert run.returncode == 1
+    assert "rule-209.added" in run.stdout and "does not have a vcard:hasEmail" in run.stdout
+    assert "Traceback" not in run.stderr
