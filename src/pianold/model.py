@@ -7,7 +7,8 @@ from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, RDFS, SKOS, XSD
 
 from pianold.ingest.records import ElementRecord, PlanRecord
 from pianold.uris import Uris
-from pianold.vocab import COV, L0, PROVINCES, PSM, TI, bind_prefixes
+from pianold import vocabularies
+from pianold.vocab import CLV, COV, L0, PROVINCES, PSM, TI, bind_prefixes
 
 
 def it(text: str) -> Literal:
@@ -75,10 +76,42 @@ def plan_graph(plan: PlanRecord, uris: Uris) -> Graph:
         if level.level_class:
             g.add((lv, PSM.levelClass, PSM[level.level_class]))
 
+    if plan.istat:
+        istat = URIRef(f"{org}/identifier/istat-{plan.istat}")
+        g.add((org, CLV.hasIdentifier, istat))
+        g.add((istat, RDF.type, CLV.Identifier))
+        g.add((istat, L0.identifier, Literal(plan.istat)))
+        g.add((istat, CLV.identifierType, it("Codice ISTAT della città metropolitana")))
+        g.add((istat, RDFS.label, it(f"Codice ISTAT {plan.istat}")))
+
     by_code = {e.code: e for e in plan.elements}
     for element in plan.elements:
         _add_element(g, plan, element, by_code, uris)
+    _add_links(g, plan, by_code, uris)
     return g
+
+
+LINK_PREDICATES = {"psm:contributesTo": PSM.contributesTo, "dct:subject": DCTERMS.subject,
+                   "skos:closeMatch": SKOS.closeMatch, "skos:relatedMatch": SKOS.relatedMatch,
+                   "skos:exactMatch": SKOS.exactMatch}
+
+
+def _add_links(g: Graph, plan: PlanRecord, by_code: dict, uris: Uris) -> None:
+    """links.csv, with the labels of the targets, so a plan's graph is readable on its own."""
+    known = vocabularies.concepts()
+    for link in plan.links:
+        e = by_code[link.code]
+        target = URIRef(link.target)
+        g.add((uris.element(plan.id, e.level.key, e.code), LINK_PREDICATES[link.property], target))
+        concept = known.get(link.target)
+        if concept is not None:
+            g.add((target, SKOS.notation, Literal(concept.notation)))
+            if concept.label_it:
+                g.add((target, SKOS.prefLabel, it(concept.label_it)))
+            if concept.label_en:
+                g.add((target, SKOS.prefLabel, en(concept.label_en)))
+        elif link.label:
+            g.add((target, SKOS.prefLabel, it(link.label)))
 
 
 def _add_element(g: Graph, plan: PlanRecord, e: ElementRecord, by_code: dict, uris: Uris) -> None:

@@ -8,6 +8,7 @@ PSM = Namespace(ONTOLOGY_IRI + "/")
 L0 = Namespace("https://w3id.org/italia/onto/l0/")
 COV = Namespace("https://w3id.org/italia/onto/COV/")
 TI = Namespace("https://w3id.org/italia/onto/TI/")
+CLV = Namespace("https://w3id.org/italia/onto/CLV/")
 IND = Namespace("https://w3id.org/italia/onto/Indicator/")
 PROJ = Namespace("https://w3id.org/italia/onto/Project/")
 DUL = Namespace("http://www.ontologydesignpatterns.org/ont/dul/DUL.owl#")
@@ -17,7 +18,7 @@ SH = Namespace("http://www.w3.org/ns/shacl#")
 PROVINCES = Namespace("https://w3id.org/italia/controlled-vocabulary/territorial-classifications/provinces/")
 
 PREFIXES = {
-    "psm": PSM, "l0": L0, "cov": COV, "ti": TI, "ind": IND, "proj": PROJ, "dul": DUL, "eli": ELI,
+    "psm": PSM, "l0": L0, "cov": COV, "clv": CLV, "ti": TI, "ind": IND, "proj": PROJ, "dul": DUL, "eli": ELI,
     "dcatapit": DCATAPIT, "dcat": DCAT, "dct": DCTERMS, "foaf": FOAF, "owl": OWL, "prov": PROV,
     "rdf": RDF, "rdfs": RDFS, "skos": SKOS, "xsd": XSD,
 }

@@ -115,6 +115,7 @@ class PlanMeta:
 @dataclass(kw_only=True)
 class PlanRecord(PlanMeta):
     elements: list[ElementRecord]
+    links: list = field(default_factory=list)  # LinkRecord (ingest/links_csv.py), from links.csv
 
     def level(self, depth: int) -> Level:
         return self.levels[depth - 1]

@@ -1,0 +1,76 @@
+"""CSV files as spreadsheets export them: UTF-8, ',' or ';' (Italian locales) or tab, a header row
+naming the columns (in any order), blank rows ignored. Shared by every CSV reader."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from pianold.ingest.errors import Location, Problem, SourceError, fail
+from pianold.ingest.text import clean_cell, read_source
+
+csv.field_size_limit(1_000_000)
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    path: Path
+    line: int
+    raw: dict[str, str]  # column -> value as in the file
+    columns: dict[str, int]  # column -> 1-based position
+
+    def where(self, column: str | None = None) -> Location:
+        return Location(self.path, self.line, self.columns[column] if column else None)
+
+    def text(self, column: str, *, max_chars: int | None = None) -> str:
+        """The cell's checked plain text ('' when the column is absent or the cell empty)."""
+        if column not in self.raw:
+            return ""
+        kwargs = {"max_chars": max_chars} if max_chars else {}
+        return clean_cell(self.raw[column], self.where(column), column, **kwargs)
+
+
+def read_csv(path: Path, required: list[str], optional: list[str] = (), *, allow_empty: bool = False) -> list[CsvRow]:
+    """The data rows, or a SourceError naming every header problem / the first bad row."""
+    text = read_source(path)
+    where = Location(path)
+    try:
+        delimiter = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t").delimiter
+    except csv.Error:
+        delimiter = ","
+    reader = csv.reader(io.StringIO(text), csv.excel, delimiter=delimiter)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except (StopIteration, csv.Error) as err:
+        raise fail(where.at(1, 1), f"cannot read the header row: {err}") from None
+    known = [*required, *optional]
+    problems = []
+    for pos, name in enumerate(header, start=1):
+        if name not in known:
+            problems.append(Problem(where.at(1, pos), f"unknown column {name!r:.40}; expected {', '.join(known)}"))
+        elif header.index(name) != pos - 1:
+            problems.append(Problem(where.at(1, pos), f"column {name!r} appears twice"))
+    missing = [c for c in required if c not in header]
+    if missing:
+        problems.append(Problem(where.at(1, None), f"missing column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}; the header is {', '.join(header)}"))
+    if problems:
+        raise SourceError(problems)
+    columns = {name: header.index(name) + 1 for name in header}
+
+    rows: list[CsvRow] = []
+    line = 1
+    try:
+        for record in reader:
+            start_line, line = line + 1, reader.line_num
+            if not any(v.strip() for v in record):
+                continue
+            if len(record) != len(header):
+                raise fail(where.at(start_line, None), f"row has {len(record)} fields, the header has {len(header)}")
+            rows.append(CsvRow(path, start_line, dict(zip(header, record)), columns))
+    except csv.Error as err:
+        raise fail(where.at(reader.line_num, None), f"malformed CSV: {err}") from None
+    if not rows and not allow_empty:
+        raise fail(where.at(1, None), "the file has a header but no rows")
+    return rows
