@@ -21,6 +21,7 @@ from pianold.ingest import SourceError, load_plan
 from conftest import BARI, ROOT
 
 PAGE = "sources/asse-5-page.txt"
+LINK_HEAD = b"code,property,target,rationale\n"
 CSV = "sources/asse-5.csv"
 
 
@@ -117,6 +118,18 @@ CASES = [
     Case("toml-bad-format", "plan.toml", text_edit("plan.toml", 'format = "page-text"', 'format = "xlsx"'), "format must be one of page-text, wdt-csv", 142, 1),
     Case("toml-bad-pattern", "plan.toml", text_edit("plan.toml", "pattern = '^[1-9][0-9]*$'", "pattern = '^[1-9'"), "not a valid regular expression", 44, 1),
     Case("toml-bad-class", "plan.toml", text_edit("plan.toml", 'class = "Action"', 'class = "Azione"'), "class must be one of Axis, Objective, SpecificObjective, Action", 66, 1),
+    Case("links-unknown-code", "links.csv", write_bytes("links.csv", LINK_HEAD + b"9.9.9.z,psm:contributesTo,http://metadata.un.org/sdg/11.1,housing\n"), "no element of the plan has code '9.9.9.z'", 2, 1),
+    Case("links-unknown-property", "links.csv", write_bytes("links.csv", LINK_HEAD + b"5.1.1.a,owl:sameAs,http://metadata.un.org/sdg/11.1,housing\n"), "property must be one of psm:contributesTo", 2, 2),
+    Case("links-sdg-goal-18", "links.csv", write_bytes("links.csv", LINK_HEAD + b"5.1.1.a,psm:contributesTo,http://metadata.un.org/sdg/18.1,housing\n"), "is not an SDG goal (1\u201317) or target", 2, 3),
+    Case("links-sdg-target-11.9", "links.csv", write_bytes("links.csv", LINK_HEAD + b"5.1.1.a,psm:contributesTo,http://metadata.un.org/sdg/11.9,housing\n"), "is not an SDG goal", 2, 3),
+    Case("links-sdg-wrong-namespace", "links.csv", write_bytes("links.csv", LINK_HEAD + b"5.1.1.a,psm:contributesTo,https://unstats.un.org/sdgs/11.1,housing\n"), "an SDG link needs a UN SDG KOS IRI", 2, 3),
+    Case("links-eurovoc-malformed", "links.csv", write_bytes("links.csv", LINK_HEAD + b"5.1.1.a,dct:subject,http://eurovoc.europa.eu/housing,housing\n"), "a EuroVoc link needs a concept IRI", 2, 3),
+    Case("links-eurovoc-unknown", "links.csv", write_bytes("links.csv", LINK_HEAD + b"5.1.1.a,dct:subject,http://eurovoc.europa.eu/999999999,housing\n"), "is not in vocabularies/eurovoc.csv", 2, 3),
+    Case("links-target-not-iri", "links.csv", write_bytes("links.csv", LINK_HEAD + b"5.1.1.a,skos:closeMatch,altro piano 2.1.1,similar\n"), "target must be an http(s) IRI", 2, 3),
+    Case("links-no-rationale", "links.csv", write_bytes("links.csv", LINK_HEAD + b"5.1.1.a,psm:contributesTo,http://metadata.un.org/sdg/11.1,\n"), "needs a one-line rationale", 2, 4),
+    Case("links-duplicate", "links.csv", write_bytes("links.csv", LINK_HEAD + b"5.1.1.a,psm:contributesTo,http://metadata.un.org/sdg/11.1,a\n5.1.1.a,psm:contributesTo,http://metadata.un.org/sdg/11.1,b\n"), "the same link appears twice (first at line 2)", 3, None),
+    Case("links-formula", "links.csv", write_bytes("links.csv", LINK_HEAD + b'5.1.1.a,psm:contributesTo,http://metadata.un.org/sdg/11.1,"=HYPERLINK(""x"")"\n'), "looks like a spreadsheet formula", 2, 4),
+    Case("links-missing-column", "links.csv", write_bytes("links.csv", b"code,property,target\n5.1.1.a,psm:contributesTo,http://metadata.un.org/sdg/11.1\n"), "missing column 'rationale'", 1, None),
     Case("toml-bad-license", "plan.toml", text_edit("plan.toml", 'license = "https://w3id.org', 'license = "w3id.org'), "'license' must be an http(s) URL", 11, 1),
 ]
 

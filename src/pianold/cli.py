@@ -94,6 +94,72 @@ def _published(settings: Settings):
 
 
 @main.command()
+@click.option("--endpoint", help="SPARQL 1.1 endpoint serving other plans (e.g. another pianold's /sparql).")
+@click.option("--plan", "plan_id", help="Only this plan of ours (its id); needed with --accept.")
+@click.option("--out", type=click.Path(path_type=Path), help="Write the candidates CSV here (default: standard output).")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.25, show_default=True, help="Lowest score proposed.")
+@click.option("--timeout", type=click.FloatRange(1, 600), default=30, show_default=True, help="Seconds to wait for the endpoint.")
+@click.option("--accept", "accepted", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="A reviewed candidates CSV: rows with accept = yes go to the plan's links.csv.")
+@click.pass_obj
+def link(obj: Context, endpoint, plan_id, out, threshold, timeout, accepted) -> None:
+    """Find candidate matches between our plan elements and another endpoint's, for review.
+
+    Scores combine Italian-aware label similarity (accents, apostrophes, stop words, light stemming)
+    and shared SDG/EuroVoc targets. Mark good rows with accept = yes, then run
+    `pianold link --plan ID --accept FILE`: they become skos:closeMatch / skos:relatedMatch rows of
+    links.csv, published (with a VoID linkset) at the next build."""
+    from pianold import linking
+    from pianold.ingest import SourceError
+
+    settings = obj.settings()
+    if accepted is not None:
+        if not plan_id:
+            raise click.UsageError("--accept needs --plan ID (the plan whose links.csv receives the rows)")
+        folder = _plan_folder(settings, plan_id)
+        try:
+            added = linking.accept(accepted, folder / "links.csv")
+        except SourceError as err:
+            raise click.ClickException("; ".join(map(str, err.problems))) from None
+        click.echo(f"{added} link(s) added to {folder / 'links.csv'}; run `pianold build` to publish them")
+        return
+    if not endpoint:
+        raise click.UsageError("give --endpoint URL (to find candidates) or --accept FILE (to record reviewed ones)")
+    version = _published(settings)
+    plan_iri = None
+    if plan_id:
+        _plan_folder(settings, plan_id)
+        plan_iri = str(settings.uris.plan(plan_id))
+    from pianold.store import EmbeddedStore
+
+    ours = linking.local_elements(EmbeddedStore(version.store_path), plan_iri)
+    try:
+        theirs = linking.remote_elements(endpoint, timeout)
+    except linking.EndpointError as err:
+        raise click.ClickException(str(err)) from None
+    found = linking.candidates(ours, theirs, threshold=threshold)
+    text = linking.write_candidates(found)
+    if out:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"{len(found)} candidate(s) for {len(ours)} element(s) against {len(theirs)} remote element(s) → {out}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+def _plan_folder(settings: Settings, plan_id: str) -> Path:
+    from pianold.ingest import SourceError, read_plan_toml
+    from pianold.publish import plan_folders
+
+    try:
+        for folder in plan_folders(settings.data_dir):
+            if read_plan_toml(folder / "plan.toml").id == plan_id:
+                return folder
+    except SourceError as err:
+        raise click.ClickException("; ".join(map(str, err.problems))) from None
+    raise click.ClickException(f"no plan with id {plan_id!r} in {settings.data_dir}")
+
+
+@main.command()
 @click.option("--host", help="Interface to listen on (default 127.0.0.1).")
 @click.option("--port", type=click.IntRange(0, 65535), help="Port (default 8080).")
 @click.option("--workers", type=click.IntRange(1, 256), help="Worker threads of the WSGI server (default 4).")
@@ -104,10 +170,17 @@ def serve(obj: Context, host: str | None, port: int | None, workers: int | None,
 
     Request paths are mapped onto the base, so data published for https://example.org/pianold
     is browsable at http://HOST:PORT/data/… too."""
-    from pianold.serve import run
+    from pianold.serve import StoreUnusable, run
 
     settings = obj.settings(host=host, port=port, workers=workers, **({"base": serve_base} if serve_base else {}))
-    run(settings, on_build_error=_report_build_error)
+    try:
+        run(settings, on_build_error=_report_build_error)
+    except StoreUnusable as err:
+        click.echo(str(err), err=True)
+        sys.exit(2)
+    except OSError as err:  # e.g. the port is taken
+        click.echo(f"cannot serve on {settings.host}:{settings.port}: {err.strerror or err}", err=True)
+        sys.exit(2)
 
 
 def _report_build_error(err: Exception) -> None:

@@ -98,12 +98,11 @@ LINK_PREDICATES = {"psm:contributesTo": PSM.contributesTo, "dct:subject": DCTERM
 
 def _add_links(g: Graph, plan: PlanRecord, by_code: dict, uris: Uris) -> None:
     """links.csv, with the labels of the targets, so a plan's graph is readable on its own."""
-    known = vocabularies.concepts()
     for link in plan.links:
         e = by_code[link.code]
         target = URIRef(link.target)
         g.add((uris.element(plan.id, e.level.key, e.code), LINK_PREDICATES[link.property], target))
-        concept = known.get(link.target)
+        concept = vocabularies.concept(link.target)
         if concept is not None:
             g.add((target, SKOS.notation, Literal(concept.notation)))
             if concept.label_it:

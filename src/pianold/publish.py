@@ -136,12 +136,12 @@ def publish(settings: Settings, built: Built) -> Version:
         digest = hashlib.sha256(nquads + f"\n{settings.base}\n{__version__}".encode()).hexdigest()
         version_id = digest[:16]
         target = versions / version_id
-        if not (target / MANIFEST).is_file():
+        if not is_complete(target):
             tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=versions))
             tmp.chmod(0o755)
             try:
                 _write_version(tmp, version_id, settings, built, nquads)
-                if target.exists():  # an incomplete leftover of a killed build
+                if target.exists():  # incomplete: a killed build's leftover, or files lost since
                     shutil.rmtree(target)
                 os.rename(tmp, target)
             except BaseException:
@@ -215,6 +215,16 @@ def _plan_only(built: Built, settings: Settings, plan_id: str) -> Graph:
     return graph
 
 
+def is_complete(folder: Path) -> bool:
+    """A version folder with its manifest, its store and every file the manifest lists, at its size."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        return (folder / "store").is_dir() and all(
+            (folder / name).stat().st_size == info["bytes"] for name, info in manifest["files"].items())
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
 def _fsync_tree(folder: Path) -> None:
     for path in folder.rglob("*"):
         if path.is_file():
@@ -274,7 +284,7 @@ def sources_digest(settings: Settings) -> str:
 def is_current(settings: Settings) -> bool:
     """True when dist/current was built from the sources and settings as they are now."""
     version = current_version(settings.dist_dir)
-    if version is None or not version.store_path.is_dir():
+    if version is None or not is_complete(version.path):
         return False
     try:
         return version.manifest.get("sources") == sources_digest(settings)

@@ -28,6 +28,28 @@ def ensure_published(settings: Settings, on_build_error: Callable[[Exception], N
         log.error("the sources changed but do not build; still serving the previous version:\n%s", err)
 
 
+class StoreUnusable(Exception):
+    """The published store cannot be opened or queried: serving it would only give errors."""
+
+
+def check_store(settings: Settings) -> None:
+    """Open the published embedded store once before listening, so a corrupt store stops start-up
+    with a message instead of failing every request. (A remote store may come up later: not checked.)"""
+    if settings.store_url:
+        return
+    from pianold.store import EmbeddedStore, StoreError
+
+    version = current_version(settings.dist_dir)
+    try:
+        store = EmbeddedStore(version.store_path)
+        if not store.ask("ASK { ?s ?p ?o }"):
+            raise StoreError("it is empty")
+    except (StoreError, OSError) as err:
+        raise StoreUnusable(
+            f"cannot serve: the published store of version {version.id} ({version.store_path}) is unusable: {err}. "
+            f"Remove {version.path} and run `pianold build` to publish it again.") from None
+
+
 def run(settings: Settings, on_build_error: Callable[[Exception], None]) -> None:
     import waitress
 
@@ -36,6 +58,7 @@ def run(settings: Settings, on_build_error: Callable[[Exception], None]) -> None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a queue under load is normal, not news
     ensure_published(settings, on_build_error)
+    check_store(settings)
     app = create_app(settings)
     # Start-up leaves a large heap of long-lived objects (rdflib, pyshacl, templates); freezing it
     # keeps the garbage collector from re-scanning it on every collection under load.

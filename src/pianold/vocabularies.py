@@ -78,6 +78,14 @@ def concepts() -> dict[str, Concept]:
     return known
 
 
+def concept(iri: str) -> Concept | None:
+    """The known concept, or for an SDG target without a listed label one named by its code."""
+    known = concepts().get(iri)
+    if known is None and (code := sdg_code(iri)) is not None:
+        return Concept(iri, code, f"Traguardo {code}", f"Target {code}")
+    return known
+
+
 def check_target(kind: str, iri: str) -> str | None:
     """Why `iri` cannot be the target of a `kind` ("sdg" or "eurovoc") link, or None when it can."""
     if kind == "sdg":

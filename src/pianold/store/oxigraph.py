@@ -30,7 +30,7 @@ class EmbeddedStore(Store):
     def __init__(self, path: Path):
         try:
             self._store = ox.Store.read_only(str(path))
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError, RuntimeError) as err:  # RocksDB reports corruption as RuntimeError
             raise StoreError(f"cannot open the store at {path}: {err}") from None
         self.path = Path(path)
 

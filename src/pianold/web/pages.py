@@ -10,11 +10,13 @@ from markupsafe import Markup
 from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
+from pianold import vocabularies
 from pianold.vocab import ONTOLOGY_IRI, PSM
 from pianold.web import catalog, describe
 from pianold.web.caching import Representation, etag_for
 from pianold.web.fastpath import mark_cacheable
 from pianold.web.labels import Namer, short
+from pianold.web.sdg_chart import sdg_chart_svg, sdg_coverage
 from pianold.web.tree import plan_tree_svg
 from pianold.web.urls import path_for_iri
 
@@ -114,7 +116,8 @@ def resource_page(iri: str, graph) -> str:
         "description_en": _in_lang(graph, node, DCTERMS.description, "en") or _in_lang(graph, node, RDFS.comment, "en"),
         "properties": properties, "incoming": [{"label": lab, "href": link_for(s)[0], "iri": s} for lab, s in incoming],
         "external": external, "children": children, "formats": FORMAT_NAMES, "sparql_link": sparql_link(iri),
-        "breadcrumb": [], "siblings": [], "tree_svg": None, "terms": [], "downloads": [],
+        "breadcrumb": [], "siblings": [], "tree_svg": None, "terms": [], "downloads": [], "links": None,
+        "sdg_chart": None,
     }
     if is_element:
         context["breadcrumb"] = [_crumb(row) for row in describe.ancestors(store, iri)]
@@ -123,6 +126,14 @@ def resource_page(iri: str, graph) -> str:
             context["breadcrumb"].insert(0, {"href": link_for(str(plan))[0], "label": namer.it(plan), "code": None})
         context["siblings"] = sorted((_crumb({"a": r["s"], "code": r.get("code"), "label": r.get("label")})
                                       for r in describe.siblings(store, iri)), key=lambda c: _code_sort(c["code"]))
+    if is_element:
+        context["links"] = _link_sections(graph, node, entry)
+    if is_plan:
+        leaves = sum(1 for r in describe.plan_elements(store, iri) if int(str(r["depth"])) == len(list(graph.objects(node, PSM.hasLevel))))
+        counts = sdg_coverage(store, iri)
+        context["sdg_chart"] = Markup(sdg_chart_svg(counts, leaves))
+        context["sdg_linked"] = _count_linked(store, iri)
+        context["sdg_leaves"] = leaves
     if is_plan or iri == ONTOLOGY_IRI:
         context["downloads"] = catalog.downloads(catalog.catalog_graph(), node)
     if is_plan:
@@ -131,6 +142,36 @@ def resource_page(iri: str, graph) -> str:
         context["terms"] = _ontology_terms(graph, namer)
     context["schema_json"] = _json_script(_schema_org(node, graph, namer, types))
     return render_template("resource.html", **context)
+
+
+MATCHES = (SKOS.exactMatch, SKOS.closeMatch, SKOS.relatedMatch)
+
+
+def _link_sections(graph, node, entry) -> dict:
+    """SDG targets, EuroVoc subjects and matches with other plans (both directions), labelled."""
+    def listing(values):
+        items = []
+        for v in sorted(set(values), key=lambda v: _code_sort(graph.value(v, SKOS.notation) or str(v))):
+            item = entry(v)
+            goal = vocabularies.sdg_goal(str(v))
+            item["goal"] = vocabularies.goals()[goal] if goal else None
+            items.append(item)
+        return items
+
+    matches = [(p, o) for p in MATCHES for o in graph.objects(node, p)]
+    matches += [(p, s) for p in MATCHES for s in graph.subjects(p, node)]
+    return {"sdg": listing(graph.objects(node, PSM.contributesTo)),
+            "subjects": listing(graph.objects(node, DCTERMS.subject)),
+            "matches": [{**entry(other), "kind": short(str(p))} for p, other in sorted(set(matches), key=lambda m: (str(m[0]), str(m[1])))]}
+
+
+def _count_linked(store, plan_iri: str) -> int:
+    rows = store.table_query(f"""PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+        PREFIX psm: <https://w3id.org/pianold/onto/psm/>
+        SELECT (COUNT(DISTINCT ?e) AS ?n) WHERE {{
+          ?e skos:inScheme <{describe.safe_iri(plan_iri)}> ; psm:contributesTo ?t .
+          FILTER NOT EXISTS {{ ?e skos:narrower ?child }} }}""")
+    return int(str(rows[0]["n"])) if rows else 0
 
 
 def _crumb(row) -> dict:

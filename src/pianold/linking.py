@@ -1,0 +1,219 @@
+"""Link discovery: candidate matches between our plan elements and the elements of plans served by
+another SPARQL 1.1 endpoint (usually another pianold), scored by Italian-aware label similarity and
+shared SDG/EuroVoc targets, written as a CSV a person reviews; accepted rows go to links.csv."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import socket
+import unicodedata
+import urllib.error
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pianold.ingest.csv_file import read_csv
+from pianold.ingest.errors import fail
+
+CANDIDATE_COLUMNS = ["accept", "score", "property", "code", "label", "target", "target_label", "target_plan",
+                     "shared_targets", "shared_words", "rationale"]
+ELEMENTS_QUERY = """PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX psm: <https://w3id.org/pianold/onto/psm/>
+PREFIX dct: <http://purl.org/dc/terms/>
+SELECT ?e ?label ?plan ?target WHERE {
+  ?e a psm:PlanElement ; skos:prefLabel ?label ; skos:inScheme ?plan .
+  FILTER(lang(?label) = "it" || lang(?label) = "")
+  OPTIONAL { ?e psm:contributesTo|dct:subject ?target }
+}"""
+LINK_COLUMNS = ["code", "property", "target", "rationale", "label"]  # links.csv
+CLOSE = 0.55  # score from which a candidate is proposed as skos:closeMatch rather than relatedMatch
+
+# Italian function words and words every strategic plan repeats ("potenziamento", "promozione" …)
+STOP_WORDS = frozenset("""
+a ad al alla alle allo agli ai all anche che chi con col contro d da dal dalla dalle dei degli del della delle dello di e ed
+fra gli i il in l la le lo nel nella nelle negli nei o per piu qualsiasi se sia su sul sulla sui tra un una uno verso
+attraverso mediante nonche loro suo sua suoi sue questo questa
+rafforzamento rafforzare potenziamento potenziare promozione promuovere favorire sviluppo sviluppare miglioramento
+migliorare attivazione attivare azioni azione interventi intervento sistema metropolitana metropolitano metropolitane
+""".split())
+_SUFFIXES = ("amento", "imento", "azione", "azioni", "mente", "ativo", "ativa", "ative", "ativi", "ità", "ita",
+             "ale", "ali", "ico", "ica", "ici", "iche", "oso", "osa", "osi", "ose", "are", "ere", "ire", "i", "e", "a", "o")
+
+
+def normalise(text: str) -> str:
+    """Lower case, apostrophes and punctuation to spaces, accents removed (città → citta)."""
+    text = text.replace("’", " ").replace("'", " ").replace("`", " ").lower()
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return re.sub(r"[^0-9a-z]+", " ", text).strip()
+
+
+def stem(word: str) -> str:
+    """A light Italian stemmer: enough to match abitativo/abitative/abitare, povertà/poverta."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+def keywords(text: str) -> dict[str, str]:
+    """stem -> first word with that stem, for the content words of a label."""
+    words = {}
+    for word in normalise(text).split():
+        if word not in STOP_WORDS and len(word) > 2 and not word.isdigit():
+            words.setdefault(stem(word), word)
+    return words
+
+
+@dataclass
+class Element:
+    iri: str
+    label: str
+    plan: str
+    code: str | None = None
+    targets: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    ours: Element
+    theirs: Element
+    score: float
+    shared_targets: tuple[str, ...]
+    shared_words: tuple[str, ...]
+
+    @property
+    def property(self) -> str:
+        return "skos:closeMatch" if self.score >= CLOSE else "skos:relatedMatch"
+
+
+def score(ours: Element, theirs: Element) -> Candidate:
+    a, b = keywords(ours.label), keywords(theirs.label)
+    common = sorted(set(a) & set(b))
+    words = 2 * len(common) / (len(a) + len(b)) if a and b else 0.0  # Dice over stems
+    shared = tuple(sorted(ours.targets & theirs.targets))
+    union = ours.targets | theirs.targets
+    targets = len(shared) / len(union) if union else 0.0
+    value = 0.6 * words + 0.4 * targets if union else words
+    return Candidate(ours, theirs, round(value, 3), shared, tuple(a[s] for s in common))
+
+
+def candidates(ours: list[Element], theirs: list[Element], *, threshold: float = 0.25, per_element: int = 3) -> list[Candidate]:
+    found = []
+    for mine in ours:
+        scored = [score(mine, other) for other in theirs if other.plan != mine.plan and other.iri != mine.iri]
+        scored = [c for c in scored if c.score >= threshold]
+        found.extend(sorted(scored, key=lambda c: (-c.score, c.theirs.iri))[:per_element])
+    return sorted(found, key=lambda c: (-c.score, c.ours.code or "", c.theirs.iri))
+
+
+class EndpointError(Exception):
+    """The endpoint could not be queried: unreachable, slow, or not a SPARQL endpoint."""
+
+
+def remote_elements(endpoint: str, timeout: float = 30.0) -> list[Element]:
+    """Plan elements served by a SPARQL 1.1 endpoint, with their SDG/EuroVoc targets."""
+    from SPARQLWrapper import JSON, SPARQLWrapper
+    from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
+
+    if not re.match(r"^https?://[^\s]+$", endpoint):
+        raise EndpointError(f"the endpoint must be an http(s) URL, not {endpoint!r:.80}")
+    client = SPARQLWrapper(endpoint, agent="pianold-link")
+    client.setQuery(ELEMENTS_QUERY)
+    client.setReturnFormat(JSON)
+    client.setTimeout(int(max(timeout, 1)))
+    try:
+        result = client.query()
+        data = result.convert()
+    except (urllib.error.HTTPError) as err:
+        raise EndpointError(f"{endpoint} answered HTTP {err.code} {err.reason}: is it a SPARQL endpoint?") from None
+    except SPARQLWrapperException as err:
+        raise EndpointError(f"{endpoint} refused the query: {str(err).splitlines()[0][:200]}") from None
+    except (socket.timeout, TimeoutError):
+        raise EndpointError(f"{endpoint} did not answer within {timeout:g} s") from None
+    except urllib.error.URLError as err:
+        reason = err.reason
+        if isinstance(reason, (socket.timeout, TimeoutError)):
+            raise EndpointError(f"{endpoint} did not answer within {timeout:g} s") from None
+        raise EndpointError(f"cannot reach {endpoint}: {reason}") from None
+    except (ValueError, UnicodeDecodeError) as err:
+        raise EndpointError(f"{endpoint} did not answer with SPARQL JSON results ({str(err)[:120]})") from None
+    except OSError as err:
+        raise EndpointError(f"cannot reach {endpoint}: {err}") from None
+    if not isinstance(data, dict) or "results" not in data or "bindings" not in data.get("results", {}):
+        raise EndpointError(f"{endpoint} did not answer with SPARQL JSON results")
+    return _elements(data["results"]["bindings"])
+
+
+def _elements(bindings) -> list[Element]:
+    elements: dict[str, Element] = {}
+    for row in bindings:
+        try:
+            iri, label, plan = row["e"]["value"], row["label"]["value"], row["plan"]["value"]
+        except (KeyError, TypeError):
+            continue
+        element = elements.setdefault(iri, Element(iri, label, plan))
+        if "target" in row:
+            element.targets.add(row["target"]["value"])
+    return list(elements.values())
+
+
+def local_elements(store, plan_iri: str | None) -> list[Element]:
+    """Our plan elements (all plans, or one) from the published store."""
+    rows = store.table_query(ELEMENTS_QUERY.replace("SELECT ?e ?label ?plan ?target", "SELECT ?e ?label ?plan ?target ?code")
+                             .replace("skos:inScheme ?plan .", "skos:inScheme ?plan ; skos:notation ?code ."))
+    elements: dict[str, Element] = {}
+    for row in rows:
+        if plan_iri and str(row["plan"]) != plan_iri:
+            continue
+        element = elements.setdefault(str(row["e"]), Element(str(row["e"]), str(row["label"]), str(row["plan"]), str(row["code"])))
+        if row.get("target") is not None:
+            element.targets.add(str(row["target"]))
+    return sorted(elements.values(), key=lambda e: e.iri)
+
+
+def write_candidates(found: list[Candidate]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CANDIDATE_COLUMNS)
+    for c in found:
+        evidence = []
+        if c.shared_words:
+            evidence.append("parole in comune: " + ", ".join(c.shared_words))
+        if c.shared_targets:
+            evidence.append("obiettivi in comune: " + ", ".join(t.rsplit("/", 1)[1] for t in c.shared_targets))
+        writer.writerow(["", f"{c.score:.3f}", c.property, c.ours.code, c.ours.label, c.theirs.iri, c.theirs.label,
+                         c.theirs.plan, " ".join(c.shared_targets), " ".join(c.shared_words), "; ".join(evidence)])
+    return out.getvalue()
+
+
+def accept(candidates_file: Path, links_file: Path) -> int:
+    """Append the rows marked accepted (accept = yes/sì/x/1) to links.csv; returns how many were added.
+
+    The rows are checked like any links.csv row at the next build."""
+    rows = read_csv(candidates_file, CANDIDATE_COLUMNS, allow_empty=True)
+    chosen = [r for r in rows if normalise(r.text("accept")) in ("yes", "y", "si", "x", "1", "true")]
+    kept = []
+    if links_file.is_file():
+        kept = [[r.text(c) for c in LINK_COLUMNS]
+                for r in read_csv(links_file, LINK_COLUMNS[:4], LINK_COLUMNS[4:], allow_empty=True)]
+    existing = {tuple(row[:3]) for row in kept}
+    new = []
+    for row in chosen:
+        prop = row.text("property")
+        if prop not in ("skos:closeMatch", "skos:relatedMatch", "skos:exactMatch"):
+            raise fail(row.where("property"), f"an accepted match must be skos:closeMatch, skos:relatedMatch or skos:exactMatch, not {prop!r:.40}")
+        key = (row.text("code"), prop, row.text("target"))
+        if key not in existing:
+            existing.add(key)
+            new.append([*key, row.text("rationale") or f"match score {row.text('score')}", row.text("target_label")])
+    if new:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(LINK_COLUMNS)
+        writer.writerows(kept + new)
+        tmp = links_file.with_name(links_file.name + ".tmp")
+        tmp.write_text(out.getvalue(), encoding="utf-8")
+        tmp.replace(links_file)  # atomic: links.csv is never half-written
+    return len(new)

@@ -1,0 +1,283 @@
+"""Linking: curated SDG/EuroVoc links, a plan of another shape, link discovery with `pianold link`,
+and a federated query across two pianold servers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import urllib.parse
+
+import pytest
+from rdflib import Graph, URIRef
+from rdflib.namespace import DCTERMS, RDF, SKOS, VOID
+
+from conftest import BARI, BASE, DATA, ROOT
+from live import http, start_server
+
+FIXTURE = ROOT / "tests" / "fixtures" / "three-level-plan"
+PSM = "https://w3id.org/pianold/onto/psm/"
+SDG = "http://metadata.un.org/sdg/"
+EUROVOC = "http://eurovoc.europa.eu/"
+
+
+# ---------------------------------------------------------------- the curated Bari links
+
+
+def bari_links():
+    with open(BARI / "links.csv", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_every_axis5_action_and_specific_objective_has_sdg_and_eurovoc():
+    from pianold.ingest import load_plan
+
+    plan = load_plan(BARI)
+    wanted = [e.code for e in plan.elements if e.code.startswith("5.") and e.level.key in ("specific-objective", "action")]
+    assert len(wanted) == 15
+    links = bari_links()
+    for code in wanted:
+        mine = [l for l in links if l["code"] == code]
+        assert any(l["property"] == "psm:contributesTo" and l["target"].startswith(SDG) for l in mine), code
+        assert any(l["property"] == "dct:subject" and l["target"].startswith(EUROVOC) for l in mine), code
+        assert all(len(l["rationale"]) > 15 for l in mine), code
+
+
+def test_every_identifier_records_where_it_was_checked():
+    from pianold.vocabularies import concepts
+
+    used = {l["target"] for l in bari_links()}
+    known = concepts()
+    with open(ROOT / "vocabularies" / "eurovoc.csv", encoding="utf-8") as fh:
+        eurovoc = {r["iri"]: r for r in csv.DictReader(fh)}
+    with open(ROOT / "vocabularies" / "sdg-targets.csv", encoding="utf-8") as fh:
+        targets = {r["iri"]: r for r in csv.DictReader(fh)}
+    for iri in used:
+        assert iri in known, iri
+        row = eurovoc.get(iri) or targets.get(iri)
+        if row is not None:
+            assert row["checked_at"].strip() and row["label_en"].strip(), iri
+    assert all(iri in targets for iri in used if iri.startswith(SDG) and "." in iri[len(SDG):])
+
+
+def test_links_are_in_the_plan_graph_with_labels(built_dist):
+    from pianold.publish import current_version
+
+    version = current_version(built_dist.dist_dir)
+    g = Graph().parse(version.path / "plans" / "bari-psm-2030.ttl")
+    action = URIRef(f"{BASE}/data/plan/bari-psm-2030/action/5.1.1.a")
+    targets = set(g.objects(action, URIRef(PSM + "contributesTo")))
+    assert targets and all(str(t).startswith(SDG) for t in targets)
+    for t in targets | set(g.objects(action, DCTERMS.subject)):
+        assert g.value(t, SKOS.prefLabel) is not None, t
+    assert len(list(g.triples((None, URIRef(PSM + "contributesTo"), None)))) >= 15
+
+
+def test_registry_links(built_dist):
+    from pianold.publish import current_version
+
+    g = Graph().parse(current_version(built_dist.dist_dir).path / "plans" / "bari-psm-2030.ttl")
+    plan = URIRef(f"{BASE}/data/plan/bari-psm-2030")
+    org = URIRef(f"{BASE}/data/public-organization/cmba")
+    assert str(g.value(org, URIRef("https://w3id.org/italia/onto/COV/IPAcode"))) == "cmba"
+    assert str(g.value(plan, DCTERMS.spatial)).endswith("/territorial-classifications/provinces/072")
+    identifier = g.value(org, URIRef("https://w3id.org/italia/onto/CLV/hasIdentifier"))
+    assert str(g.value(identifier, URIRef("https://w3id.org/italia/onto/l0/identifier"))) == "272"
+    assert str(g.value(plan, URIRef("http://www.w3.org/ns/prov#wasDerivedFrom"))) == "https://pianostrategico.cittametropolitana.ba.it/"
+
+
+def test_pages_show_links_and_sdg_chart(live_server):
+    html = http(live_server.url + "/data/plan/bari-psm-2030/action/5.1.1.a.html")[2].decode()
+    assert 'id="links-h"' in html and "Agenda 2030 (SDG)" in html and "Temi EuroVoc" in html
+    assert 'href="http://metadata.un.org/sdg/11.1"' in html
+    plan = http(live_server.url + "/data/plan/bari-psm-2030.html")[2].decode()
+    assert plan.count("<rect") >= 17 and "azioni su 10" in plan
+    assert 'href="https://w3id.org/italia/controlled-vocabulary/territorial-classifications/provinces/072"' in plan
+    assert 'href="https://pianostrategico.cittametropolitana.ba.it/"' in plan
+    org = http(live_server.url + "/data/public-organization/cmba.html")[2].decode()
+    assert "272" in org and "cmba" in org
+
+
+# ---------------------------------------------------------------- link discovery
+
+
+def test_italian_aware_keywords():
+    from pianold.linking import keywords, normalise
+
+    assert normalise("Città dell’abitare, POVERTÀ") == "citta dell abitare poverta"
+    words = keywords("Rafforzamento dell’Agenzia Metropolitana per la casa")
+    assert set(words.values()) == {"agenzia", "casa"}  # stop words and plan boilerplate dropped
+    assert set(keywords("politiche abitative")) & set(keywords("diritto all’abitare"))  # abitative ~ abitare
+
+
+def test_scores_prefer_same_meaning_and_shared_targets():
+    from pianold.linking import Element, candidates
+
+    ours = [Element("a", "Rafforzamento dell’Agenzia Metropolitana per la casa", "p1", "5.1.1.a", {SDG + "11.1"})]
+    theirs = [Element("x", "Agenzia metropolitana per la casa e l’abitare sociale", "p2", None, {SDG + "11.1"}),
+              Element("y", "Forestazione dei corridoi fluviali", "p2", None, {SDG + "15"}),
+              Element("z", "Agenzia della casa", "p1", None, set())]  # same plan: never proposed
+    found = candidates(ours, theirs)
+    assert [c.theirs.iri for c in found] == ["x"]
+    assert found[0].property == "skos:closeMatch" and found[0].shared_targets == (SDG + "11.1",)
+
+
+@pytest.fixture(scope="module")
+def other_city(tmp_path_factory):
+    """A second pianold serving only the three-level fixture plan."""
+    folder = tmp_path_factory.mktemp("other")
+    data = folder / "data"
+    shutil.copytree(FIXTURE, data / "test-tre-livelli")
+    server = start_server(folder / "dist", data, BASE, folder / "server.log")
+    yield server
+    server.stop()
+    assert "Traceback" not in (folder / "server.log").read_text(errors="replace")
+
+
+def run_cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "pianold", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_link_discovers_reviews_and_publishes(other_city, plan_copy, tmp_path):
+    dist = str(tmp_path / "dist")
+    run = run_cli("--data", str(plan_copy), "--dist", dist, "link", "--endpoint", other_city.url + "/sparql",
+                  "--plan", "bari-psm-2030", "--out", str(tmp_path / "candidates.csv"), cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    rows = list(csv.DictReader(open(tmp_path / "candidates.csv", encoding="utf-8")))
+    best = {(r["code"], r["target"]): r for r in rows}
+    key = ("5.1.1.a", f"{BASE}/data/plan/test-tre-livelli/action/2.1.1")
+    assert key in best, rows
+    assert best[key]["property"] == "skos:closeMatch" and "agenzia" in best[key]["shared_words"]
+    assert float(best[key]["score"]) == max(float(r["score"]) for r in rows if r["code"] == "5.1.1.a")
+
+    for row in rows:  # the reviewer accepts only the best one
+        row["accept"] = "sì" if (row["code"], row["target"]) == key else ""
+    with open(tmp_path / "reviewed.csv", "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    before = (plan_copy / "bari-psm-2030" / "links.csv").read_text(encoding="utf-8")
+    run = run_cli("--data", str(plan_copy), "--dist", dist, "link", "--plan", "bari-psm-2030",
+                  "--accept", str(tmp_path / "reviewed.csv"), cwd=tmp_path)
+    assert run.returncode == 0 and "1 link(s) added" in run.stdout, run.stderr
+    after = (plan_copy / "bari-psm-2030" / "links.csv").read_text(encoding="utf-8")
+    assert after.count("\n") == before.count("\n") + 1 and "skos:closeMatch" in after
+    run = run_cli("--data", str(plan_copy), "--dist", dist, "link", "--plan", "bari-psm-2030",
+                  "--accept", str(tmp_path / "reviewed.csv"), cwd=tmp_path)
+    assert "0 link(s) added" in run.stdout  # accepting twice adds nothing
+
+    run = run_cli("--data", str(plan_copy), "--dist", dist, "build", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    from pianold.publish import current_version
+
+    version = current_version(tmp_path / "dist")
+    g = Graph().parse(version.path / "plans" / "bari-psm-2030.ttl")
+    ours = URIRef(f"{BASE}/data/plan/bari-psm-2030/action/5.1.1.a")
+    assert (ours, SKOS.closeMatch, URIRef(key[1])) in g
+    assert "Agenzia metropolitana per la casa" in str(g.value(URIRef(key[1]), SKOS.prefLabel))
+    catalog = Graph().parse(version.path / "catalog.ttl")
+    linksets = [l for l in catalog.subjects(RDF.type, VOID.Linkset) if catalog.value(l, VOID.linkPredicate) == SKOS.closeMatch]
+    assert [str(catalog.value(l, VOID.objectsTarget)) for l in linksets] == [f"{BASE}/data/plan/test-tre-livelli"]
+
+
+def _silent_server():
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(5)
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(sock.accept()), daemon=True).start()
+    return sock
+
+
+@pytest.mark.parametrize("target,message", [
+    ("closed", "cannot reach"), ("html", "did not answer with SPARQL JSON results"),
+    ("notfound", "answered HTTP 404"), ("silent", "did not answer within 2 s"), ("ftp", "must be an http(s) URL")])
+def test_link_endpoint_errors_are_clear(other_city, tmp_path, target, message):
+    from live import free_port
+
+    sock = None
+    if target == "closed":
+        url = f"http://127.0.0.1:{free_port()}/sparql"
+    elif target == "html":
+        url = other_city.url + "/data/plan/test-tre-livelli.html"
+    elif target == "notfound":
+        url = other_city.url + "/no-sparql-here"
+    elif target == "silent":
+        sock = _silent_server()
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/sparql"
+    else:
+        url = "ftp://example.org/sparql"
+    try:
+        run = run_cli("--dist", str(tmp_path / "dist"), "link", "--endpoint", url, "--timeout", "2", cwd=tmp_path)
+    finally:
+        if sock is not None:
+            sock.close()
+    assert run.returncode == 1
+    assert message in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr
+
+
+# ---------------------------------------------------------------- two plans, two servers
+
+
+@pytest.fixture(scope="module")
+def both_plans(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("both")
+    data = folder / "data"
+    shutil.copytree(DATA, data)
+    shutil.copytree(FIXTURE, data / "test-tre-livelli")
+    server = start_server(folder / "dist", data, BASE, folder / "server.log")
+    yield server
+    server.stop()
+
+
+def test_second_plan_page_query_and_catalogue(both_plans):
+    html = http(both_plans.url + "/data/plan/test-tre-livelli.html")[2].decode()
+    assert "Piano di prova a tre livelli" in html and "Strategia" in html
+    home = http(both_plans.url + "/")[2].decode()
+    assert "Piano di prova a tre livelli" in home and "PSM BARI 20&gt;30" in home
+    query = """PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+        SELECT ?plan (COUNT(?e) AS ?n) WHERE { ?e skos:inScheme ?plan } GROUP BY ?plan ORDER BY ?plan"""
+    body = http(both_plans.url + "/sparql?" + urllib.parse.urlencode({"query": query}),
+                headers={"Accept": "text/csv"})[2].decode()
+    counts = dict(list(csv.reader(io.StringIO(body)))[1:])
+    assert counts == {f"{BASE}/data/plan/bari-psm-2030": "29", f"{BASE}/data/plan/test-tre-livelli": "13"}
+    catalog = Graph().parse(data=http(both_plans.url + "/catalog", headers={"Accept": "text/turtle"})[2].decode(), format="turtle")
+    plans = {str(d) for d in catalog.objects(URIRef(f"{BASE}/catalog"), URIRef("http://www.w3.org/ns/dcat#dataset"))}
+    assert {f"{BASE}/data/plan/bari-psm-2030", f"{BASE}/data/plan/test-tre-livelli"} <= plans
+
+
+FEDERATED = """PREFIX psm: <https://w3id.org/pianold/onto/psm/>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT ?ours ?theirs ?target WHERE {
+  ?ours psm:contributesTo ?target .
+  SERVICE <%s> { ?theirs psm:contributesTo ?target }
+} ORDER BY ?ours ?theirs"""
+
+
+def test_federated_query_across_two_servers(other_city, tmp_path):
+    """Bari's server, allowed to call the other city's endpoint, joins both plans on shared SDG targets."""
+    remote = other_city.url + "/sparql"
+    bari = start_server(tmp_path / "dist", DATA, BASE, tmp_path / "bari.log",
+                        env={"PIANOLD_SPARQL_SERVICE_ALLOWLIST": remote})
+    try:
+        from SPARQLWrapper import JSON, SPARQLWrapper
+
+        client = SPARQLWrapper(bari.url + "/sparql")
+        client.setQuery(FEDERATED % remote)
+        client.setReturnFormat(JSON)
+        rows = client.query().convert()["results"]["bindings"]
+        pairs = {(r["ours"]["value"].rsplit("/", 1)[1], r["theirs"]["value"].rsplit("/", 1)[1], r["target"]["value"]) for r in rows}
+        assert ("5.1.1.a", "2.1.1", SDG + "11.1") in pairs
+        assert all(r["ours"]["value"].startswith(f"{BASE}/data/plan/bari-psm-2030/") and
+                   r["theirs"]["value"].startswith(f"{BASE}/data/plan/test-tre-livelli/") for r in rows)
+        # the same query to an endpoint not on the allowlist is refused before any request
+        status, _, body = http(bari.url + "/sparql?" + urllib.parse.urlencode({"query": FEDERATED % "http://127.0.0.1:9/sparql"}))
+        assert status == 403 and b"allow" in body.lower()
+    finally:
+        bari.stop()
+    assert "Traceback" not in (tmp_path / "bari.log").read_text(errors="replace")

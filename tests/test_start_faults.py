@@ -1,0 +1,56 @@
+"""Faults at start-up: a corrupt or missing store, a port already taken."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+
+from conftest import BASE, DATA
+from live import free_port, http, start_server
+
+
+def serve(tmp_path, *args, timeout=60):
+    return subprocess.run([sys.executable, "-m", "pianold", "--dist", str(tmp_path / "dist"), "--data", str(DATA),
+                           "--base", BASE, "serve", *args], capture_output=True, text=True, timeout=timeout, cwd=tmp_path)
+
+
+def build(tmp_path):
+    from pianold.config import load_settings
+    from pianold.publish import build as build_all
+
+    return build_all(load_settings(env={}, data_dir=DATA, dist_dir=tmp_path / "dist", base=BASE))
+
+
+def test_corrupt_store_stops_start_up_with_a_message(tmp_path):
+    version = build(tmp_path)
+    for path in version.store_path.iterdir():
+        if path.is_file():
+            path.write_bytes(b"\0garbage\0" * 100)
+    run = serve(tmp_path, "--port", str(free_port()))
+    assert run.returncode == 2
+    assert "store of version" in run.stderr and "is unusable" in run.stderr and "pianold build" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_missing_store_is_rebuilt_and_served(tmp_path):
+    version = build(tmp_path)
+    shutil.rmtree(version.store_path)
+    server = start_server(tmp_path / "dist", DATA, BASE, tmp_path / "server.log")
+    try:
+        status, headers, _ = http(server.url + "/data/plan/bari-psm-2030", headers={"Accept": "text/turtle"})
+        assert status == 200 and headers["X-Pianold-Version"] == version.id
+        assert version.store_path.is_dir()
+    finally:
+        server.stop()
+
+
+def test_a_taken_port_is_reported(tmp_path):
+    build(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        run = serve(tmp_path, "--port", str(taken.getsockname()[1]))
+    assert run.returncode == 2 and "cannot serve on 127.0.0.1" in run.stderr
+    assert "Traceback" not in run.stderr
