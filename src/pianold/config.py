@@ -37,6 +37,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 8  # WSGI server threads
+    max_connections: int = 1000  # open client connections (slow ones included) before new ones wait
     sparql_workers: int = 2  # query worker processes; SPARQL never takes more threads than these + 2 waiting
     sparql_timeout: float = 10.0  # seconds; a query running longer is stopped (its worker is killed)
     sparql_max_rows: int = 10000  # results (solutions or triples) beyond this are cut, with a note

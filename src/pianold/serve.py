@@ -11,6 +11,8 @@ from pianold.ingest import SourceError
 from pianold.publish import ValidationFailed, build, current_version, is_current
 
 log = logging.getLogger("pianold.serve")
+MAX_HEADER_BYTES = 32 * 1024  # all request headers together; browsers send < 8 KiB
+MAX_BODY_BYTES = 2 * 1024 * 1024  # the app refuses more than 1 MiB with 413 anyway
 
 
 def ensure_published(settings: Settings, on_build_error: Callable[[Exception], None]) -> None:
@@ -65,4 +67,9 @@ def run(settings: Settings, on_build_error: Callable[[Exception], None]) -> None
     gc.collect()
     gc.freeze()
     print(f"pianold: serving {settings.base} on http://{settings.host}:{settings.port}/", flush=True)
-    waitress.serve(app, host=settings.host, port=settings.port, threads=settings.workers, ident="pianold")
+    # Slow or idle clients are held by waitress's event loop, not by worker threads; raise its
+    # default limit of 100 connections (poll() instead of select() lifts the 1024-descriptor
+    # ceiling) and drop connections idle for a minute, so trickling clients cannot lock others out.
+    waitress.serve(app, host=settings.host, port=settings.port, threads=settings.workers, ident="pianold",
+                   connection_limit=settings.max_connections, channel_timeout=60, asyncore_use_poll=True,
+                   max_request_header_size=MAX_HEADER_BYTES, max_request_body_size=MAX_BODY_BYTES)
