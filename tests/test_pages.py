@@ -29,7 +29,7 @@ def hostile_client(tmp_path_factory):
     """A published version whose labels carry markup (as a graph from elsewhere could)."""
     settings = load_settings(env={}, data_dir=DATA, dist_dir=tmp_path_factory.mktemp("xss"), base=BASE)
     built = build_dataset(settings)
-    graph = built.dataset.graph(URIRef(f"{BASE}/data/plan/bari-psm-2030"))
+    graph = built.graphs[f"{BASE}/data/plan/bari-psm-2030"]
     graph.set((URIRef(ACTION), SKOS.prefLabel, Literal(XSS, lang="it")))
     graph.set((URIRef(ACTION), SKOS.notation, Literal('5.1.1.a"><script>alert(2)</script>')))
     publish(settings, built)

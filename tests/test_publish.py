@@ -166,7 +166,8 @@ def test_plan_of_another_shape_needs_no_new_classes(tmp_path):
     assert got == [
         ("1", "Asse", 1, None), ("1.1", "Strategia", 2, "1"), ("1.1.1", "Azione", 3, "1.1"),
         ("1.1.2", "Azione", 3, "1.1"), ("1.2", "Strategia", 2, "1"), ("1.2.1", "Azione", 3, "1.2"),
-        ("2", "Asse", 1, None),
+        ("2", "Asse", 1, None), ("2.1", "Strategia", 2, "2"), ("2.1.1", "Azione", 3, "2.1"), ("2.1.2", "Azione", 3, "2.1"),
+        ("2.2", "Strategia", 2, "2"), ("2.2.1", "Azione", 3, "2.2"),
     ]
     strategy = f"{plan}/strategy/1.1"
     types = {t["t"].value for t in store.query(f"SELECT ?t WHERE {{ <{strategy}> a ?t }}", use_default_graph_as_union=True)}

@@ -11,7 +11,7 @@ import threading
 import xml.dom.minidom
 
 import pytest
-from rdflib import BNode, Dataset, Graph, Namespace, URIRef
+from rdflib import BNode, Graph, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS
 
@@ -40,13 +40,14 @@ def endpoint(tmp_path_factory):
     from pianold.publish import Built, publish
     from pianold.web import create_app
 
-    dataset = Dataset()
+    graphs = {}
     for i in (1, 2, 3):
-        graph = dataset.graph(URIRef(f"http://kasei.us/2009/09/sparql/data/data{i}.rdf"))
-        graph.parse(SUITE / f"data{i}.nt", format="nt")
-    dataset.graph(URIRef(DATA0)).add((URIRef(DATA0), RDF.type, URIRef("http://xmlns.com/foaf/0.1/Document")))
+        name = f"http://kasei.us/2009/09/sparql/data/data{i}.rdf"
+        graphs[name] = Graph(identifier=URIRef(name)).parse(SUITE / f"data{i}.nt", format="nt")
+    graphs[DATA0] = Graph(identifier=URIRef(DATA0))
+    graphs[DATA0].add((URIRef(DATA0), RDF.type, URIRef("http://xmlns.com/foaf/0.1/Document")))
     settings = load_settings(env={}, dist_dir=tmp_path_factory.mktemp("w3c"), base="http://www.example")
-    publish(settings, Built(plans=[], dataset=dataset, ontology=Graph()))
+    publish(settings, Built(plans=[], graphs=graphs, ontology=Graph()))
     app = create_app(settings)
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)

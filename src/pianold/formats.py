@@ -36,6 +36,11 @@ def sorted_lines(text: str) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
+def sorted_ntriples(graph: Graph) -> list[bytes]:
+    """A graph's N-Triples lines ("<s> <p> <o> ."), sorted and unique: rebuilds are byte-identical."""
+    return sorted(set(graph.serialize(format="nt", encoding="utf-8").splitlines()) - {b""})
+
+
 def serialize(graph: Graph, fmt: RdfFormat) -> bytes:
     if fmt is NTRIPLES:
         return sorted_lines(graph.serialize(format="nt"))
@@ -43,10 +48,57 @@ def serialize(graph: Graph, fmt: RdfFormat) -> bytes:
         assert isinstance(graph, Dataset)
         return sorted_lines(graph.serialize(format="nquads"))
     if fmt is JSONLD:
-        # The context is inlined so documents parse without fetching anything; the same
-        # context is published at {base}/context.jsonld.
-        data = json.loads(graph.serialize(format="json-ld", context=JSONLD_CONTEXT["@context"], auto_compact=True))
-        if isinstance(data, dict) and "@graph" in data:
-            data["@graph"] = sorted(data["@graph"], key=lambda n: str(n.get("@id", "")))
-        return (json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
+        return jsonld_from_lines(sorted_ntriples(graph))
     return graph.serialize(format=fmt.rdflib_name, encoding="utf-8")
+
+
+_CONTEXT = JSONLD_CONTEXT["@context"]
+_BY_LENGTH = sorted(_CONTEXT.items(), key=lambda kv: -len(kv[1]))
+_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
+def _compact(iri: str) -> str:
+    for prefix, ns in _BY_LENGTH:
+        if iri.startswith(ns) and len(iri) > len(ns) and ":" not in iri[len(ns):]:
+            return f"{prefix}:{iri[len(ns):]}"
+    return iri
+
+
+def jsonld_from_lines(lines: list[bytes]) -> bytes:
+    """JSON-LD 1.1 of sorted N-Triples lines: one node object per subject in subject order, compact
+    IRIs from the inline @context (the one published at {base}/context.jsonld), so documents parse
+    without fetching anything. Streams: a million triples need no graph in memory."""
+    import pyoxigraph
+
+    def term(node) -> dict:
+        if isinstance(node, pyoxigraph.NamedNode):
+            return {"@id": _compact(node.value)}
+        if isinstance(node, pyoxigraph.BlankNode):
+            return {"@id": f"_:{node.value}"}
+        value = {"@value": node.value}
+        if node.language:
+            value["@language"] = node.language
+        elif node.datatype.value != _XSD_STRING:
+            value["@type"] = _compact(node.datatype.value)
+        return value
+
+    out = ['{\n"@context": ', json.dumps(_CONTEXT, indent=1, sort_keys=True), ',\n"@graph": [']
+    node: dict | None = None
+    subject = None
+    first = True
+    for triple in pyoxigraph.parse(b"\n".join(lines), format=pyoxigraph.RdfFormat.N_TRIPLES):
+        if triple.subject != subject:
+            if node is not None:
+                out.append(("\n" if first else ",\n") + json.dumps(node, ensure_ascii=False, sort_keys=True))
+                first = False
+            subject = triple.subject
+            node = {"@id": term(subject)["@id"]}
+        if triple.predicate.value == _RDF_TYPE and isinstance(triple.object, pyoxigraph.NamedNode):
+            node.setdefault("@type", []).append(_compact(triple.object.value))
+        else:
+            node.setdefault(_compact(triple.predicate.value), []).append(term(triple.object))
+    if node is not None:
+        out.append(("\n" if first else ",\n") + json.dumps(node, ensure_ascii=False, sort_keys=True))
+    out.append("\n]\n}\n")
+    return "".join(out).encode("utf-8")

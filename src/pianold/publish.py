@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import gzip
+import heapq
 import hashlib
 import json
 import os
@@ -39,12 +40,12 @@ from rdflib import Dataset, Graph, URIRef
 from pianold import __version__
 from pianold.config import Settings
 from pianold.catalog import catalog_graph, every_dump
-from pianold.formats import GRAPH_FORMATS, JSONLD_CONTEXT, NQUADS, serialize
+from pianold.formats import GRAPH_FORMATS, JSONLD, JSONLD_CONTEXT, NQUADS, NTRIPLES, jsonld_from_lines, serialize, sorted_ntriples
 from pianold.ingest import PlanRecord, Problem, SourceError, load_plan
 from pianold.model import plan_graph
 from pianold.resources import ontology_file, shapes_files
 from pianold.validate import Report, validate
-from pianold.vocab import ONTOLOGY_IRI, bind_prefixes
+from pianold.vocab import ONTOLOGY_IRI, PREFIXES, bind_prefixes
 
 MANIFEST = "manifest.json"
 CURRENT = "current"
@@ -80,7 +81,7 @@ class Version:
 @dataclass(frozen=True)
 class Built:
     plans: list[PlanRecord]
-    dataset: Dataset
+    graphs: dict[str, Graph]  # named graph IRI -> its triples: one graph per plan
     ontology: Graph
 
 
@@ -100,30 +101,23 @@ def _loc(path: Path):
 
 
 def build_dataset(settings: Settings) -> Built:
-    """Read, model and validate every plan; raise on the first unusable source or violation."""
+    """Read, model and validate every plan; raise on the first unusable source or violation.
+
+    Each plan is validated on its own graph, in place: at a million triples a copy costs a GB."""
     plans = [load_plan(folder) for folder in plan_folders(settings.data_dir)]
     ids = [p.id for p in plans]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise SourceError(Problem(_loc(settings.data_dir), f"two plan folders use the same id: {', '.join(duplicates)}"))
-    dataset = bind_prefixes(Dataset())
+    graphs = {}
     for plan in plans:
         graph = plan_graph(plan, settings.uris)
-        named = dataset.graph(graph.identifier)
-        for triple in graph:
-            named.add(triple)
-    ontology = Graph(identifier=URIRef(ONTOLOGY_IRI)).parse(ontology_file(), format="turtle")
-    onto_named = dataset.graph(URIRef(ONTOLOGY_IRI))
-    for triple in ontology:
-        onto_named.add(triple)
-    union = Graph()
-    for plan in plans:
-        for triple in dataset.graph(settings.uris.plan(plan.id)):
-            union.add(triple)
-    report = validate(union)
-    if not report.conforms:
-        raise ValidationFailed(report, union)
-    return Built(plans, dataset, ontology)
+        report = validate(graph)
+        if not report.conforms:
+            raise ValidationFailed(report, graph)
+        graphs[str(graph.identifier)] = graph
+    ontology = bind_prefixes(Graph(identifier=URIRef(ONTOLOGY_IRI))).parse(ontology_file(), format="turtle")
+    return Built(plans, graphs, ontology)
 
 
 def publish(settings: Settings, built: Built) -> Version:
@@ -132,7 +126,9 @@ def publish(settings: Settings, built: Built) -> Version:
     versions = dist / "versions"
     versions.mkdir(parents=True, exist_ok=True)
     with _lock(dist):
-        nquads = serialize(built.dataset, NQUADS)
+        named = {**built.graphs, ONTOLOGY_IRI: built.ontology}
+        lines = {name: sorted_ntriples(graph) for name, graph in sorted(named.items())}
+        nquads = b"".join(line[:-1] + b"<" + name.encode() + b"> .\n" for name, graph_lines in lines.items() for line in graph_lines)
         digest = hashlib.sha256(nquads + f"\n{settings.base}\n{__version__}".encode()).hexdigest()
         version_id = digest[:16]
         target = versions / version_id
@@ -140,7 +136,7 @@ def publish(settings: Settings, built: Built) -> Version:
             tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=versions))
             tmp.chmod(0o755)
             try:
-                _write_version(tmp, version_id, settings, built, nquads)
+                _write_version(tmp, version_id, settings, built, nquads, lines)
                 if target.exists():  # incomplete: a killed build's leftover, or files lost since
                     shutil.rmtree(target)
                 os.rename(tmp, target)
@@ -152,29 +148,41 @@ def publish(settings: Settings, built: Built) -> Version:
     return current_version(dist)
 
 
-def _write_version(folder: Path, version_id: str, settings: Settings, built: Built, nquads: bytes) -> None:
-    graphs = {f"plans/{plan.id}": _plan_only(built, settings, plan.id) for plan in built.plans}
-    graphs["ontology/psm"] = bind_prefixes(Graph()) + built.ontology
-    everything = bind_prefixes(Graph())
-    for graph in graphs.values():
-        everything += graph
-    graphs["all"] = everything
-    files: dict[str, bytes] = {"context.jsonld": (json.dumps(JSONLD_CONTEXT, indent=2, sort_keys=True) + "\n").encode()}
-    for dump in every_dump([p.id for p in built.plans]):
-        if dump.fmt is NQUADS:
-            data = nquads
-        else:
-            data = serialize(graphs[dump.name.split(".", 1)[0]], dump.fmt)
-        files[dump.name] = gzip.compress(data, mtime=0) if dump.gzip else data
+def _write_version(folder: Path, version_id: str, settings: Settings, built: Built, nquads: bytes,
+                   lines: dict[str, list[bytes]]) -> None:
+    """Everything of one version. N-Triples come from the sorted lines; the other formats are
+    written by Oxigraph from the version's store, which streams where rdflib would need a GB."""
+    inventory: dict[str, dict] = {}
 
-    for name, data in files.items():
+    def write(name: str, data: bytes) -> None:
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
+        inventory[name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+    write("context.jsonld", (json.dumps(JSONLD_CONTEXT, indent=2, sort_keys=True) + "\n").encode())
+    store = pyoxigraph.Store(str(folder / "store"))
+    store.bulk_load(input=nquads, format=pyoxigraph.RdfFormat.N_QUADS)
+    stems = {str(settings.uris.plan(p.id)): f"plans/{p.id}" for p in built.plans}
+    stems[ONTOLOGY_IRI] = "ontology/psm"
+    sources = {stem: lines[name] for name, stem in stems.items()}
+    sources["all"] = list(heapq.merge(*lines.values()))
+    sources["all"] = [line for i, line in enumerate(sources["all"]) if i == 0 or line != sources["all"][i - 1]]
+    for dump in every_dump([p.id for p in built.plans]):
+        stem = dump.name.split(".", 1)[0]
+        if dump.fmt is NQUADS:
+            data = nquads
+        elif dump.fmt is NTRIPLES:
+            data = b"\n".join(sources[stem]) + b"\n"
+        elif dump.fmt is JSONLD:
+            data = jsonld_from_lines(sources[stem])
+        else:
+            data = _serialize_lines(sources[stem], dump.fmt)
+        write(dump.name, gzip.compress(data, mtime=0) if dump.gzip else data)
+    del sources
 
     built_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    inventory = {name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()} for name, data in sorted(files.items())}
-    catalog = catalog_graph(settings.uris, built.plans, {p.id: graphs[f"plans/{p.id}"] for p in built.plans},
+    catalog = catalog_graph(settings.uris, built.plans, {p.id: built.graphs[str(settings.uris.plan(p.id))] for p in built.plans},
                             built.ontology, inventory, built_at)
     # The catalogue document is served from these files, not from the store: Oxigraph stores
     # derived integer types (dcat:byteSize's xsd:nonNegativeInteger) as xsd:integer.
@@ -182,8 +190,6 @@ def _write_version(folder: Path, version_id: str, settings: Settings, built: Bui
         data = serialize(bind_prefixes(catalog), fmt)
         (folder / f"catalog.{fmt.extension}").write_bytes(data)
         inventory[f"catalog.{fmt.extension}"] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-    store = pyoxigraph.Store(str(folder / "store"))
-    store.bulk_load(input=nquads, format=pyoxigraph.RdfFormat.N_QUADS)
     store.bulk_load(input=catalog.serialize(format="nt", encoding="utf-8"), format=pyoxigraph.RdfFormat.N_TRIPLES,
                     to_graph=pyoxigraph.NamedNode(str(catalog.identifier)))
     store.flush()
@@ -199,7 +205,7 @@ def _write_version(folder: Path, version_id: str, settings: Settings, built: Bui
         "pianold": __version__,
         "plans": [
             {"id": p.id, "iri": str(settings.uris.plan(p.id)), "title": p.title,
-             "triples": len(built.dataset.graph(settings.uris.plan(p.id)))}
+             "triples": len(built.graphs[str(settings.uris.plan(p.id))])}
             for p in built.plans
         ],
         "files": dict(sorted(inventory.items())),
@@ -208,11 +214,14 @@ def _write_version(folder: Path, version_id: str, settings: Settings, built: Bui
     _fsync_tree(folder)
 
 
-def _plan_only(built: Built, settings: Settings, plan_id: str) -> Graph:
-    graph = bind_prefixes(Graph())
-    for triple in built.dataset.graph(settings.uris.plan(plan_id)):
-        graph.add(triple)
-    return graph
+_OX_FORMATS = {"ttl": pyoxigraph.RdfFormat.TURTLE, "rdf": pyoxigraph.RdfFormat.RDF_XML}
+
+
+def _serialize_lines(lines: list[bytes], fmt) -> bytes:
+    """N-Triples lines re-serialised by Oxigraph's streaming parser and writer. (Not from the store:
+    it keeps derived integer types such as xsd:positiveInteger only as xsd:integer.)"""
+    triples = pyoxigraph.parse(b"\n".join(lines), format=pyoxigraph.RdfFormat.N_TRIPLES)
+    return pyoxigraph.serialize(triples, format=_OX_FORMATS[fmt.extension], prefixes={k: str(v) for k, v in PREFIXES.items()})
 
 
 def is_complete(folder: Path) -> bool:
