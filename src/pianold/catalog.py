@@ -17,7 +17,7 @@ from functools import lru_cache
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, SKOS, VOID, XSD
 
-from pianold import __version__
+from pianold import __version__, vocabularies
 from pianold.eu_authority import DATA_THEMES
 from pianold.formats import JSONLD, NQUADS, NTRIPLES, RDFXML, TURTLE, RdfFormat
 from pianold.ingest.records import PlanRecord
@@ -231,6 +231,7 @@ def _plan_dataset(g: Graph, c: CatalogUris, uris: Uris, plan: PlanRecord, datase
     g.add((dataset, DCAT.landingPage, URIRef(f"{dataset}.html")))
     g.add((URIRef(f"{dataset}.html"), RDF.type, FOAF.Document))
     g.add((dataset, NDC.keyConcept, Literal(plan.id)))
+    _subjects(g, dataset, [plan])
 
     period = uris.period(plan.id)
     g.add((dataset, DCTERMS.temporal, period))
@@ -244,6 +245,17 @@ def _plan_dataset(g: Graph, c: CatalogUris, uris: Uris, plan: PlanRecord, datase
     g.add((place, RDF.type, DCTERMS.Location))
     g.add((dataset, VOID.uriSpace, Literal(f"{dataset}/")))
     g.add((dataset, VOID.rootResource, dataset))
+
+
+def _subjects(g: Graph, dataset, plans: list[PlanRecord]) -> None:
+    """The dataset's EuroVoc subjects: those of its elements (links.csv), with their labels."""
+    for iri in sorted({link.target for plan in plans for link in plan.links if link.property == "dct:subject"}):
+        concept = vocabularies.concept(iri)
+        g.add((dataset, DCTERMS.subject, URIRef(iri)))
+        g.add((URIRef(iri), RDF.type, SKOS.Concept))
+        for label, lang in ((concept.label_it, "it"), (concept.label_en, "en")):
+            if label:
+                g.add((URIRef(iri), SKOS.prefLabel, Literal(label, lang=lang)))
 
 
 def _ontology_dataset(g: Graph, c: CatalogUris, ontology: Graph, onto: URIRef, publisher, day, files) -> None:
@@ -287,6 +299,7 @@ def _everything_dataset(g: Graph, c: CatalogUris, uris: Uris, plans, everything,
     g.add((everything, DCTERMS.hasPart, URIRef(ONTOLOGY_IRI)))
     g.add((everything, VOID.subset, URIRef(ONTOLOGY_IRI)))
     g.add((everything, VOID.uriSpace, Literal(f"{uris.base}/")))
+    _subjects(g, everything, plans)
     _distributions(g, c, everything, all_dumps(), files, first.license, day, "Tutti i dati", "all data")
 
 

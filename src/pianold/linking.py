@@ -31,7 +31,7 @@ CLOSE = 0.55  # score from which a candidate is proposed as skos:closeMatch rath
 
 # Italian function words and words every strategic plan repeats ("potenziamento", "promozione" …)
 STOP_WORDS = frozenset("""
-a ad al alla alle allo agli ai all anche che chi con col contro d da dal dalla dalle dei degli del della delle dello di e ed
+a ad al alla alle allo agli ai all dell dall nell sull coll quell quest anche che chi con col contro d da dal dalla dalle dei degli del della delle dello di e ed
 fra gli i il in l la le lo nel nella nelle negli nei o per piu qualsiasi se sia su sul sulla sui tra un una uno verso
 attraverso mediante nonche loro suo sua suoi sue questo questa
 rafforzamento rafforzare potenziamento potenziare promozione promuovere favorire sviluppo sviluppare miglioramento
@@ -93,9 +93,10 @@ def score(ours: Element, theirs: Element) -> Candidate:
     common = sorted(set(a) & set(b))
     words = 2 * len(common) / (len(a) + len(b)) if a and b else 0.0  # Dice over stems
     shared = tuple(sorted(ours.targets & theirs.targets))
-    union = ours.targets | theirs.targets
-    targets = len(shared) / len(union) if union else 0.0
-    value = 0.6 * words + 0.4 * targets if union else words
+    # overlap, not Jaccard: a plan that annotates more (EuroVoc as well as SDG) is not penalised
+    smaller = min(len(ours.targets), len(theirs.targets))
+    targets = len(shared) / smaller if smaller else 0.0
+    value = 0.6 * words + 0.4 * targets if smaller else words
     return Candidate(ours, theirs, round(value, 3), shared, tuple(a[s] for s in common))
 
 
@@ -115,7 +116,7 @@ class EndpointError(Exception):
 def remote_elements(endpoint: str, timeout: float = 30.0) -> list[Element]:
     """Plan elements served by a SPARQL 1.1 endpoint, with their SDG/EuroVoc targets."""
     from SPARQLWrapper import JSON, SPARQLWrapper
-    from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
+    from SPARQLWrapper.SPARQLExceptions import EndPointNotFound, SPARQLWrapperException
 
     if not re.match(r"^https?://[^\s]+$", endpoint):
         raise EndpointError(f"the endpoint must be an http(s) URL, not {endpoint!r:.80}")
@@ -126,8 +127,10 @@ def remote_elements(endpoint: str, timeout: float = 30.0) -> list[Element]:
     try:
         result = client.query()
         data = result.convert()
-    except (urllib.error.HTTPError) as err:
+    except urllib.error.HTTPError as err:
         raise EndpointError(f"{endpoint} answered HTTP {err.code} {err.reason}: is it a SPARQL endpoint?") from None
+    except EndPointNotFound:
+        raise EndpointError(f"{endpoint} answered HTTP 404 Not Found: is it a SPARQL endpoint?") from None
     except SPARQLWrapperException as err:
         raise EndpointError(f"{endpoint} refused the query: {str(err).splitlines()[0][:200]}") from None
     except (socket.timeout, TimeoutError):

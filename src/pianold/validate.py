@@ -83,13 +83,19 @@ def shapes_graph() -> Graph:
 
 
 def validate(data: Graph, shapes: Graph | None = None) -> Report:
-    """Validate a plain rdflib Graph (never an oxrdflib-backed one: pyshacl misreports there)."""
-    plain = Graph()
-    for triple in data:
-        plain.add(triple)
+    """Validate a plain rdflib Graph (never an oxrdflib-backed one: pyshacl misreports there).
+
+    A plain in-memory Graph is validated in place (no inference, so nothing is added to it);
+    anything else is copied into one first."""
+    if type(data) is Graph and type(data.store).__name__ == "Memory":
+        plain = data
+    else:
+        plain = Graph()
+        for triple in data:
+            plain.add(triple)
     _, report_graph, _ = shacl_validate(
         plain, shacl_graph=shapes if shapes is not None else shapes_graph(),
-        inference="none", advanced=True, allow_warnings=True,
+        inference="none", advanced=True, allow_warnings=True, inplace=True,
     )
     results = []
     for node in report_graph.subjects(RDF.type, SH.ValidationResult):

@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pianold.ingest.csv_file import read_csv
 from pianold.resources import resource_dir
 
 SDG = "http://metadata.un.org/sdg/"
@@ -24,7 +23,7 @@ _TARGETS = {1: (5, "ab"), 2: (5, "abc"), 3: (9, "abcd"), 4: (7, "abc"), 5: (6, "
 SDG_CODES = frozenset(
     [str(goal) for goal in _TARGETS]
     + [f"{goal}.{n}" for goal, (count, letters) in _TARGETS.items() for n in [*range(1, count + 1), *letters]])
-_EUROVOC_ID = re.compile(r"^[1-9][0-9]{0,8}$")
+_EUROVOC_ID = re.compile(r"^(?:[1-9][0-9]{0,8}|c_[0-9a-f]{8})$")  # numeric, or the newer c_xxxxxxxx ids
 
 
 @dataclass(frozen=True)
@@ -62,6 +61,8 @@ def sdg_goal(iri: str) -> int | None:
 
 @lru_cache(maxsize=1)
 def goals() -> dict[int, Goal]:
+    from pianold.ingest.csv_file import read_csv  # here: the readers import this module
+
     rows = read_csv(resource_dir("vocabularies") / "sdg-goals.csv", ["goal", "label_it", "label_en", "colour"])
     return {int(r.text("goal")): Goal(int(r.text("goal")), r.text("label_it"), r.text("label_en"), r.text("colour")) for r in rows}
 
@@ -69,6 +70,8 @@ def goals() -> dict[int, Goal]:
 @lru_cache(maxsize=1)
 def concepts() -> dict[str, Concept]:
     """Known targets with labels: SDG goals, the SDG targets and EuroVoc concepts listed in vocabularies/."""
+    from pianold.ingest.csv_file import read_csv
+
     known = {g.iri: Concept(g.iri, str(g.number), g.label_it, g.label_en) for g in goals().values()}
     folder = resource_dir("vocabularies")
     for name in ("sdg-targets.csv", "eurovoc.csv"):
@@ -96,7 +99,7 @@ def check_target(kind: str, iri: str) -> str | None:
         return None
     if kind == "eurovoc":
         if not iri.startswith(EUROVOC) or not _EUROVOC_ID.match(iri[len(EUROVOC):]):
-            return f"a EuroVoc link needs a concept IRI {EUROVOC}<numeric id>, not {iri!r:.80}"
+            return f"a EuroVoc link needs a concept IRI {EUROVOC}<id> (digits, or c_ and 8 hex digits), not {iri!r:.80}"
         if iri not in concepts():
             return f"EuroVoc concept {iri} is not in vocabularies/eurovoc.csv; add it there with its labels and where you checked it"
         return None
