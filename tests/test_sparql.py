@@ -15,24 +15,17 @@ from SPARQLWrapper import CSV, JSON, TURTLE, XML, SPARQLWrapper
 from rdflib import Graph
 
 from conftest import BASE, DATA
+from live import http
 
 ACTIONS = "PREFIX psm: <https://w3id.org/pianold/onto/psm/> SELECT ?a WHERE { ?a a psm:Action } ORDER BY ?a"
 SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 
 
-def http(url, data=None, headers=None, method=None):
-    request = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=60) as r:
-            return r.status, r.headers, r.read()
-    except urllib.error.HTTPError as err:
-        return err.code, err.headers, err.read()
-
 
 @pytest.fixture(scope="module")
 def limited(tmp_path_factory):
     """A server with tight limits: 1 s per query, 5 rows, one allowed SERVICE endpoint."""
-    from live import start_server
+    from live import start_server, http
 
     folder = tmp_path_factory.mktemp("limited")
     server = start_server(folder / "dist", DATA, BASE, folder / "server.log", env={

@@ -14,15 +14,8 @@ import urllib.request
 import pytest
 
 from conftest import BASE, DATA, require
-from live import free_port, start_server
+from live import free_port, http, start_server
 
-
-def http(url, headers=None):
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=60) as r:
-            return r.status, r.headers, r.read()
-    except urllib.error.HTTPError as err:
-        return err.code, err.headers, err.read()
 
 
 @pytest.fixture(scope="module")
@@ -69,9 +62,9 @@ def test_dereference_through_the_remote_store(remote_server):
 
 def test_sparql_through_the_remote_store(remote_server):
     query = "PREFIX psm: <https://w3id.org/pianold/onto/psm/> SELECT (COUNT(?a) AS ?n) WHERE { ?a a psm:Action }"
-    status, headers, body = http(remote_server.url + "/sparql?" + urllib.parse.urlencode({"query": query}), {"Accept": "text/csv"})
+    status, headers, body = http(remote_server.url + "/sparql?" + urllib.parse.urlencode({"query": query}), headers={"Accept": "text/csv"})
     assert status == 200 and body.decode().splitlines()[1] == "10"
-    status, _, body = http(remote_server.url + "/sparql?" + urllib.parse.urlencode({"query": "SELEC x"}), {"Accept": "text/csv"})
+    status, _, body = http(remote_server.url + "/sparql?" + urllib.parse.urlencode({"query": "SELEC x"}), headers={"Accept": "text/csv"})
     assert status == 400
 
 
@@ -85,11 +78,11 @@ def test_store_down_gives_502_and_cached_documents_keep_working(tmp_path, built_
     dead = f"http://127.0.0.1:{free_port()}/query"
     server = start_server(built_dist.dist_dir, DATA, BASE, tmp_path / "log", env={"PIANOLD_STORE_URL": dead})
     try:
-        status, _, body = http(server.url + "/data/plan/bari-psm-2030/action/5.1.1.a.ttl", {"Accept": "text/plain"})
+        status, _, body = http(server.url + "/data/plan/bari-psm-2030/action/5.1.1.a.ttl", headers={"Accept": "text/plain"})
         assert status == 502 and b"unreachable" in body
         status, _, _ = http(server.url + "/")  # the home page comes from the local build
         assert status == 200
-        status, _, body = http(server.url + "/sparql?" + urllib.parse.urlencode({"query": "ASK {}"}), {"Accept": "text/csv"})
+        status, _, body = http(server.url + "/sparql?" + urllib.parse.urlencode({"query": "ASK {}"}), headers={"Accept": "text/csv"})
         assert status == 502
     finally:
         server.stop()
@@ -103,9 +96,9 @@ def test_slow_store_gives_504(tmp_path, built_dist):
     server = start_server(built_dist.dist_dir, DATA, BASE, tmp_path / "log",
                           env={"PIANOLD_STORE_URL": url, "PIANOLD_SPARQL_TIMEOUT": "1"})
     try:
-        status, _, body = http(server.url + "/sparql?" + urllib.parse.urlencode({"query": "ASK {}"}), {"Accept": "text/csv"})
+        status, _, body = http(server.url + "/sparql?" + urllib.parse.urlencode({"query": "ASK {}"}), headers={"Accept": "text/csv"})
         assert status == 504 and b"did not answer" in body
-        status, _, body = http(server.url + "/data/plan/bari-psm-2030/axis/1.ttl", {"Accept": "text/plain"})
+        status, _, body = http(server.url + "/data/plan/bari-psm-2030/axis/1.ttl", headers={"Accept": "text/plain"})
         assert status == 504
     finally:
         server.stop()
