@@ -128,15 +128,18 @@ def publish(settings: Settings, built: Built) -> Version:
     with _lock(dist):
         named = {**built.graphs, ONTOLOGY_IRI: built.ontology}
         lines = {name: sorted_ntriples(graph) for name, graph in sorted(named.items())}
-        nquads = b"".join(line[:-1] + b"<" + name.encode() + b"> .\n" for name, graph_lines in lines.items() for line in graph_lines)
-        digest = hashlib.sha256(nquads + f"\n{settings.base}\n{__version__}".encode()).hexdigest()
+        h = hashlib.sha256()
+        for chunk in _nquads(lines):
+            h.update(chunk)
+        h.update(f"\n{settings.base}\n{__version__}".encode())
+        digest = h.hexdigest()
         version_id = digest[:16]
         target = versions / version_id
         if not is_complete(target):
             tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=versions))
             tmp.chmod(0o755)
             try:
-                _write_version(tmp, version_id, settings, built, nquads, lines)
+                _write_version(tmp, version_id, settings, built, lines)
                 if target.exists():  # incomplete: a killed build's leftover, or files lost since
                     shutil.rmtree(target)
                 os.rename(tmp, target)
@@ -148,7 +151,15 @@ def publish(settings: Settings, built: Built) -> Version:
     return current_version(dist)
 
 
-def _write_version(folder: Path, version_id: str, settings: Settings, built: Built, nquads: bytes,
+def _nquads(lines: dict[str, list[bytes]]):
+    """The N-Quads of every graph, in chunks: graphs in name order, lines sorted within each."""
+    for name, graph_lines in lines.items():
+        suffix = b"<" + name.encode() + b"> .\n"
+        for start in range(0, len(graph_lines), 10000):
+            yield b"".join(line[:-1] + suffix for line in graph_lines[start:start + 10000])
+
+
+def _write_version(folder: Path, version_id: str, settings: Settings, built: Built,
                    lines: dict[str, list[bytes]]) -> None:
     """Everything of one version. N-Triples come from the sorted lines; the other formats are
     written by Oxigraph from the version's store, which streams where rdflib would need a GB."""
@@ -161,8 +172,17 @@ def _write_version(folder: Path, version_id: str, settings: Settings, built: Bui
         inventory[name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
     write("context.jsonld", (json.dumps(JSONLD_CONTEXT, indent=2, sort_keys=True) + "\n").encode())
+    # all.nq is streamed to disk (a million quads need not sit in memory twice) and loaded from there
+    sha = hashlib.sha256()
+    size = 0
+    with open(folder / "all.nq", "wb") as fh:
+        for chunk in _nquads(lines):
+            fh.write(chunk)
+            sha.update(chunk)
+            size += len(chunk)
+    inventory["all.nq"] = {"bytes": size, "sha256": sha.hexdigest()}
     store = pyoxigraph.Store(str(folder / "store"))
-    store.bulk_load(input=nquads, format=pyoxigraph.RdfFormat.N_QUADS)
+    store.bulk_load(path=str(folder / "all.nq"), format=pyoxigraph.RdfFormat.N_QUADS)
     stems = {str(settings.uris.plan(p.id)): f"plans/{p.id}" for p in built.plans}
     stems[ONTOLOGY_IRI] = "ontology/psm"
     sources = {stem: lines[name] for name, stem in stems.items()}
@@ -171,8 +191,8 @@ def _write_version(folder: Path, version_id: str, settings: Settings, built: Bui
     for dump in every_dump([p.id for p in built.plans]):
         stem = dump.name.split(".", 1)[0]
         if dump.fmt is NQUADS:
-            data = nquads
-        elif dump.fmt is NTRIPLES:
+            continue  # written above
+        if dump.fmt is NTRIPLES:
             data = b"\n".join(sources[stem]) + b"\n"
         elif dump.fmt is JSONLD:
             data = jsonld_from_lines(sources[stem])
