@@ -10,6 +10,7 @@ distributions are the full dumps. The catalogue lives in its own named graph, {b
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,7 +20,7 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, SKOS, VOID, XS
 
 from pianold import __version__, vocabularies
 from pianold.eu_authority import DATA_THEMES
-from pianold.formats import JSONLD, NQUADS, NTRIPLES, RDFXML, TURTLE, RdfFormat
+from pianold.formats import JSONLD, NQUADS, NTRIPLES, RDFXML, TURTLE, RdfFormat, compact_iri
 from pianold.ingest.records import PlanRecord
 from pianold.model import dataset_identifier, en, it
 from pianold.resources import resource_dir
@@ -449,14 +450,11 @@ def _void_partitions(g: Graph, c: CatalogUris, dataset, data: Graph, name: str) 
 
 
 def _partition_key(iri) -> str:
-    from pianold.vocab import PREFIXES
-
+    """A readable IRI segment for a class or property: psm-Action, or a digest of an unknown IRI."""
     text = str(iri)
-    for prefix, ns in sorted(PREFIXES.items(), key=lambda kv: -len(str(kv[1]))):
-        if text.startswith(str(ns)) and text[len(str(ns)):].replace("_", "").replace("-", "").isalnum():
-            return f"{prefix}-{text[len(str(ns)):]}"
-    import hashlib
-
+    prefix, _, local = compact_iri(text).partition(":")
+    if local and compact_iri(text) != text and local.replace("_", "").replace("-", "").isalnum():
+        return f"{prefix}-{local}"
     return "iri-" + hashlib.sha256(text.encode()).hexdigest()[:12]
 
 

@@ -43,9 +43,13 @@ def sorted_ntriples(graph: Graph) -> list[bytes]:
     return lines[next((i for i, line in enumerate(lines) if line), len(lines)):]  # blank lines sort first
 
 
+def ntriples_bytes(lines: list[bytes]) -> bytes:
+    return b"\n".join(lines) + b"\n"
+
+
 def serialize(graph: Graph, fmt: RdfFormat) -> bytes:
     if fmt is NTRIPLES:
-        return sorted_lines(graph.serialize(format="nt"))
+        return ntriples_bytes(sorted_ntriples(graph))
     if fmt is NQUADS:
         assert isinstance(graph, Dataset)
         return sorted_lines(graph.serialize(format="nquads"))
@@ -60,7 +64,8 @@ _RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
-def _compact(iri: str) -> str:
+def compact_iri(iri: str) -> str:
+    """prefix:local with the longest matching published prefix, or the IRI itself."""
     for prefix, ns in _BY_LENGTH:
         if iri.startswith(ns) and len(iri) > len(ns) and ":" not in iri[len(ns):]:
             return f"{prefix}:{iri[len(ns):]}"
@@ -75,14 +80,14 @@ def jsonld_from_lines(lines: list[bytes]) -> bytes:
 
     def term(node) -> dict:
         if isinstance(node, pyoxigraph.NamedNode):
-            return {"@id": _compact(node.value)}
+            return {"@id": compact_iri(node.value)}
         if isinstance(node, pyoxigraph.BlankNode):
             return {"@id": f"_:{node.value}"}
         value = {"@value": node.value}
         if node.language:
             value["@language"] = node.language
         elif node.datatype.value != _XSD_STRING:
-            value["@type"] = _compact(node.datatype.value)
+            value["@type"] = compact_iri(node.datatype.value)
         return value
 
     out = ['{\n"@context": ', json.dumps(_CONTEXT, indent=1, sort_keys=True), ',\n"@graph": [']
@@ -97,9 +102,9 @@ def jsonld_from_lines(lines: list[bytes]) -> bytes:
             subject = triple.subject
             node = {"@id": term(subject)["@id"]}
         if triple.predicate.value == _RDF_TYPE and isinstance(triple.object, pyoxigraph.NamedNode):
-            node.setdefault("@type", []).append(_compact(triple.object.value))
+            node.setdefault("@type", []).append(compact_iri(triple.object.value))
         else:
-            node.setdefault(_compact(triple.predicate.value), []).append(term(triple.object))
+            node.setdefault(compact_iri(triple.predicate.value), []).append(term(triple.object))
     if node is not None:
         out.append(("\n" if first else ",\n") + json.dumps(node, ensure_ascii=False, sort_keys=True))
     out.append("\n]\n}\n")

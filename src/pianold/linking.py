@@ -21,9 +21,10 @@ CANDIDATE_COLUMNS = ["accept", "score", "property", "code", "label", "target", "
 ELEMENTS_QUERY = """PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 PREFIX psm: <https://w3id.org/pianold/onto/psm/>
 PREFIX dct: <http://purl.org/dc/terms/>
-SELECT ?e ?label ?plan ?target WHERE {
+SELECT ?e ?label ?plan ?code ?target WHERE {
   ?e a psm:PlanElement ; skos:prefLabel ?label ; skos:inScheme ?plan .
   FILTER(lang(?label) = "it" || lang(?label) = "")
+  OPTIONAL { ?e skos:notation ?code }
   OPTIONAL { ?e psm:contributesTo|dct:subject ?target }
 }"""
 LINK_COLUMNS = ["code", "property", "target", "rationale", "label"]  # links.csv
@@ -156,7 +157,7 @@ def _elements(bindings) -> list[Element]:
             iri, label, plan = row["e"]["value"], row["label"]["value"], row["plan"]["value"]
         except (KeyError, TypeError):
             continue
-        element = elements.setdefault(iri, Element(iri, label, plan))
+        element = elements.setdefault(iri, Element(iri, label, plan, row.get("code", {}).get("value")))
         if "target" in row:
             element.targets.add(row["target"]["value"])
     return list(elements.values())
@@ -164,13 +165,13 @@ def _elements(bindings) -> list[Element]:
 
 def local_elements(store, plan_iri: str | None) -> list[Element]:
     """Our plan elements (all plans, or one) from the published store."""
-    rows = store.table_query(ELEMENTS_QUERY.replace("SELECT ?e ?label ?plan ?target", "SELECT ?e ?label ?plan ?target ?code")
-                             .replace("skos:inScheme ?plan .", "skos:inScheme ?plan ; skos:notation ?code ."))
+    rows = store.table_query(ELEMENTS_QUERY)
     elements: dict[str, Element] = {}
     for row in rows:
         if plan_iri and str(row["plan"]) != plan_iri:
             continue
-        element = elements.setdefault(str(row["e"]), Element(str(row["e"]), str(row["label"]), str(row["plan"]), str(row["code"])))
+        code = str(row["code"]) if row.get("code") is not None else None
+        element = elements.setdefault(str(row["e"]), Element(str(row["e"]), str(row["label"]), str(row["plan"]), code))
         if row.get("target") is not None:
             element.targets.add(str(row["target"]))
     return sorted(elements.values(), key=lambda e: e.iri)

@@ -40,7 +40,7 @@ from rdflib import Dataset, Graph, URIRef
 from pianold import __version__
 from pianold.config import Settings
 from pianold.catalog import catalog_graph, every_dump
-from pianold.formats import GRAPH_FORMATS, JSONLD, JSONLD_CONTEXT, NQUADS, NTRIPLES, jsonld_from_lines, serialize, sorted_ntriples
+from pianold.formats import GRAPH_FORMATS, JSONLD, JSONLD_CONTEXT, NQUADS, NTRIPLES, jsonld_from_lines, ntriples_bytes, serialize, sorted_ntriples
 from pianold.ingest import PlanRecord, Problem, SourceError, load_plan
 from pianold.model import plan_graph
 from pianold.resources import ontology_file, shapes_files
@@ -159,10 +159,20 @@ def _nquads(lines: dict[str, list[bytes]]):
             yield b"".join(line[:-1] + suffix for line in graph_lines[start:start + 10000])
 
 
+def _union(graphs) -> list[bytes]:
+    """The sorted, unique lines of several sorted line lists (a triple may be in two graphs)."""
+    merged: list[bytes] = []
+    for line in heapq.merge(*graphs):
+        if not merged or merged[-1] != line:
+            merged.append(line)
+    return merged
+
+
 def _write_version(folder: Path, version_id: str, settings: Settings, built: Built,
                    lines: dict[str, list[bytes]]) -> None:
-    """Everything of one version. N-Triples come from the sorted lines; the other formats are
-    written by Oxigraph from the version's store, which streams where rdflib would need a GB."""
+    """Everything of one version, written from the sorted N-Triples lines of each graph (streaming
+    writers: at a million triples rdflib's serialisers would need another GB), then the catalogue
+    of those files."""
     inventory: dict[str, dict] = {}
 
     def write(name: str, data: bytes) -> None:
@@ -186,14 +196,13 @@ def _write_version(folder: Path, version_id: str, settings: Settings, built: Bui
     stems = {str(settings.uris.plan(p.id)): f"plans/{p.id}" for p in built.plans}
     stems[ONTOLOGY_IRI] = "ontology/psm"
     sources = {stem: lines[name] for name, stem in stems.items()}
-    sources["all"] = list(heapq.merge(*lines.values()))
-    sources["all"] = [line for i, line in enumerate(sources["all"]) if i == 0 or line != sources["all"][i - 1]]
+    sources["all"] = _union(lines.values())
     for dump in every_dump([p.id for p in built.plans]):
         stem = dump.name.split(".", 1)[0]
         if dump.fmt is NQUADS:
             continue  # written above
         if dump.fmt is NTRIPLES:
-            data = b"\n".join(sources[stem]) + b"\n"
+            data = ntriples_bytes(sources[stem])
         elif dump.fmt is JSONLD:
             data = jsonld_from_lines(sources[stem])
         else:
@@ -207,10 +216,8 @@ def _write_version(folder: Path, version_id: str, settings: Settings, built: Bui
     # The catalogue document is served from these files, not from the store: Oxigraph stores
     # derived integer types (dcat:byteSize's xsd:nonNegativeInteger) as xsd:integer.
     for fmt in GRAPH_FORMATS:
-        data = serialize(bind_prefixes(catalog), fmt)
-        (folder / f"catalog.{fmt.extension}").write_bytes(data)
-        inventory[f"catalog.{fmt.extension}"] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-    store.bulk_load(input=catalog.serialize(format="nt", encoding="utf-8"), format=pyoxigraph.RdfFormat.N_TRIPLES,
+        write(f"catalog.{fmt.extension}", serialize(bind_prefixes(catalog), fmt))
+    store.bulk_load(path=str(folder / "catalog.nt"), format=pyoxigraph.RdfFormat.N_TRIPLES,
                     to_graph=pyoxigraph.NamedNode(str(catalog.identifier)))
     store.flush()
     store.optimize()

@@ -15,6 +15,7 @@ from pianold.vocab import ONTOLOGY_IRI
 from pianold.web.caching import Representation, cors, etag_for
 from pianold.web.errors import NotFoundHere
 from pianold.web.fastpath import mark_cacheable
+from pianold.web.labels import literal_in
 from pianold.web.urls import path_for_iri
 
 bp = Blueprint("catalog", __name__)
@@ -129,8 +130,8 @@ def _documents():
 
 def schema_dataset(catalog: Graph, dataset: URIRef) -> dict:
     def lang(prop, code="it"):
-        values = [v for v in catalog.objects(dataset, prop) if getattr(v, "language", None) == code]
-        return str(values[0]) if values else None
+        value = literal_in(catalog, dataset, (prop,), code)
+        return str(value) if value is not None else None
 
     data = {"@type": "Dataset", "@id": str(dataset), "url": str(catalog.value(dataset, DCAT.landingPage) or dataset),
             "name": lang(DCTERMS.title), "description": lang(DCTERMS.description),
@@ -163,18 +164,16 @@ def schema_dataset(catalog: Graph, dataset: URIRef) -> dict:
 
 
 def lang_of(catalog: Graph, node, code: str = "it") -> str | None:
-    for value in catalog.objects(node, DCTERMS.title):
-        if getattr(value, "language", None) == code:
-            return str(value)
-    return None
+    """The node's dct:title in a language."""
+    value = literal_in(catalog, node, (DCTERMS.title,), code)
+    return str(value) if value is not None else None
 
 
 def schema_catalog(catalog: Graph, home: str) -> dict:
     cat = next(catalog.subjects(RDF.type, DCAT.Catalog))
     datasets = sorted(catalog.objects(cat, DCAT.dataset), key=lambda d: (str(d) == ONTOLOGY_IRI, str(d)))
     return {"@context": "https://schema.org", "@type": "DataCatalog", "@id": str(cat), "url": home,
-            "name": lang_of(catalog, cat), "description": next((str(v) for v in catalog.objects(cat, DCTERMS.description)
-                                                                 if getattr(v, "language", None) == "it"), None),
+            "name": lang_of(catalog, cat), "description": str(literal_in(catalog, cat, (DCTERMS.description,))),
             "inLanguage": ["it", "en"], "dataset": [schema_dataset(catalog, d) for d in datasets]}
 
 

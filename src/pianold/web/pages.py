@@ -126,18 +126,18 @@ def resource_page(iri: str, graph) -> str:
             context["breadcrumb"].insert(0, {"href": link_for(str(plan))[0], "label": namer.it(plan), "code": None})
         context["siblings"] = sorted((_crumb({"a": r["s"], "code": r.get("code"), "label": r.get("label")})
                                       for r in describe.siblings(store, iri)), key=lambda c: _code_sort(c["code"]))
-    if is_element:
         context["links"] = _link_sections(graph, node, entry)
     if is_plan:
-        leaves = sum(1 for r in describe.plan_elements(store, iri) if int(str(r["depth"])) == len(list(graph.objects(node, PSM.hasLevel))))
-        counts = sdg_coverage(store, iri)
-        context["sdg_chart"] = Markup(sdg_chart_svg(counts, leaves))
-        context["sdg_linked"] = _count_linked(store, iri)
+        elements = describe.plan_elements(store, iri)
+        depth = len(list(graph.objects(node, PSM.hasLevel)))
+        leaves = sum(1 for r in elements if int(str(r["depth"])) == depth)
+        coverage = sdg_coverage(store, iri)
+        context["sdg_chart"] = Markup(sdg_chart_svg(coverage.per_goal, leaves))
+        context["sdg_linked"] = coverage.linked
         context["sdg_leaves"] = leaves
+        context["tree_svg"] = Markup(plan_tree_svg(elements, link_for))
     if is_plan or iri == ONTOLOGY_IRI:
         context["downloads"] = catalog.downloads(catalog.catalog_graph(), node)
-    if is_plan:
-        context["tree_svg"] = Markup(plan_tree_svg(describe.plan_elements(store, iri), link_for))
     if iri == ONTOLOGY_IRI:
         context["terms"] = _ontology_terms(graph, namer)
     context["schema_json"] = _json_script(_schema_org(node, graph, namer, types))
@@ -163,15 +163,6 @@ def _link_sections(graph, node, entry) -> dict:
     return {"sdg": listing(graph.objects(node, PSM.contributesTo)),
             "subjects": listing(graph.objects(node, DCTERMS.subject)),
             "matches": [{**entry(other), "kind": short(str(p))} for p, other in sorted(set(matches), key=lambda m: (str(m[0]), str(m[1])))]}
-
-
-def _count_linked(store, plan_iri: str) -> int:
-    rows = store.table_query(f"""PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-        PREFIX psm: <https://w3id.org/pianold/onto/psm/>
-        SELECT (COUNT(DISTINCT ?e) AS ?n) WHERE {{
-          ?e skos:inScheme <{describe.safe_iri(plan_iri)}> ; psm:contributesTo ?t .
-          FILTER NOT EXISTS {{ ?e skos:narrower ?child }} }}""")
-    return int(str(rows[0]["n"])) if rows else 0
 
 
 def _crumb(row) -> dict:

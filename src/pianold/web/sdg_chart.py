@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from markupsafe import escape
 
 from pianold import vocabularies
@@ -12,8 +14,14 @@ LABEL_W = 300
 BAR_W = 260
 
 
-def sdg_coverage(store, plan_iri: str) -> dict[int, int]:
-    """Goal number -> number of the plan's leaf elements linked to that goal or one of its targets."""
+@dataclass(frozen=True)
+class Coverage:
+    per_goal: dict[int, int]  # goal number -> leaf elements linked to it or one of its targets
+    linked: int  # leaf elements linked to at least one goal or target
+
+
+def sdg_coverage(store, plan_iri: str) -> Coverage:
+    """How the plan's leaf elements (actions) cover the SDGs."""
     rows = store.table_query(f"""PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
         PREFIX psm: <https://w3id.org/pianold/onto/psm/>
         SELECT ?e ?t WHERE {{
@@ -25,7 +33,8 @@ def sdg_coverage(store, plan_iri: str) -> dict[int, int]:
         goal = vocabularies.sdg_goal(str(row["t"]))
         if goal is not None:
             per_goal.setdefault(goal, set()).add(str(row["e"]))
-    return {goal: len(elements) for goal, elements in sorted(per_goal.items())}
+    linked = set().union(*per_goal.values()) if per_goal else set()
+    return Coverage({goal: len(elements) for goal, elements in sorted(per_goal.items())}, len(linked))
 
 
 def sdg_chart_svg(counts: dict[int, int], leaves: int) -> str:
