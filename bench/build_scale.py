@@ -28,15 +28,16 @@ from common import free_port, save  # noqa: E402
 WORDS = ("sviluppo rete servizi abitare inclusione mobilità sostenibile territorio comunità cultura turismo "
          "innovazione digitale lavoro scuola ambiente energia acqua mare porto periferie centri storici "
          "agricoltura paesaggio salute welfare casa giovani imprese ricerca").split()
-TRIPLES_PER_ELEMENT = 15  # per element on average; sizes step with the fan-out (cube root): "1M" gives 940k
-AXES = 20  # tables of ≤ 5 MB each, as the readers require
+TRIPLES_PER_ELEMENT = 13  # measured: triples per element of the generated plans
+AXES = 20  # about; one table each, well under the readers' 5 MB limit
 
 
 def write_plan(folder: Path, triples: int, seed: int = 11) -> int:
     """A plan folder of about `triples` triples; returns the number of actions."""
     rnd = random.Random(seed)
-    elements = max(triples // TRIPLES_PER_ELEMENT, 40)
+    elements = max(-(-triples // TRIPLES_PER_ELEMENT), 40)
     fan = max(2, round((elements / AXES) ** (1 / 3)))  # objectives per axis = specific per objective = actions per specific
+    axes = -(-elements // (fan + fan ** 2 + fan ** 3))  # enough axes to reach the size asked for, not fewer
     folder.mkdir(parents=True)
     (folder / "sources").mkdir()
     text = lambda n: " ".join(rnd.choice(WORDS) for _ in range(n)).capitalize()  # noqa: E731
@@ -54,7 +55,7 @@ def write_plan(folder: Path, triples: int, seed: int = 11) -> int:
             toml.append(f'column = "{column}"')
         toml.append("")
     actions = 0
-    for a in range(1, AXES + 1):
+    for a in range(1, axes + 1):
         toml += ["[[axes]]", f'code = "{a}"', f'title = "{text(4)} {a}"', ""]
         toml += ["[[tables]]", f'axis = "{a}"', f'file = "sources/asse-{a}.csv"', 'format = "wdt-csv"', ""]
         with open(folder / "sources" / f"asse-{a}.csv", "w", encoding="utf-8", newline="") as fh:

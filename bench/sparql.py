@@ -111,7 +111,7 @@ def main() -> None:
                 use_rdflib = shutil.which("rdflib-endpoint") and nq.stat().st_size < 30_000_000
                 rows = []
                 with running(pianold, "/sparql?query=ASK%7B%7D") as p_url, running(oxigraph, "/query?query=ASK%7B%7D") as o_url:
-                    r_ctx = running(rdflib_ep, "/sparql?query=ASK%7B%7D", timeout=120) if use_rdflib else None
+                    r_ctx = running(rdflib_ep, "/?query=ASK%7B%7D", timeout=300) if use_rdflib else None
                     try:
                         r_url = r_ctx.__enter__() if r_ctx else None
                     except RuntimeError as err:  # rdflib-endpoint did not come up: report without it
@@ -126,8 +126,8 @@ def main() -> None:
                             o_rep = load(f"{o_url}/query?{enc}&union-default-graph", args.seconds, headers=accept)["rps"]
                             p_cold = cold(p_url + "/sparql", query, args.seconds)
                             o_cold = cold(o_url + "/query", query, args.seconds, oxigraph=True)
-                            r_cold = cold(r_url + "/sparql", query, args.seconds) if r_url else None
-                            r_rep = load(f"{r_url}/sparql?{enc}", args.seconds, headers=accept)["rps"] if r_url else None
+                            r_cold = cold(r_url + "/", query, args.seconds) if r_url else None  # its endpoint is at /
+                            r_rep = load(f"{r_url}/?{enc}", args.seconds, headers=accept)["rps"] if r_url else None
                             rows.append((qname, p_rep, o_rep, r_rep, p_cold, o_cold, r_cold))
                     finally:
                         if r_ctx:

@@ -6,11 +6,15 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from rdflib import Literal, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import SKOS
 
 from pianold.config import load_settings
-from pianold.publish import build_dataset, publish
+from pianold.ingest import load_plan
+from pianold.model import plan_graph
+from pianold.publish import Built, publish
+from pianold.resources import ontology_file
+from pianold.vocab import ONTOLOGY_IRI
 from pianold.web import create_app
 
 from conftest import BASE, DATA
@@ -28,10 +32,12 @@ def client(built_dist):
 def hostile_client(tmp_path_factory):
     """A published version whose labels carry markup (as a graph from elsewhere could)."""
     settings = load_settings(env={}, data_dir=DATA, dist_dir=tmp_path_factory.mktemp("xss"), base=BASE)
-    built = build_dataset(settings)
-    graph = built.graphs[f"{BASE}/data/plan/bari-psm-2030"]
+    plan = load_plan(DATA / "bari-psm-2030")
+    graph = plan_graph(plan, settings.uris)
     graph.set((URIRef(ACTION), SKOS.prefLabel, Literal(XSS, lang="it")))
     graph.set((URIRef(ACTION), SKOS.notation, Literal('5.1.1.a"><script>alert(2)</script>')))
+    built = Built([plan], Graph(identifier=URIRef(ONTOLOGY_IRI)).parse(ontology_file(), format="turtle"))
+    built.add(graph)
     publish(settings, built)
     return create_app(settings).test_client()
 

@@ -47,7 +47,10 @@ def endpoint(tmp_path_factory):
     graphs[DATA0] = Graph(identifier=URIRef(DATA0))
     graphs[DATA0].add((URIRef(DATA0), RDF.type, URIRef("http://xmlns.com/foaf/0.1/Document")))
     settings = load_settings(env={}, dist_dir=tmp_path_factory.mktemp("w3c"), base="http://www.example")
-    publish(settings, Built(plans=[], graphs=graphs, ontology=Graph()))
+    built = Built(plans=[], ontology=Graph())
+    for graph in graphs.values():
+        built.add(graph)
+    publish(settings, built)
     app = create_app(settings)
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -51,6 +51,33 @@ LINK_PROPERTIES = (PSM.contributesTo, DCTERMS.subject, SKOS.closeMatch, SKOS.rel
 
 
 @dataclass(frozen=True)
+class VoidStats:
+    """What the VoID description says of one graph, counted while the graph is in memory so the
+    graph itself can be released before the dumps are written (at a million triples it is ~0.7 GB)."""
+
+    triples: int
+    entities: int  # distinct IRI subjects
+    distinct_subjects: int
+    distinct_objects: int
+    classes: dict  # class IRI -> instances
+    properties: dict  # property IRI -> triples
+    links: dict  # (link property, target IRI) -> triples
+
+    @classmethod
+    def of(cls, data: Graph) -> "VoidStats":
+        subjects = set(data.subjects())
+        return cls(
+            triples=len(data),
+            entities=sum(isinstance(s, URIRef) for s in subjects),
+            distinct_subjects=len(subjects),
+            distinct_objects=len(set(data.objects())),
+            classes=dict(Counter(data.objects(None, RDF.type))),
+            properties=dict(Counter(data.predicates())),
+            links=dict(Counter((prop, target) for prop in LINK_PROPERTIES for _, target in data.subject_objects(prop))),
+        )
+
+
+@dataclass(frozen=True)
 class Dump:
     """A published file: its path in the version folder (and under {base}/dumps/) and its format."""
 
@@ -114,9 +141,10 @@ class CatalogUris:
         return URIRef(f"{self.base}/.well-known/void")
 
 
-def catalog_graph(uris: Uris, plans: list[PlanRecord], plan_graphs: dict[str, Graph], ontology: Graph,
+def catalog_graph(uris: Uris, plans: list[PlanRecord], stats: dict[str, VoidStats], ontology: Graph,
                   files: dict[str, dict], built: dt.datetime) -> Graph:
-    """The catalogue of one build. `files` maps dump names to {"bytes", "sha256"} (the manifest's)."""
+    """The catalogue of one build. `stats` maps plan IRIs to their VoID statistics; `files` maps
+    dump names to {"bytes", "sha256"} (the manifest's)."""
     c = CatalogUris(uris)
     g = bind_prefixes(Graph(identifier=c.catalog))
     for prefix, ns in (("vcard", VCARD), ("spdx", SPDX), ("void", VOID), ("ndc", NDC), ("adms", ADMS)):
@@ -161,7 +189,7 @@ def catalog_graph(uris: Uris, plans: list[PlanRecord], plan_graphs: dict[str, Gr
         _plan_dataset(g, c, uris, plan, dataset, day)
         _distributions(g, c, dataset, plan_dumps(plan.id), files, plan.license, day,
                        f"Piano «{plan.title}»", f"plan “{plan.title_en or plan.title}”")
-        _void_partitions(g, c, dataset, plan_graphs[plan.id], plan.id)
+        _void_partitions(g, c, dataset, stats[str(dataset)], plan.id)
     for agent in agents.values():
         _agent(g, uris.organization(agent.ipa), agent.name, agent.ipa)
         _contact(g, c, agent)
@@ -280,7 +308,7 @@ def _ontology_dataset(g: Graph, c: CatalogUris, ontology: Graph, onto: URIRef, p
     _agent(g, owner, str(ontology.value(owner, FOAF.name)), str(ontology.value(owner, DCTERMS.identifier)))
     license_iri = str(ontology.value(onto, DCTERMS.license))
     _distributions(g, c, onto, ontology_dumps(), files, license_iri, day, "Ontologia PSM", "PSM ontology")
-    _void_partitions(g, c, onto, ontology, "psm")
+    _void_partitions(g, c, onto, VoidStats.of(ontology), "psm")
 
 
 def _everything_dataset(g: Graph, c: CatalogUris, uris: Uris, plans, everything, publisher, day, files) -> None:
@@ -426,27 +454,24 @@ def _italian_licences() -> Graph:
     return Graph().parse(resource_dir("conformance") / "dcat-ap-it-rules" / "Licenze.ttl", format="turtle")
 
 
-def _void_partitions(g: Graph, c: CatalogUris, dataset, data: Graph, name: str) -> None:
-    g.add((dataset, VOID.triples, Literal(len(data), datatype=XSD.integer)))
-    subjects = {s for s in data.subjects() if isinstance(s, URIRef)}
-    g.add((dataset, VOID.entities, Literal(len(subjects), datatype=XSD.integer)))
-    g.add((dataset, VOID.distinctSubjects, Literal(len(set(data.subjects())), datatype=XSD.integer)))
-    g.add((dataset, VOID.distinctObjects, Literal(len(set(data.objects())), datatype=XSD.integer)))
-    classes = Counter(o for o in data.objects(None, RDF.type))
-    g.add((dataset, VOID.classes, Literal(len(classes), datatype=XSD.integer)))
-    for cls, count in sorted(classes.items()):
+def _void_partitions(g: Graph, c: CatalogUris, dataset, stats: VoidStats, name: str) -> None:
+    g.add((dataset, VOID.triples, Literal(stats.triples, datatype=XSD.integer)))
+    g.add((dataset, VOID.entities, Literal(stats.entities, datatype=XSD.integer)))
+    g.add((dataset, VOID.distinctSubjects, Literal(stats.distinct_subjects, datatype=XSD.integer)))
+    g.add((dataset, VOID.distinctObjects, Literal(stats.distinct_objects, datatype=XSD.integer)))
+    g.add((dataset, VOID.classes, Literal(len(stats.classes), datatype=XSD.integer)))
+    for cls, count in sorted(stats.classes.items()):
         part = c.of("partition", f"{name}/class/{_partition_key(cls)}")
         g.add((dataset, VOID.classPartition, part))
         g.add((part, VOID["class"], cls))
         g.add((part, VOID.entities, Literal(count, datatype=XSD.integer)))
-    properties = Counter(p for p in data.predicates())
-    g.add((dataset, VOID.properties, Literal(len(properties), datatype=XSD.integer)))
-    for prop, count in sorted(properties.items()):
+    g.add((dataset, VOID.properties, Literal(len(stats.properties), datatype=XSD.integer)))
+    for prop, count in sorted(stats.properties.items()):
         part = c.of("partition", f"{name}/property/{_partition_key(prop)}")
         g.add((dataset, VOID.propertyPartition, part))
         g.add((part, VOID.property, prop))
         g.add((part, VOID.triples, Literal(count, datatype=XSD.integer)))
-    _linksets(g, c, dataset, data, name)
+    _linksets(g, c, dataset, stats, name)
 
 
 def _partition_key(iri) -> str:
@@ -458,14 +483,13 @@ def _partition_key(iri) -> str:
     return "iri-" + hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def _linksets(g: Graph, c: CatalogUris, dataset, data: Graph, name: str) -> None:
+def _linksets(g: Graph, c: CatalogUris, dataset, stats: VoidStats, name: str) -> None:
     """One void:Linkset per (link property, target dataset): SDG, EuroVoc, OntoPiA, other plans."""
     counts: Counter = Counter()
-    for prop in LINK_PROPERTIES:
-        for _, target in data.subject_objects(prop):
-            key = _target_dataset(c, str(target), str(dataset))
-            if key is not None:
-                counts[(prop, key)] += 1
+    for (prop, target), n in stats.links.items():
+        key = _target_dataset(c, str(target), str(dataset))
+        if key is not None:
+            counts[(prop, key)] += n
     for (prop, key), count in sorted(counts.items()):
         target = _external(g, c, key) if key in EXTERNAL else URIRef(key)
         linkset = c.of("linkset", f"{name}/{_partition_key(prop)}/{_slug(target)}")

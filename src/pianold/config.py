@@ -42,6 +42,7 @@ class Settings:
     sparql_timeout: float = 10.0  # seconds; a query running longer is stopped (its worker is killed)
     sparql_max_rows: int = 10000  # results (solutions or triples) beyond this are cut, with a note
     sparql_max_query_bytes: int = 65536  # a larger request is refused with 413
+    sparql_inline_budget: int = 2000  # a query provably touching at most this many solutions runs in the server process (store/bounded.py); 0: always a worker
     sparql_service_allowlist: tuple[str, ...] = ()  # SERVICE endpoints a query may call; none by default
     store_url: str | None = None  # a remote SPARQL 1.1 query endpoint instead of the embedded store
     store_gsp_url: str | None = None  # its Graph Store Protocol endpoint, to load it (`pianold push`)
@@ -128,6 +129,8 @@ def _check(settings: Settings) -> None:
         raise ConfigError("keep_versions must be at least 1")
     if settings.sparql_workers < 1 or settings.sparql_timeout <= 0 or settings.sparql_max_rows < 1:
         raise ConfigError("sparql_workers, sparql_timeout and sparql_max_rows must be positive")
+    if settings.sparql_inline_budget < 0:
+        raise ConfigError("sparql_inline_budget must be 0 (every query in a worker) or more")
     for url in (settings.store_url, settings.store_gsp_url, *settings.sparql_service_allowlist):
         if url is not None and urlsplit(url).scheme not in ("http", "https"):
             raise ConfigError(f"{url!r} is not an http(s) URL")

@@ -31,7 +31,7 @@ import os
 import shutil
 import tempfile
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph
@@ -39,7 +39,7 @@ from rdflib import Dataset, Graph, URIRef
 
 from pianold import __version__
 from pianold.config import Settings
-from pianold.catalog import catalog_graph, every_dump
+from pianold.catalog import VoidStats, catalog_graph, every_dump
 from pianold.formats import GRAPH_FORMATS, JSONLD, JSONLD_CONTEXT, NQUADS, NTRIPLES, jsonld_from_lines, ntriples_bytes, serialize, sorted_ntriples
 from pianold.ingest import PlanRecord, Problem, SourceError, load_plan
 from pianold.model import plan_graph
@@ -78,11 +78,21 @@ class Version:
         return self.path / "store"
 
 
-@dataclass(frozen=True)
+@dataclass
 class Built:
+    """What publishing needs of a build: per named graph (one per plan) its sorted N-Triples lines
+    and VoID statistics. The rdflib graphs themselves are not kept: at a million triples one
+    costs ~0.7 GB, more than everything written from it."""
+
     plans: list[PlanRecord]
-    graphs: dict[str, Graph]  # named graph IRI -> its triples: one graph per plan
     ontology: Graph
+    lines: dict[str, list[bytes]] = field(default_factory=dict)  # named graph IRI -> sorted N-Triples
+    stats: dict[str, VoidStats] = field(default_factory=dict)  # named graph IRI -> its VoID statistics
+
+    def add(self, graph: Graph) -> None:
+        name = str(graph.identifier)
+        self.lines[name] = sorted_ntriples(graph)
+        self.stats[name] = VoidStats.of(graph)
 
 
 def plan_folders(data_dir: Path) -> list[Path]:
@@ -109,15 +119,14 @@ def build_dataset(settings: Settings) -> Built:
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise SourceError(Problem(_loc(settings.data_dir), f"two plan folders use the same id: {', '.join(duplicates)}"))
-    graphs = {}
+    built = Built(plans, bind_prefixes(Graph(identifier=URIRef(ONTOLOGY_IRI))).parse(ontology_file(), format="turtle"))
     for plan in plans:
         graph = plan_graph(plan, settings.uris)
         report = validate(graph)
         if not report.conforms:
             raise ValidationFailed(report, graph)
-        graphs[str(graph.identifier)] = graph
-    ontology = bind_prefixes(Graph(identifier=URIRef(ONTOLOGY_IRI))).parse(ontology_file(), format="turtle")
-    return Built(plans, graphs, ontology)
+        built.add(graph)  # and the graph is released before the next plan is modelled
+    return built
 
 
 def publish(settings: Settings, built: Built) -> Version:
@@ -126,8 +135,7 @@ def publish(settings: Settings, built: Built) -> Version:
     versions = dist / "versions"
     versions.mkdir(parents=True, exist_ok=True)
     with _lock(dist):
-        named = {**built.graphs, ONTOLOGY_IRI: built.ontology}
-        lines = {name: sorted_ntriples(graph) for name, graph in sorted(named.items())}
+        lines = dict(sorted({**built.lines, ONTOLOGY_IRI: sorted_ntriples(built.ontology)}.items()))
         h = hashlib.sha256()
         for chunk in _nquads(lines):
             h.update(chunk)
@@ -211,8 +219,7 @@ def _write_version(folder: Path, version_id: str, settings: Settings, built: Bui
     del sources
 
     built_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    catalog = catalog_graph(settings.uris, built.plans, {p.id: built.graphs[str(settings.uris.plan(p.id))] for p in built.plans},
-                            built.ontology, inventory, built_at)
+    catalog = catalog_graph(settings.uris, built.plans, built.stats, built.ontology, inventory, built_at)
     # The catalogue document is served from these files, not from the store: Oxigraph stores
     # derived integer types (dcat:byteSize's xsd:nonNegativeInteger) as xsd:integer.
     for fmt in GRAPH_FORMATS:
@@ -232,7 +239,7 @@ def _write_version(folder: Path, version_id: str, settings: Settings, built: Bui
         "pianold": __version__,
         "plans": [
             {"id": p.id, "iri": str(settings.uris.plan(p.id)), "title": p.title,
-             "triples": len(built.graphs[str(settings.uris.plan(p.id))])}
+             "triples": built.stats[str(settings.uris.plan(p.id))].triples}
             for p in built.plans
         ],
         "files": dict(sorted(inventory.items())),

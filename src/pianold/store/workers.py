@@ -56,6 +56,41 @@ def _die_with_parent() -> None:
         pass
 
 
+def execute(store, job: QueryJob) -> QueryAnswer:
+    """Run one query on a pyoxigraph store and serialise its answer; QueryFailed for the query's faults.
+    Workers call it, and the server itself for queries proven bounded (bounded.py)."""
+    import pyoxigraph as ox
+
+    kwargs = {"base_iri": job.base_iri} if job.base_iri else {}
+    try:
+        if job.default_graphs:
+            kwargs["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
+        elif job.named_graphs:
+            kwargs["default_graph"] = ox.DefaultGraph()
+        else:
+            kwargs["use_default_graph_as_union"] = job.union_default
+        if job.named_graphs:
+            kwargs["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
+        result = store.query(job.query, **kwargs)
+        if isinstance(result, ox.QuerySolutions):
+            variables = [v.value for v in result.variables]
+            rows = list(itertools.islice(result, job.max_rows + 1))
+            body, media = serialize_solutions(variables, rows[: job.max_rows], job.media_type)
+            return QueryAnswer(body, media, "solutions", len(rows) > job.max_rows)
+        if isinstance(result, ox.QueryBoolean):
+            body, media = serialize_solutions(None, bool(result), job.media_type)
+            return QueryAnswer(body, media, "boolean", False)
+        triples = list(itertools.islice(result, job.max_rows + 1))
+        body, media = serialize_graph(triples[: job.max_rows], job.media_type)
+        return QueryAnswer(body, media, "graph", len(triples) > job.max_rows)
+    except SyntaxError as err:
+        raise QueryFailed(400, f"syntax error in the query: {err}") from None
+    except OSError as err:
+        raise QueryFailed(502, f"the store could not answer: {err}") from None
+    except Exception as err:  # an engine error (e.g. a type error, a bad graph IRI) is the query's fault
+        raise QueryFailed(400, f"the query could not be evaluated: {err}") from None
+
+
 def _worker_main(conn) -> None:
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -72,36 +107,11 @@ def _worker_main(conn) -> None:
             if store is None:
                 stores.clear()  # a new data version: the old one is no longer asked for
                 store = stores[job.store_path] = ox.Store.read_only(job.store_path)
-            kwargs = {"base_iri": job.base_iri} if job.base_iri else {}
-            if job.default_graphs:
-                kwargs["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
-            elif job.named_graphs:
-                kwargs["default_graph"] = ox.DefaultGraph()
-            else:
-                kwargs["use_default_graph_as_union"] = job.union_default
-            if job.named_graphs:
-                kwargs["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
-            result = store.query(job.query, **kwargs)
-            if isinstance(result, ox.QuerySolutions):
-                variables = [v.value for v in result.variables]
-                rows = list(itertools.islice(result, job.max_rows + 1))
-                truncated = len(rows) > job.max_rows
-                body, media = serialize_solutions(variables, rows[: job.max_rows], job.media_type)
-                conn.send(("ok", QueryAnswer(body, media, "solutions", truncated)))
-            elif isinstance(result, ox.QueryBoolean):
-                body, media = serialize_solutions(None, bool(result), job.media_type)
-                conn.send(("ok", QueryAnswer(body, media, "boolean", False)))
-            else:
-                triples = list(itertools.islice(result, job.max_rows + 1))
-                truncated = len(triples) > job.max_rows
-                body, media = serialize_graph(triples[: job.max_rows], job.media_type)
-                conn.send(("ok", QueryAnswer(body, media, "graph", truncated)))
-        except SyntaxError as err:
-            conn.send(("error", 400, f"syntax error in the query: {err}"))
+            conn.send(("ok", execute(store, job)))
+        except QueryFailed as err:
+            conn.send(("error", err.status, str(err)))
         except OSError as err:
             conn.send(("error", 502, f"the store could not answer: {err}"))
-        except Exception as err:  # an engine error (e.g. a type error) is the query's fault
-            conn.send(("error", 400, f"the query could not be evaluated: {err}"))
 
 
 class Worker:

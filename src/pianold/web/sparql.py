@@ -8,7 +8,8 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, current_app, g, render_template, request
 
 from pianold.sparql_guard import Refused, check_query
-from pianold.store.workers import QueryAnswer, QueryFailed, QueryJob, WorkerPool
+from pianold.store.bounded import is_bounded
+from pianold.store.workers import QueryAnswer, QueryFailed, QueryJob, WorkerPool, execute
 from pianold.web.caching import CORS_HEADERS, Representation, etag_for
 from pianold.web.conneg import negotiate
 from pianold.web.fastpath import mark_cacheable
@@ -159,6 +160,8 @@ def _run(job: QueryJob) -> QueryAnswer:
             raise QueryFailed(504, str(err)) from None
         except StoreError as err:
             raise QueryFailed(502, str(err)) from None
+    if is_bounded(store.oxigraph, job.query, settings.sparql_inline_budget):
+        return execute(store.oxigraph, job)  # provably small: no worker round trip
     return pool().run(job, settings.sparql_timeout)
 
 

@@ -1,0 +1,312 @@
+"""Which SPARQL queries are cheap enough, provably, to answer in the server process.
+
+Queries normally run in worker processes that are killed at the time limit (workers.py): a
+query running in a thread cannot be stopped. The round trip to a worker costs more than a
+lookup of one resource takes, so a query whose work is bounded by the data it names skips it.
+A query is bounded when
+
+- every triple pattern has a constant subject (an IRI), with a constant or variable predicate
+  (no property paths) and any object;
+- its pattern has no nested group: no OPTIONAL, UNION, MINUS, GRAPH, SERVICE, VALUES, EXISTS or
+  subquery (all need a brace, so any brace inside the WHERE group disqualifies it);
+- its expressions call only functions whose result is no longer than their arguments (so no
+  CONCAT or REPLACE chain can grow a string exponentially), and the query is short;
+- and, counted on the store just before it runs, the product of the patterns' match counts is at
+  most `budget`: the solutions (and so the work of joins, filters, grouping and ordering) are
+  bounded by that product. Each count stops at the budget.
+
+Anything the recognizer does not understand is simply not bounded and goes to a worker, so a
+mistake here costs speed, never safety."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+
+MAX_QUERY_CHARS = 4096
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+
+_TOKEN = re.compile(r"""
+    (?P<space>\s+|\#[^\n]*)
+  | (?P<iri><[^<>"{}|^`\\\s]*>)
+  | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
+  | (?P<var>[?$][^\W]\w*)
+  | (?P<pname>(?:[^\W\d_][\w.\-]*)?:(?:[\w\-:%]|\.(?=[\w\-:%]))*)
+  | (?P<number>[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?))
+  | (?P<word>[^\W\d]\w*)
+  | (?P<lang>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
+  | (?P<punct>\^\^|&&|\|\||!=|<=|>=|[{}()\[\].;,*+/|^!=<>?-])
+""", re.X)
+
+# Functions whose value is never much longer than their arguments (UCASE can turn ß into SS once),
+# and the clauses that take parentheses.
+SAFE_FUNCTIONS = frozenset("""
+    ASC DESC HAVING
+    STR LANG LANGMATCHES DATATYPE BOUND IRI URI ISIRI ISURI ISBLANK ISLITERAL ISNUMERIC SAMETERM
+    REGEX CONTAINS STRSTARTS STRENDS STRLEN LCASE UCASE STRDT STRLANG IF COALESCE
+    ABS ROUND CEIL FLOOR YEAR MONTH DAY HOURS MINUTES SECONDS NOW
+    COUNT SUM MIN MAX AVG SAMPLE GROUP_CONCAT IN FILTER BIND
+""".split())
+_CLAUSE_WORDS = frozenset("DISTINCT REDUCED AS WHERE FROM NAMED GROUP BY HAVING ORDER ASC DESC LIMIT OFFSET "
+                          "SEPARATOR NOT TRUE FALSE A".split())
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A triple pattern with a constant subject; None where the query has a variable."""
+
+    subject: str
+    predicate: str | None
+    object: ox.NamedNode | ox.Literal | None
+
+
+class _NotBounded(Exception):
+    pass
+
+
+def tokens(query: str) -> list[Token]:
+    out, pos = [], 0
+    while pos < len(query):
+        match = _TOKEN.match(query, pos)
+        if match is None:
+            raise _NotBounded(f"unexpected character at {pos}")
+        if match.lastgroup != "space":
+            out.append(Token(match.lastgroup, match.group()))
+        pos = match.end()
+    return out
+
+
+def patterns(query: str) -> list[Pattern] | None:
+    """The triple patterns of a bounded-form query, or None when the query is not of that form."""
+    if len(query) > MAX_QUERY_CHARS:
+        return None
+    try:
+        return _Reader(tokens(query)).query()
+    except _NotBounded:
+        return None
+
+
+def is_bounded(store: ox.Store, query: str, budget: int) -> bool:
+    """True when the query is of the bounded form and its patterns' match counts multiply to ≤ budget."""
+    found = patterns(query)
+    if found is None:
+        return False
+    product = 1
+    try:
+        for p in found:
+            matches = store.quads_for_pattern(ox.NamedNode(p.subject), ox.NamedNode(p.predicate) if p.predicate else None,
+                                              p.object)
+            product *= max(1, sum(1 for _ in itertools.islice(matches, budget + 1)))
+            if product > budget:
+                return False
+    except ValueError:  # not a valid IRI: the engine will say so, from a worker
+        return False
+    return True
+
+
+class _Reader:
+    """A recursive-descent reader of the bounded subset of SPARQL 1.1 (grammar in the module docstring)."""
+
+    def __init__(self, toks: list[Token]):
+        self.toks = toks
+        self.i = 0
+        self.prefixes: dict[str, str] = {}
+        self.base: str | None = None
+        self.found: list[Pattern] = []
+
+    # token helpers
+    def peek(self, offset: int = 0) -> Token | None:
+        j = self.i + offset
+        return self.toks[j] if j < len(self.toks) else None
+
+    def word(self, *words: str) -> bool:
+        t = self.peek()
+        return t is not None and t.kind == "word" and t.text.upper() in words
+
+    def take(self) -> Token:
+        t = self.peek()
+        if t is None:
+            raise _NotBounded("unexpected end")
+        self.i += 1
+        return t
+
+    def expect(self, kind: str, text: str | None = None) -> Token:
+        t = self.take()
+        if t.kind != kind or (text is not None and t.text.upper() != text):
+            raise _NotBounded(f"expected {text or kind}, found {t.text}")
+        return t
+
+    # grammar
+    def query(self) -> list[Pattern]:
+        while self.word("PREFIX", "BASE"):
+            if self.take().text.upper() == "PREFIX":
+                name = self.expect("pname").text
+                if not name.endswith(":") or name.count(":") != 1:
+                    raise _NotBounded("bad prefix name")
+                self.prefixes[name[:-1]] = self.iri(self.expect("iri"))
+            else:
+                self.base = self.expect("iri").text[1:-1]
+        form = self.expect("word").text.upper()
+        if form == "SELECT":
+            self.expressions(stop=("WHERE", "FROM"))
+        elif form == "CONSTRUCT":
+            if self.peek() is not None and self.peek().text == "{":
+                self.take()
+                while self.peek() is not None and self.peek().text != "}":
+                    if self.peek().text == "{":
+                        raise _NotBounded("nested template")
+                    self.take()
+                self.expect("punct", "}")
+        elif form == "DESCRIBE":
+            described = []
+            while self.peek() is not None and self.peek().kind in ("iri", "pname", "var"):
+                described.append(self.take())
+            if not described or any(t.kind == "var" for t in described):
+                raise _NotBounded("DESCRIBE * or of variables: their descriptions are not counted")
+            self.found += [Pattern(self.iri(t), None, None) for t in described]
+            if self.peek() is None:
+                return self.found
+        elif form != "ASK":
+            raise _NotBounded(f"{form} is not a query form")
+        while self.word("FROM"):
+            self.take()
+            if self.word("NAMED"):
+                self.take()
+            self.iri(self.take())
+        if self.word("WHERE"):
+            self.take()
+        self.expect("punct", "{")
+        self.group()
+        self.expressions(stop=())
+        return self.found
+
+    def group(self) -> None:
+        """The WHERE group's content, up to its closing brace: triples blocks, FILTERs and BINDs."""
+        while True:
+            t = self.peek()
+            if t is None:
+                raise _NotBounded("unclosed group")
+            if t.text == "}":
+                self.take()
+                return
+            if t.text == ".":
+                self.take()
+            elif self.word("FILTER", "BIND"):
+                self.take()
+                if self.peek() is not None and self.peek().text == "(":
+                    self.parenthesised()
+                else:  # FILTER regex(...) without outer parentheses
+                    self.call()
+            elif t.kind in ("iri", "pname"):
+                self.triples(self.iri(self.take()))
+            else:
+                raise _NotBounded(f"{t.text} in the pattern")
+
+    def triples(self, subject: str) -> None:
+        while True:
+            t = self.take()
+            if t.kind == "var":
+                predicate = None
+            elif t.kind == "word" and t.text == "a":
+                predicate = RDF_TYPE
+            elif t.kind in ("iri", "pname"):
+                predicate = self.iri(t)
+            else:
+                raise _NotBounded(f"{t.text} as a predicate")
+            while True:
+                self.found.append(Pattern(subject, predicate, self.object()))
+                if self.peek() is not None and self.peek().text == ",":
+                    self.take()
+                    continue
+                break
+            nxt = self.peek()
+            if nxt is not None and nxt.text == ";":
+                while self.peek() is not None and self.peek().text == ";":
+                    self.take()
+                if self.peek() is not None and self.peek().text in (".", "}"):
+                    return
+                continue
+            if nxt is None or nxt.text in (".", "}") or self.word("FILTER", "BIND"):
+                return
+            raise _NotBounded(f"{nxt.text} after a triple")
+
+    def object(self) -> ox.NamedNode | ox.Literal | None:
+        t = self.take()
+        if t.kind == "var":
+            return None
+        if t.kind in ("iri", "pname"):
+            return ox.NamedNode(self.iri(t))
+        if t.kind in ("string", "number") or (t.kind == "word" and t.text.lower() in ("true", "false")):
+            nxt = self.peek()
+            if nxt is not None and nxt.kind == "lang" or (nxt is not None and nxt.text == "^^"):
+                self.take()
+                if nxt.text == "^^":
+                    self.iri(self.take())
+            return None  # a literal's exact form (escapes, datatypes) is left to the engine: count all objects
+        raise _NotBounded(f"{t.text} as an object")
+
+    def parenthesised(self) -> None:
+        self.expect("punct", "(")
+        depth = 1
+        while depth:
+            t = self.take()
+            if t.text in ("{", "}"):
+                raise _NotBounded("a group inside an expression")
+            if t.text == "(":
+                depth += 1
+            elif t.text == ")":
+                depth -= 1
+            elif t.kind == "word":
+                self.check_word(t)
+            elif t.kind in ("pname", "iri") and self.peek() is not None and self.peek().text == "(":
+                raise _NotBounded("a function by IRI")
+
+    def call(self) -> None:
+        self.check_word(self.expect("word"))
+        self.parenthesised()
+
+    def check_word(self, t: Token) -> None:
+        name = t.text.upper()
+        called = self.peek() is not None and self.peek().text == "("
+        if called and name not in SAFE_FUNCTIONS:
+            raise _NotBounded(f"function {t.text}")
+        if not called and name not in _CLAUSE_WORDS and name not in SAFE_FUNCTIONS:
+            raise _NotBounded(f"keyword {t.text}")
+
+    def expressions(self, stop: tuple[str, ...]) -> None:
+        """A projection or solution modifiers: variables, numbers, safe calls, clause words; no groups."""
+        while self.peek() is not None and not self.word(*stop) and self.peek().text != "{":
+            t = self.peek()
+            if t.text == "(":
+                self.parenthesised()
+            elif t.text == "}":
+                raise _NotBounded("unbalanced brace")
+            elif t.kind == "word":
+                self.take()
+                self.check_word(t)
+            elif t.kind in ("pname", "iri") and self.peek(1) is not None and self.peek(1).text == "(":
+                raise _NotBounded("a function by IRI")
+            else:
+                self.take()
+
+    def iri(self, t: Token) -> str:
+        if t.kind == "iri":
+            iri = t.text[1:-1]
+            if ":" not in iri:  # relative: resolved against BASE by the engine; count conservatively
+                raise _NotBounded("relative IRI")
+            return iri
+        if t.kind == "pname":
+            prefix, _, local = t.text.partition(":")
+            if prefix not in self.prefixes or "\\" in local or "%" in local:
+                raise _NotBounded(f"undeclared or escaped prefixed name {t.text}")
+            return self.prefixes[prefix] + local
+        raise _NotBounded(f"{t.text} is not an IRI")

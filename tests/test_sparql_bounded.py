@@ -1,0 +1,140 @@
+"""Queries answered in the server process must be provably small; everything else goes to a worker."""
+
+from __future__ import annotations
+
+import json
+
+import pyoxigraph as ox
+import pytest
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+from pianold.config import load_settings
+from pianold.publish import current_version
+from pianold.store.bounded import is_bounded, patterns
+from pianold.store.workers import QueryJob, WorkerPool, execute
+from pianold.web import create_app
+
+from conftest import BASE
+
+PSM = "PREFIX psm: <https://w3id.org/pianold/onto/psm/> PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
+ACTION = f"{BASE}/data/plan/bari-psm-2030/action/5.1.1.a"
+PLAN = f"{BASE}/data/plan/bari-psm-2030"
+
+BOUNDED_FORM = {
+    "one resource": f"SELECT ?p ?o WHERE {{ <{ACTION}> ?p ?o }}\n# comment",
+    "several constant subjects, filter, group, order": PSM + f'SELECT ?t (COUNT(?x) AS ?n) WHERE {{ <{PLAN}> skos:prefLabel ?t ; '
+    f'skos:hasTopConcept ?x , ?y . FILTER(lang(?t) = "it") <{ACTION}> a psm:Action }} GROUP BY ?t ORDER BY DESC(?n) LIMIT 5',
+    "describe": f"DESCRIBE <{ACTION}>",
+    "construct": f"CONSTRUCT {{ <{ACTION}> ?p ?o }} WHERE {{ <{ACTION}> ?p ?o }}",
+    "ask with a language-tagged literal": f'ASK {{ <{ACTION}> <http://www.w3.org/2004/02/skos/core#prefLabel> "x"@it }}',
+    "literals with braces": f'SELECT * WHERE {{ <{ACTION}> ?p "a}}b" . <{ACTION}> ?p 3 . <{ACTION}> ?p true }}',
+    "bind of a safe function": f"SELECT * WHERE {{ <{ACTION}> ?p ?o BIND(STR(?o) AS ?s) }}",
+}
+NOT_BOUNDED = {
+    "variable subject": PSM + "SELECT ?e ?l WHERE { ?e psm:level ?l }",
+    "property path": PSM + f"SELECT * WHERE {{ <{ACTION}> skos:broader+ ?a }}",
+    "sequence path": f"SELECT * WHERE {{ <{ACTION}> <http://p>/<http://q> ?o }}",
+    "optional": f"SELECT * WHERE {{ <{ACTION}> ?p ?o OPTIONAL {{ ?o ?q ?r }} }}",
+    "union": f"SELECT * WHERE {{ {{ <{ACTION}> ?p ?o }} UNION {{ <{PLAN}> ?p ?o }} }}",
+    "not exists": f"SELECT * WHERE {{ <{ACTION}> ?p ?o FILTER NOT EXISTS {{ ?o ?q ?r }} }}",
+    "values": f"SELECT * WHERE {{ <{ACTION}> ?p ?o }} VALUES ?o {{ 1 2 }}",
+    "service": "SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }",
+    "growing function": f"SELECT (CONCAT(?o, ?o) AS ?x) WHERE {{ <{ACTION}> ?p ?o }}",
+    "replace": f'SELECT * WHERE {{ <{ACTION}> ?p ?o FILTER(REPLACE(STR(?o), "a", "aa") != "") }}',
+    "function by IRI": f"SELECT (<http://www.w3.org/2001/XMLSchema#integer>(?o) AS ?i) WHERE {{ <{ACTION}> ?p ?o }}",
+    "blank node property list": f"SELECT * WHERE {{ <{ACTION}> ?p [ ?q ?r ] }}",
+    "describe of a variable": f"DESCRIBE ?x WHERE {{ <{ACTION}> ?p ?x }}",
+    "undeclared prefix": "SELECT * WHERE { ex:a ?p ?o }",
+    "relative IRI": "SELECT * WHERE { <a> ?p ?o }",
+    "too long": f"SELECT * WHERE {{ <{ACTION}> ?p ?o }}" + "#" * 5000,
+    "not SPARQL": "DROP ALL",
+}
+
+
+@pytest.mark.parametrize("query", BOUNDED_FORM.values(), ids=BOUNDED_FORM.keys())
+def test_bounded_forms_are_recognised(query):
+    assert patterns(query)
+
+
+@pytest.mark.parametrize("query", NOT_BOUNDED.values(), ids=NOT_BOUNDED.keys())
+def test_other_queries_go_to_a_worker(query):
+    assert patterns(query) is None
+
+
+@pytest.fixture(scope="module")
+def store(built_dist):
+    return ox.Store.read_only(str(current_version(built_dist.dist_dir).store_path))
+
+
+def test_budget_counts_the_store(store):
+    light = BOUNDED_FORM["one resource"]
+    degree = sum(1 for _ in store.quads_for_pattern(ox.NamedNode(ACTION), None, None))
+    assert degree > 10
+    assert is_bounded(store, light, budget=degree)
+    assert not is_bounded(store, light, budget=degree - 1)
+    cross = f"SELECT * WHERE {{ <{ACTION}> ?p ?o . <{ACTION}> ?q ?r }}"
+    assert not is_bounded(store, cross, budget=degree * degree - 1)
+    assert is_bounded(store, cross, budget=degree * degree)
+    assert not is_bounded(store, light, budget=0)
+
+
+def test_in_process_answers_equal_worker_answers(store, built_dist):
+    version = current_version(built_dist.dist_dir)
+    pool = WorkerPool(1)
+    try:
+        for query in BOUNDED_FORM.values():
+            for media in ("application/sparql-results+json", "text/csv", "text/turtle"):
+                job = QueryJob(str(version.store_path), query, media, 10000, base_iri=BASE + "/sparql")
+                try:
+                    inline = execute(store, job)
+                except Exception as err:  # the same failure from both
+                    inline = type(err).__name__
+                try:
+                    remote = pool.run(job, 10)
+                except Exception as err:
+                    remote = type(err).__name__
+                assert inline == remote, query
+    finally:
+        pool.close()
+
+
+def test_server_answers_the_same_with_and_without_the_inline_tier(built_dist):
+    on = create_app(built_dist).test_client()
+    off_app = create_app(built_dist.replace(sparql_inline_budget=0))
+    off = off_app.test_client()
+    try:
+        for query in BOUNDED_FORM.values():
+            a = on.get("/sparql", query_string={"query": query}, headers={"Accept": "application/sparql-results+json, text/turtle"})
+            b = off.get("/sparql", query_string={"query": query}, headers={"Accept": "application/sparql-results+json, text/turtle"})
+            assert (a.status_code, a.data) == (b.status_code, b.data), query
+        bad = f"SELECT * WHERE {{ <{ACTION}> ?p ?o FILTER(?o > ) }}"
+        assert on.get("/sparql", query_string={"query": bad}).status_code == 400
+    finally:
+        pool = off_app.extensions.get("pianold.sparql_pool")
+        if pool:
+            pool.close()
+
+
+def _subjects(store) -> list[str]:
+    return sorted({q.subject.value for q in store.quads_for_pattern(None, None, None) if isinstance(q.subject, ox.NamedNode)})[:40]
+
+
+@hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_query_called_bounded_never_exceeds_its_budget(store, data):
+    """Soundness: whatever constant-subject patterns are combined, a query the recognizer lets
+    through to the server process yields at most `budget` solutions."""
+    subjects = _subjects(store)
+    predicates = ["?p{i}", "<http://www.w3.org/2004/02/skos/core#prefLabel>", "a", "<http://www.w3.org/2004/02/skos/core#narrower>"]
+    n = data.draw(st.integers(1, 4))
+    parts = []
+    for i in range(n):
+        s = data.draw(st.sampled_from(subjects))
+        p = data.draw(st.sampled_from(predicates)).format(i=i)
+        parts.append(f"<{s}> {p} ?o{i} .")
+    budget = data.draw(st.integers(1, 3000))
+    query = "SELECT * WHERE { " + " ".join(parts) + " }"
+    assert patterns(query) is not None
+    if is_bounded(store, query, budget):
+        rows = json.loads(execute(store, QueryJob("", query, "application/sparql-results+json", 10 ** 6)).body)
+        assert len(rows["results"]["bindings"]) <= budget
