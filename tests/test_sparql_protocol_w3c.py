@@ -38,6 +38,7 @@ def endpoint(tmp_path_factory):
 
     from pianold.config import load_settings
     from pianold.publish import Built, publish
+    from pianold.vocab import ONTOLOGY_IRI
     from pianold.web import create_app
 
     graphs = {}
@@ -47,7 +48,7 @@ def endpoint(tmp_path_factory):
     graphs[DATA0] = Graph(identifier=URIRef(DATA0))
     graphs[DATA0].add((URIRef(DATA0), RDF.type, URIRef("http://xmlns.com/foaf/0.1/Document")))
     settings = load_settings(env={}, dist_dir=tmp_path_factory.mktemp("w3c"), base="http://www.example")
-    built = Built(plans=[], ontology=Graph())
+    built = Built(plans=[], ontology=Graph(identifier=URIRef(ONTOLOGY_IRI)))
     for graph in graphs.values():
         built.add(graph)
     publish(settings, built)

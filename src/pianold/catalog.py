@@ -143,8 +143,8 @@ class CatalogUris:
 
 def catalog_graph(uris: Uris, plans: list[PlanRecord], stats: dict[str, VoidStats], ontology: Graph,
                   files: dict[str, dict], built: dt.datetime) -> Graph:
-    """The catalogue of one build. `stats` maps plan IRIs to their VoID statistics; `files` maps
-    dump names to {"bytes", "sha256"} (the manifest's)."""
+    """The catalogue of one build. `stats` maps the plan and ontology IRIs to their VoID statistics;
+    `files` maps dump names to {"bytes", "sha256"} (the manifest's)."""
     c = CatalogUris(uris)
     g = bind_prefixes(Graph(identifier=c.catalog))
     for prefix, ns in (("vcard", VCARD), ("spdx", SPDX), ("void", VOID), ("ndc", NDC), ("adms", ADMS)):
@@ -197,6 +197,7 @@ def catalog_graph(uris: Uris, plans: list[PlanRecord], stats: dict[str, VoidStat
     onto = URIRef(ONTOLOGY_IRI)
     g.add((cat, DCAT.dataset, onto))
     _ontology_dataset(g, c, ontology, onto, publisher, day, files)
+    _void_partitions(g, c, onto, stats[ONTOLOGY_IRI], "psm")
 
     everything = c.everything
     g.add((cat, DCAT.dataset, everything))
@@ -308,7 +309,6 @@ def _ontology_dataset(g: Graph, c: CatalogUris, ontology: Graph, onto: URIRef, p
     _agent(g, owner, str(ontology.value(owner, FOAF.name)), str(ontology.value(owner, DCTERMS.identifier)))
     license_iri = str(ontology.value(onto, DCTERMS.license))
     _distributions(g, c, onto, ontology_dumps(), files, license_iri, day, "Ontologia PSM", "PSM ontology")
-    _void_partitions(g, c, onto, VoidStats.of(ontology), "psm")
 
 
 def _everything_dataset(g: Graph, c: CatalogUris, uris: Uris, plans, everything, publisher, day, files) -> None:
@@ -477,8 +477,9 @@ def _void_partitions(g: Graph, c: CatalogUris, dataset, stats: VoidStats, name: 
 def _partition_key(iri) -> str:
     """A readable IRI segment for a class or property: psm-Action, or a digest of an unknown IRI."""
     text = str(iri)
-    prefix, _, local = compact_iri(text).partition(":")
-    if local and compact_iri(text) != text and local.replace("_", "").replace("-", "").isalnum():
+    compact = compact_iri(text)
+    prefix, _, local = compact.partition(":")
+    if local and compact != text and local.replace("_", "").replace("-", "").isalnum():
         return f"{prefix}-{local}"
     return "iri-" + hashlib.sha256(text.encode()).hexdigest()[:12]
 

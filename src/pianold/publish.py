@@ -80,14 +80,18 @@ class Version:
 
 @dataclass
 class Built:
-    """What publishing needs of a build: per named graph (one per plan) its sorted N-Triples lines
-    and VoID statistics. The rdflib graphs themselves are not kept: at a million triples one
-    costs ~0.7 GB, more than everything written from it."""
+    """What publishing needs of a build: per named graph (one per plan, and the ontology) its
+    sorted N-Triples lines and VoID statistics. The plans' rdflib graphs are not kept: at a million
+    triples one costs ~0.7 GB, more than everything written from it. The ontology graph (small)
+    stays for its catalogue record."""
 
     plans: list[PlanRecord]
     ontology: Graph
     lines: dict[str, list[bytes]] = field(default_factory=dict)  # named graph IRI -> sorted N-Triples
     stats: dict[str, VoidStats] = field(default_factory=dict)  # named graph IRI -> its VoID statistics
+
+    def __post_init__(self) -> None:
+        self.add(self.ontology)
 
     def add(self, graph: Graph) -> None:
         name = str(graph.identifier)
@@ -135,7 +139,7 @@ def publish(settings: Settings, built: Built) -> Version:
     versions = dist / "versions"
     versions.mkdir(parents=True, exist_ok=True)
     with _lock(dist):
-        lines = dict(sorted({**built.lines, ONTOLOGY_IRI: sorted_ntriples(built.ontology)}.items()))
+        lines = dict(sorted(built.lines.items()))
         h = hashlib.sha256()
         for chunk in _nquads(lines):
             h.update(chunk)

@@ -247,7 +247,7 @@ class _Reader:
             return ox.NamedNode(self.iri(t))
         if t.kind in ("string", "number") or (t.kind == "word" and t.text.lower() in ("true", "false")):
             nxt = self.peek()
-            if nxt is not None and nxt.kind == "lang" or (nxt is not None and nxt.text == "^^"):
+            if nxt is not None and (nxt.kind == "lang" or nxt.text == "^^"):
                 self.take()
                 if nxt.text == "^^":
                     self.iri(self.take())

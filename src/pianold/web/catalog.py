@@ -129,12 +129,8 @@ def _documents():
 # ---------------------------------------------------------------- schema.org, from the catalogue
 
 def schema_dataset(catalog: Graph, dataset: URIRef) -> dict:
-    def lang(prop, code="it"):
-        value = literal_in(catalog, dataset, (prop,), code)
-        return str(value) if value is not None else None
-
     data = {"@type": "Dataset", "@id": str(dataset), "url": str(catalog.value(dataset, DCAT.landingPage) or dataset),
-            "name": lang(DCTERMS.title), "description": lang(DCTERMS.description),
+            "name": lang_of(catalog, dataset), "description": lang_of(catalog, dataset, DCTERMS.description),
             "identifier": str(catalog.value(dataset, DCTERMS.identifier)), "inLanguage": ["it", "en"],
             "keywords": sorted(str(k) for k in catalog.objects(dataset, DCAT.keyword)),
             "dateModified": str(catalog.value(dataset, DCTERMS.modified))}
@@ -163,9 +159,9 @@ def schema_dataset(catalog: Graph, dataset: URIRef) -> dict:
     return {k: v for k, v in data.items() if v not in (None, [], "None")}
 
 
-def lang_of(catalog: Graph, node, code: str = "it") -> str | None:
-    """The node's dct:title in a language."""
-    value = literal_in(catalog, node, (DCTERMS.title,), code)
+def lang_of(catalog: Graph, node, prop=DCTERMS.title, code: str = "it") -> str | None:
+    """The node's value of `prop` (its title by default) in a language."""
+    value = literal_in(catalog, node, (prop,), code)
     return str(value) if value is not None else None
 
 
@@ -173,7 +169,7 @@ def schema_catalog(catalog: Graph, home: str) -> dict:
     cat = next(catalog.subjects(RDF.type, DCAT.Catalog))
     datasets = sorted(catalog.objects(cat, DCAT.dataset), key=lambda d: (str(d) == ONTOLOGY_IRI, str(d)))
     return {"@context": "https://schema.org", "@type": "DataCatalog", "@id": str(cat), "url": home,
-            "name": lang_of(catalog, cat), "description": str(literal_in(catalog, cat, (DCTERMS.description,))),
+            "name": lang_of(catalog, cat), "description": lang_of(catalog, cat, DCTERMS.description),
             "inLanguage": ["it", "en"], "dataset": [schema_dataset(catalog, d) for d in datasets]}
 
 
