@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from rdflib import Dataset, Graph
@@ -43,8 +45,39 @@ def sorted_ntriples(graph: Graph) -> list[bytes]:
     return lines[next((i for i, line in enumerate(lines) if line), len(lines)):]  # blank lines sort first
 
 
+def ntriples_chunks(lines: list[bytes], size: int = 10000) -> Iterator[bytes]:
+    """The N-Triples document of sorted lines, `size` lines per chunk."""
+    for start in range(0, len(lines), size):
+        yield b"\n".join(lines[start:start + size]) + b"\n"
+
+
 def ntriples_bytes(lines: list[bytes]) -> bytes:
-    return b"\n".join(lines) + b"\n"
+    return b"".join(ntriples_chunks(lines))
+
+
+class _ChunkReader(io.RawIOBase):
+    def __init__(self, chunks: Iterator[bytes]):
+        self._chunks = chunks
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._pending:
+            self._pending = next(self._chunks, b"")
+            if not self._pending:
+                return 0
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+
+def ntriples_reader(lines: list[bytes], size: int = 10000) -> io.BufferedReader:
+    """A binary stream of the N-Triples document of `lines`, for streaming parsers: the document
+    is never joined in memory (at a million triples it is 150 MB)."""
+    return io.BufferedReader(_ChunkReader(ntriples_chunks(lines, size)), buffer_size=1 << 16)
 
 
 def serialize(graph: Graph, fmt: RdfFormat) -> bytes:
@@ -73,9 +106,13 @@ def compact_iri(iri: str) -> str:
 
 
 def jsonld_from_lines(lines: list[bytes]) -> bytes:
+    return b"".join(jsonld_chunks(lines))
+
+
+def jsonld_chunks(lines: list[bytes]) -> Iterator[bytes]:
     """JSON-LD 1.1 of sorted N-Triples lines: one node object per subject in subject order, compact
     IRIs from the inline @context (the one published at {base}/context.jsonld), so documents parse
-    without fetching anything. Streams: a million triples need no graph in memory."""
+    without fetching anything. Streams: a million triples need no graph, nor the document, in memory."""
     import pyoxigraph
 
     def term(node) -> dict:
@@ -90,15 +127,19 @@ def jsonld_from_lines(lines: list[bytes]) -> bytes:
             value["@type"] = compact_iri(node.datatype.value)
         return value
 
-    out = ['{\n"@context": ', json.dumps(_CONTEXT, indent=1, sort_keys=True), ',\n"@graph": [']
+    yield ('{\n"@context": ' + json.dumps(_CONTEXT, indent=1, sort_keys=True) + ',\n"@graph": [').encode()
     node: dict | None = None
     subject = None
-    first = True
-    for triple in pyoxigraph.parse(b"\n".join(lines), format=pyoxigraph.RdfFormat.N_TRIPLES):
+    separator = "\n"
+    batch: list[str] = []
+    for triple in pyoxigraph.parse(ntriples_reader(lines), format=pyoxigraph.RdfFormat.N_TRIPLES):
         if triple.subject != subject:
             if node is not None:
-                out.append(("\n" if first else ",\n") + json.dumps(node, ensure_ascii=False, sort_keys=True))
-                first = False
+                batch.append(separator + json.dumps(node, ensure_ascii=False, sort_keys=True))
+                separator = ",\n"
+                if len(batch) >= 1000:
+                    yield "".join(batch).encode("utf-8")
+                    batch = []
             subject = triple.subject
             node = {"@id": term(subject)["@id"]}
         if triple.predicate.value == _RDF_TYPE and isinstance(triple.object, pyoxigraph.NamedNode):
@@ -106,6 +147,6 @@ def jsonld_from_lines(lines: list[bytes]) -> bytes:
         else:
             node.setdefault(compact_iri(triple.predicate.value), []).append(term(triple.object))
     if node is not None:
-        out.append(("\n" if first else ",\n") + json.dumps(node, ensure_ascii=False, sort_keys=True))
-    out.append("\n]\n}\n")
-    return "".join(out).encode("utf-8")
+        batch.append(separator + json.dumps(node, ensure_ascii=False, sort_keys=True))
+    batch.append("\n]\n}\n")
+    yield "".join(batch).encode("utf-8")

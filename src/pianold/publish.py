@@ -40,7 +40,8 @@ from rdflib import Dataset, Graph, URIRef
 from pianold import __version__
 from pianold.config import Settings
 from pianold.catalog import VoidStats, catalog_graph, every_dump
-from pianold.formats import GRAPH_FORMATS, JSONLD, JSONLD_CONTEXT, NQUADS, NTRIPLES, jsonld_from_lines, ntriples_bytes, serialize, sorted_ntriples
+from pianold.formats import (GRAPH_FORMATS, JSONLD, JSONLD_CONTEXT, NQUADS, jsonld_chunks, ntriples_chunks,
+                             ntriples_reader, serialize, sorted_ntriples)
 from pianold.ingest import PlanRecord, Problem, SourceError, load_plan
 from pianold.model import plan_graph
 from pianold.resources import ontology_file, shapes_files
@@ -180,29 +181,52 @@ def _union(graphs) -> list[bytes]:
     return merged
 
 
+class _Checksummed:
+    """A binary file writer that counts and hashes what it writes, for the manifest."""
+
+    def __init__(self, raw):
+        self._raw = raw
+        self.size = 0
+        self.sha = hashlib.sha256()
+
+    def write(self, data) -> int:
+        self._raw.write(data)
+        self.sha.update(data)
+        self.size += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        self._raw.flush()
+
+
 def _write_version(folder: Path, version_id: str, settings: Settings, built: Built,
                    lines: dict[str, list[bytes]]) -> None:
-    """Everything of one version, written from the sorted N-Triples lines of each graph (streaming
-    writers: at a million triples rdflib's serialisers would need another GB), then the catalogue
-    of those files."""
+    """Everything of one version, streamed to disk from the sorted N-Triples lines of each graph
+    (at a million triples rdflib's serialisers would need another GB, and a joined document
+    150 MB per dump), then the catalogue of those files."""
     inventory: dict[str, dict] = {}
 
-    def write(name: str, data: bytes) -> None:
+    @contextmanager
+    def create(name: str, compress: bool = False):
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        inventory[name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        with open(path, "wb") as raw:
+            out = _Checksummed(raw)
+            if compress:
+                with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0) as gz:
+                    yield gz
+            else:
+                yield out
+        inventory[name] = {"bytes": out.size, "sha256": out.sha.hexdigest()}
+
+    def write(name: str, data: bytes) -> None:
+        with create(name) as out:
+            out.write(data)
 
     write("context.jsonld", (json.dumps(JSONLD_CONTEXT, indent=2, sort_keys=True) + "\n").encode())
-    # all.nq is streamed to disk (a million quads need not sit in memory twice) and loaded from there
-    sha = hashlib.sha256()
-    size = 0
-    with open(folder / "all.nq", "wb") as fh:
+    with create("all.nq") as out:
         for chunk in _nquads(lines):
-            fh.write(chunk)
-            sha.update(chunk)
-            size += len(chunk)
-    inventory["all.nq"] = {"bytes": size, "sha256": sha.hexdigest()}
+            out.write(chunk)
     store = pyoxigraph.Store(str(folder / "store"))
     store.bulk_load(path=str(folder / "all.nq"), format=pyoxigraph.RdfFormat.N_QUADS)
     stems = {str(settings.uris.plan(p.id)): f"plans/{p.id}" for p in built.plans}
@@ -210,16 +234,16 @@ def _write_version(folder: Path, version_id: str, settings: Settings, built: Bui
     sources = {stem: lines[name] for name, stem in stems.items()}
     sources["all"] = _union(lines.values())
     for dump in every_dump([p.id for p in built.plans]):
-        stem = dump.name.split(".", 1)[0]
         if dump.fmt is NQUADS:
             continue  # written above
-        if dump.fmt is NTRIPLES:
-            data = ntriples_bytes(sources[stem])
-        elif dump.fmt is JSONLD:
-            data = jsonld_from_lines(sources[stem])
-        else:
-            data = _serialize_lines(sources[stem], dump.fmt)
-        write(dump.name, gzip.compress(data, mtime=0) if dump.gzip else data)
+        source = sources[dump.name.split(".", 1)[0]]
+        with create(dump.name, compress=dump.gzip) as out:
+            if dump.fmt.extension in _OX_FORMATS:
+                pyoxigraph.serialize(pyoxigraph.parse(ntriples_reader(source), format=pyoxigraph.RdfFormat.N_TRIPLES),
+                                     out, _OX_FORMATS[dump.fmt.extension], prefixes={k: str(v) for k, v in PREFIXES.items()})
+            else:
+                for chunk in (jsonld_chunks if dump.fmt is JSONLD else ntriples_chunks)(source):
+                    out.write(chunk)
     del sources
 
     built_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
@@ -252,14 +276,9 @@ def _write_version(folder: Path, version_id: str, settings: Settings, built: Bui
     _fsync_tree(folder)
 
 
+# Oxigraph's streaming writers (the N-Triples lines are parsed, not read from the store: it keeps
+# derived integer types such as xsd:positiveInteger only as xsd:integer).
 _OX_FORMATS = {"ttl": pyoxigraph.RdfFormat.TURTLE, "rdf": pyoxigraph.RdfFormat.RDF_XML}
-
-
-def _serialize_lines(lines: list[bytes], fmt) -> bytes:
-    """N-Triples lines re-serialised by Oxigraph's streaming parser and writer. (Not from the store:
-    it keeps derived integer types such as xsd:positiveInteger only as xsd:integer.)"""
-    triples = pyoxigraph.parse(b"\n".join(lines), format=pyoxigraph.RdfFormat.N_TRIPLES)
-    return pyoxigraph.serialize(triples, format=_OX_FORMATS[fmt.extension], prefixes={k: str(v) for k, v in PREFIXES.items()})
 
 
 def is_complete(folder: Path) -> bool:
