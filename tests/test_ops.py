@@ -68,6 +68,26 @@ def test_metrics_in_prometheus_format(live_server):
     assert 'pianold_request_seconds_bucket{route="/data/<path:rest>",le="10"}' in text
 
 
+def test_fast_path_replays_are_counted_and_logged(live_server):
+    url = live_server.url + "/data/plan/bari-psm-2030/objective/5.2.ttl?replayed=1"
+    route = 'pianold_requests_total{route="/data/<path:rest>",status="200"} '
+
+    def served() -> int:
+        text = get(live_server.url + "/metrics")[2].decode()
+        return int(text.split(route, 1)[1].split("\n", 1)[0])
+
+    get(url)  # computed by Flask, then kept
+    before = served()
+    for _ in range(3):
+        assert get(url)[0] == 200
+    assert served() == before + 3
+    records = [json.loads(line.split("pianold.access: ", 1)[1]) for line in live_server.log.read_text().splitlines()
+               if "pianold.access: " in line]
+    replays = [r for r in records if r.get("replay") and r["path"] == "/data/plan/bari-psm-2030/objective/5.2.ttl"]
+    assert len(replays) >= 3
+    assert replays[-1]["route"] == "/data/<path:rest>" and replays[-1]["status"] == 200 and replays[-1]["version"]
+
+
 def test_structured_access_log(live_server):
     get(live_server.url + "/data/plan/bari-psm-2030/axis/9.html?fresh=1")
     lines = [line for line in live_server.log.read_text().splitlines() if "pianold.access" in line]

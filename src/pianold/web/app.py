@@ -37,5 +37,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(resources.bp)
     app.register_blueprint(sparql.bp)
     app.register_blueprint(catalog.bp)
-    app.wsgi_app = app.extensions["pianold.fastpath"] = FastPath(app.wsgi_app, str(settings.dist_dir / CURRENT))
+    app.wsgi_app = app.extensions["pianold.fastpath"] = FastPath(app.wsgi_app, str(settings.dist_dir / CURRENT),
+                                                                         app.extensions["pianold.metrics"])
     return app

@@ -4,13 +4,17 @@ Dereference is the hot path of a linked-data server: the same few thousand docum
 asked again and again. Flask computes each response once (the view marks it cacheable); later
 identical requests (same data version, path and Accept header) are answered from memory, and a
 matching If-None-Match gets its 304 here too. A rebuild changes the version, so nothing stale
-is ever replayed; each entry carries the version it was computed from."""
+is ever replayed; each entry carries the version it was computed from. Replays are counted in the
+metrics and written to the access log like Flask's answers, under the route that computed them."""
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import OrderedDict
+
+from pianold.web import ops
 
 CACHEABLE = "pianold.cacheable"
 
@@ -21,8 +25,9 @@ def mark_cacheable(environ: dict) -> None:
 
 
 class FastPath:
-    def __init__(self, wsgi_app, current_link: str, size: int = 8192):
+    def __init__(self, wsgi_app, current_link: str, metrics: ops.Metrics, size: int = 8192):
         self.wsgi_app = wsgi_app
+        self.metrics = metrics
         self.current_link = current_link
         self.size = size
         self.entries: OrderedDict = OrderedDict()
@@ -30,6 +35,7 @@ class FastPath:
         self.hits = 0
 
     def __call__(self, environ, start_response):
+        started = time.perf_counter()
         method = environ.get("REQUEST_METHOD")
         if method not in ("GET", "HEAD"):
             return self.wsgi_app(environ, start_response)
@@ -42,7 +48,10 @@ class FastPath:
         entry = self.entries.get(key)
         if entry is not None and not ("HTTP_IF_MODIFIED_SINCE" in environ and "HTTP_IF_NONE_MATCH" not in environ):
             self.hits += 1  # approximate under threads; a metric, not an invariant
-            return self.replay(entry, environ, start_response, method)
+            answer, status = self.replay(entry, environ, start_response, method)
+            ops.record(self.metrics, method, _path(environ), status,
+                       time.perf_counter() - started, entry[4], version, replay=True)
+            return answer
 
         captured = {}
 
@@ -62,16 +71,21 @@ class FastPath:
         if dict(headers).get("X-Pianold-Version") == version:
             etag = next((v for k, v in headers if k.lower() == "etag"), None)
             with self.lock:
-                self.entries[key] = (captured["status"], headers, data, etag)
+                self.entries[key] = (captured["status"], headers, data, etag, environ.get(ops.ROUTE, "unmatched"))
                 while len(self.entries) > self.size:
                     self.entries.popitem(last=False)
         return [data]
 
     @staticmethod
-    def replay(entry, environ, start_response, method):
-        status, headers, data, etag = entry
+    def replay(entry, environ, start_response, method) -> tuple[list[bytes], int]:
+        status, headers, data, etag, _ = entry
         if etag is not None and environ.get("HTTP_IF_NONE_MATCH") == etag:
             start_response("304 NOT MODIFIED", [(k, v) for k, v in headers if k.lower() not in ("content-type", "content-length")])
-            return [b""]
+            return [b""], 304
         start_response(status, headers)
-        return [b""] if method == "HEAD" else [data]
+        return ([b""] if method == "HEAD" else [data]), int(status[:3])
+
+
+def _path(environ: dict) -> str:
+    """The request path as Flask reports it (WSGI hands it over as latin-1 decoded bytes)."""
+    return environ.get("PATH_INFO", "").encode("latin-1", "replace").decode("utf-8", "replace")

@@ -58,7 +58,7 @@ class Metrics:
                     counts[i] += 1
 
     def render(self, extra: dict[str, float]) -> str:
-        lines = ["# HELP pianold_requests_total Requests answered by Flask (not the fast-path replays).",
+        lines = ["# HELP pianold_requests_total Requests answered, by Flask or replayed by the fast path.",
                  "# TYPE pianold_requests_total counter"]
         with self.lock:
             for (route, status), n in sorted(self.requests.items()):
@@ -98,12 +98,26 @@ def _start_timer():
 def _observe(response):
     elapsed = time.perf_counter() - g.get("started", time.perf_counter())
     route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-    current_app.extensions["pianold.metrics"].observe(route, response.status_code, elapsed)
-    if access_log.isEnabledFor(logging.INFO):
-        access_log.info(json.dumps({"method": request.method, "path": request.path, "status": response.status_code,
-                                    "ms": round(elapsed * 1000, 2), "route": route,
-                                    "version": g.snapshot.version.id if g.get("snapshot") else None}))
+    request.environ[ROUTE] = route  # kept with a fast-path entry, so its replays count under the same route
+    version = g.snapshot.version.id if g.get("snapshot") else None
+    record(current_app.extensions["pianold.metrics"], request.method, request.path, response.status_code, elapsed, route, version)
     return response
+
+
+ROUTE = "pianold.route"
+
+
+def record(metrics: Metrics, method: str, path: str, status: int, seconds: float, route: str, version: str | None,
+           replay: bool = False) -> None:
+    """One answered request into the metrics and the access log: Flask's answers and the fast
+    path's replays alike."""
+    metrics.observe(route, status, seconds)
+    if access_log.isEnabledFor(logging.INFO):
+        entry = {"method": method, "path": path, "status": status, "ms": round(seconds * 1000, 2), "route": route,
+                 "version": version}
+        if replay:
+            entry["replay"] = True
+        access_log.info(json.dumps(entry))
 
 
 def security_headers(response):
