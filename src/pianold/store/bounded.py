@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 
 MAX_QUERY_CHARS = 4096
+MAX_MEMO = 100_000  # memoised match counts per store
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
 _TOKEN = re.compile(r"""
@@ -116,17 +117,26 @@ def solution_limit(query: str) -> int | None:
     return None
 
 
-def is_bounded(store: ox.Store, query: str, budget: int) -> bool:
-    """True when the query is of the bounded form and its patterns' match counts multiply to ≤ budget."""
+def is_bounded(store: ox.Store, query: str, budget: int, counts: dict | None = None) -> bool:
+    """True when the query is of the bounded form and its patterns' match counts multiply to ≤ budget.
+    `counts` memoises match counts across queries; only for a store that never changes."""
     found = patterns(query)
     if found is None:
         return False
     product = 1
     try:
         for p in found:
-            matches = store.quads_for_pattern(ox.NamedNode(p.subject), ox.NamedNode(p.predicate) if p.predicate else None,
-                                              p.object)
-            product *= max(1, len(list(itertools.islice(matches, budget + 1))))
+            key = (p.subject, p.predicate, p.object, budget)
+            matches = counts.get(key) if counts is not None else None
+            if matches is None:
+                quads = store.quads_for_pattern(ox.NamedNode(p.subject), ox.NamedNode(p.predicate) if p.predicate else None,
+                                                p.object)
+                matches = len(list(itertools.islice(quads, budget + 1)))
+                if counts is not None:
+                    if len(counts) >= MAX_MEMO:
+                        counts.clear()
+                    counts[key] = matches
+            product *= max(1, matches)
             if product > budget:
                 return False
     except ValueError:  # not a valid IRI: the engine will say so, from a worker

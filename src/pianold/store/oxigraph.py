@@ -33,6 +33,7 @@ class EmbeddedStore(Store):
         except (OSError, ValueError, RuntimeError) as err:  # RocksDB reports corruption as RuntimeError
             raise StoreError(f"cannot open the store at {path}: {err}") from None
         self.path = Path(path)
+        self.match_counts: dict = {}  # the store is read-only: a pattern's match count never changes (bounded.py)
 
     @property
     def oxigraph(self) -> ox.Store:

@@ -161,7 +161,7 @@ def _run(job: QueryJob) -> QueryAnswer:
             raise QueryFailed(504, str(err)) from None
         except StoreError as err:
             raise QueryFailed(502, str(err)) from None
-    if is_bounded(store.oxigraph, job.query, settings.sparql_inline_budget):  # provably small: no worker round trip
+    if is_bounded(store.oxigraph, job.query, settings.sparql_inline_budget, store.match_counts):  # provably small: no worker round trip
         return execute(store.oxigraph, replace(job, at_most=settings.sparql_inline_budget))
     return pool().run(replace(job, at_most=solution_limit(job.query)), settings.sparql_timeout)
 
