@@ -8,9 +8,11 @@ import waitress
 
 from pianold.config import load_settings
 from pianold.web import create_app
+from pianold.web.sparql import start_workers
 
 if __name__ == "__main__":
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     dist, port, threads = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     app = create_app(load_settings(env={}, dist_dir=dist, sparql_workers=2))
+    start_workers(app)  # as `pianold serve` does
     waitress.serve(app, host="127.0.0.1", port=port, threads=threads, ident="pianold")

@@ -226,3 +226,21 @@ def test_query_page(live_server):
     page = body.decode()
     assert 'href="/data/plan/bari-psm-2030/action/5.1.1.a"' in page  # results link to dereferenceable pages
     assert "format=csv" in page and "format=json" in page  # downloads
+
+
+def test_query_workers_start_with_the_server_not_on_the_first_query(built_dist):
+    from pianold.web import create_app
+    from pianold.web.sparql import start_workers
+
+    app = create_app(built_dist.replace(sparql_workers=2))
+    start_workers(app)
+    pool = app.extensions["pianold.sparql_pool"]
+    try:
+        deadline = time.monotonic() + 30
+        while len(pool.pids()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(pool.pids()) == 2
+        answer = app.test_client().get("/sparql", query_string={"query": ACTIONS}, headers={"Accept": "text/csv"})
+        assert answer.status_code == 200 and len(pool.pids()) == 2
+    finally:
+        pool.close()

@@ -56,12 +56,14 @@ def run(settings: Settings, on_build_error: Callable[[Exception], None]) -> None
     import waitress
 
     from pianold.web import create_app
+    from pianold.web.sparql import start_workers
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a queue under load is normal, not news
     ensure_published(settings, on_build_error)
     check_store(settings)
     app = create_app(settings)
+    start_workers(app)
     # Start-up leaves a large heap of long-lived objects (rdflib, pyshacl, templates); freezing it
     # keeps the garbage collector from re-scanning it on every collection under load.
     gc.collect()

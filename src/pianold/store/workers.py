@@ -154,9 +154,18 @@ class WorkerPool:
         self.deaths = 0
 
     def start(self) -> None:
-        workers = [self._take(0.1) for _ in range(self.size)]
-        for w in workers:
-            self.idle.put(w)
+        """Start the workers not started yet, one at a time, so that queries arriving meanwhile
+        still find the others (workers otherwise start on their first query, a second late)."""
+        for _ in range(self.size):
+            try:
+                worker = self.idle.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                if worker is None:
+                    worker = Worker()
+            finally:
+                self.idle.put(worker)
 
     def _take(self, timeout: float) -> Worker:
         worker = self.idle.get(timeout=timeout)

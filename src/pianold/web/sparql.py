@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import replace
 from urllib.parse import urlencode
 
@@ -39,6 +40,15 @@ def pool() -> WorkerPool:
         settings = app.config["PIANOLD"]
         app.extensions["pianold.sparql_pool"] = WorkerPool(settings.sparql_workers)
     return app.extensions["pianold.sparql_pool"]
+
+
+def start_workers(app) -> None:
+    """Start the query workers in the background (a server calls it once it is set up): the
+    first query then does not wait for worker processes, nor start-up for the first 200."""
+    if app.config["PIANOLD"].store_url:
+        return  # a remote store answers the queries itself
+    with app.app_context():
+        threading.Thread(target=pool().start, name="pianold-sparql-start", daemon=True).start()
 
 
 class ProtocolError(Exception):
