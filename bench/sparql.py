@@ -6,7 +6,8 @@ For each dataset (the built Bari plan, and synthetic plans from bench/synthetic.
 (light SELECT on one resource, a join with FILTER regex, skos:broader+, a GROUP BY), it measures:
 - repeated: the identical query under load (wrk, 16 connections) after one warm-up request, so
   pianold answers from its versioned cache; only 2xx answers count;
-- cold: distinct queries one after another (a comment makes each text new), so every one runs;
+- cold: distinct queries one after another (a comment makes each text new), so every one runs,
+  sent to every server in turn (static app included) so that all run under the same conditions;
 against (a) a static Flask app returning a fixed 2 KB body under the same server and threads,
 (b) `oxigraph serve-read-only` on the same data, (c) `rdflib-endpoint` (only up to 100k triples:
 loading 1M triples into rdflib's memory store takes minutes). Loopback only, bounded in time."""
@@ -74,25 +75,40 @@ def datasets(sizes: list[str], work: Path):
             yield f"synthetic {n:,} triples", dist, nq, action
 
 
-def cold(url: str, query: str, seconds: float, oxigraph: bool = False, limit: int = 300) -> float | None:
-    """Distinct queries one after another on one connection: queries per second, or None when the
-    server stopped the query (pianold's time limit answers 503)."""
-    parts = urllib.parse.urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
-    done, start = 0, time.monotonic()
-    while time.monotonic() - start < seconds and done < limit:
-        fields = {"query": f"{query}\n# {time.monotonic_ns()}"}
-        if oxigraph:
-            fields["union-default-graph"] = ""
-        conn.request("GET", parts.path + "?" + urllib.parse.urlencode(fields), headers={"Accept": "application/sparql-results+json"})
+def cold(endpoints: dict[str, tuple[str, dict]], query: str, seconds: float, limit: int = 300) -> dict[str, float | None]:
+    """Distinct queries (a comment makes each text new) sent to every endpoint in turn, one at a
+    time, so that all of them run under the same conditions on this noisy machine: queries per
+    second of each endpoint's own answering time, or None when it stopped the query (pianold's
+    time limit answers 503). An endpoint leaves the rotation once it has had `seconds` or `limit`
+    queries, so a slow one does not starve the others of samples. One unmeasured warm-up round
+    first. endpoints: name -> (URL, extra query parameters)."""
+    conns, spent, done = {}, {}, {}
+    for name, (url, _) in endpoints.items():
+        parts = urllib.parse.urlsplit(url)
+        conns[name] = (http.client.HTTPConnection(parts.hostname, parts.port, timeout=300), parts.path)
+        spent[name], done[name] = 0.0, 0
+    stopped: set[str] = set()
+
+    def ask(name: str) -> float:
+        conn, path = conns[name]
+        fields = {"query": f"{query}\n# {time.monotonic_ns()}", **endpoints[name][1]}
+        began = time.perf_counter()
+        conn.request("GET", path + "?" + urllib.parse.urlencode(fields), headers={"Accept": "application/sparql-results+json"})
         response = conn.getresponse()
         response.read()
         if response.status in (503, 504):
-            return None
-        if response.status != 200:
-            raise RuntimeError(f"{url} answered {response.status}")
-        done += 1
-    return done / (time.monotonic() - start)
+            stopped.add(name)
+        elif response.status != 200:
+            raise RuntimeError(f"{endpoints[name][0]} answered {response.status}")
+        return time.perf_counter() - began
+
+    for name in endpoints:
+        ask(name)
+    while active := [n for n in endpoints if n not in stopped and spent[n] < seconds and done[n] < limit]:
+        for name in active:
+            spent[name] += ask(name)
+            done[name] += 1
+    return {name: None if name in stopped else done[name] / spent[name] for name in endpoints}
 
 
 def repeated(url: str, seconds: float, accept: dict) -> float:
@@ -113,7 +129,6 @@ def main() -> None:
     try:
         with running(static_app_args(args.threads)) as static_url:
             static = load(static_url + "/", args.seconds)["rps"]
-            static_cold = cold(static_url + "/", "x", args.seconds)
             for name, dist, nq, action in datasets(args.sizes.split(","), work):
                 ox_dir = work / f"ox-{dist.name}"
                 subprocess.run(["oxigraph", "load", "--location", str(ox_dir), "--file", str(nq)], check=True, capture_output=True)
@@ -135,26 +150,29 @@ def main() -> None:
                             enc = urllib.parse.urlencode({"query": query})
                             accept = {"Accept": "application/sparql-results+json"}
                             # cold first: a load phase leaves queued work behind on every server
-                            p_cold = cold(p_url + "/sparql", query, args.seconds)
-                            o_cold = cold(o_url + "/query", query, args.seconds, oxigraph=True)
-                            r_cold = cold(r_url + "/", query, args.seconds) if r_url else None  # its endpoint is at /
+                            endpoints = {"static": (static_url + "/", {}), "pianold": (p_url + "/sparql", {}),
+                                         "oxigraph": (o_url + "/query", {"union-default-graph": ""})}
+                            if r_url:
+                                endpoints["rdflib"] = (r_url + "/", {})  # its endpoint is at /
+                            c = cold(endpoints, query, args.seconds)
+                            p_cold, o_cold, r_cold, static_cold = c["pianold"], c["oxigraph"], c.get("rdflib"), c["static"]
                             p_rep = repeated(f"{p_url}/sparql?{enc}", args.seconds, accept)
                             o_rep = repeated(f"{o_url}/query?{enc}&union-default-graph", args.seconds, accept)
                             r_rep = repeated(f"{r_url}/?{enc}", args.seconds, accept) if r_url else None
-                            rows.append((qname, p_rep, o_rep, r_rep, p_cold, o_cold, r_cold))
+                            rows.append((qname, p_rep, o_rep, r_rep, p_cold, o_cold, r_cold, static_cold))
                     finally:
                         if r_ctx:
                             r_ctx.__exit__(None, None, None)
                 report[name] = rows
-                print(f"\n{name}  (static 2 KB baseline: {static:.0f} req/s under load, {static_cold:.0f} req/s sequential)")
+                print(f"\n{name}  (static 2 KB baseline: {static:.0f} req/s under load; cold ratios to it and to the others interleaved)")
                 print(f"{'query':<30} {'rep/static':>10} {'rep/oxi':>8} {'rep/rdflib':>10} {'cold/static':>11} {'cold/oxi':>9} {'cold/rdflib':>11}")
-                for qname, p_rep, o_rep, r_rep, p_cold, o_cold, r_cold in rows:
+                for qname, p_rep, o_rep, r_rep, p_cold, o_cold, r_cold, static_cold in rows:
                     fmt = lambda a, b: "stopped" if a is None else f"{a / b:.2f}x" if b else "-"  # noqa: E731
                     print(f"{qname:<30} {fmt(p_rep, static):>10} {fmt(p_rep, o_rep):>8} {fmt(p_rep, r_rep):>10} "
                           f"{fmt(p_cold, static_cold):>11} {fmt(p_cold, o_cold):>9} {fmt(p_cold, r_cold):>11}")
         print("\nTargets: light SELECT >= 0.7x static (>= 4x rdflib-endpoint); regex join, broader+, GROUP BY >= 0.8x "
               "Oxigraph and >= 10x rdflib-endpoint; repeated queries >= 0.9x static.")
-        save("sparql", {"static_rps": static, "static_sequential_rps": static_cold, "datasets": report})
+        save("sparql", {"static_rps": static, "datasets": report})
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
