@@ -102,8 +102,8 @@ def access_records(live_server, wanted, count: int = 1, timeout: float = 5.0) ->
 def test_structured_access_log(live_server):
     before = time.time()
     get(live_server.url + "/data/plan/bari-psm-2030/axis/9.html?fresh=1")
-    found = access_records(live_server, lambda r: r["path"] == "/data/plan/bari-psm-2030/axis/9.html")
+    found = access_records(live_server, lambda r: r["path"] == "/data/plan/bari-psm-2030/axis/9.html" and r["time"] >= before - 0.002)
     assert found, "no access log line for the request"
     record = found[-1]
     assert record["status"] == 200 and record["version"] and record["route"] == "/data/<path:rest>"
-    assert before - 1 <= record["time"] <= time.time()
+    assert record["time"] <= time.time()
