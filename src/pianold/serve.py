@@ -63,15 +63,16 @@ def run(settings: Settings, on_build_error: Callable[[Exception], None]) -> None
     ensure_published(settings, on_build_error)
     check_store(settings)
     app = create_app(settings)
-    start_workers(app)
     # Start-up leaves a large heap of long-lived objects (rdflib, pyshacl, templates); freezing it
     # keeps the garbage collector from re-scanning it on every collection under load.
     gc.collect()
     gc.freeze()
-    print(f"pianold: serving {settings.base} on http://{settings.host}:{settings.port}/", flush=True)
     # Slow or idle clients are held by waitress's event loop, not by worker threads; raise its
     # default limit of 100 connections (poll() instead of select() lifts the 1024-descriptor
     # ceiling) and drop connections idle for a minute, so trickling clients cannot lock others out.
-    waitress.serve(app, host=settings.host, port=settings.port, threads=settings.workers, ident="pianold",
-                   connection_limit=settings.max_connections, channel_timeout=60, asyncore_use_poll=True,
-                   max_request_header_size=MAX_HEADER_BYTES, max_request_body_size=MAX_BODY_BYTES)
+    server = waitress.create_server(app, host=settings.host, port=settings.port, threads=settings.workers, ident="pianold",
+                                    connection_limit=settings.max_connections, channel_timeout=60, asyncore_use_poll=True,
+                                    max_request_header_size=MAX_HEADER_BYTES, max_request_body_size=MAX_BODY_BYTES)
+    start_workers(app)  # once the port is ours: a server that cannot listen starts nothing
+    print(f"pianold: serving {settings.base} on http://{settings.host}:{settings.port}/", flush=True)
+    server.run()
