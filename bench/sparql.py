@@ -28,7 +28,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, load, print_table, running, save, static_app_args  # noqa: E402
+from common import ROOT, load, running, save, static_app_args  # noqa: E402
 from synthetic import generate  # noqa: E402
 
 PREFIX = "PREFIX psm: <https://w3id.org/pianold/onto/psm/> PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "

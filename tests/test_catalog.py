@@ -10,7 +10,6 @@ import re
 import shutil
 import subprocess
 import sys
-import urllib.parse
 import xml.etree.ElementTree as ET
 
 import pytest

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from rdflib import BNode, Literal, URIRef
+from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, SKOS, XSD
 
 from pianold.ingest import load_plan

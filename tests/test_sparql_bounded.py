@@ -10,7 +10,6 @@ import pyoxigraph as ox
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from pianold.config import load_settings
 from pianold.publish import current_version
 from pianold.store.bounded import is_bounded, patterns, solution_limit
 from pianold.store.workers import QueryJob, WorkerPool, execute

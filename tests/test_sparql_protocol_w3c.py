@@ -11,9 +11,9 @@ import threading
 import xml.dom.minidom
 
 import pytest
-from rdflib import BNode, Graph, Namespace, URIRef
+from rdflib import Graph, Namespace, URIRef
 from rdflib.collection import Collection
-from rdflib.namespace import RDF, RDFS
+from rdflib.namespace import RDF
 
 from conftest import ROOT
 
