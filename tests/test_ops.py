@@ -109,3 +109,33 @@ def test_structured_access_log(live_server):
     record = found[-1]
     assert record["status"] == 200 and record["version"] and record["route"] == "/data/<path:rest>"
     assert record["time"] <= time.time()
+
+def test_access_log_lines_are_written_in_a_forked_worker_too(tmp_path):
+    """Under a pre-forking server (gunicorn --preload) each worker process needs its own writer."""
+    import logging
+    import os
+
+    from pianold.web import ops
+
+    handler = logging.FileHandler(tmp_path / "access.log")
+    logger = logging.getLogger("pianold.access")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        ops._access.write({"who": "parent"})
+        pid = os.fork()
+        if pid == 0:  # the child: write one line, give the writer time, leave without pytest's teardown
+            ops._access.write({"who": "child"})
+            time.sleep(1)
+            os._exit(0)
+        os.waitpid(pid, 0)
+        deadline = time.monotonic() + 5
+        while '"child"' not in (tmp_path / "access.log").read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        text = (tmp_path / "access.log").read_text()
+        assert '"child"' in text and '"parent"' in text
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        handler.close()

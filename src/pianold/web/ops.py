@@ -7,6 +7,7 @@ import bisect
 import itertools
 import json
 import logging
+import os
 import threading
 import time
 from collections import defaultdict, deque
@@ -87,16 +88,16 @@ class AccessLog:
         self.interval = interval
         self.pending: deque[str] = deque()
         self.lock = threading.Lock()
-        self.thread: threading.Thread | None = None
+        self.pid: int | None = None  # of the process whose thread writes (a forked worker needs its own)
 
     def write(self, entry: dict) -> None:
         self.pending.append(json.dumps(entry))
-        if self.thread is None:
+        if self.pid != os.getpid():
             with self.lock:
-                if self.thread is None:
-                    self.thread = threading.Thread(target=self._run, name="pianold-access-log", daemon=True)
-                    self.thread.start()
+                if self.pid != os.getpid():
+                    threading.Thread(target=self._run, name="pianold-access-log", daemon=True).start()
                     atexit.register(self.flush)
+                    self.pid = os.getpid()
 
     def flush(self) -> None:
         with self.lock:
