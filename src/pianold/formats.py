@@ -58,16 +58,17 @@ def ntriples_bytes(lines: list[bytes]) -> bytes:
 class _ChunkReader(io.RawIOBase):
     def __init__(self, chunks: Iterator[bytes]):
         self._chunks = chunks
-        self._pending = b""
+        self._pending = memoryview(b"")  # a view: handing out a chunk piece by piece copies nothing twice
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:
         while not self._pending:
-            self._pending = next(self._chunks, b"")
-            if not self._pending:
+            chunk = next(self._chunks, b"")
+            if not chunk:
                 return 0
+            self._pending = memoryview(chunk)
         n = min(len(buffer), len(self._pending))
         buffer[:n] = self._pending[:n]
         self._pending = self._pending[n:]
