@@ -139,3 +139,18 @@ def test_access_log_lines_are_written_in_a_forked_worker_too(tmp_path):
         logger.removeHandler(handler)
         logger.setLevel(level)
         handler.close()
+
+
+def test_sigterm_writes_the_queued_access_log_lines(tmp_path, built_dist):
+    from conftest import BASE, DATA
+    from live import start_server
+
+    server = start_server(built_dist.dist_dir, DATA, BASE, tmp_path / "server.log")
+    try:
+        assert get(server.url + "/data/plan/bari-psm-2030/axis/7.ttl?last=1")[0] == 200
+    finally:
+        server.process.terminate()  # at once: the line is most likely still queued
+        server.process.wait(timeout=30)
+    assert server.process.returncode == 0
+    log = (tmp_path / "server.log").read_text()
+    assert '"path": "/data/plan/bari-psm-2030/axis/7.ttl"' in log and "Traceback" not in log

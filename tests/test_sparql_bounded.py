@@ -49,6 +49,9 @@ NOT_BOUNDED = {
     "relative IRI": "SELECT * WHERE { <a> ?p ?o }",
     "too long": f"SELECT * WHERE {{ <{ACTION}> ?p ?o }}" + "#" * 5000,
     "not SPARQL": "DROP ALL",
+    # `<` after a value in parentheses: the engine compares; an IRI-first reader would see `<'>`
+    # and then a string hiding a NOT EXISTS whose work grows with the data
+    "ambiguous comparison": f"SELECT * WHERE {{ <{ACTION}> ?p ?o FILTER(?o<'>' && NOT EXISTS {{ ?a ?b ?c }} && '<'>?o) }}",
 }
 
 
@@ -158,6 +161,9 @@ def test_a_query_called_bounded_never_exceeds_its_budget(store, data):
     ("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 3", None),  # solutions, not triples
     ("ASK { ?s ?p ?o }", None),
     ("SELECT * WHERE { ?s ?p ?o }", None),
+    ("SELECT * WHERE { ?s ?p ?o FILTER(?o<#> } LIMIT 1 {\n 100) }", None),  # the engine reads `#> } LIMIT 1 {` as a comment
+    ("SELECT * WHERE { ?s ?p ?o FILTER(true || ?o<'>' || ?o = ' } LIMIT 1 { ' || 'xx<'>?o) }", None),
+    ("SELECT * WHERE { ?s ?p ?o } LIMIT \u00b2", None),  # a digit to str.isdigit, not to SPARQL
 ])
 def test_solution_limit_is_the_top_level_limit_of_a_select(query, limit):
     assert solution_limit(query) == limit

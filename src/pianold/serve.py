@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import logging
+import signal
+import sys
 from typing import Callable
 
 from pianold.config import Settings
@@ -74,5 +76,8 @@ def run(settings: Settings, on_build_error: Callable[[Exception], None]) -> None
                                     connection_limit=settings.max_connections, channel_timeout=60, asyncore_use_poll=True,
                                     max_request_header_size=MAX_HEADER_BYTES, max_request_body_size=MAX_BODY_BYTES)
     start_workers(app)  # once the port is ours: a server that cannot listen starts nothing
+    # SIGTERM (systemd, docker stop) ends the server like Ctrl-C: through exit handlers, which
+    # write the access-log lines still queued.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     print(f"pianold: serving {settings.base} on http://{settings.host}:{settings.port}/", flush=True)
     server.run()

@@ -26,21 +26,12 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-MAX_QUERY_CHARS = 4096
-MAX_MEMO = 100_000  # memoised match counts per store
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+from pianold.sparql_tokens import Token, Unreadable, tokens
 
-_TOKEN = re.compile(r"""
-    (?P<space>\s+|\#[^\n]*)
-  | (?P<iri><[^<>"{}|^`\\\s]*>)
-  | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
-  | (?P<var>[?$][^\W]\w*)
-  | (?P<pname>(?:[^\W\d_][\w.\-]*)?:(?:[\w\-:%]|\.(?=[\w\-:%]))*)
-  | (?P<number>[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?))
-  | (?P<word>[^\W\d]\w*)
-  | (?P<lang>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
-  | (?P<punct>\^\^|&&|\|\||!=|<=|>=|[{}()\[\].;,*+/|^!=<>?-])
-""", re.X)
+MAX_QUERY_CHARS = 4096
+MAX_MEMO = 10_000  # memoised match counts per store: keys hold IRIs, so at most ~40 MB even at MAX_QUERY_CHARS each
+_DIGITS = re.compile(r"[0-9]+")
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
 # Functions whose value is never much longer than their arguments (UCASE can turn ß into SS once),
 # and the clauses that take parentheses.
@@ -56,12 +47,6 @@ _CLAUSE_WORDS = frozenset("DISTINCT REDUCED AS WHERE FROM NAMED GROUP BY HAVING 
 
 
 @dataclass(frozen=True)
-class Token:
-    kind: str
-    text: str
-
-
-@dataclass(frozen=True)
 class Pattern:
     """A triple pattern with a constant subject; None where the query has a variable."""
 
@@ -74,16 +59,15 @@ class _NotBounded(Exception):
     pass
 
 
-def tokens(query: str) -> list[Token]:
-    out, pos = [], 0
-    while pos < len(query):
-        match = _TOKEN.match(query, pos)
-        if match is None:
-            raise _NotBounded(f"unexpected character at {pos}")
-        if match.lastgroup != "space":
-            out.append(Token(match.lastgroup, match.group()))
-        pos = match.end()
-    return out
+def _tokens(query: str) -> list[Token]:
+    """The query's tokens, unless one of them may be read otherwise by the engine."""
+    try:
+        toks = tokens(query)
+    except Unreadable as err:
+        raise _NotBounded(str(err)) from None
+    if any(t.ambiguous for t in toks):
+        raise _NotBounded("`<` after a value inside parentheses: comparison or IRI")
+    return toks
 
 
 def patterns(query: str) -> list[Pattern] | None:
@@ -91,7 +75,7 @@ def patterns(query: str) -> list[Pattern] | None:
     if len(query) > MAX_QUERY_CHARS:
         return None
     try:
-        return _Reader(tokens(query)).query()
+        return _Reader(_tokens(query)).query()
     except _NotBounded:
         return None
 
@@ -99,7 +83,7 @@ def patterns(query: str) -> list[Pattern] | None:
 def solution_limit(query: str) -> int | None:
     """The top-level LIMIT of a SELECT query (so the most solutions it can have), or None."""
     try:
-        toks = tokens(query)
+        toks = _tokens(query)
     except _NotBounded:
         return None
     depth, form = 0, None
@@ -112,7 +96,7 @@ def solution_limit(query: str) -> int | None:
             word = t.text.upper()
             if form is None and word in ("SELECT", "CONSTRUCT", "DESCRIBE", "ASK"):
                 form = word
-            elif word == "LIMIT" and form == "SELECT" and i + 1 < len(toks) and toks[i + 1].text.isdigit():
+            elif word == "LIMIT" and form == "SELECT" and i + 1 < len(toks) and _DIGITS.fullmatch(toks[i + 1].text):
                 return int(toks[i + 1].text)
     return None
 

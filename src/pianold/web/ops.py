@@ -84,11 +84,18 @@ class AccessLog:
     from every server thread would contend on the handler's lock: a replayed answer lost a
     quarter of its throughput to it. A line carries its request's own time."""
 
-    def __init__(self, interval: float = 0.2):
+    def __init__(self, interval: float = 0.2, max_pending: int = 100_000):
         self.interval = interval
-        self.pending: deque[str] = deque()
+        self.pending: deque[str] = deque(maxlen=max_pending)  # a stalled log loses its oldest lines, not the server's memory
         self.lock = threading.Lock()
         self.pid: int | None = None  # of the process whose thread writes (a forked worker needs its own)
+        os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        """In a forked child: the parent's thread, lock and queued lines are not this process's."""
+        self.lock = threading.Lock()
+        self.pending.clear()
+        self.pid = None
 
     def write(self, entry: dict) -> None:
         self.pending.append(json.dumps(entry))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import replace
 from urllib.parse import urlencode
 
@@ -43,12 +42,14 @@ def pool() -> WorkerPool:
 
 
 def start_workers(app) -> None:
-    """Start the query workers in the background (a server calls it once it is set up): the
-    first query then does not wait for worker processes, nor start-up for the first 200."""
+    """Start the query workers (a server calls it once it listens), so the first query does not
+    wait for them. Called from the thread that will serve: a worker asks to die with the thread
+    that started it (PR_SET_PDEATHSIG), so a short-lived starter thread would take them along.
+    Starting returns at once; the processes finish booting in the background."""
     if app.config["PIANOLD"].store_url:
         return  # a remote store answers the queries itself
     with app.app_context():
-        threading.Thread(target=pool().start, name="pianold-sparql-start", daemon=True).start()
+        pool().start()
 
 
 class ProtocolError(Exception):
@@ -75,7 +76,7 @@ def _params() -> tuple[str | None, list[str], list[str]]:
                 text = request.get_data(cache=True).decode("utf-8")
             except UnicodeDecodeError:
                 raise ProtocolError(400, "the query body is not UTF-8") from None
-            return text, args.getlist("default-graph-uri"), args.getlist("named-graph-uri")
+            return text, _unique(args.getlist("default-graph-uri")), _unique(args.getlist("named-graph-uri"))
         elif kind == "application/sparql-update":
             raise ProtocolError(403, "this endpoint is read-only: SPARQL Update is not accepted")
         else:
@@ -87,7 +88,13 @@ def _params() -> tuple[str | None, list[str], list[str]]:
         raise ProtocolError(400, "exactly one query parameter is allowed")
     dgs = source.getlist("default-graph-uri") + (args.getlist("default-graph-uri") if source is not args else [])
     ngs = source.getlist("named-graph-uri") + (args.getlist("named-graph-uri") if source is not args else [])
-    return (queries[0] if queries else None), dgs, ngs
+    return (queries[0] if queries else None), _unique(dgs), _unique(ngs)
+
+
+def _unique(graphs: list[str]) -> list[str]:
+    """A graph named twice is the same graph (the default graph is their merge); passed twice,
+    the engine would repeat every match once per copy and per pattern."""
+    return list(dict.fromkeys(graphs))
 
 
 def _media_for(query: str, kind_hint: str | None) -> str | None:

@@ -1,0 +1,61 @@
+"""SPARQL's lexical tokens, scanned left to right as the engine's parser reads them, for the
+checks made before a query runs (sparql_guard.py, store/bounded.py).
+
+A left-to-right scan matters: stripping strings, comments and IRIs one kind after the other can
+be fooled (a comment holding `'''` reads as the start of a long string that hides what follows).
+One ambiguity of the grammar is reported rather than resolved: `<` right after a value inside
+parentheses is a comparison in an expression (`FILTER(?o<'>')`) but the start of an IRI in a
+collection or a data row (`(<a> <b>)`), and the two readings lex the rest of the line
+differently. Such an IRI token is marked `ambiguous`, and every check treats it conservatively."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_TOKEN = re.compile(r"""
+    (?P<space>\s+|\#[^\n]*)
+  | (?P<iri><[^<>"{}|^`\\\s]*>)
+  | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
+  | (?P<var>[?$][^\W]\w*)
+  | (?P<pname>(?:[^\W\d_][\w.\-]*)?:(?:[\w\-:%]|\.(?=[\w\-:%]))*)
+  | (?P<number>[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?))
+  | (?P<word>[^\W\d]\w*)
+  | (?P<lang>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
+  | (?P<punct>\^\^|&&|\|\||!=|<=|>=|[{}()\[\].;,*+/|^!=<>?-])
+""", re.X)
+_VALUE_KINDS = frozenset({"var", "string", "number", "iri", "pname", "lang"})
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # space is dropped; iri, string, var, pname, number, word, lang, punct
+    text: str
+    ambiguous: bool = False  # an IRI the engine may read as `<` and more (see the module docstring)
+
+
+class Unreadable(ValueError):
+    """Text that is no SPARQL token at all: the checks then judge the raw query."""
+
+
+def tokens(query: str) -> list[Token]:
+    out: list[Token] = []
+    pos = parens = 0
+    while pos < len(query):
+        match = _TOKEN.match(query, pos)
+        if match is None:
+            raise Unreadable(f"unexpected character {query[pos]!r} at {pos}")
+        kind, text = match.lastgroup, match.group()
+        if kind != "space":
+            ambiguous = kind == "iri" and parens > 0 and bool(out) and _ends_value(out[-1])
+            out.append(Token(kind, text, ambiguous))
+            if text == "(":
+                parens += 1
+            elif text == ")":
+                parens = max(0, parens - 1)
+        pos = match.end()
+    return out
+
+
+def _ends_value(t: Token) -> bool:
+    return t.kind in _VALUE_KINDS or t.text == ")" or (t.kind == "word" and t.text.lower() in ("true", "false"))
