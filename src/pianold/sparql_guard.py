@@ -45,7 +45,7 @@ def check_query(query: str, allowlist: tuple[str, ...]) -> None:
             _check_service(toks[i + 1:i + 3], allowlist)
 
 
-def _form(toks: list[Token]) -> str | None:
+def _form(toks: tuple[Token, ...]) -> str | None:
     """The first word after the prologue (PREFIX and BASE declarations)."""
     i = 0
     while i < len(toks) and toks[i].kind == "word" and toks[i].text.upper() in ("PREFIX", "BASE"):
@@ -53,7 +53,7 @@ def _form(toks: list[Token]) -> str | None:
     return toks[i].text.upper() if i < len(toks) and toks[i].kind == "word" else None
 
 
-def _check_service(after: list[Token], allowlist: tuple[str, ...]) -> None:
+def _check_service(after: tuple[Token, ...], allowlist: tuple[str, ...]) -> None:
     target = after[1] if after and after[0].kind == "word" and after[0].text.upper() == "SILENT" else (after[0] if after else None)
     if target is None or target.kind != "iri":
         raise Refused(403, "SERVICE with a variable or prefixed endpoint is not allowed here; name an allowed endpoint with a full IRI")

@@ -10,6 +10,7 @@ differently. Such an IRI token is marked `ambiguous`, and every check treats it 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -38,7 +39,20 @@ class Unreadable(ValueError):
     """Text that is no SPARQL token at all: the checks then judge the raw query."""
 
 
-def tokens(query: str) -> list[Token]:
+def tokens(query: str) -> tuple[Token, ...]:
+    """The query's tokens; the same query is read once per request, however many checks ask."""
+    return _cached(query) if len(query) <= _CACHED_CHARS else _scan(query)
+
+
+_CACHED_CHARS = 8192
+
+
+@functools.lru_cache(maxsize=64)
+def _cached(query: str) -> tuple[Token, ...]:
+    return _scan(query)
+
+
+def _scan(query: str) -> tuple[Token, ...]:
     out: list[Token] = []
     pos = parens = 0
     while pos < len(query):
@@ -54,7 +68,7 @@ def tokens(query: str) -> list[Token]:
             elif text == ")":
                 parens = max(0, parens - 1)
         pos = match.end()
-    return out
+    return tuple(out)
 
 
 def _ends_value(t: Token) -> bool:

@@ -59,7 +59,7 @@ class _NotBounded(Exception):
     pass
 
 
-def _tokens(query: str) -> list[Token]:
+def _tokens(query: str) -> tuple[Token, ...]:
     """The query's tokens, unless one of them may be read otherwise by the engine."""
     try:
         toks = tokens(query)
@@ -131,7 +131,7 @@ def is_bounded(store: ox.Store, query: str, budget: int, counts: dict | None = N
 class _Reader:
     """A recursive-descent reader of the bounded subset of SPARQL 1.1 (grammar in the module docstring)."""
 
-    def __init__(self, toks: list[Token]):
+    def __init__(self, toks: tuple[Token, ...]):
         self.toks = toks
         self.i = 0
         self.prefixes: dict[str, str] = {}
