@@ -25,7 +25,6 @@ BOUNDED_FORM = {
     "one resource": f"SELECT ?p ?o WHERE {{ <{ACTION}> ?p ?o }}\n# comment",
     "several constant subjects, filter, group, order": PSM + f'SELECT ?t (COUNT(?x) AS ?n) WHERE {{ <{PLAN}> skos:prefLabel ?t ; '
     f'skos:hasTopConcept ?x , ?y . FILTER(lang(?t) = "it") <{ACTION}> a psm:Action }} GROUP BY ?t ORDER BY DESC(?n) LIMIT 5',
-    "describe": f"DESCRIBE <{ACTION}>",
     "construct": f"CONSTRUCT {{ <{ACTION}> ?p ?o }} WHERE {{ <{ACTION}> ?p ?o }}",
     "ask with a language-tagged literal": f'ASK {{ <{ACTION}> <http://www.w3.org/2004/02/skos/core#prefLabel> "x"@it }}',
     "literals with braces": f'SELECT * WHERE {{ <{ACTION}> ?p "a}}b" . <{ACTION}> ?p 3 . <{ACTION}> ?p true }}',
@@ -52,6 +51,10 @@ NOT_BOUNDED = {
     # `<` after a value in parentheses: the engine compares; an IRI-first reader would see `<'>`
     # and then a string hiding a NOT EXISTS whose work grows with the data
     "ambiguous comparison": f"SELECT * WHERE {{ <{ACTION}> ?p ?o FILTER(?o<'>' && NOT EXISTS {{ ?a ?b ?c }} && '<'>?o) }}",
+    "describe (follows blank nodes)": f"DESCRIBE <{ACTION}>",
+    "a graph named twice": f"SELECT * FROM <{PLAN}> FROM <{PLAN}> WHERE {{ <{ACTION}> ?p ?o }}",
+    "a comment ended by CR": f"SELECT * WHERE {{ <{ACTION}> ?p ?o # \r . ?a ?b ?c \n }}",
+    "an IRI with a no-break space": f"SELECT ?o (<http://a\xa0'> AS ?z) WHERE {{ ?a ?b ?c }} #' ) WHERE {{ <{ACTION}> ?p ?o }}",
 }
 
 
@@ -164,6 +167,7 @@ def test_a_query_called_bounded_never_exceeds_its_budget(store, data):
     ("SELECT * WHERE { ?s ?p ?o FILTER(?o<#> } LIMIT 1 {\n 100) }", None),  # the engine reads `#> } LIMIT 1 {` as a comment
     ("SELECT * WHERE { ?s ?p ?o FILTER(true || ?o<'>' || ?o = ' } LIMIT 1 { ' || 'xx<'>?o) }", None),
     ("SELECT * WHERE { ?s ?p ?o } LIMIT \u00b2", None),  # a digit to str.isdigit, not to SPARQL
+    ("SELECT * WHERE { ?s ?p ?o } ORDER BY (<urn:x\xa0LIMIT\xa05>)", None),  # one IRI to the engine
 ])
 def test_solution_limit_is_the_top_level_limit_of_a_select(query, limit):
     assert solution_limit(query) == limit

@@ -2,8 +2,9 @@
 SERVICE calls to endpoints outside the configured allowlist (no server-side request forgery).
 
 The query is read token by token as the engine reads it (sparql_tokens.py). Where the engine
-might read it differently — a `<` that may be a comparison, or text that is no token at all —
-the word SERVICE anywhere in the raw text is refused: hiding it is the only reason to write so."""
+might read it differently — a `<` that may be a comparison, text that is no token at all, or a
+word glued to SERVICE — the query is refused if the letters SERVICE appear anywhere in it:
+hiding a service call is the only reason to write so."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import re
 
 from pianold.sparql_tokens import Token, Unreadable, tokens
 
-_UPDATE_WORDS = frozenset("INSERT DELETE LOAD CLEAR CREATE DROP COPY MOVE ADD WITH".split())
-_UPDATE_RAW = re.compile(r"^\s*(?:(?:PREFIX\s+\S*\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)\b", re.I)
-_SERVICE_RAW = re.compile(r"\bSERVICE\b", re.I)
+_UPDATE_WORDS = ("INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH")
+_UPDATE_RAW = re.compile(r"^\s*(?:(?:PREFIX\s+\S*\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)", re.I)
+# The engine matches keywords without a word boundary (`trueSERVICE`, `SERVICESILENT`, `SERVICE:x`
+# all call a service), so the raw check looks for the letters anywhere.
+_SERVICE_RAW = re.compile(r"SERVICE", re.I)
 READ_ONLY = "this endpoint is read-only: SPARQL Update (INSERT, DELETE, LOAD, CLEAR, DROP…) is not accepted"
 
 
@@ -27,22 +30,31 @@ def check_query(query: str, allowlist: tuple[str, ...]) -> None:
     try:
         toks = tokens(query)
     except Unreadable as err:
-        toks = None
         if _SERVICE_RAW.search(query):
             raise Refused(403, f"SERVICE is refused in a query this endpoint cannot read token by token ({err})") from None
-    if toks is None or any(t.ambiguous for t in toks):
-        if _SERVICE_RAW.search(query):
-            raise Refused(403, "SERVICE is refused in this query: write `<` comparisons with a space after "
-                               "the operator (`?o < \"x\"`), so the query reads the same to every parser")
-        if toks is None:
-            if _UPDATE_RAW.match(query):
-                raise Refused(403, READ_ONLY)
-            return  # no SERVICE in it, not an update: the engine will judge its syntax
-    if _form(toks) in _UPDATE_WORDS:
+        if _UPDATE_RAW.match(query):
+            raise Refused(403, READ_ONLY) from None
+        return  # no SERVICE in it, not an update: the engine will judge its syntax
+    if any(t.ambiguous for t in toks) and _SERVICE_RAW.search(query):
+        raise Refused(403, "SERVICE is refused in this query: write `<` comparisons with a space after "
+                           "the operator (`?o < \"x\"`), so the query reads the same to every parser")
+    form = _form(toks)
+    if form is not None and form.startswith(_UPDATE_WORDS):
         raise Refused(403, READ_ONLY)
     for i, t in enumerate(toks):
         if t.kind == "word" and t.text.upper() == "SERVICE":
             _check_service(toks[i + 1:i + 3], allowlist)
+        elif _glued_service(t):
+            raise Refused(403, f"{t.text!r} would be read as the SERVICE keyword; write SERVICE as a word of its own")
+
+
+def _glued_service(t: Token) -> bool:
+    """A word or a prefix that the engine may split into SERVICE and something else."""
+    if t.kind == "word":
+        return "SERVICE" in t.text.upper()
+    if t.kind == "pname":
+        return "SERVICE" in t.text.split(":", 1)[0].upper()
+    return False
 
 
 def _form(toks: tuple[Token, ...]) -> str | None:

@@ -3,6 +3,9 @@ checks made before a query runs (sparql_guard.py, store/bounded.py).
 
 A left-to-right scan matters: stripping strings, comments and IRIs one kind after the other can
 be fooled (a comment holding `'''` reads as the start of a long string that hides what follows).
+The lexical rules are the engine's, not Python's: whitespace is space, tab, CR and LF only; a
+comment ends at CR or LF; an IRI excludes only ASCII controls and spaces (so `<http://a\xa0#>` is
+one IRI). Anything else is Unreadable, and the checks then judge the raw text.
 One ambiguity of the grammar is reported rather than resolved: `<` right after a value inside
 parentheses is a comparison in an expression (`FILTER(?o<'>')`) but the start of an IRI in a
 collection or a data row (`(<a> <b>)`), and the two readings lex the rest of the line
@@ -15,9 +18,9 @@ import re
 from dataclasses import dataclass
 
 _TOKEN = re.compile(r"""
-    (?P<space>\s+|\#[^\n]*)
-  | (?P<iri><[^<>"{}|^`\\\s]*>)
-  | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
+    (?P<space>[\ \t\r\n]+|\#[^\r\n]*)
+  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+  | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''|"(?:[^"\\\r\n]|\\.)*"|'(?:[^'\\\r\n]|\\.)*')
   | (?P<var>[?$][^\W]\w*)
   | (?P<pname>(?:[^\W\d_][\w.\-]*)?:(?:[\w\-:%]|\.(?=[\w\-:%]))*)
   | (?P<number>[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?))

@@ -7,6 +7,8 @@ A query is bounded when
 
 - every triple pattern has a constant subject (an IRI), with a constant or variable predicate
   (no property paths) and any object;
+- it is a SELECT, ASK or CONSTRUCT (a DESCRIBE follows blank nodes beyond the counted patterns)
+  without FROM (a graph named twice repeats every match), and nothing follows its modifiers;
 - its pattern has no nested group: no OPTIONAL, UNION, MINUS, GRAPH, SERVICE, VALUES, EXISTS or
   subquery (all need a brace, so any brace inside the WHERE group disqualifies it);
 - its expressions call only functions whose result is no longer than their arguments (so no
@@ -181,27 +183,17 @@ class _Reader:
                         raise _NotBounded("nested template")
                     self.take()
                 self.expect("punct", "}")
-        elif form == "DESCRIBE":
-            described = []
-            while self.peek() is not None and self.peek().kind in ("iri", "pname", "var"):
-                described.append(self.take())
-            if not described or any(t.kind == "var" for t in described):
-                raise _NotBounded("DESCRIBE * or of variables: their descriptions are not counted")
-            self.found += [Pattern(self.iri(t), None, None) for t in described]
-            if self.peek() is None:
-                return self.found
-        elif form != "ASK":
+        elif form != "ASK":  # DESCRIBE too: a description follows blank nodes beyond what is counted
             raise _NotBounded(f"{form} is not a query form")
-        while self.word("FROM"):
-            self.take()
-            if self.word("NAMED"):
-                self.take()
-            self.iri(self.take())
+        if self.word("FROM"):
+            raise _NotBounded("FROM: a graph named twice repeats every match")
         if self.word("WHERE"):
             self.take()
         self.expect("punct", "{")
         self.group()
         self.expressions(stop=())
+        if self.peek() is not None:
+            raise _NotBounded(f"{self.peek().text} after the solution modifiers")
         return self.found
 
     def group(self) -> None:
