@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from pianold.sparql_tokens import Token, Unreadable, tokens
+from pianold.sparql_tokens import Token, Unreadable, query_form, tokens
 
 _UPDATE_WORDS = ("INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH")
 _UPDATE_RAW = re.compile(r"^\s*(?:(?:PREFIX\s+\S*\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)", re.I)
@@ -38,7 +38,7 @@ def check_query(query: str, allowlist: tuple[str, ...]) -> None:
     if any(t.ambiguous for t in toks) and _SERVICE_RAW.search(query):
         raise Refused(403, "SERVICE is refused in this query: write `<` comparisons with a space after "
                            "the operator (`?o < \"x\"`), so the query reads the same to every parser")
-    form = _form(toks)
+    form = query_form(toks)
     if form is not None and form.startswith(_UPDATE_WORDS):
         raise Refused(403, READ_ONLY)
     for i, t in enumerate(toks):
@@ -57,16 +57,10 @@ def _glued_service(t: Token) -> bool:
     return False
 
 
-def _form(toks: tuple[Token, ...]) -> str | None:
-    """The first word after the prologue (PREFIX and BASE declarations)."""
-    i = 0
-    while i < len(toks) and toks[i].kind == "word" and toks[i].text.upper() in ("PREFIX", "BASE"):
-        i += 3 if toks[i].text.upper() == "PREFIX" else 2
-    return toks[i].text.upper() if i < len(toks) and toks[i].kind == "word" else None
-
-
 def _check_service(after: tuple[Token, ...], allowlist: tuple[str, ...]) -> None:
-    target = after[1] if after and after[0].kind == "word" and after[0].text.upper() == "SILENT" else (after[0] if after else None)
+    if after and after[0].kind == "word" and after[0].text.upper() == "SILENT":
+        after = after[1:]
+    target = after[0] if after else None
     if target is None or target.kind != "iri":
         raise Refused(403, "SERVICE with a variable or prefixed endpoint is not allowed here; name an allowed endpoint with a full IRI")
     iri = target.text[1:-1]

@@ -76,3 +76,12 @@ def _scan(query: str) -> tuple[Token, ...]:
 
 def _ends_value(t: Token) -> bool:
     return t.kind in _VALUE_KINDS or t.text == ")" or (t.kind == "word" and t.text.lower() in ("true", "false"))
+
+
+def query_form(toks: tuple[Token, ...]) -> str | None:
+    """The first word after the prologue (PREFIX and BASE declarations), upper-cased: SELECT,
+    CONSTRUCT, ASK, DESCRIBE, or an update's first word; None when no word comes there."""
+    i = 0
+    while i < len(toks) and toks[i].kind == "word" and toks[i].text.upper() in ("PREFIX", "BASE"):
+        i += 3 if toks[i].text.upper() == "PREFIX" else 2
+    return toks[i].text.upper() if i < len(toks) and toks[i].kind == "word" else None

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from pianold.sparql_tokens import Token, Unreadable, tokens
+from pianold.sparql_tokens import Token, Unreadable, query_form, tokens
 
 MAX_QUERY_CHARS = 4096
 MAX_MEMO = 10_000  # memoised match counts per store: keys hold IRIs, so at most ~40 MB even at MAX_QUERY_CHARS each
@@ -88,18 +88,17 @@ def solution_limit(query: str) -> int | None:
         toks = _tokens(query)
     except _NotBounded:
         return None
-    depth, form = 0, None
+    if query_form(toks) != "SELECT":
+        return None
+    depth = 0
     for i, t in enumerate(toks):
         if t.text == "{":
             depth += 1
         elif t.text == "}":
             depth -= 1
-        elif depth == 0 and t.kind == "word":
-            word = t.text.upper()
-            if form is None and word in ("SELECT", "CONSTRUCT", "DESCRIBE", "ASK"):
-                form = word
-            elif word == "LIMIT" and form == "SELECT" and i + 1 < len(toks) and _DIGITS.fullmatch(toks[i + 1].text):
-                return int(toks[i + 1].text)
+        elif depth == 0 and t.kind == "word" and t.text.upper() == "LIMIT" and i + 1 < len(toks) \
+                and _DIGITS.fullmatch(toks[i + 1].text):
+            return int(toks[i + 1].text)
     return None
 
 

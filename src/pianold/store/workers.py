@@ -73,10 +73,10 @@ def execute(store, job: QueryJob) -> QueryAnswer:
         if job.named_graphs:
             kwargs["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
         result = store.query(job.query, **kwargs)
-        if isinstance(result, ox.QuerySolutions) and job.at_most is not None and job.at_most <= job.max_rows:
-            body, media = serialize_all_solutions(result, job.media_type)
-            return QueryAnswer(body, media, "solutions", False)
         if isinstance(result, ox.QuerySolutions):
+            if job.at_most is not None and job.at_most <= job.max_rows:  # cannot reach the cap: Oxigraph's writer
+                body, media = serialize_all_solutions(result, job.media_type)
+                return QueryAnswer(body, media, "solutions", False)
             variables = [v.value for v in result.variables]
             rows = list(itertools.islice(result, job.max_rows + 1))
             body, media = serialize_solutions(variables, rows[: job.max_rows], job.media_type)

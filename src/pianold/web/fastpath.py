@@ -13,10 +13,19 @@ import os
 import threading
 import time
 from collections import OrderedDict
+from typing import NamedTuple
 
 from pianold.web import ops
 
 CACHEABLE = "pianold.cacheable"
+
+
+class _Entry(NamedTuple):
+    status: str
+    headers: list
+    data: bytes
+    etag: str | None
+    route: str  # the Flask route that computed it, for the metrics and the access log
 
 
 def mark_cacheable(environ: dict) -> None:
@@ -50,7 +59,7 @@ class FastPath:
             self.hits += 1  # approximate under threads; a metric, not an invariant
             answer, status = self.replay(entry, environ, start_response, method)
             ops.record(self.metrics, method, _path(environ), status,
-                       time.perf_counter() - started, entry[4], version, replay=True)
+                       time.perf_counter() - started, entry.route, version, replay=True)
             return answer
 
         captured = {}
@@ -71,13 +80,13 @@ class FastPath:
         if dict(headers).get("X-Pianold-Version") == version:
             etag = next((v for k, v in headers if k.lower() == "etag"), None)
             with self.lock:
-                self.entries[key] = (captured["status"], headers, data, etag, environ.get(ops.ROUTE, "unmatched"))
+                self.entries[key] = _Entry(captured["status"], headers, data, etag, environ.get(ops.ROUTE, "unmatched"))
                 while len(self.entries) > self.size:
                     self.entries.popitem(last=False)
         return [data]
 
     @staticmethod
-    def replay(entry, environ, start_response, method) -> tuple[list[bytes], int]:
+    def replay(entry: _Entry, environ, start_response, method) -> tuple[list[bytes], int]:
         status, headers, data, etag, _ = entry
         if etag is not None and environ.get("HTTP_IF_NONE_MATCH") == etag:
             start_response("304 NOT MODIFIED", [(k, v) for k, v in headers if k.lower() not in ("content-type", "content-length")])

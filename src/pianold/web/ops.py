@@ -77,6 +77,7 @@ class Metrics:
 
 
 access_log = logging.getLogger("pianold.access")
+ROUTE = "pianold.route"  # environ key: the Flask route of an answer, kept with its fast-path entry
 
 
 class AccessLog:
@@ -144,9 +145,6 @@ def _observe(response):
     version = g.snapshot.version.id if g.get("snapshot") else None
     record(current_app.extensions["pianold.metrics"], request.method, request.path, response.status_code, elapsed, route, version)
     return response
-
-
-ROUTE = "pianold.route"
 
 
 def record(metrics: Metrics, method: str, path: str, status: int, seconds: float, route: str, version: str | None,

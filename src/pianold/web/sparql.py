@@ -76,7 +76,7 @@ def _params() -> tuple[str | None, list[str], list[str]]:
                 text = request.get_data(cache=True).decode("utf-8")
             except UnicodeDecodeError:
                 raise ProtocolError(400, "the query body is not UTF-8") from None
-            return text, _unique(args.getlist("default-graph-uri")), _unique(args.getlist("named-graph-uri"))
+            return text, args.getlist("default-graph-uri"), args.getlist("named-graph-uri")
         elif kind == "application/sparql-update":
             raise ProtocolError(403, "this endpoint is read-only: SPARQL Update is not accepted")
         else:
@@ -88,7 +88,7 @@ def _params() -> tuple[str | None, list[str], list[str]]:
         raise ProtocolError(400, "exactly one query parameter is allowed")
     dgs = source.getlist("default-graph-uri") + (args.getlist("default-graph-uri") if source is not args else [])
     ngs = source.getlist("named-graph-uri") + (args.getlist("named-graph-uri") if source is not args else [])
-    return (queries[0] if queries else None), _unique(dgs), _unique(ngs)
+    return (queries[0] if queries else None), dgs, ngs
 
 
 def _unique(graphs: list[str]) -> list[str]:
@@ -127,6 +127,7 @@ def endpoint() -> Response:
         if request.content_length and request.content_length > settings.sparql_max_query_bytes:
             raise ProtocolError(413, f"the request is larger than the {settings.sparql_max_query_bytes} bytes a query may have")
         query, dgs, ngs = _params()
+        dgs, ngs = _unique(dgs), _unique(ngs)
         if query is None:
             if request.method == "POST":
                 raise ProtocolError(400, "no query: give query=… (form) or a body of type application/sparql-query")
