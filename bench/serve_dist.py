@@ -8,7 +8,7 @@ import waitress
 
 from pianold.config import load_settings
 from pianold.web import create_app
-from pianold.web.sparql import start_workers
+from pianold.web.sparql_protocol import start_workers
 
 if __name__ == "__main__":
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)

@@ -247,7 +247,7 @@ def test_query_page(live_server):
 
 def test_query_workers_start_with_the_server_not_on_the_first_query(built_dist):
     from pianold.web import create_app
-    from pianold.web.sparql import start_workers
+    from pianold.web.sparql_protocol import start_workers
 
     app = create_app(built_dist.replace(sparql_workers=2))
     start_workers(app)

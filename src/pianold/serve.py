@@ -58,7 +58,7 @@ def run(settings: Settings, on_build_error: Callable[[Exception], None]) -> None
     import waitress
 
     from pianold.web import create_app
-    from pianold.web.sparql import start_workers
+    from pianold.web.sparql_protocol import start_workers
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a queue under load is normal, not news

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _TOKEN = re.compile(r"""
     (?P<space>[\ \t\r\n]+|\#[^\r\n]*)
@@ -31,8 +31,7 @@ _TOKEN = re.compile(r"""
 _VALUE_KINDS = frozenset({"var", "string", "number", "iri", "pname", "lang"})
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):  # a tuple: a query has dozens, made on every request
     kind: str  # space is dropped; iri, string, var, pname, number, word, lang, punct
     text: str
     ambiguous: bool = False  # an IRI the engine may read as `<` and more (see the module docstring)

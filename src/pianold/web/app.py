@@ -9,6 +9,8 @@ from pianold.web import catalog, errors, ops, pages, resources, sparql
 from pianold.publish import CURRENT
 from pianold.web.fastpath import FastPath
 from pianold.web.published import Published
+from pianold.web.resources import DocumentCache
+from pianold.web.sparql_protocol import SparqlProtocol
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -17,6 +19,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["PIANOLD"] = settings
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.extensions["pianold.published"] = Published(settings.dist_dir, settings.store_url, settings.sparql_timeout)
+    app.extensions["pianold.documents"] = DocumentCache()
 
     @app.before_request
     def take_snapshot():
@@ -37,6 +40,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(resources.bp)
     app.register_blueprint(sparql.bp)
     app.register_blueprint(catalog.bp)
-    app.wsgi_app = app.extensions["pianold.fastpath"] = FastPath(app.wsgi_app, str(settings.dist_dir / CURRENT),
-                                                                         app.extensions["pianold.metrics"])
+    protocol = SparqlProtocol(app.wsgi_app, app)
+    app.wsgi_app = app.extensions["pianold.fastpath"] = FastPath(protocol, str(settings.dist_dir / CURRENT),
+                                                                 app.extensions["pianold.metrics"])
     return app

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Response, request
-from werkzeug.http import http_date
+from werkzeug.http import http_date, parse_date, parse_etags
 
 MAX_AGE = 300
 CORS_HEADERS = (
@@ -46,19 +46,29 @@ class Representation:
         return cls(body, content_type, etag, last_modified.replace(microsecond=0), tuple(headers))
 
     def respond(self) -> Response:
-        if self.client_is_current():
+        """The answer as a Flask response (200, or 304 to a client whose copy is current)."""
+        if self.client_is_current(request.environ):
             return Response(status=304, headers=self.headers)
         return Response(self.body, content_type=self.content_type, headers=self.headers)
 
-    def client_is_current(self) -> bool:
+    def serve(self, environ: dict, start_response, extra: tuple[tuple[str, str], ...] = ()) -> tuple[list[bytes], int]:
+        """The same answer straight to WSGI, for layers in front of Flask: (body, status)."""
+        if self.client_is_current(environ):
+            start_response("304 NOT MODIFIED", [*self.headers, *extra])
+            return [b""], 304
+        start_response("200 OK", [("Content-Type", self.content_type), ("Content-Length", str(len(self.body))),
+                                  *self.headers, *extra])
+        return ([b""] if environ.get("REQUEST_METHOD") == "HEAD" else [self.body]), 200
+
+    def client_is_current(self, environ: dict) -> bool:
         """RFC 9110 §13.2.2: If-None-Match wins over If-Modified-Since."""
-        raw = request.headers.get("If-None-Match")
+        raw = environ.get("HTTP_IF_NONE_MATCH")
         if raw is not None:
             if raw == f'"{self.etag}"':  # the common case, without parsing
                 return True
-            tags = request.if_none_match
+            tags = parse_etags(raw)
             return tags.star_tag or tags.contains(self.etag)
-        since = request.if_modified_since
+        since = parse_date(environ.get("HTTP_IF_MODIFIED_SINCE"))
         return since is not None and self.last_modified <= since
 
 

@@ -27,6 +27,7 @@ class NotPublished(Exception):
 class Published:
     def __init__(self, dist: Path, store_url: str | None = None, timeout: float = 10.0):
         self.dist = Path(dist)
+        self.current_link = str(self.dist / CURRENT)
         self.store_url = store_url
         self.timeout = timeout
         self._lock = threading.Lock()
@@ -35,7 +36,7 @@ class Published:
 
     def snapshot(self) -> Snapshot:
         try:
-            target = os.readlink(self.dist / CURRENT)
+            target = os.readlink(self.current_link)
         except OSError:
             target = None
         snap = self._snapshot

@@ -58,7 +58,7 @@ class DocumentCache:
 
 
 def _cache() -> DocumentCache:
-    return current_app.extensions.setdefault("pianold.documents", DocumentCache())
+    return current_app.extensions["pianold.documents"]
 
 
 def split_extension(path: str) -> tuple[str, str | None]:

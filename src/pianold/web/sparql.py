@@ -1,187 +1,54 @@
-"""The SPARQL 1.1 Protocol endpoint at /sparql, read-only and bounded, with a query page."""
+"""The SPARQL endpoint's pages at /sparql: the query page, HTML results, the service description,
+and its errors. Query requests for machine formats are answered in front of Flask (sparql_protocol.py)."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import replace
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, g, render_template, request
 
-from pianold.sparql_guard import Refused, check_query
-from pianold.store.bounded import is_bounded, solution_limit
-from pianold.store.workers import QueryAnswer, QueryFailed, QueryJob, WorkerPool, execute
+from pianold.sparql_guard import Refused
+from pianold.store.workers import QueryAnswer, QueryFailed
 from pianold.web.caching import CORS_HEADERS, Representation, etag_for
 from pianold.web.conneg import negotiate
 from pianold.web.fastpath import mark_cacheable
-from pianold.web.resources import _cache
 from pianold.web.sparql_examples import EXAMPLES, PREFIXES
+from pianold.web.sparql_protocol import PARSED, PATH, ProtocolError, ProtocolRequest, answer, is_graph_form
 
 bp = Blueprint("sparql", __name__)
 
-SOLUTION_OFFERS = ["application/sparql-results+json", "application/sparql-results+xml", "text/csv",
-                   "text/tab-separated-values", "text/html", "application/json"]
-GRAPH_OFFERS = ["text/turtle", "application/n-triples", "application/rdf+xml", "application/ld+json", "text/html"]
-FORMAT_PARAM = {
-    "json": "application/sparql-results+json", "xml": "application/sparql-results+xml", "csv": "text/csv",
-    "tsv": "text/tab-separated-values", "ttl": "text/turtle", "turtle": "text/turtle", "nt": "application/n-triples",
-    "rdf": "application/rdf+xml", "jsonld": "application/ld+json", "html": "text/html",
-}
 DOWNLOADS = {"solutions": [("JSON", "json"), ("XML", "xml"), ("CSV", "csv"), ("TSV", "tsv")],
              "boolean": [("JSON", "json"), ("XML", "xml")],
              "graph": [("Turtle", "ttl"), ("N-Triples", "nt"), ("RDF/XML", "rdf"), ("JSON-LD", "jsonld")]}
-_FORM = re.compile(r"^\s*(?:(?:PREFIX\s+[^\s:]*:\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.I)
 
 
-def pool() -> WorkerPool:
-    app = current_app
-    if "pianold.sparql_pool" not in app.extensions:
-        settings = app.config["PIANOLD"]
-        app.extensions["pianold.sparql_pool"] = WorkerPool(settings.sparql_workers)
-    return app.extensions["pianold.sparql_pool"]
-
-
-def start_workers(app) -> None:
-    """Start the query workers (a server calls it once it listens), so the first query does not
-    wait for them. Called from the thread that will serve: a worker asks to die with the thread
-    that started it (PR_SET_PDEATHSIG), so a short-lived starter thread would take them along.
-    Starting returns at once; the processes finish booting in the background."""
-    if app.config["PIANOLD"].store_url:
-        return  # a remote store answers the queries itself
-    with app.app_context():
-        pool().start()
-
-
-class ProtocolError(Exception):
-    def __init__(self, status: int, message: str):
-        self.status = status
-        super().__init__(message)
-
-
-def _params() -> tuple[str | None, list[str], list[str]]:
-    """(query, default graphs, named graphs) from GET, POST form or POST direct (SPARQL 1.1 Protocol §2.1)."""
-    args = request.args
-    if "update" in args or (request.method == "POST" and "update" in request.form):
-        raise ProtocolError(403, "this endpoint is read-only: SPARQL Update is not accepted")
-    if request.method == "POST":
-        kind = (request.mimetype or "").lower()
-        if kind == "application/x-www-form-urlencoded":
-            source = request.form
-            if "query" in args:
-                raise ProtocolError(400, "give the query in the form body or in the URL, not in both")
-        elif kind == "application/sparql-query":
-            if "query" in args:
-                raise ProtocolError(400, "with a direct POST the query is the body; do not also give a query parameter")
-            try:
-                text = request.get_data(cache=True).decode("utf-8")
-            except UnicodeDecodeError:
-                raise ProtocolError(400, "the query body is not UTF-8") from None
-            return text, args.getlist("default-graph-uri"), args.getlist("named-graph-uri")
-        elif kind == "application/sparql-update":
-            raise ProtocolError(403, "this endpoint is read-only: SPARQL Update is not accepted")
-        else:
-            raise ProtocolError(415, "POST a query as application/x-www-form-urlencoded (query=…) or as application/sparql-query")
-    else:
-        source = args
-    queries = source.getlist("query")
-    if len(queries) > 1:
-        raise ProtocolError(400, "exactly one query parameter is allowed")
-    dgs = source.getlist("default-graph-uri") + (args.getlist("default-graph-uri") if source is not args else [])
-    ngs = source.getlist("named-graph-uri") + (args.getlist("named-graph-uri") if source is not args else [])
-    return (queries[0] if queries else None), dgs, ngs
-
-
-def _unique(graphs: list[str]) -> list[str]:
-    """A graph named twice is the same graph (the default graph is their merge); passed twice,
-    the engine would repeat every match once per copy and per pattern."""
-    return list(dict.fromkeys(graphs))
-
-
-def _media_for(query: str, kind_hint: str | None) -> str | None:
-    wanted = request.args.get("format") or (request.form.get("format") if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded" else None)
-    form = _FORM.match(query)
-    graph_form = bool(form) and form.group(1).upper() in ("CONSTRUCT", "DESCRIBE")
-    offers = GRAPH_OFFERS if graph_form else SOLUTION_OFFERS
-    if wanted:
-        media = FORMAT_PARAM.get(wanted.lower())
-        if media is None or media not in offers:
-            raise ProtocolError(400, f"format={wanted!r} is not available for this query; use one of "
-                                     + ", ".join(k for k, v in FORMAT_PARAM.items() if v in offers))
-        return media
-    media = negotiate(request.headers.get("Accept"), offers)
-    if media is None:
-        raise ProtocolError(406, "none of the media types in the Accept header can carry this query's results; available: " + ", ".join(offers))
-    return "application/sparql-results+json" if media == "application/json" else media
-
-
-@bp.route("/sparql", methods=["GET", "POST", "HEAD", "OPTIONS"])
+@bp.route(PATH, methods=["GET", "POST", "HEAD", "OPTIONS"])
 def endpoint() -> Response:
+    """What the protocol layer (sparql_protocol.py) leaves to Flask: OPTIONS, errors, the query
+    page, the service description and results as an HTML page."""
     if request.method == "OPTIONS":
         response = Response(status=204, headers=CORS_HEADERS)
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
         response.headers["Access-Control-Allow-Headers"] = "Content-Type, Accept"
         response.headers["Access-Control-Max-Age"] = "86400"
         return response
-    settings = current_app.config["PIANOLD"]
+    parsed = request.environ.get(PARSED)
+    if isinstance(parsed, (ProtocolError, Refused, QueryFailed)):
+        return _error(parsed.status, str(parsed))
+    if not isinstance(parsed, ProtocolRequest):
+        raise RuntimeError("the SPARQL protocol layer did not read this request")
+    if parsed.query is None:
+        return _without_query()
+    if parsed.media != "text/html":
+        raise RuntimeError("the SPARQL protocol layer answers this request itself")
+    engine_media = "application/n-triples" if is_graph_form(parsed.query) else "application/sparql-results+json"
     try:
-        if request.content_length and request.content_length > settings.sparql_max_query_bytes:
-            raise ProtocolError(413, f"the request is larger than the {settings.sparql_max_query_bytes} bytes a query may have")
-        query, dgs, ngs = _params()
-        dgs, ngs = _unique(dgs), _unique(ngs)
-        if query is None:
-            if request.method == "POST":
-                raise ProtocolError(400, "no query: give query=… (form) or a body of type application/sparql-query")
-            return _without_query()
-        if len(query.encode("utf-8")) > settings.sparql_max_query_bytes:
-            raise ProtocolError(413, f"the query is longer than the {settings.sparql_max_query_bytes} bytes allowed")
-        if not query.strip():
-            raise ProtocolError(400, "the query is empty")
-        check_query(query, settings.sparql_service_allowlist)
-        media = _media_for(query, None)
-    except (ProtocolError, Refused) as err:
-        return _error(err.status, str(err))
-    html = media == "text/html"
-    engine_media = ("application/sparql-results+json" if not _is_graph_form(query) else "application/n-triples") if html else media
-    version = g.snapshot.version
-    key = (version.id, "sparql", query, engine_media, tuple(dgs), tuple(ngs))
-    try:
-        answer: QueryAnswer = _cache().get(key, lambda: _run(QueryJob(
-            str(version.store_path), query, engine_media, settings.sparql_max_rows, tuple(dgs), tuple(ngs),
-            base_iri=settings.base + "/sparql")))
+        result = answer(current_app, g.snapshot, parsed, engine_media)
     except QueryFailed as err:
-        return _error(err.status, str(err), query=query)
+        return _error(err.status, str(err))
     if request.method == "GET":
         mark_cacheable(request.environ)
-    if html:
-        return _results_page(query, answer, dgs, ngs)
-    extra = [("X-Pianold-Truncated", str(settings.sparql_max_rows))] if answer.truncated else []
-    content_type = answer.media_type + ("; charset=utf-8" if not answer.media_type.endswith("json") else "")
-    rep = Representation.build(answer.body, content_type, etag_for(version.id, "sparql", *map(str, key[2:])),
-                               version.built, cors=True, vary_accept=True, extra=tuple(extra), max_age=60)
-    return rep.respond()
-
-
-def _is_graph_form(query: str) -> bool:
-    form = _FORM.match(query)
-    return bool(form) and form.group(1).upper() in ("CONSTRUCT", "DESCRIBE")
-
-
-def _run(job: QueryJob) -> QueryAnswer:
-    settings = current_app.config["PIANOLD"]
-    store = g.snapshot.store
-    if hasattr(store, "sparql"):  # a remote store answers the protocol itself
-        from pianold.store.remote import StoreTimeout
-        from pianold.store.base import StoreError
-
-        try:
-            return store.sparql(job, settings.sparql_timeout)
-        except StoreTimeout as err:
-            raise QueryFailed(504, str(err)) from None
-        except StoreError as err:
-            raise QueryFailed(502, str(err)) from None
-    if is_bounded(store.oxigraph, job.query, settings.sparql_inline_budget, store.match_counts):  # provably small: no worker round trip
-        return execute(store.oxigraph, replace(job, at_most=settings.sparql_inline_budget))
-    return pool().run(replace(job, at_most=solution_limit(job.query)), settings.sparql_timeout)
+    return _results_page(parsed.query, result, parsed.default_graphs, parsed.named_graphs)
 
 
 def _without_query() -> Response:
@@ -204,14 +71,14 @@ def _without_query() -> Response:
     return rep.respond()
 
 
-def _results_page(query: str, answer: QueryAnswer, dgs, ngs) -> Response:
+def _results_page(query: str, result: QueryAnswer, dgs, ngs) -> Response:
     import json
 
     from pianold.web.pages import link_for
 
-    table = {"kind": answer.kind, "truncated": answer.truncated}
-    if answer.kind == "solutions":
-        data = json.loads(answer.body)
+    table = {"kind": result.kind, "truncated": result.truncated}
+    if result.kind == "solutions":
+        data = json.loads(result.body)
         if "boolean" in data:
             table["kind"], table["boolean"] = "boolean", data["boolean"]
         else:
@@ -220,7 +87,7 @@ def _results_page(query: str, answer: QueryAnswer, dgs, ngs) -> Response:
     else:
         from rdflib import Graph
 
-        graph = Graph().parse(data=answer.body.decode("utf-8"), format="nt")
+        graph = Graph().parse(data=result.body.decode("utf-8"), format="nt")
         table["vars"] = ["subject", "predicate", "object"]
         table["rows"] = [[_cell(_as_json(t), link_for) for t in triple] for triple in sorted(graph)]
     params = [("query", query)] + [("default-graph-uri", x) for x in dgs] + [("named-graph-uri", x) for x in ngs]
@@ -255,7 +122,7 @@ def _cell(value: dict | None, link_for) -> dict:
     return {"text": value["value"], "lang": value.get("xml:lang"), "datatype": value.get("datatype")}
 
 
-def _error(status: int, message: str, query: str | None = None) -> Response:
+def _error(status: int, message: str) -> Response:
     from pianold.web.errors import error_response
 
     response = error_response(status, message)

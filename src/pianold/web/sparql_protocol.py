@@ -1,0 +1,233 @@
+"""The SPARQL 1.1 Protocol at /sparql: reading a request, running its query, answering it.
+
+Query requests are answered by `SparqlProtocol`, a plain WSGI layer in front of Flask (inside the
+fast path), because a query's own work is often a fraction of a millisecond and Flask's request
+machinery and hooks would double it. The layer reads every request to /sparql once, into a
+`ProtocolRequest` (or the error it makes) kept in the environ, and answers the ones that want
+results in a machine format. Everything else goes on to Flask's view (web/sparql.py), which reads
+the same `ProtocolRequest`: the query page, the HTML results, the service description, OPTIONS,
+and every error, so that errors are rendered by the one error handler the whole site uses."""
+
+from __future__ import annotations
+
+import functools
+import re
+import time
+from dataclasses import dataclass, replace
+
+from werkzeug.wrappers import Request
+
+from pianold.sparql_guard import Refused, check_query
+from pianold.store.bounded import is_bounded, solution_limit
+from pianold.store.workers import QueryAnswer, QueryFailed, QueryJob, WorkerPool, execute
+from pianold.web import ops
+from pianold.web.caching import Representation, etag_for
+from pianold.web.conneg import negotiate
+from pianold.web.fastpath import mark_cacheable
+from pianold.web.published import NotPublished, Snapshot
+
+PATH = "/sparql"
+PARSED = "pianold.sparql.request"  # environ key: the ProtocolRequest, or the ProtocolError/Refused it made
+
+SOLUTION_OFFERS = ("application/sparql-results+json", "application/sparql-results+xml", "text/csv",
+                   "text/tab-separated-values", "text/html", "application/json")
+GRAPH_OFFERS = ("text/turtle", "application/n-triples", "application/rdf+xml", "application/ld+json", "text/html")
+FORMAT_PARAM = {
+    "json": "application/sparql-results+json", "xml": "application/sparql-results+xml", "csv": "text/csv",
+    "tsv": "text/tab-separated-values", "ttl": "text/turtle", "turtle": "text/turtle", "nt": "application/n-triples",
+    "rdf": "application/rdf+xml", "jsonld": "application/ld+json", "html": "text/html",
+}
+_FORM = re.compile(r"^\s*(?:(?:PREFIX\s+[^\s:]*:\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.I)
+
+
+class ProtocolError(Exception):
+    def __init__(self, status: int, message: str):
+        self.status = status
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class ProtocolRequest:
+    query: str | None  # None: a GET without a query (the query page or the service description)
+    default_graphs: tuple[str, ...]
+    named_graphs: tuple[str, ...]
+    media: str | None  # the negotiated result media type; None without a query
+
+
+def read(environ: dict, max_bytes: int, allowlist: tuple[str, ...]) -> ProtocolRequest:
+    """The request's query, graphs and result media type, checked (size, updates, SERVICE);
+    ProtocolError or Refused otherwise. Reads a POST body, so call it once per request."""
+    request = Request(environ)
+    if request.content_length and request.content_length > max_bytes:
+        raise ProtocolError(413, f"the request is larger than the {max_bytes} bytes a query may have")
+    query, dgs, ngs = _params(request)
+    dgs, ngs = _unique(dgs), _unique(ngs)
+    if query is None:
+        if request.method == "POST":
+            raise ProtocolError(400, "no query: give query=… (form) or a body of type application/sparql-query")
+        return ProtocolRequest(None, dgs, ngs, None)
+    if len(query.encode("utf-8")) > max_bytes:
+        raise ProtocolError(413, f"the query is longer than the {max_bytes} bytes allowed")
+    if not query.strip():
+        raise ProtocolError(400, "the query is empty")
+    check_query(query, allowlist)
+    return ProtocolRequest(query, dgs, ngs, _media_for(request, query))
+
+
+def _params(request: Request) -> tuple[str | None, list[str], list[str]]:
+    """(query, default graphs, named graphs) from GET, POST form or POST direct (SPARQL 1.1 Protocol §2.1)."""
+    args = request.args
+    if "update" in args or (request.method == "POST" and "update" in request.form):
+        raise ProtocolError(403, "this endpoint is read-only: SPARQL Update is not accepted")
+    if request.method == "POST":
+        kind = (request.mimetype or "").lower()
+        if kind == "application/x-www-form-urlencoded":
+            source = request.form
+            if "query" in args:
+                raise ProtocolError(400, "give the query in the form body or in the URL, not in both")
+        elif kind == "application/sparql-query":
+            if "query" in args:
+                raise ProtocolError(400, "with a direct POST the query is the body; do not also give a query parameter")
+            try:
+                text = request.get_data(cache=True).decode("utf-8")
+            except UnicodeDecodeError:
+                raise ProtocolError(400, "the query body is not UTF-8") from None
+            return text, args.getlist("default-graph-uri"), args.getlist("named-graph-uri")
+        elif kind == "application/sparql-update":
+            raise ProtocolError(403, "this endpoint is read-only: SPARQL Update is not accepted")
+        else:
+            raise ProtocolError(415, "POST a query as application/x-www-form-urlencoded (query=…) or as application/sparql-query")
+    else:
+        source = args
+    queries = source.getlist("query")
+    if len(queries) > 1:
+        raise ProtocolError(400, "exactly one query parameter is allowed")
+    dgs = source.getlist("default-graph-uri") + (args.getlist("default-graph-uri") if source is not args else [])
+    ngs = source.getlist("named-graph-uri") + (args.getlist("named-graph-uri") if source is not args else [])
+    return (queries[0] if queries else None), dgs, ngs
+
+
+def _unique(graphs: list[str]) -> tuple[str, ...]:
+    """A graph named twice is the same graph (the default graph is their merge); passed twice,
+    the engine would repeat every match once per copy and per pattern."""
+    return tuple(dict.fromkeys(graphs))
+
+
+def is_graph_form(query: str) -> bool:
+    form = _FORM.match(query)
+    return bool(form) and form.group(1).upper() in ("CONSTRUCT", "DESCRIBE")
+
+
+def _media_for(request: Request, query: str) -> str:
+    wanted = request.args.get("format") or (request.form.get("format") if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded" else None)
+    offers = GRAPH_OFFERS if is_graph_form(query) else SOLUTION_OFFERS
+    if wanted:
+        media = FORMAT_PARAM.get(wanted.lower())
+        if media is None or media not in offers:
+            raise ProtocolError(400, f"format={wanted!r} is not available for this query; use one of "
+                                     + ", ".join(k for k, v in FORMAT_PARAM.items() if v in offers))
+        return media
+    media = _negotiate(request.headers.get("Accept"), offers)
+    if media is None:
+        raise ProtocolError(406, "none of the media types in the Accept header can carry this query's results; available: " + ", ".join(offers))
+    return "application/sparql-results+json" if media == "application/json" else media
+
+
+@functools.lru_cache(maxsize=256)
+def _negotiate(accept: str | None, offers: tuple[str, ...]) -> str | None:
+    """Clients send the same few Accept headers again and again."""
+    return negotiate(accept, list(offers))
+
+
+def pool(app) -> WorkerPool:
+    if "pianold.sparql_pool" not in app.extensions:
+        app.extensions["pianold.sparql_pool"] = WorkerPool(app.config["PIANOLD"].sparql_workers)
+    return app.extensions["pianold.sparql_pool"]
+
+
+def start_workers(app) -> None:
+    """Start the query workers (a server calls it once it listens), so the first query does not
+    wait for them. Called from the thread that will serve: a worker asks to die with the thread
+    that started it (PR_SET_PDEATHSIG), so a short-lived starter thread would take them along.
+    Starting returns at once; the processes finish booting in the background."""
+    if app.config["PIANOLD"].store_url:
+        return  # a remote store answers the queries itself
+    pool(app).start()
+
+
+def answer(app, snapshot: Snapshot, req: ProtocolRequest, media: str) -> QueryAnswer:
+    """The query's answer in `media`, from the versioned cache or run now; QueryFailed otherwise."""
+    settings = app.config["PIANOLD"]
+    key = (snapshot.version.id, "sparql", req.query, media, req.default_graphs, req.named_graphs)
+    documents = app.extensions["pianold.documents"]
+    return documents.get(key, lambda: _run(app, snapshot, QueryJob(
+        str(snapshot.version.store_path), req.query, media, settings.sparql_max_rows, req.default_graphs,
+        req.named_graphs, base_iri=settings.base + PATH)))
+
+
+def _run(app, snapshot: Snapshot, job: QueryJob) -> QueryAnswer:
+    settings = app.config["PIANOLD"]
+    store = snapshot.store
+    if hasattr(store, "sparql"):  # a remote store answers the protocol itself
+        from pianold.store.base import StoreError
+        from pianold.store.remote import StoreTimeout
+
+        try:
+            return store.sparql(job, settings.sparql_timeout)
+        except StoreTimeout as err:
+            raise QueryFailed(504, str(err)) from None
+        except StoreError as err:
+            raise QueryFailed(502, str(err)) from None
+    if is_bounded(store.oxigraph, job.query, settings.sparql_inline_budget, store.match_counts):  # provably small: no worker round trip
+        return execute(store.oxigraph, replace(job, at_most=settings.sparql_inline_budget))
+    return pool(app).run(replace(job, at_most=solution_limit(job.query)), settings.sparql_timeout)
+
+
+def representation(snapshot: Snapshot, req: ProtocolRequest, result: QueryAnswer, max_rows: int) -> Representation:
+    version = snapshot.version
+    extra = (("X-Pianold-Truncated", str(max_rows)),) if result.truncated else ()
+    content_type = result.media_type + ("; charset=utf-8" if not result.media_type.endswith("json") else "")
+    etag = etag_for(version.id, "sparql", req.query, req.media, str(req.default_graphs), str(req.named_graphs))
+    return Representation.build(result.body, content_type, etag, version.built, cors=True, vary_accept=True,
+                                extra=extra, max_age=60)
+
+
+class SparqlProtocol:
+    """The WSGI layer that answers query requests for machine formats (module docstring)."""
+
+    def __init__(self, wsgi_app, flask_app):
+        self.wsgi_app = wsgi_app
+        self.app = flask_app
+        self.settings = flask_app.config["PIANOLD"]
+        self.published = flask_app.extensions["pianold.published"]
+        self.metrics = flask_app.extensions["pianold.metrics"]
+
+    def __call__(self, environ, start_response):
+        method = environ.get("REQUEST_METHOD")
+        if environ.get("PATH_INFO") != PATH or method not in ("GET", "HEAD", "POST"):
+            return self.wsgi_app(environ, start_response)
+        started = time.perf_counter()
+        settings = self.settings
+        try:
+            req = environ[PARSED] = read(environ, settings.sparql_max_query_bytes, settings.sparql_service_allowlist)
+        except (ProtocolError, Refused) as err:
+            environ[PARSED] = err
+            return self.wsgi_app(environ, start_response)
+        if req.query is None or req.media == "text/html":
+            return self.wsgi_app(environ, start_response)  # pages
+        try:
+            snapshot = self.published.snapshot()
+            result = answer(self.app, snapshot, req, req.media)
+        except NotPublished:
+            return self.wsgi_app(environ, start_response)  # Flask explains it
+        except QueryFailed as err:
+            environ[PARSED] = err
+            return self.wsgi_app(environ, start_response)
+        if method == "GET":
+            mark_cacheable(environ)
+        environ[ops.ROUTE] = PATH
+        version = snapshot.version.id
+        body, status = representation(snapshot, req, result, settings.sparql_max_rows).serve(
+            environ, start_response, (("X-Pianold-Version", version), *ops.SECURITY_HEADERS))
+        ops.record(self.metrics, method, PATH, status, time.perf_counter() - started, PATH, version)
+        return body
