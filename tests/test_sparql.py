@@ -279,3 +279,26 @@ def test_graphs_named_twice_count_once(built_dist):
     pool = app.extensions.get("pianold.sparql_pool")
     if pool:
         pool.close()
+
+
+def test_a_lone_client_keeps_one_warm_worker_and_a_stopped_one_is_replaced_at_once(built_dist):
+    from pianold.publish import current_version
+    from pianold.store.workers import QueryFailed, QueryJob, WorkerPool
+
+    store = str(current_version(built_dist.dist_dir).store_path)
+    job = QueryJob(store, ACTIONS, "text/csv", 100)
+    pool = WorkerPool(2)
+    pool.start()
+    try:
+        pool.run(job, 60)
+        warm = pool.idle.queue[-1]
+        for _ in range(3):
+            pool.run(job, 60)
+            assert pool.idle.queue[-1] is warm  # the other worker is kept for concurrent queries
+        with pytest.raises(QueryFailed, match="limit"):
+            pool.run(QueryJob(store, SLOW, "text/csv", 100), 0.5)
+        fresh = pool.idle.queue[-1]
+        assert fresh is not warm and fresh.alive  # booting already, not on the next query
+        assert len(pool.idle.queue) == 2 and pool.run(job, 60).body
+    finally:
+        pool.close()

@@ -35,12 +35,14 @@ def check_query(query: str, allowlist: tuple[str, ...]) -> None:
         if _UPDATE_RAW.match(query):
             raise Refused(403, READ_ONLY) from None
         return  # no SERVICE in it, not an update: the engine will judge its syntax
-    if any(t.ambiguous for t in toks) and _SERVICE_RAW.search(query):
-        raise Refused(403, "SERVICE is refused in this query: write `<` comparisons with a space after "
-                           "the operator (`?o < \"x\"`), so the query reads the same to every parser")
     form = query_form(toks)
     if form is not None and form.startswith(_UPDATE_WORDS):
         raise Refused(403, READ_ONLY)
+    if not _SERVICE_RAW.search(query):
+        return  # the engine reads keywords letter by letter (no escapes): no SERVICE without its letters
+    if any(t.ambiguous for t in toks):
+        raise Refused(403, "SERVICE is refused in this query: write `<` comparisons with a space after "
+                           "the operator (`?o < \"x\"`), so the query reads the same to every parser")
     for i, t in enumerate(toks):
         if t.kind == "word" and t.text.upper() == "SERVICE":
             _check_service(toks[i + 1:i + 3], allowlist)

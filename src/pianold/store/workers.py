@@ -137,6 +137,15 @@ class Worker:
         return self.process.is_alive()
 
 
+def _replacement() -> Worker | None:
+    """A new worker for one that was killed, started now so that it boots while idle (the idle
+    stack would hand a placeholder to the very next query, which would then wait for a spawn)."""
+    try:
+        return Worker()
+    except OSError:
+        return None  # started on its next acquire instead
+
+
 class WorkerPool:
     """`size` workers; at most `size + max_waiting` requests in flight, the rest refused at once
     (so SPARQL load never ties up every server thread and dereference keeps answering)."""
@@ -145,7 +154,9 @@ class WorkerPool:
         self.size = size
         self.max_waiting = max_waiting
         self.wait_seconds = wait_seconds
-        self.idle: queue.Queue[Worker | None] = queue.Queue()
+        # Last in, first out: a lone client keeps meeting the same warm worker (its caches, its
+        # CPU), and the others wait for concurrent queries.
+        self.idle: queue.Queue[Worker | None] = queue.LifoQueue()
         for _ in range(size):
             self.idle.put(None)  # started lazily
         self.in_flight = 0
@@ -154,17 +165,20 @@ class WorkerPool:
         self.deaths = 0
 
     def start(self) -> None:
-        """Start the workers not started yet, one at a time, so that queries arriving meanwhile
-        still find the others (workers otherwise start on their first query, a second late)."""
-        for _ in range(self.size):
+        """Start the workers not started yet (otherwise each starts on its first query, a second
+        late). Spawning returns in milliseconds; a query arriving meanwhile waits that long."""
+        taken = []
+        while True:
             try:
-                worker = self.idle.get_nowait()
+                taken.append(self.idle.get_nowait())
             except queue.Empty:
-                return
-            try:
+                break
+        try:
+            for i, worker in enumerate(taken):
                 if worker is None:
-                    worker = Worker()
-            finally:
+                    taken[i] = Worker()
+        finally:
+            for worker in taken:
                 self.idle.put(worker)
 
     def _take(self, timeout: float) -> Worker:
@@ -191,14 +205,14 @@ class WorkerPool:
                 deadline = time.monotonic() + timeout
                 if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
                     worker.kill()
-                    replacement = None
+                    replacement = _replacement()
                     self.timeouts += 1
                     raise QueryFailed(503, f"the query ran longer than the {timeout:g} s limit and was stopped; "
                                            "narrow it (LIMIT, more specific patterns) and try again")
                 message = worker.conn.recv()
             except (EOFError, OSError, BrokenPipeError):
                 worker.kill()
-                replacement = None
+                replacement = _replacement()
                 self.deaths += 1
                 raise QueryFailed(503, "the query worker stopped unexpectedly; the query was not answered, retry it") from None
             finally:
