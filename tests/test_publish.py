@@ -90,7 +90,7 @@ def test_base_changes_the_version(tmp_path):
     a = build(settings_for(DATA, tmp_path / "d"))
     b = build(settings_for(DATA, tmp_path / "d", base="http://127.0.0.1:9/x"))
     assert a.id != b.id
-    assert f"<http://127.0.0.1:9/x/data/plan/bari-psm-2030>" in (b.path / "plans/bari-psm-2030.nt").read_text()
+    assert "<http://127.0.0.1:9/x/data/plan/bari-psm-2030>" in (b.path / "plans/bari-psm-2030.nt").read_text()
     assert current_version(tmp_path / "d").id == b.id
 
 

@@ -9,6 +9,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from http.client import HTTPConnection
 
 import pytest
 from SPARQLWrapper import CSV, JSON, TURTLE, XML, SPARQLWrapper
@@ -25,7 +26,7 @@ SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?
 @pytest.fixture(scope="module")
 def limited(tmp_path_factory):
     """A server with tight limits: 1 s per query, 5 rows, one allowed SERVICE endpoint."""
-    from live import start_server, http
+    from live import start_server
 
     folder = tmp_path_factory.mktemp("limited")
     server = start_server(folder / "dist", DATA, BASE, folder / "server.log", env={
@@ -196,6 +197,14 @@ def test_request_size_cap(limited):
     big = "SELECT * WHERE { ?s ?p ?o } # " + "x" * 3000
     assert http(limited.url + "/sparql", big.encode(), {"Content-Type": "application/sparql-query"})[0] == 413
     assert http(limited.url + "/sparql?" + urllib.parse.urlencode({"query": big}))[0] == 413
+    for body, form, status in [(big, "application/sparql-query", 413), ("query=" + urllib.parse.quote(big), "application/x-www-form-urlencoded", 413),
+                               (ACTIONS, "application/sparql-query", 200)]:  # chunked: no Content-Length to refuse it by
+        parts = urllib.parse.urlsplit(limited.url)
+        conn = HTTPConnection(parts.hostname, parts.port, timeout=30)
+        conn.request("POST", "/sparql", body=iter([body.encode()[:1000], body.encode()[1000:]]), encode_chunked=True,
+                     headers={"Content-Type": form, "Accept": "text/csv", "Transfer-Encoding": "chunked"})
+        assert conn.getresponse().status == status
+        conn.close()
 
 
 def test_allowlisted_service_is_attempted_and_fails_cleanly(limited):
@@ -302,3 +311,16 @@ def test_a_lone_client_keeps_one_warm_worker_and_a_stopped_one_is_replaced_at_on
         assert len(pool.idle.queue) == 2 and pool.run(job, 60).body
     finally:
         pool.close()
+
+
+def test_a_fault_in_the_protocol_layer_is_rendered_by_the_sites_error_handler(built_dist, monkeypatch, caplog):
+    import pianold.web.sparql_protocol as protocol
+    from pianold.web import create_app
+
+    def broken(*args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(protocol, "read", broken)
+    answer = create_app(built_dist).test_client().get("/sparql", query_string={"query": ACTIONS}, headers={"Accept": "text/csv"})
+    assert answer.status_code == 500 and b"boom" not in answer.data and b"Traceback" not in answer.data
+    assert "boom" in caplog.text  # logged with its traceback, for the operator

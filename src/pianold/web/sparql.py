@@ -35,6 +35,8 @@ def endpoint() -> Response:
     parsed = request.environ.get(PARSED)
     if isinstance(parsed, (ProtocolError, Refused, QueryFailed)):
         return _error(parsed.status, str(parsed))
+    if isinstance(parsed, Exception):
+        raise parsed  # the site's error handlers: an HTTP error by its status, anything else a logged 500
     if not isinstance(parsed, ProtocolRequest):
         raise RuntimeError("the SPARQL protocol layer did not read this request")
     if parsed.query is None:

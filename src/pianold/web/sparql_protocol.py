@@ -17,17 +17,17 @@ from dataclasses import dataclass, replace
 
 from werkzeug.wrappers import Request
 
-from pianold.sparql_guard import Refused, check_query
+from pianold.sparql_guard import check_query
 from pianold.store.bounded import is_bounded, solution_limit
 from pianold.store.workers import QueryAnswer, QueryFailed, QueryJob, WorkerPool, execute
 from pianold.web import ops
 from pianold.web.caching import Representation, etag_for
 from pianold.web.conneg import negotiate
 from pianold.web.fastpath import mark_cacheable
-from pianold.web.published import NotPublished, Snapshot
+from pianold.web.published import Snapshot
 
 PATH = "/sparql"
-PARSED = "pianold.sparql.request"  # environ key: the ProtocolRequest, or the ProtocolError/Refused it made
+PARSED = "pianold.sparql.request"  # environ key: the ProtocolRequest, or the error met reading or answering it
 
 SOLUTION_OFFERS = ("application/sparql-results+json", "application/sparql-results+xml", "text/csv",
                    "text/tab-separated-values", "text/html", "application/json")
@@ -58,7 +58,8 @@ def read(environ: dict, max_bytes: int, allowlist: tuple[str, ...]) -> ProtocolR
     """The request's query, graphs and result media type, checked (size, updates, SERVICE);
     ProtocolError or Refused otherwise. Reads a POST body, so call it once per request."""
     request = Request(environ)
-    if request.content_length and request.content_length > max_bytes:
+    request.max_content_length = max_bytes + 1  # a body without a length is read one byte past the cap, no further
+    if (request.content_length or 0) > max_bytes or (request.method == "POST" and len(request.get_data(cache=True)) > max_bytes):
         raise ProtocolError(413, f"the request is larger than the {max_bytes} bytes a query may have")
     query, dgs, ngs = _params(request)
     dgs, ngs = _unique(dgs), _unique(ngs)
@@ -207,27 +208,29 @@ class SparqlProtocol:
         if environ.get("PATH_INFO") != PATH or method not in ("GET", "HEAD", "POST"):
             return self.wsgi_app(environ, start_response)
         started = time.perf_counter()
-        settings = self.settings
-        try:
-            req = environ[PARSED] = read(environ, settings.sparql_max_query_bytes, settings.sparql_service_allowlist)
-        except (ProtocolError, Refused) as err:
-            environ[PARSED] = err
-            return self.wsgi_app(environ, start_response)
-        if req.query is None or req.media == "text/html":
-            return self.wsgi_app(environ, start_response)  # pages
-        try:
-            snapshot = self.published.snapshot()
-            result = answer(self.app, snapshot, req, req.media)
-        except NotPublished:
-            return self.wsgi_app(environ, start_response)  # Flask explains it
-        except QueryFailed as err:
-            environ[PARSED] = err
-            return self.wsgi_app(environ, start_response)
+        answered = self._answer(environ)
+        if answered is None:
+            return self.wsgi_app(environ, start_response)  # pages and errors
+        snapshot, req, result = answered
         if method == "GET":
             mark_cacheable(environ)
         environ[ops.ROUTE] = PATH
         version = snapshot.version.id
-        body, status = representation(snapshot, req, result, settings.sparql_max_rows).serve(
+        body, status = representation(snapshot, req, result, self.settings.sparql_max_rows).serve(
             environ, start_response, (("X-Pianold-Version", version), *ops.SECURITY_HEADERS))
         ops.record(self.metrics, method, PATH, status, time.perf_counter() - started, PATH, version)
         return body
+
+    def _answer(self, environ) -> tuple[Snapshot, ProtocolRequest, QueryAnswer] | None:
+        """The answer to a query that wants a machine format. None leaves the request to Flask,
+        with what was read, or the error met, in environ[PARSED]."""
+        settings = self.settings
+        try:
+            req = environ[PARSED] = read(environ, settings.sparql_max_query_bytes, settings.sparql_service_allowlist)
+            if req.query is None or req.media == "text/html":
+                return None
+            snapshot = self.published.snapshot()
+            return snapshot, req, answer(self.app, snapshot, req, req.media)
+        except Exception as err:  # rendered by Flask's view and error handlers, like any other error
+            environ[PARSED] = err
+            return None
