@@ -63,7 +63,9 @@ def datasets(sizes: list[str], work: Path):
             subprocess.run([sys.executable, "-m", "pianold", "--dist", str(dist), "build"], check=True, capture_output=True)
             nq = dist / "current" / "all.nq"
             action = "https://w3id.org/pianold/data/plan/bari-psm-2030/action/5.1.1.a"
-            yield "Bari (≈800 triples)", dist, nq, action
+            with open(nq, "rb") as fh:
+                count = sum(1 for _ in fh)
+            yield f"Bari ({count:,} triples)", dist, nq, action
         else:
             n = int(size)
             nq = work / f"synthetic-{n}.nq"
