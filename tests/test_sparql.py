@@ -304,13 +304,40 @@ def test_a_lone_client_keeps_one_warm_worker_and_a_stopped_one_is_replaced_at_on
         for _ in range(3):
             pool.run(job, 60)
             assert pool.idle.queue[-1] is warm  # the other worker is kept for concurrent queries
+        first_two = {w.process.pid for w in pool.idle.queue}
         with pytest.raises(QueryFailed, match="limit"):
-            pool.run(QueryJob(store, SLOW, "text/csv", 100), 0.5)
-        fresh = pool.idle.queue[-1]
-        assert fresh is not warm and fresh.alive  # booting already, not on the next query
-        assert len(pool.idle.queue) == 2 and pool.run(job, 60).body
+            pool.run(QueryJob(store, SLOW, "text/csv", 100), 0.5)  # on the warm one, which is killed
+        bottom, top = pool.idle.queue[0], pool.idle.queue[-1]
+        assert bottom.alive and bottom.process.pid not in first_two  # its replacement, booting already ...
+        assert top.process.pid in first_two  # ... under the other one, which the next query meets
+        assert pool.run(job, 60).body and pool.idle.queue[-1] is top
     finally:
         pool.close()
+
+
+def test_a_closed_pool_keeps_no_worker_a_late_query_gives_back(built_dist):
+    import threading
+
+    from pianold.publish import current_version
+    from pianold.store.workers import QueryFailed, QueryJob, WorkerPool
+
+    store = str(current_version(built_dist.dist_dir).store_path)
+    pool = WorkerPool(1)
+    pool.start()
+    failed = []
+
+    def slow():
+        try:
+            pool.run(QueryJob(store, SLOW, "text/csv", 100), 2)
+        except QueryFailed as err:
+            failed.append(err)
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    time.sleep(0.5)
+    pool.close()
+    thread.join(30)
+    assert failed and pool.pids() == [] and pool.idle.empty()  # neither the killed worker nor a replacement
 
 
 def test_a_fault_in_the_protocol_layer_is_rendered_by_the_sites_error_handler(built_dist, monkeypatch, caplog):
@@ -324,3 +351,53 @@ def test_a_fault_in_the_protocol_layer_is_rendered_by_the_sites_error_handler(bu
     answer = create_app(built_dist).test_client().get("/sparql", query_string={"query": ACTIONS}, headers={"Accept": "text/csv"})
     assert answer.status_code == 500 and b"boom" not in answer.data and b"Traceback" not in answer.data
     assert "boom" in caplog.text  # logged with its traceback, for the operator
+
+
+@pytest.mark.parametrize("method, path", [("get", "/sparql"), ("GET", "//sparql"), ("Head", "/sparql")])
+def test_requests_routed_to_the_endpoint_are_all_read_by_the_protocol_layer(built_dist, method, path):
+    from pianold.web import create_app
+
+    from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+    environ = EnvironBuilder("/sparql", query_string={"query": ACTIONS}, headers={"Accept": "text/csv"}).get_environ()
+    environ.update(REQUEST_METHOD=method, PATH_INFO=path)  # as another WSGI server or a middleware may pass them
+    _, status, _ = run_wsgi_app(create_app(built_dist), environ)
+    assert status.startswith("200")
+
+
+def test_time_spent_before_flask_counts_in_the_metrics(built_dist):
+    from pianold.web import create_app
+
+    app = create_app(built_dist.replace(sparql_timeout=1.0, sparql_workers=1))
+    client = app.test_client()
+    try:
+        answer = client.get("/sparql", query_string={"query": SLOW}, headers={"Accept": "text/csv"})
+        assert answer.status_code == 503
+        metrics = client.get("/metrics").data.decode()
+        seconds = [float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+                   if line.startswith('pianold_request_seconds_sum{route="/sparql",status="503"}')]
+        assert seconds and seconds[0] >= 0.9  # the query's second, not just Flask's rendering of the error
+    finally:
+        app.extensions["pianold.sparql_pool"].close()
+
+
+@pytest.mark.parametrize("accept, media", [("text/turtle", "text/turtle"), ("text/html", "text/html")])
+def test_a_graph_query_starting_with_a_comment_is_a_graph_query(built_dist, accept, media):
+    from pianold.web import create_app
+
+    query = "# the actions\nPREFIX psm: <https://w3id.org/pianold/onto/psm/>\n# typed\nCONSTRUCT WHERE { ?a a psm:Action }"
+    answer = create_app(built_dist).test_client().get("/sparql", query_string={"query": query}, headers={"Accept": accept})
+    assert answer.status_code == 200 and answer.mimetype == media
+
+
+def test_conditional_requests_compare_etags_as_rfc_9110_says(live_server):
+    url = live_server.url + "/sparql?" + urllib.parse.urlencode({"query": ACTIONS})
+    status, headers, _ = http(url, headers={"Accept": "text/csv"})
+    etag = headers["ETag"]
+    for _ in range(2):  # computed by the layer, then replayed by the fast path
+        for tag in (etag, "W/" + etag, '"other", ' + etag, "*"):
+            assert http(url, headers={"Accept": "text/csv", "If-None-Match": tag})[0] == 304, tag
+        assert http(url, headers={"Accept": "text/csv", "If-None-Match": '"other"'})[0] == 200
+    post = http(live_server.url + "/sparql", ACTIONS.encode(), {"Content-Type": "application/sparql-query",
+                                                                "Accept": "text/csv", "If-None-Match": etag})
+    assert post[0] == 412  # a method other than GET or HEAD whose precondition fails

@@ -4,7 +4,8 @@ A running query in a Python thread cannot be interrupted; a process can be kille
 opens the read-only store itself and answers one query at a time over a pipe. Workers are
 started with the `spawn` context (a fresh interpreter: they inherit neither the server's
 listening socket nor its signal handlers) and die with their parent (PR_SET_PDEATHSIG, and EOF
-on their pipe). A worker that times out or dies is killed and replaced on the next acquire."""
+on their pipe). A worker that times out or dies is killed, and a replacement starts at once.
+Idle workers are a stack, so a lone client keeps meeting the same warm worker."""
 
 from __future__ import annotations
 
@@ -137,13 +138,16 @@ class Worker:
         return self.process.is_alive()
 
 
-def _replacement() -> Worker | None:
-    """A new worker for one that was killed, started now so that it boots while idle (the idle
-    stack would hand a placeholder to the very next query, which would then wait for a spawn)."""
-    try:
-        return Worker()
-    except OSError:
-        return None  # started on its next acquire instead
+class _Stack(queue.LifoQueue):
+    """The idle workers, last in first out: a lone client keeps meeting the same warm worker (its
+    caches, its CPU), and the others wait for concurrent queries."""
+
+    def put_bottom(self, item) -> None:
+        """For a worker still booting: warm ones are met first."""
+        with self.not_empty:
+            self.queue.insert(0, item)
+            self.unfinished_tasks += 1
+            self.not_empty.notify()
 
 
 class WorkerPool:
@@ -154,15 +158,14 @@ class WorkerPool:
         self.size = size
         self.max_waiting = max_waiting
         self.wait_seconds = wait_seconds
-        # Last in, first out: a lone client keeps meeting the same warm worker (its caches, its
-        # CPU), and the others wait for concurrent queries.
-        self.idle: queue.Queue[Worker | None] = queue.LifoQueue()
+        self.idle = _Stack()
         for _ in range(size):
             self.idle.put(None)  # started lazily
         self.in_flight = 0
         self.lock = threading.Lock()
         self.timeouts = 0
         self.deaths = 0
+        self.closed = False
 
     def start(self) -> None:
         """Start the workers not started yet (otherwise each starts on its first query, a second
@@ -199,24 +202,24 @@ class WorkerPool:
                 worker = self._take(self.wait_seconds)
             except queue.Empty:
                 raise QueryFailed(503, "the SPARQL endpoint is busy with other queries; retry in a few seconds") from None
-            replacement: Worker | None = worker
             try:
                 worker.conn.send(job)
                 deadline = time.monotonic() + timeout
                 if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
-                    worker.kill()
-                    replacement = _replacement()
+                    self._replace(worker)
+                    worker = None
                     self.timeouts += 1
                     raise QueryFailed(503, f"the query ran longer than the {timeout:g} s limit and was stopped; "
                                            "narrow it (LIMIT, more specific patterns) and try again")
                 message = worker.conn.recv()
             except (EOFError, OSError, BrokenPipeError):
-                worker.kill()
-                replacement = _replacement()
+                self._replace(worker)
+                worker = None
                 self.deaths += 1
                 raise QueryFailed(503, "the query worker stopped unexpectedly; the query was not answered, retry it") from None
             finally:
-                self.idle.put(replacement)
+                if worker is not None:
+                    self._give_back(worker)
             if message[0] == "ok":
                 return message[1]
             raise QueryFailed(message[1], message[2])
@@ -224,7 +227,31 @@ class WorkerPool:
             with self.lock:
                 self.in_flight -= 1
 
+    def _give_back(self, worker: Worker | None, booting: bool = False) -> None:
+        with self.lock:  # close() sets `closed` under the same lock, then takes what is idle
+            if not self.closed:
+                (self.idle.put_bottom if booting else self.idle.put)(worker)
+                return
+        if worker is not None:
+            worker.kill()
+
+    def _replace(self, worker: Worker) -> None:
+        """Kill a worker and start its replacement now, so that it boots while idle. It is started
+        from the request's thread, which PR_SET_PDEATHSIG ties it to: waitress's threads live as
+        long as the server (a thread-per-request server would see it die with the request, and
+        the next acquire would start another)."""
+        worker.kill()
+        fresh = None
+        if not self.closed:
+            try:
+                fresh = Worker()
+            except OSError:
+                pass  # started on its next acquire instead
+        self._give_back(fresh, booting=True)
+
     def close(self) -> None:
+        with self.lock:
+            self.closed = True
         while True:
             try:
                 worker = self.idle.get_nowait()

@@ -7,6 +7,8 @@ request for a cached document (or a 304) does no more work than a static file wo
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +20,47 @@ CORS_HEADERS = (
     ("Access-Control-Allow-Origin", "*"),
     ("Access-Control-Expose-Headers", "ETag, Last-Modified, Link, Location, X-Pianold-Version"),
 )
+
+
+class SizedLRU:
+    """Least recently stored entries go first, bounded by count and by bytes (each entry's
+    weight, its body's length): a few thousand large SPARQL answers must not fill the memory.
+    An entry heavier than an eighth of the budget is not kept at all."""
+
+    def __init__(self, size: int, max_bytes: int):
+        self.size = size
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._items: OrderedDict = OrderedDict()  # key -> (value, weight)
+        self._lock = threading.Lock()
+
+    def get(self, key, touch: bool = True):
+        """The value or None. touch=False reads without the lock (a dict read is atomic) and
+        without refreshing the entry: for the hottest path, where the lock would be contended."""
+        if not touch:
+            found = self._items.get(key)
+            return None if found is None else found[0]
+        with self._lock:
+            found = self._items.get(key)
+            if found is None:
+                return None
+            self._items.move_to_end(key)
+            return found[0]
+
+    def put(self, key, value, weight: int) -> None:
+        if weight > self.max_bytes // 8:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self.bytes -= old[1]
+            self._items[key] = (value, weight)
+            self.bytes += weight
+            while len(self._items) > self.size or self.bytes > self.max_bytes:
+                self.bytes -= self._items.popitem(last=False)[1][1]
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 def etag_for(version_id: str, *parts: str) -> str:
@@ -48,28 +91,41 @@ class Representation:
     def respond(self) -> Response:
         """The answer as a Flask response (200, or 304 to a client whose copy is current)."""
         if self.client_is_current(request.environ):
-            return Response(status=304, headers=self.headers)
+            return Response(status=_not_modified(request.method), headers=self.headers)
         return Response(self.body, content_type=self.content_type, headers=self.headers)
 
     def serve(self, environ: dict, start_response, extra: tuple[tuple[str, str], ...] = ()) -> tuple[list[bytes], int]:
         """The same answer straight to WSGI, for layers in front of Flask: (body, status)."""
+        method = environ.get("REQUEST_METHOD", "GET").upper()
         if self.client_is_current(environ):
-            start_response("304 NOT MODIFIED", [*self.headers, *extra])
-            return [b""], 304
+            status = _not_modified(method)
+            start_response("304 NOT MODIFIED" if status == 304 else "412 PRECONDITION FAILED", [*self.headers, *extra])
+            return [b""], status
         start_response("200 OK", [("Content-Type", self.content_type), ("Content-Length", str(len(self.body))),
                                   *self.headers, *extra])
-        return ([b""] if environ.get("REQUEST_METHOD") == "HEAD" else [self.body]), 200
+        return ([b""] if method == "HEAD" else [self.body]), 200
 
     def client_is_current(self, environ: dict) -> bool:
         """RFC 9110 §13.2.2: If-None-Match wins over If-Modified-Since."""
         raw = environ.get("HTTP_IF_NONE_MATCH")
         if raw is not None:
-            if raw == f'"{self.etag}"':  # the common case, without parsing
-                return True
-            tags = parse_etags(raw)
-            return tags.star_tag or tags.contains(self.etag)
+            return none_match(raw, self.etag)
         since = parse_date(environ.get("HTTP_IF_MODIFIED_SINCE"))
         return since is not None and self.last_modified <= since
+
+
+def none_match(header: str, etag: str) -> bool:
+    """Whether an If-None-Match header names this (unquoted) ETag: `*`, a list, weak tags
+    (RFC 9110 §13.1.2 compares weakly)."""
+    if header == f'"{etag}"':  # the common case, without parsing
+        return True
+    tags = parse_etags(header)
+    return tags.star_tag or tags.contains_weak(etag)
+
+
+def _not_modified(method: str) -> int:
+    """RFC 9110 §13.1.2: 304 to a GET or HEAD whose copy is current, 412 to any other method."""
+    return 304 if method in ("GET", "HEAD") else 412
 
 
 def cors(response: Response) -> Response:

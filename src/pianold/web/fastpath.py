@@ -10,12 +10,11 @@ metrics and written to the access log like Flask's answers, under the route that
 from __future__ import annotations
 
 import os
-import threading
 import time
-from collections import OrderedDict
 from typing import NamedTuple
 
 from pianold.web import ops
+from pianold.web.caching import SizedLRU, none_match
 
 CACHEABLE = "pianold.cacheable"
 
@@ -25,7 +24,7 @@ class _Entry(NamedTuple):
     headers: list
     data: bytes
     etag: str | None
-    route: str  # the Flask route that computed it, for the metrics and the access log
+    route: str  # the route that computed it (Flask's or the SPARQL layer's), for the metrics and the access log
 
 
 def mark_cacheable(environ: dict) -> None:
@@ -34,13 +33,12 @@ def mark_cacheable(environ: dict) -> None:
 
 
 class FastPath:
-    def __init__(self, wsgi_app, current_link: str, metrics: ops.Metrics, size: int = 8192):
+    def __init__(self, wsgi_app, current_link: str, metrics: ops.Metrics, size: int = 8192,
+                 max_bytes: int = 256 * 1024 * 1024):
         self.wsgi_app = wsgi_app
         self.metrics = metrics
         self.current_link = current_link
-        self.size = size
-        self.entries: OrderedDict = OrderedDict()
-        self.lock = threading.Lock()
+        self.entries = SizedLRU(size, max_bytes)
         self.hits = 0
 
     def __call__(self, environ, start_response):
@@ -54,7 +52,7 @@ class FastPath:
             return self.wsgi_app(environ, start_response)
         key = (version, environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""),
                environ.get("HTTP_ACCEPT", ""))
-        entry = self.entries.get(key)
+        entry = self.entries.get(key, touch=False)
         if entry is not None and not ("HTTP_IF_MODIFIED_SINCE" in environ and "HTTP_IF_NONE_MATCH" not in environ):
             self.hits += 1  # approximate under threads; a metric, not an invariant
             answer, status = self.replay(entry, environ, start_response, method)
@@ -79,16 +77,13 @@ class FastPath:
         headers = captured["headers"]
         if dict(headers).get("X-Pianold-Version") == version:
             etag = next((v for k, v in headers if k.lower() == "etag"), None)
-            with self.lock:
-                self.entries[key] = _Entry(captured["status"], headers, data, etag, environ.get(ops.ROUTE, "unmatched"))
-                while len(self.entries) > self.size:
-                    self.entries.popitem(last=False)
+            self.entries.put(key, _Entry(captured["status"], headers, data, etag, environ.get(ops.ROUTE, "unmatched")), len(data))
         return [data]
 
     @staticmethod
     def replay(entry: _Entry, environ, start_response, method) -> tuple[list[bytes], int]:
         status, headers, data, etag, _ = entry
-        if etag is not None and environ.get("HTTP_IF_NONE_MATCH") == etag:
+        if etag is not None and "HTTP_IF_NONE_MATCH" in environ and none_match(environ["HTTP_IF_NONE_MATCH"], etag.strip('"')):
             start_response("304 NOT MODIFIED", [(k, v) for k, v in headers if k.lower() not in ("content-type", "content-length")])
             return [b""], 304
         start_response(status, headers)

@@ -59,7 +59,7 @@ class Metrics:
             self.buckets[route][bisect.bisect_left(self.BUCKETS, seconds)] += 1
 
     def render(self, extra: dict[str, float]) -> str:
-        lines = ["# HELP pianold_requests_total Requests answered, by Flask or replayed by the fast path.",
+        lines = ["# HELP pianold_requests_total Requests answered: by Flask, by the SPARQL protocol layer, or replayed by the fast path.",
                  "# TYPE pianold_requests_total counter"]
         with self.lock:
             for (route, status), n in sorted(self.requests.items()):
@@ -77,7 +77,8 @@ class Metrics:
 
 
 access_log = logging.getLogger("pianold.access")
-ROUTE = "pianold.route"  # environ key: the Flask route of an answer, kept with its fast-path entry
+ROUTE = "pianold.route"  # environ key: the route of an answer (Flask's or a WSGI layer's), kept with its fast-path entry
+STARTED = "pianold.started"  # environ key: when a WSGI layer in front of Flask took the request
 
 
 class AccessLog:
@@ -135,7 +136,7 @@ def metrics():
 
 
 def _start_timer():
-    g.started = time.perf_counter()
+    g.started = request.environ.get(STARTED) or time.perf_counter()
 
 
 def _observe(response):

@@ -3,8 +3,6 @@ documents (.html .ttl .jsonld .rdf .nt) answer 200 with strong per-format ETags.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 
 from flask import Blueprint, Response, current_app, g, request
 
@@ -12,7 +10,7 @@ from pianold.catalog import CatalogUris
 from pianold.formats import BY_EXTENSION, serialize
 from pianold.vocab import bind_prefixes
 from pianold.web import describe
-from pianold.web.caching import Representation, cors, etag_for
+from pianold.web.caching import Representation, SizedLRU, cors, etag_for
 from pianold.web.conneg import negotiate
 from pianold.web.errors import NotAcceptable, NotFoundHere
 from pianold.web.fastpath import mark_cacheable
@@ -37,23 +35,17 @@ MAX_PATH = 2048
 
 
 class DocumentCache:
-    """Rendered documents per (version, IRI, extension); a new version starts afresh."""
+    """Rendered documents and SPARQL answers per data version (the version is in every key, so a
+    new version starts afresh), bounded by count and by the bytes of their bodies."""
 
-    def __init__(self, size: int = 4096):
-        self.size = size
-        self._items: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
+    def __init__(self, size: int = 4096, max_bytes: int = 256 * 1024 * 1024):
+        self._lru = SizedLRU(size, max_bytes)
 
     def get(self, key, make):
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        value = make()
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+        value = self._lru.get(key)
+        if value is None:
+            value = make()
+            self._lru.put(key, value, len(getattr(value, "body", b"")))
         return value
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, g, render_template, request
+from werkzeug.exceptions import HTTPException
 
 from pianold.sparql_guard import Refused
 from pianold.store.workers import QueryAnswer, QueryFailed
@@ -32,17 +33,17 @@ def endpoint() -> Response:
         response.headers["Access-Control-Allow-Headers"] = "Content-Type, Accept"
         response.headers["Access-Control-Max-Age"] = "86400"
         return response
-    parsed = request.environ.get(PARSED)
+    parsed = request.environ.pop(PARSED, None)  # popped: an error's traceback would hold the environ in a cycle
     if isinstance(parsed, (ProtocolError, Refused, QueryFailed)):
         return _error(parsed.status, str(parsed))
+    if isinstance(parsed, HTTPException):
+        return _error(parsed.code or 400, parsed.description or parsed.name)
     if isinstance(parsed, Exception):
-        raise parsed  # the site's error handlers: an HTTP error by its status, anything else a logged 500
-    if not isinstance(parsed, ProtocolRequest):
-        raise RuntimeError("the SPARQL protocol layer did not read this request")
+        raise parsed  # a logged 500 by the site's error handler
+    if not isinstance(parsed, ProtocolRequest) or (parsed.query is not None and parsed.media != "text/html"):
+        raise RuntimeError("the SPARQL protocol layer (sparql_protocol.py) did not read this request")
     if parsed.query is None:
         return _without_query()
-    if parsed.media != "text/html":
-        raise RuntimeError("the SPARQL protocol layer answers this request itself")
     engine_media = "application/n-triples" if is_graph_form(parsed.query) else "application/sparql-results+json"
     try:
         result = answer(current_app, g.snapshot, parsed, engine_media)
@@ -89,7 +90,7 @@ def _results_page(query: str, result: QueryAnswer, dgs, ngs) -> Response:
     else:
         from rdflib import Graph
 
-        graph = Graph().parse(data=result.body.decode("utf-8"), format="nt")
+        graph = Graph().parse(data=result.body.decode("utf-8"), format="nt" if result.media_type == "application/n-triples" else "turtle")
         table["vars"] = ["subject", "predicate", "object"]
         table["rows"] = [[_cell(_as_json(t), link_for) for t in triple] for triple in sorted(graph)]
     params = [("query", query)] + [("default-graph-uri", x) for x in dgs] + [("named-graph-uri", x) for x in ngs]

@@ -11,13 +11,15 @@ and every error, so that errors are rendered by the one error handler the whole 
 from __future__ import annotations
 
 import functools
+import io
 import re
 import time
 from dataclasses import dataclass, replace
 
 from werkzeug.wrappers import Request
 
-from pianold.sparql_guard import check_query
+from pianold.sparql_guard import Refused, check_query
+from pianold.sparql_tokens import Unreadable, query_form, tokens
 from pianold.store.bounded import is_bounded, solution_limit
 from pianold.store.workers import QueryAnswer, QueryFailed, QueryJob, WorkerPool, execute
 from pianold.web import ops
@@ -61,6 +63,8 @@ def read(environ: dict, max_bytes: int, allowlist: tuple[str, ...]) -> ProtocolR
     request.max_content_length = max_bytes + 1  # a body without a length is read one byte past the cap, no further
     if (request.content_length or 0) > max_bytes or (request.method == "POST" and len(request.get_data(cache=True)) > max_bytes):
         raise ProtocolError(413, f"the request is larger than the {max_bytes} bytes a query may have")
+    if request.method == "POST":
+        environ["wsgi.input"] = io.BytesIO(request.get_data(cache=True))  # read again by Flask, for a page
     query, dgs, ngs = _params(request)
     dgs, ngs = _unique(dgs), _unique(ngs)
     if query is None:
@@ -115,8 +119,14 @@ def _unique(graphs: list[str]) -> tuple[str, ...]:
 
 
 def is_graph_form(query: str) -> bool:
-    form = _FORM.match(query)
-    return bool(form) and form.group(1).upper() in ("CONSTRUCT", "DESCRIBE")
+    """A CONSTRUCT or DESCRIBE, as the engine reads it (comments included); by a plain look at
+    the prologue when the query cannot be read token by token (the engine will then judge it)."""
+    try:
+        form = query_form(tokens(query))
+    except Unreadable:
+        found = _FORM.match(query)
+        form = found.group(1).upper() if found else None
+    return form in ("CONSTRUCT", "DESCRIBE")
 
 
 def _media_for(request: Request, query: str) -> str:
@@ -204,33 +214,36 @@ class SparqlProtocol:
         self.metrics = flask_app.extensions["pianold.metrics"]
 
     def __call__(self, environ, start_response):
-        method = environ.get("REQUEST_METHOD")
-        if environ.get("PATH_INFO") != PATH or method not in ("GET", "HEAD", "POST"):
+        # matched as Flask's router matches it (methods upper-cased, repeated leading slashes
+        # merged), so that no request reaches the view without having been read here
+        method = environ.get("REQUEST_METHOD", "").upper()
+        if method not in ("GET", "HEAD", "POST") or "/" + environ.get("PATH_INFO", "").lstrip("/") != PATH:
             return self.wsgi_app(environ, start_response)
-        started = time.perf_counter()
+        environ[ops.STARTED] = started = time.perf_counter()
         answered = self._answer(environ)
         if answered is None:
             return self.wsgi_app(environ, start_response)  # pages and errors
-        snapshot, req, result = answered
+        version, rep = answered
         if method == "GET":
             mark_cacheable(environ)
         environ[ops.ROUTE] = PATH
-        version = snapshot.version.id
-        body, status = representation(snapshot, req, result, self.settings.sparql_max_rows).serve(
-            environ, start_response, (("X-Pianold-Version", version), *ops.SECURITY_HEADERS))
+        body, status = rep.serve(environ, start_response, (("X-Pianold-Version", version), *ops.SECURITY_HEADERS))
         ops.record(self.metrics, method, PATH, status, time.perf_counter() - started, PATH, version)
         return body
 
-    def _answer(self, environ) -> tuple[Snapshot, ProtocolRequest, QueryAnswer] | None:
-        """The answer to a query that wants a machine format. None leaves the request to Flask,
-        with what was read, or the error met, in environ[PARSED]."""
+    def _answer(self, environ) -> tuple[str, Representation] | None:
+        """(version, answer) for a query that wants a machine format. None leaves the request to
+        Flask, with what was read, or the error met, in environ[PARSED]."""
         settings = self.settings
         try:
             req = environ[PARSED] = read(environ, settings.sparql_max_query_bytes, settings.sparql_service_allowlist)
             if req.query is None or req.media == "text/html":
                 return None
             snapshot = self.published.snapshot()
-            return snapshot, req, answer(self.app, snapshot, req, req.media)
-        except Exception as err:  # rendered by Flask's view and error handlers, like any other error
+            result = answer(self.app, snapshot, req, req.media)
+            return snapshot.version.id, representation(snapshot, req, result, settings.sparql_max_rows)
+        except (ProtocolError, Refused, QueryFailed) as err:
+            environ[PARSED] = err.with_traceback(None)  # its message is all the view needs
+        except Exception as err:  # a logged 500 or an HTTP error, by the site's error handlers
             environ[PARSED] = err
-            return None
+        return None

@@ -1,0 +1,30 @@
+"""The bounded caches behind the fast path and the document cache."""
+
+from pianold.web.caching import SizedLRU
+
+
+def test_entries_are_bounded_by_count_and_by_bytes():
+    lru = SizedLRU(size=3, max_bytes=800)
+    for i in range(5):
+        lru.put(i, f"v{i}", 10)
+    assert len(lru) == 3 and lru.get(0) is None and lru.get(4) == "v4"
+    lru.put("big", "b", 100)
+    lru.put("bigger", "B", 100)
+    assert lru.bytes <= 800 and len(lru) == 3
+
+
+def test_an_entry_heavier_than_an_eighth_of_the_budget_is_not_kept():
+    lru = SizedLRU(size=10, max_bytes=800)
+    lru.put("huge", "x", 101)
+    assert lru.get("huge") is None and lru.bytes == 0
+
+
+def test_the_least_recently_used_goes_first_and_a_replaced_entry_counts_once():
+    lru = SizedLRU(size=2, max_bytes=10_000)
+    lru.put("a", 1, 5)
+    lru.put("b", 2, 5)
+    assert lru.get("a") == 1  # touched: "b" is now the oldest
+    lru.put("c", 3, 5)
+    assert lru.get("b") is None and lru.get("a") == 1 and lru.get("c", touch=False) == 3
+    lru.put("c", 4, 7)
+    assert lru.bytes == 12 and lru.get("c") == 4
