@@ -10,6 +10,7 @@ from pianold.publish import CURRENT
 from pianold.web.fastpath import FastPath
 from pianold.web.published import Published
 from pianold.web.resources import DocumentCache
+from pianold.store.workers import WorkerPool
 from pianold.web.sparql_protocol import SparqlProtocol
 
 
@@ -20,6 +21,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.extensions["pianold.published"] = Published(settings.dist_dir, settings.store_url, settings.sparql_timeout)
     app.extensions["pianold.documents"] = DocumentCache()
+    app.extensions["pianold.sparql_pool"] = WorkerPool(settings.sparql_workers)  # no process until a query or start_workers
 
     @app.before_request
     def take_snapshot():

@@ -151,8 +151,7 @@ def _negotiate(accept: str | None, offers: tuple[str, ...]) -> str | None:
 
 
 def pool(app) -> WorkerPool:
-    if "pianold.sparql_pool" not in app.extensions:
-        app.extensions["pianold.sparql_pool"] = WorkerPool(app.config["PIANOLD"].sparql_workers)
+    """The app's query workers (made with the app, started by `start_workers` or on demand)."""
     return app.extensions["pianold.sparql_pool"]
 
 
