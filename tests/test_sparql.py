@@ -401,3 +401,8 @@ def test_conditional_requests_compare_etags_as_rfc_9110_says(live_server):
     post = http(live_server.url + "/sparql", ACTIONS.encode(), {"Content-Type": "application/sparql-query",
                                                                 "Accept": "text/csv", "If-None-Match": etag})
     assert post[0] == 412  # a method other than GET or HEAD whose precondition fails
+    later = "Sun, 01 Jan 2090 00:00:00 GMT"
+    assert http(url, headers={"Accept": "text/csv", "If-Modified-Since": later})[0] == 304
+    post = http(live_server.url + "/sparql", ACTIONS.encode(), {"Content-Type": "application/sparql-query",
+                                                                "Accept": "text/csv", "If-Modified-Since": later})
+    assert post[0] == 200  # If-Modified-Since is for GET and HEAD only

@@ -110,6 +110,8 @@ class Representation:
         raw = environ.get("HTTP_IF_NONE_MATCH")
         if raw is not None:
             return none_match(raw, self.etag)
+        if environ.get("REQUEST_METHOD", "GET").upper() not in ("GET", "HEAD"):
+            return False  # §13.1.3: If-Modified-Since is for GET and HEAD only
         since = parse_date(environ.get("HTTP_IF_MODIFIED_SINCE"))
         return since is not None and self.last_modified <= since
 
