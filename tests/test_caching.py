@@ -8,9 +8,9 @@ def test_entries_are_bounded_by_count_and_by_bytes():
     for i in range(5):
         lru.put(i, f"v{i}", 10)
     assert len(lru) == 3 and lru.get(0) is None and lru.get(4) == "v4"
-    lru.put("big", "b", 100)
-    lru.put("bigger", "B", 100)
-    assert lru.bytes <= 800 and len(lru) == 3
+    lru.put("big", "b", 90)
+    lru.put("bigger", "B", 90)
+    assert lru.bytes <= 800 and len(lru) == 3 and lru.get("bigger") == "B"
 
 
 def test_an_entry_heavier_than_an_eighth_of_the_budget_is_not_kept():
@@ -27,4 +27,11 @@ def test_the_least_recently_used_goes_first_and_a_replaced_entry_counts_once():
     lru.put("c", 3, 5)
     assert lru.get("b") is None and lru.get("a") == 1 and lru.get("c", touch=False) == 3
     lru.put("c", 4, 7)
-    assert lru.bytes == 12 and lru.get("c") == 4
+    assert lru.bytes == (5 + len("a")) + (7 + len("c")) and lru.get("c") == 4  # bodies and keys
+
+
+def test_keys_count_in_the_byte_budget():
+    lru = SizedLRU(size=100, max_bytes=48_000)
+    for i in range(10):
+        lru.put(("v1", "x" * 5_000 + str(i)), "small body", 10)  # a long query text, a tiny answer
+    assert len(lru) < 10 and lru.bytes <= 80_000

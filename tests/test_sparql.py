@@ -406,3 +406,52 @@ def test_conditional_requests_compare_etags_as_rfc_9110_says(live_server):
     post = http(live_server.url + "/sparql", ACTIONS.encode(), {"Content-Type": "application/sparql-query",
                                                                 "Accept": "text/csv", "If-Modified-Since": later})
     assert post[0] == 200  # If-Modified-Since is for GET and HEAD only
+
+
+def test_an_ask_query_as_a_page(live_server):
+    status, _, body = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": "ASK { ?s ?p ?o }"}),
+                           headers={"Accept": "text/html"})
+    assert status == 200 and b"true" in body.lower()
+
+
+def test_a_worker_that_cannot_start_costs_one_503_not_a_slot(built_dist, monkeypatch):
+    import pianold.store.workers as workers
+    from pianold.publish import current_version
+
+    store = str(current_version(built_dist.dist_dir).store_path)
+    pool = workers.WorkerPool(1, wait_seconds=1)
+    real, failures = workers.Worker, [BlockingIOError(11, "Resource temporarily unavailable")]
+
+    def flaky():
+        if failures:
+            raise failures.pop()
+        return real()
+
+    monkeypatch.setattr(workers, "Worker", flaky)
+    try:
+        with pytest.raises(workers.QueryFailed) as failed:
+            pool.run(workers.QueryJob(store, ACTIONS, "text/csv", 100), 60)
+        assert failed.value.status == 503 and pool.idle.qsize() == 1
+        assert pool.run(workers.QueryJob(store, ACTIONS, "text/csv", 100), 60).body  # the slot is still there
+    finally:
+        pool.close()
+
+
+def test_a_pool_closed_while_it_starts_keeps_nothing(monkeypatch):
+    import pianold.store.workers as workers
+
+    pool = workers.WorkerPool(2)
+    killed = []
+
+    class Fake:  # a worker whose spawn takes long enough for close() to come in between
+        alive = True
+
+        def __init__(self):
+            pool.close()
+
+        def kill(self):
+            killed.append(self)
+
+    monkeypatch.setattr(workers, "Worker", Fake)
+    pool.start()
+    assert len(killed) == 2 and pool.idle.empty()

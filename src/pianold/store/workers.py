@@ -181,15 +181,19 @@ class WorkerPool:
                 if worker is None:
                     taken[i] = Worker()
         finally:
-            for worker in taken:
-                self.idle.put(worker)
+            for worker in reversed(taken):  # in the order they were: the stack's top stays on top
+                self._give_back(worker)
 
     def _take(self, timeout: float) -> Worker:
         worker = self.idle.get(timeout=timeout)
         if worker is None or not worker.alive:
             if worker is not None:
                 worker.kill()
-            worker = Worker()
+            try:
+                worker = Worker()
+            except Exception:  # e.g. no memory or processes left: the slot stays, for a later try
+                self._give_back(None, booting=True)
+                raise QueryFailed(503, "the SPARQL endpoint could not start a query worker; retry in a few seconds") from None
         return worker
 
     def run(self, job: QueryJob, timeout: float) -> QueryAnswer:
@@ -245,7 +249,7 @@ class WorkerPool:
         if not self.closed:
             try:
                 fresh = Worker()
-            except OSError:
+            except Exception:
                 pass  # started on its next acquire instead
         self._give_back(fresh, booting=True)
 

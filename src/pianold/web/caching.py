@@ -23,9 +23,10 @@ CORS_HEADERS = (
 
 
 class SizedLRU:
-    """Least recently stored entries go first, bounded by count and by bytes (each entry's
-    weight, its body's length): a few thousand large SPARQL answers must not fill the memory.
-    An entry heavier than an eighth of the budget is not kept at all."""
+    """Least recently used entries go first (least recently stored, for readers that do not
+    touch), bounded by count and by bytes (each entry's body and key): a few thousand large SPARQL
+    answers, or long query texts, must not fill the memory. An entry heavier than an eighth of
+    the budget is not kept at all."""
 
     def __init__(self, size: int, max_bytes: int):
         self.size = size
@@ -48,6 +49,9 @@ class SizedLRU:
             return found[0]
 
     def put(self, key, value, weight: int) -> None:
+        """Keep `value`; weight: its bytes beyond the key (which is counted here too: a query
+        text or an Accept header can be as large as a body)."""
+        weight += _key_weight(key)
         if weight > self.max_bytes // 8:
             return
         with self._lock:
@@ -61,6 +65,14 @@ class SizedLRU:
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+def _key_weight(key) -> int:
+    if isinstance(key, (str, bytes)):
+        return len(key)
+    if isinstance(key, tuple):
+        return 64 + sum(map(_key_weight, key))
+    return 32
 
 
 def etag_for(version_id: str, *parts: str) -> str:
@@ -89,7 +101,7 @@ class Representation:
         return cls(body, content_type, etag, last_modified.replace(microsecond=0), tuple(headers))
 
     def respond(self) -> Response:
-        """The answer as a Flask response (200, or 304 to a client whose copy is current)."""
+        """The answer as a Flask response (200; 304 or 412 to a client whose copy is current)."""
         if self.client_is_current(request.environ):
             return Response(status=_not_modified(request.method), headers=self.headers)
         return Response(self.body, content_type=self.content_type, headers=self.headers)

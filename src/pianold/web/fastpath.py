@@ -13,6 +13,8 @@ import os
 import time
 from typing import NamedTuple
 
+from werkzeug.http import unquote_etag
+
 from pianold.web import ops
 from pianold.web.caching import SizedLRU, none_match
 
@@ -23,7 +25,7 @@ class _Entry(NamedTuple):
     status: str
     headers: list
     data: bytes
-    etag: str | None
+    etag: str | None  # unquoted
     route: str  # the route that computed it (Flask's or the SPARQL layer's), for the metrics and the access log
 
 
@@ -76,14 +78,14 @@ class FastPath:
                 body.close()
         headers = captured["headers"]
         if dict(headers).get("X-Pianold-Version") == version:
-            etag = next((v for k, v in headers if k.lower() == "etag"), None)
+            etag = next((unquote_etag(v)[0] for k, v in headers if k.lower() == "etag"), None)
             self.entries.put(key, _Entry(captured["status"], headers, data, etag, environ.get(ops.ROUTE, "unmatched")), len(data))
         return [data]
 
     @staticmethod
     def replay(entry: _Entry, environ, start_response, method) -> tuple[list[bytes], int]:
         status, headers, data, etag, _ = entry
-        if etag is not None and "HTTP_IF_NONE_MATCH" in environ and none_match(environ["HTTP_IF_NONE_MATCH"], etag.strip('"')):
+        if etag is not None and "HTTP_IF_NONE_MATCH" in environ and none_match(environ["HTTP_IF_NONE_MATCH"], etag):
             start_response("304 NOT MODIFIED", [(k, v) for k, v in headers if k.lower() not in ("content-type", "content-length")])
             return [b""], 304
         start_response(status, headers)

@@ -125,11 +125,11 @@ _access = AccessLog()
 @bp.route("/metrics")
 def metrics():
     app = current_app
-    pool = app.extensions.get("pianold.sparql_pool")
+    pool = app.extensions["pianold.sparql_pool"]
     fast = app.extensions.get("pianold.fastpath")
     extra = {
-        "pianold_sparql_timeouts_total": pool.timeouts if pool else 0,
-        "pianold_sparql_worker_deaths_total": pool.deaths if pool else 0,
+        "pianold_sparql_timeouts_total": pool.timeouts,
+        "pianold_sparql_worker_deaths_total": pool.deaths,
         "pianold_fastpath_hits_total": fast.hits if fast else 0,
     }
     return Response(app.extensions["pianold.metrics"].render(extra), content_type="text/plain; version=0.0.4; charset=utf-8")

@@ -80,7 +80,7 @@ def _results_page(query: str, result: QueryAnswer, dgs, ngs) -> Response:
     from pianold.web.pages import link_for
 
     table = {"kind": result.kind, "truncated": result.truncated}
-    if result.kind == "solutions":
+    if result.kind in ("solutions", "boolean"):
         data = json.loads(result.body)
         if "boolean" in data:
             table["kind"], table["boolean"] = "boolean", data["boolean"]

@@ -6,7 +6,8 @@ machinery and hooks would double it. The layer reads every request to /sparql on
 `ProtocolRequest` (or the error it makes) kept in the environ, and answers the ones that want
 results in a machine format. Everything else goes on to Flask's view (web/sparql.py), which reads
 the same `ProtocolRequest`: the query page, the HTML results, the service description, OPTIONS,
-and every error, so that errors are rendered by the one error handler the whole site uses."""
+and every error, so that errors are rendered by the one error handler the whole site uses (the
+layer itself sends only 200s and the empty 304/412 of a conditional request)."""
 
 from __future__ import annotations
 
@@ -242,7 +243,8 @@ class SparqlProtocol:
             result = answer(self.app, snapshot, req, req.media)
             return snapshot.version.id, representation(snapshot, req, result, settings.sparql_max_rows)
         except (ProtocolError, Refused, QueryFailed) as err:
-            environ[PARSED] = err.with_traceback(None)  # its message is all the view needs
+            err.__context__ = err.__cause__ = None  # its message is all the view needs: no frame holds the environ
+            environ[PARSED] = err.with_traceback(None)
         except Exception as err:  # a logged 500 or an HTTP error, by the site's error handlers
             environ[PARSED] = err
         return None
