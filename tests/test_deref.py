@@ -71,6 +71,9 @@ def test_documents_200_with_type_etag_and_304(live_server, ext, media):
     assert status == 200 and again == body
     status, head_headers, head_body = request(live_server, "HEAD", f"{PATH}.{ext}")
     assert status == 200 and head_body == b"" and head_headers["etag"] == etag
+    assert request(live_server, "GET", f"{PATH}.{ext}", {"If-Match": etag})[0] == 200
+    assert request(live_server, "GET", f"{PATH}.{ext}", {"If-Match": '"other"'})[0] == 412  # judged, not replayed
+    assert request(live_server, "GET", f"{PATH}.{ext}", {"If-Unmodified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"})[0] == 412
 
 
 def test_etags_differ_per_format_and_resource(live_server):

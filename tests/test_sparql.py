@@ -398,6 +398,10 @@ def test_conditional_requests_compare_etags_as_rfc_9110_says(live_server):
         for tag in (etag, "W/" + etag, '"other", ' + etag, "*"):
             assert http(url, headers={"Accept": "text/csv", "If-None-Match": tag})[0] == 304, tag
         assert http(url, headers={"Accept": "text/csv", "If-None-Match": '"other"'})[0] == 200
+        for tag, status in ((etag, 200), ("*", 200), ('"other"', 412), ("W/" + etag, 412)):  # If-Match compares strongly
+            assert http(url, headers={"Accept": "text/csv", "If-Match": tag})[0] == status, tag
+        for date, status in (("Sun, 01 Jan 2090 00:00:00 GMT", 200), ("Mon, 01 Jan 2001 00:00:00 GMT", 412)):
+            assert http(url, headers={"Accept": "text/csv", "If-Unmodified-Since": date})[0] == status, date
     post = http(live_server.url + "/sparql", ACTIONS.encode(), {"Content-Type": "application/sparql-query",
                                                                 "Accept": "text/csv", "If-None-Match": etag})
     assert post[0] == 412  # a method other than GET or HEAD whose precondition fails

@@ -101,31 +101,41 @@ class Representation:
         return cls(body, content_type, etag, last_modified.replace(microsecond=0), tuple(headers))
 
     def respond(self) -> Response:
-        """The answer as a Flask response (200; 304 or 412 to a client whose copy is current)."""
-        if self.client_is_current(request.environ):
-            return Response(status=_not_modified(request.method), headers=self.headers)
+        """The answer as a Flask response: 200, or the 304/412 its preconditions call for."""
+        status = self.precondition(request.environ)
+        if status is not None:
+            return Response(status=status, headers=self.headers)
         return Response(self.body, content_type=self.content_type, headers=self.headers)
 
     def serve(self, environ: dict, start_response, extra: tuple[tuple[str, str], ...] = ()) -> tuple[list[bytes], int]:
         """The same answer straight to WSGI, for layers in front of Flask: (body, status)."""
-        method = environ.get("REQUEST_METHOD", "GET").upper()
-        if self.client_is_current(environ):
-            status = _not_modified(method)
+        status = self.precondition(environ)
+        if status is not None:
             start_response("304 NOT MODIFIED" if status == 304 else "412 PRECONDITION FAILED", [*self.headers, *extra])
             return [b""], status
         start_response("200 OK", [("Content-Type", self.content_type), ("Content-Length", str(len(self.body))),
                                   *self.headers, *extra])
-        return ([b""] if method == "HEAD" else [self.body]), 200
+        return ([b""] if environ.get("REQUEST_METHOD", "").upper() == "HEAD" else [self.body]), 200
 
-    def client_is_current(self, environ: dict) -> bool:
-        """RFC 9110 §13.2.2: If-None-Match wins over If-Modified-Since."""
-        raw = environ.get("HTTP_IF_NONE_MATCH")
-        if raw is not None:
-            return none_match(raw, self.etag)
-        if environ.get("REQUEST_METHOD", "GET").upper() not in ("GET", "HEAD"):
-            return False  # §13.1.3: If-Modified-Since is for GET and HEAD only
-        since = parse_date(environ.get("HTTP_IF_MODIFIED_SINCE"))
-        return since is not None and self.last_modified <= since
+    def precondition(self, environ: dict) -> int | None:
+        """RFC 9110 §13.2.2, in its order: a failed If-Match or If-Unmodified-Since is 412; a
+        matching If-None-Match is 304 to a GET or HEAD and 412 otherwise; If-Modified-Since (GET
+        and HEAD only) gives 304 when nothing changed since. None: answer in full."""
+        safe = environ.get("REQUEST_METHOD", "GET").upper() in ("GET", "HEAD")
+        if_match = environ.get("HTTP_IF_MATCH")
+        if if_match is not None:
+            tags = parse_etags(if_match)
+            if not (tags.star_tag or tags.contains(self.etag)):  # strong comparison (§13.1.1)
+                return 412
+        else:
+            since = parse_date(environ.get("HTTP_IF_UNMODIFIED_SINCE"))
+            if since is not None and self.last_modified > since:
+                return 412
+        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+        if if_none_match is not None:
+            return (304 if safe else 412) if none_match(if_none_match, self.etag) else None
+        since = parse_date(environ.get("HTTP_IF_MODIFIED_SINCE")) if safe else None
+        return 304 if since is not None and self.last_modified <= since else None
 
 
 def none_match(header: str, etag: str) -> bool:
@@ -135,11 +145,6 @@ def none_match(header: str, etag: str) -> bool:
         return True
     tags = parse_etags(header)
     return tags.star_tag or tags.contains_weak(etag)
-
-
-def _not_modified(method: str) -> int:
-    """RFC 9110 §13.1.2: 304 to a GET or HEAD whose copy is current, 412 to any other method."""
-    return 304 if method in ("GET", "HEAD") else 412
 
 
 def cors(response: Response) -> Response:

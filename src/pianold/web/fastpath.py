@@ -55,7 +55,7 @@ class FastPath:
         key = (version, environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""),
                environ.get("HTTP_ACCEPT", ""))
         entry = self.entries.get(key, touch=False)
-        if entry is not None and not ("HTTP_IF_MODIFIED_SINCE" in environ and "HTTP_IF_NONE_MATCH" not in environ):
+        if entry is not None and not _other_preconditions(environ):
             self.hits += 1  # approximate under threads; a metric, not an invariant
             answer, status = self.replay(entry, environ, start_response, method)
             ops.record(self.metrics, method, _path(environ), status,
@@ -90,6 +90,12 @@ class FastPath:
             return [b""], 304
         start_response(status, headers)
         return ([b""] if method == "HEAD" else [data]), int(status[:3])
+
+
+def _other_preconditions(environ: dict) -> bool:
+    """Conditions a replay does not judge (only If-None-Match is): the app answers them."""
+    return ("HTTP_IF_MATCH" in environ or "HTTP_IF_UNMODIFIED_SINCE" in environ
+            or ("HTTP_IF_MODIFIED_SINCE" in environ and "HTTP_IF_NONE_MATCH" not in environ))
 
 
 def _path(environ: dict) -> str:
