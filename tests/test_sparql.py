@@ -459,3 +459,18 @@ def test_a_pool_closed_while_it_starts_keeps_nothing(monkeypatch):
     monkeypatch.setattr(workers, "Worker", Fake)
     pool.start()
     assert len(killed) == 2 and pool.idle.empty()
+
+
+def test_a_revalidation_is_settled_without_running_the_query(built_dist, monkeypatch):
+    import pianold.web.sparql_protocol as protocol
+    from pianold.web import create_app
+
+    first = create_app(built_dist).test_client().get("/sparql", query_string={"query": ACTIONS}, headers={"Accept": "text/csv"})
+    runs = []
+    real = protocol._run
+    monkeypatch.setattr(protocol, "_run", lambda *args: runs.append(1) or real(*args))
+    fresh = create_app(built_dist).test_client()  # empty caches: nothing to replay
+    again = fresh.get("/sparql", query_string={"query": ACTIONS}, headers={"Accept": "text/csv", "If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.headers["ETag"] == first.headers["ETag"] and runs == []
+    other = fresh.get("/sparql", query_string={"query": ACTIONS}, headers={"Accept": "text/csv", "If-None-Match": '"other"'})
+    assert other.status_code == 200 and other.data == first.data and runs == [1]

@@ -40,6 +40,7 @@ FORMAT_PARAM = {
     "tsv": "text/tab-separated-values", "ttl": "text/turtle", "turtle": "text/turtle", "nt": "application/n-triples",
     "rdf": "application/rdf+xml", "jsonld": "application/ld+json", "html": "text/html",
 }
+_PRECONDITIONS = ("HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE")
 _FORM = re.compile(r"^\s*(?:(?:PREFIX\s+[^\s:]*:\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.I)
 
 
@@ -194,13 +195,16 @@ def _run(app, snapshot: Snapshot, job: QueryJob) -> QueryAnswer:
     return pool(app).run(replace(job, at_most=solution_limit(job.query)), settings.sparql_timeout)
 
 
-def representation(snapshot: Snapshot, req: ProtocolRequest, result: QueryAnswer, max_rows: int) -> Representation:
+def representation(snapshot: Snapshot, req: ProtocolRequest, result: QueryAnswer | None, max_rows: int) -> Representation:
+    """The answer with its validators, which depend on the data version and the request only: so
+    without a result (None), the validators alone, to settle a conditional request unrun."""
     version = snapshot.version
-    extra = (("X-Pianold-Truncated", str(max_rows)),) if result.truncated else ()
-    content_type = result.media_type + ("; charset=utf-8" if not result.media_type.endswith("json") else "")
+    media = result.media_type if result is not None else req.media
+    extra = (("X-Pianold-Truncated", str(max_rows)),) if result is not None and result.truncated else ()
+    content_type = media + ("; charset=utf-8" if not media.endswith("json") else "")
     etag = etag_for(version.id, "sparql", req.query, req.media, str(req.default_graphs), str(req.named_graphs))
-    return Representation.build(result.body, content_type, etag, version.built, cors=True, vary_accept=True,
-                                extra=extra, max_age=60)
+    return Representation.build(result.body if result is not None else b"", content_type, etag, version.built,
+                                cors=True, vary_accept=True, extra=extra, max_age=60)
 
 
 class SparqlProtocol:
@@ -240,6 +244,10 @@ class SparqlProtocol:
             if req.query is None or req.media == "text/html":
                 return None
             snapshot = self.published.snapshot()
+            if any(name in environ for name in _PRECONDITIONS):
+                bare = representation(snapshot, req, None, settings.sparql_max_rows)
+                if bare.precondition(environ) is not None:  # a 304 or 412: the query need not run
+                    return snapshot.version.id, bare
             result = answer(self.app, snapshot, req, req.media)
             return snapshot.version.id, representation(snapshot, req, result, settings.sparql_max_rows)
         except (ProtocolError, Refused, QueryFailed) as err:
