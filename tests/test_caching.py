@@ -35,3 +35,22 @@ def test_keys_count_in_the_byte_budget():
     for i in range(10):
         lru.put(("v1", "x" * 5_000 + str(i)), "small body", 10)  # a long query text, a tiny answer
     assert len(lru) < 10 and lru.bytes <= 80_000
+
+
+def test_cache_mb_bounds_both_caches_and_zero_keeps_nothing(built_dist):
+    import pytest
+
+    from pianold.config import ConfigError, load_settings
+    from pianold.web import create_app
+
+    app = create_app(built_dist.replace(cache_mb=0))
+    client = app.test_client()
+    for _ in range(2):
+        answer = client.get("/data/plan/bari-psm-2030/action/5.1.1.a.ttl")
+        assert answer.status_code == 200 and answer.data
+        query = client.get("/sparql", query_string={"query": "ASK {}"}, headers={"Accept": "text/csv"})
+        assert query.status_code == 200
+    assert len(app.extensions["pianold.fastpath"].entries) == 0
+    assert create_app(built_dist).extensions["pianold.fastpath"].entries.max_bytes == 256 * 1024 * 1024
+    with pytest.raises(ConfigError, match="cache_mb"):
+        load_settings(env={"PIANOLD_CACHE_MB": "-1"})

@@ -38,6 +38,7 @@ class Settings:
     port: int = 8080
     workers: int = 8  # WSGI server threads
     max_connections: int = 1000  # open client connections (slow ones included) before new ones wait
+    cache_mb: int = 256  # memory for computed answers (documents, SPARQL results), each of the two caches; 0: none kept
     sparql_workers: int = 2  # query worker processes; SPARQL never takes more threads than these + 2 waiting
     sparql_timeout: float = 10.0  # seconds; a query running longer is stopped (its worker is killed)
     sparql_max_rows: int = 10000  # results (solutions or triples) beyond this are cut, with a note
@@ -129,6 +130,8 @@ def _check(settings: Settings) -> None:
         raise ConfigError("keep_versions must be at least 1")
     if settings.sparql_workers < 1 or settings.sparql_timeout <= 0 or settings.sparql_max_rows < 1:
         raise ConfigError("sparql_workers, sparql_timeout and sparql_max_rows must be positive")
+    if settings.cache_mb < 0:
+        raise ConfigError("cache_mb must be 0 (keep no answers) or more")
     if settings.sparql_inline_budget < 0:
         raise ConfigError("sparql_inline_budget must be 0 (every query in a worker) or more")
     for url in (settings.store_url, settings.store_gsp_url, *settings.sparql_service_allowlist):

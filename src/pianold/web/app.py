@@ -20,7 +20,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["PIANOLD"] = settings
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.extensions["pianold.published"] = Published(settings.dist_dir, settings.store_url, settings.sparql_timeout)
-    app.extensions["pianold.documents"] = DocumentCache()
+    app.extensions["pianold.documents"] = DocumentCache(max_bytes=settings.cache_mb * 1024 * 1024)
     app.extensions["pianold.sparql_pool"] = WorkerPool(settings.sparql_workers)  # no process until a query or start_workers
 
     @app.before_request
@@ -44,5 +44,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(catalog.bp)
     protocol = SparqlProtocol(app.wsgi_app, app)
     app.wsgi_app = app.extensions["pianold.fastpath"] = FastPath(protocol, str(settings.dist_dir / CURRENT),
-                                                                 app.extensions["pianold.metrics"])
+                                                                 app.extensions["pianold.metrics"],
+                                                                 max_bytes=settings.cache_mb * 1024 * 1024)
     return app
