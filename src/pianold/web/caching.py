@@ -16,6 +16,7 @@ from flask import Response, request
 from werkzeug.http import http_date, parse_date, parse_etags
 
 MAX_AGE = 300
+PRECONDITION_HEADERS = ("HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE")  # judged by Representation.precondition
 CORS_HEADERS = (
     ("Access-Control-Allow-Origin", "*"),
     ("Access-Control-Expose-Headers", "ETag, Last-Modified, Link, Location, X-Pianold-Version"),

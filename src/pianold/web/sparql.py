@@ -10,11 +10,11 @@ from werkzeug.exceptions import HTTPException
 
 from pianold.sparql_guard import Refused
 from pianold.store.workers import QueryAnswer, QueryFailed
-from pianold.web.caching import CORS_HEADERS, Representation, etag_for
+from pianold.web.caching import CORS_HEADERS, Representation, cors, etag_for
 from pianold.web.conneg import negotiate
 from pianold.web.fastpath import mark_cacheable
 from pianold.web.sparql_examples import EXAMPLES, PREFIXES
-from pianold.web.sparql_protocol import PARSED, PATH, ProtocolError, ProtocolRequest, answer, is_graph_form
+from pianold.web.sparql_protocol import PARSED, PATH, ProtocolError, ProtocolRequest, answer
 
 bp = Blueprint("sparql", __name__)
 
@@ -44,7 +44,7 @@ def endpoint() -> Response:
         raise RuntimeError("the SPARQL protocol layer (sparql_protocol.py) did not read this request")
     if parsed.query is None:
         return _without_query()
-    engine_media = "application/n-triples" if is_graph_form(parsed.query) else "application/sparql-results+json"
+    engine_media = "application/n-triples" if parsed.graph_form else "application/sparql-results+json"
     try:
         result = answer(current_app, g.snapshot, parsed, engine_media)
     except QueryFailed as err:
@@ -128,9 +128,7 @@ def _cell(value: dict | None, link_for) -> dict:
 def _error(status: int, message: str) -> Response:
     from pianold.web.errors import error_response
 
-    response = error_response(status, message)
-    for name, value in CORS_HEADERS:
-        response.headers[name] = value
+    response = cors(error_response(status, message))
     if status == 503:
         response.headers["Retry-After"] = "5"
     return response

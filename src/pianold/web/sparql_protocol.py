@@ -24,7 +24,7 @@ from pianold.sparql_tokens import Unreadable, query_form, tokens
 from pianold.store.bounded import is_bounded, solution_limit
 from pianold.store.workers import QueryAnswer, QueryFailed, QueryJob, WorkerPool, execute
 from pianold.web import ops
-from pianold.web.caching import Representation, etag_for
+from pianold.web.caching import PRECONDITION_HEADERS, Representation, etag_for
 from pianold.web.conneg import negotiate
 from pianold.web.fastpath import mark_cacheable
 from pianold.web.published import Snapshot
@@ -40,7 +40,6 @@ FORMAT_PARAM = {
     "tsv": "text/tab-separated-values", "ttl": "text/turtle", "turtle": "text/turtle", "nt": "application/n-triples",
     "rdf": "application/rdf+xml", "jsonld": "application/ld+json", "html": "text/html",
 }
-_PRECONDITIONS = ("HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE")
 _FORM = re.compile(r"^\s*(?:(?:PREFIX\s+[^\s:]*:\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.I)
 
 
@@ -56,6 +55,7 @@ class ProtocolRequest:
     default_graphs: tuple[str, ...]
     named_graphs: tuple[str, ...]
     media: str | None  # the negotiated result media type; None without a query
+    graph_form: bool = False  # a CONSTRUCT or DESCRIBE (its answer is a graph)
 
 
 def read(environ: dict, max_bytes: int, allowlist: tuple[str, ...]) -> ProtocolRequest:
@@ -63,10 +63,13 @@ def read(environ: dict, max_bytes: int, allowlist: tuple[str, ...]) -> ProtocolR
     ProtocolError or Refused otherwise. Reads a POST body, so call it once per request."""
     request = Request(environ)
     request.max_content_length = max_bytes + 1  # a body without a length is read one byte past the cap, no further
-    if (request.content_length or 0) > max_bytes or (request.method == "POST" and len(request.get_data(cache=True)) > max_bytes):
-        raise ProtocolError(413, f"the request is larger than the {max_bytes} bytes a query may have")
+    if (request.content_length or 0) > max_bytes:
+        raise _too_large(max_bytes)
     if request.method == "POST":
-        environ["wsgi.input"] = io.BytesIO(request.get_data(cache=True))  # read again by Flask, for a page
+        body = request.get_data(cache=True)
+        if len(body) > max_bytes:
+            raise _too_large(max_bytes)
+        environ["wsgi.input"] = io.BytesIO(body)  # read again by Flask, for a page
     query, dgs, ngs = _params(request)
     dgs, ngs = _unique(dgs), _unique(ngs)
     if query is None:
@@ -78,7 +81,12 @@ def read(environ: dict, max_bytes: int, allowlist: tuple[str, ...]) -> ProtocolR
     if not query.strip():
         raise ProtocolError(400, "the query is empty")
     check_query(query, allowlist)
-    return ProtocolRequest(query, dgs, ngs, _media_for(request, query))
+    graph_form = is_graph_form(query)
+    return ProtocolRequest(query, dgs, ngs, _media_for(request, graph_form), graph_form)
+
+
+def _too_large(max_bytes: int) -> ProtocolError:
+    return ProtocolError(413, f"the request is larger than the {max_bytes} bytes a query may have")
 
 
 def _params(request: Request) -> tuple[str | None, list[str], list[str]]:
@@ -131,9 +139,9 @@ def is_graph_form(query: str) -> bool:
     return form in ("CONSTRUCT", "DESCRIBE")
 
 
-def _media_for(request: Request, query: str) -> str:
+def _media_for(request: Request, graph_form: bool) -> str:
     wanted = request.args.get("format") or (request.form.get("format") if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded" else None)
-    offers = GRAPH_OFFERS if is_graph_form(query) else SOLUTION_OFFERS
+    offers = GRAPH_OFFERS if graph_form else SOLUTION_OFFERS
     if wanted:
         media = FORMAT_PARAM.get(wanted.lower())
         if media is None or media not in offers:
@@ -244,7 +252,7 @@ class SparqlProtocol:
             if req.query is None or req.media == "text/html":
                 return None
             snapshot = self.published.snapshot()
-            if any(name in environ for name in _PRECONDITIONS):
+            if any(name in environ for name in PRECONDITION_HEADERS):
                 bare = representation(snapshot, req, None, settings.sparql_max_rows)
                 if bare.precondition(environ) is not None:  # a 304 or 412: the query need not run
                     return snapshot.version.id, bare
