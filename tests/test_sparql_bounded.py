@@ -11,13 +11,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from pianold.publish import current_version
-from pianold.store.bounded import is_bounded, patterns, solution_limit
+from pianold.store.bounded import Pattern, count_matches, is_bounded, patterns, solution_limit
 from pianold.store.workers import QueryJob, WorkerPool, execute
 from pianold.web import create_app
 
 from conftest import BASE
 
-PSM = "PREFIX psm: <https://w3id.org/pianold/onto/psm/> PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
+PSM_NS = "https://w3id.org/pianold/onto/psm/"
+PSM = f"PREFIX psm: <{PSM_NS}> PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
 ACTION = f"{BASE}/data/plan/bari-psm-2030/action/5.1.1.a"
 PLAN = f"{BASE}/data/plan/bari-psm-2030"
 
@@ -29,9 +30,12 @@ BOUNDED_FORM = {
     "ask with a language-tagged literal": f'ASK {{ <{ACTION}> <http://www.w3.org/2004/02/skos/core#prefLabel> "x"@it }}',
     "literals with braces": f'SELECT * WHERE {{ <{ACTION}> ?p "a}}b" . <{ACTION}> ?p 3 . <{ACTION}> ?p true }}',
     "bind of a safe function": f"SELECT * WHERE {{ <{ACTION}> ?p ?o BIND(STR(?o) AS ?s) }}",
+    "variable subject": PSM + "SELECT ?e ?l WHERE { ?e psm:level ?l }",
+    "variable subject, grouped": PSM + "SELECT ?l (COUNT(?e) AS ?n) WHERE { ?e psm:level ?l ; a psm:Action } GROUP BY ?l",
 }
 NOT_BOUNDED = {
-    "variable subject": PSM + "SELECT ?e ?l WHERE { ?e psm:level ?l }",
+    "blank node subject": PSM + "SELECT ?l WHERE { _:e psm:level ?l }",
+    "anonymous subject": PSM + "SELECT ?l WHERE { [] psm:level ?l }",
     "property path": PSM + f"SELECT * WHERE {{ <{ACTION}> skos:broader+ ?a }}",
     "sequence path": f"SELECT * WHERE {{ <{ACTION}> <http://p>/<http://q> ?o }}",
     "optional": f"SELECT * WHERE {{ <{ACTION}> ?p ?o OPTIONAL {{ ?o ?q ?r }} }}",
@@ -53,8 +57,13 @@ NOT_BOUNDED = {
     "ambiguous comparison": f"SELECT * WHERE {{ <{ACTION}> ?p ?o FILTER(?o<'>' && NOT EXISTS {{ ?a ?b ?c }} && '<'>?o) }}",
     "describe (follows blank nodes)": f"DESCRIBE <{ACTION}>",
     "a graph named twice": f"SELECT * FROM <{PLAN}> FROM <{PLAN}> WHERE {{ <{ACTION}> ?p ?o }}",
-    "a comment ended by CR": f"SELECT * WHERE {{ <{ACTION}> ?p ?o # \r . ?a ?b ?c \n }}",
-    "an IRI with a no-break space": f"SELECT ?o (<http://a\xa0'> AS ?z) WHERE {{ ?a ?b ?c }} #' ) WHERE {{ <{ACTION}> ?p ?o }}",
+}
+# Text the engine reads otherwise than a naive reader would: the patterns must be the engine's.
+READ_AS_THE_ENGINE = {
+    "a comment ended by CR": (f"SELECT * WHERE {{ <{ACTION}> ?p ?o # \r . ?a ?b ?c \n }}",
+                              [Pattern(ACTION, None, None), Pattern(None, None, None)]),
+    "an IRI with a no-break space": (f"SELECT ?o (<http://a\xa0'> AS ?z) WHERE {{ ?a ?b ?c }} #' ) WHERE {{ <{ACTION}> ?p ?o }}",
+                                     [Pattern(None, None, None)]),
 }
 
 
@@ -66,6 +75,12 @@ def test_bounded_forms_are_recognised(query):
 @pytest.mark.parametrize("query", NOT_BOUNDED.values(), ids=NOT_BOUNDED.keys())
 def test_other_queries_go_to_a_worker(query):
     assert patterns(query) is None
+
+
+@pytest.mark.parametrize("query, expected", READ_AS_THE_ENGINE.values(), ids=READ_AS_THE_ENGINE.keys())
+def test_patterns_are_the_engines(store, query, expected):
+    assert patterns(query) == expected
+    assert not is_bounded(store, query, budget=1000)  # `?a ?b ?c` matches every triple
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +98,26 @@ def test_budget_counts_the_store(store):
     assert not is_bounded(store, cross, budget=degree * degree - 1)
     assert is_bounded(store, cross, budget=degree * degree)
     assert not is_bounded(store, light, budget=0)
+    levels = sum(1 for _ in store.quads_for_pattern(None, ox.NamedNode(PSM_NS + "level"), None))
+    assert levels > 10
+    scan = PSM + "SELECT ?e ?l WHERE { ?e psm:level ?l }"
+    assert is_bounded(store, scan, budget=levels)
+    assert not is_bounded(store, scan, budget=levels - 1)
+
+
+def test_matches_are_counted_in_every_graph_up_to_the_cap():
+    store = ox.Store()
+    s, p, o = ox.NamedNode("http://a/s"), ox.NamedNode("http://a/p"), ox.NamedNode("http://a/o")
+    store.add(ox.Quad(s, p, o))  # the default graph
+    for g in range(3):
+        store.add(ox.Quad(s, p, o, ox.NamedNode(f"http://a/g{g}")))
+        store.add(ox.Quad(ox.NamedNode(f"http://a/s{g}"), p, ox.Literal("x")))
+    assert count_matches(store, Pattern("http://a/s", "http://a/p", o), 100) == 4
+    assert count_matches(store, Pattern(None, "http://a/p", None), 100) == 7
+    assert count_matches(store, Pattern(None, None, None), 5) == 5
+    assert count_matches(store, Pattern(None, None, ox.NamedNode("http://a/none")), 5) == 0
+    with pytest.raises(ValueError):
+        count_matches(store, Pattern("http://a/s> . ?x ?y ?z . <http://a", None, None), 5)
 
 
 def test_in_process_answers_equal_worker_answers(store, built_dist):
@@ -126,6 +161,27 @@ def test_server_answers_the_same_with_and_without_the_inline_tier(built_dist):
             pool.close()
 
 
+def test_queries_in_server_threads_are_no_more_than_the_workers(built_dist):
+    """With every in-thread slot taken, a provably small query goes to a worker: SPARQL never
+    holds more server threads than twice its workers plus the waiting ones."""
+    app = create_app(built_dist.replace(sparql_workers=1))
+    client = app.test_client()
+    pool, inline = app.extensions["pianold.sparql_pool"], app.extensions["pianold.sparql_inline"]
+    query, accept = BOUNDED_FORM["one resource"], {"Accept": "application/sparql-results+json"}
+    try:
+        first = client.get("/sparql", query_string={"query": query}, headers=accept)
+        assert first.status_code == 200 and pool.pids() == []  # answered in the server thread
+        assert inline.acquire(blocking=False)  # the only slot, as a query in another thread would hold it
+        try:
+            second = client.get("/sparql", query_string={"query": query + "\n# again"}, headers=accept)
+        finally:
+            inline.release()
+        assert second.status_code == 200 and len(pool.pids()) == 1
+        assert json.loads(second.data) == json.loads(first.data)
+    finally:
+        pool.close()
+
+
 MEMO: dict = {}  # shared across examples, as the server shares it across queries on one version
 
 
@@ -136,16 +192,17 @@ def _subjects(store) -> list[str]:
 @hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_a_query_called_bounded_never_exceeds_its_budget(store, data):
-    """Soundness: whatever constant-subject patterns are combined, a query the recognizer lets
-    through to the server process yields at most `budget` solutions."""
-    subjects = _subjects(store)
-    predicates = ["?p{i}", "<http://www.w3.org/2004/02/skos/core#prefLabel>", "a", "<http://www.w3.org/2004/02/skos/core#narrower>"]
+    """Soundness: whatever patterns are combined, a query the recognizer lets through to the server
+    process yields at most `budget` solutions."""
+    subjects = [f"<{s}>" for s in _subjects(store)] + ["?s{i}", "?e"]
+    predicates = ["?p{i}", "<http://www.w3.org/2004/02/skos/core#prefLabel>", "a", "<http://www.w3.org/2004/02/skos/core#narrower>",
+                  f"<{PSM_NS}level>"]
     n = data.draw(st.integers(1, 4))
     parts = []
     for i in range(n):
-        s = data.draw(st.sampled_from(subjects))
+        s = data.draw(st.sampled_from(subjects)).format(i=i)
         p = data.draw(st.sampled_from(predicates)).format(i=i)
-        parts.append(f"<{s}> {p} ?o{i} .")
+        parts.append(f"{s} {p} ?o{i} .")
     budget = data.draw(st.integers(1, 3000))
     query = "SELECT * WHERE { " + " ".join(parts) + " }"
     assert patterns(query) is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from flask import Flask, g, request
 
 from pianold.config import Settings, load_settings
@@ -22,6 +24,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["pianold.published"] = Published(settings.dist_dir, settings.store_url, settings.sparql_timeout)
     app.extensions["pianold.documents"] = DocumentCache(max_bytes=settings.cache_mb * 1024 * 1024)
     app.extensions["pianold.sparql_pool"] = WorkerPool(settings.sparql_workers)  # no process until a query or start_workers
+    app.extensions["pianold.sparql_inline"] = threading.Semaphore(settings.sparql_workers)  # queries run in server threads at once
 
     @app.before_request
     def take_snapshot():

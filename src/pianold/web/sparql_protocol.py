@@ -198,8 +198,14 @@ def _run(app, snapshot: Snapshot, job: QueryJob) -> QueryAnswer:
             raise QueryFailed(504, str(err)) from None
         except StoreError as err:
             raise QueryFailed(502, str(err)) from None
-    if is_bounded(store.oxigraph, job.query, settings.sparql_inline_budget, store.match_counts):  # provably small: no worker round trip
-        return execute(store.oxigraph, replace(job, at_most=settings.sparql_inline_budget))
+    inline = app.extensions["pianold.sparql_inline"]
+    # as many queries in server threads as in workers: SPARQL leaves threads free for dereference
+    if inline.acquire(blocking=False):
+        try:
+            if is_bounded(store.oxigraph, job.query, settings.sparql_inline_budget, store.match_counts):  # provably small: no worker round trip
+                return execute(store.oxigraph, replace(job, at_most=settings.sparql_inline_budget))
+        finally:
+            inline.release()
     return pool(app).run(replace(job, at_most=solution_limit(job.query)), settings.sparql_timeout)
 
 
