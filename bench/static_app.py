@@ -1,4 +1,5 @@
-"""Baseline server for the benchmarks: Flask returning a fixed 2 KB body, under waitress."""
+"""Baseline server for the benchmarks: Flask returning a fixed 2 KB body, under waitress with
+the options `pianold serve` uses."""
 
 import sys
 
@@ -19,4 +20,8 @@ if __name__ == "__main__":
     import logging
 
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # queue depth under load is expected
-    waitress.serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=int(sys.argv[2]), ident="static")
+    from pianold.config import load_settings
+    from pianold.serve import waitress_options
+
+    options = waitress_options(load_settings(env={}, port=int(sys.argv[1]), workers=int(sys.argv[2])))
+    waitress.serve(app, ident="static", **options)

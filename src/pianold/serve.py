@@ -55,26 +55,37 @@ def check_store(settings: Settings) -> None:
 
 
 def run(settings: Settings, on_build_error: Callable[[Exception], None]) -> None:
-    import waitress
-
     from pianold.web import create_app
-    from pianold.web.sparql_protocol import start_workers
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a queue under load is normal, not news
     ensure_published(settings, on_build_error)
     check_store(settings)
-    app = create_app(settings)
+    serve_app(create_app(settings), settings)
+
+
+def waitress_options(settings: Settings) -> dict:
+    """How pianold runs waitress (the benchmarks' static baseline runs under the same options).
+    Slow or idle clients are held by waitress's event loop, not by worker threads; its default
+    limit of 100 connections is raised (poll() instead of select() lifts the 1024-descriptor
+    ceiling) and connections idle for a minute are dropped, so trickling clients cannot lock
+    others out."""
+    return dict(host=settings.host, port=settings.port, threads=settings.workers, connection_limit=settings.max_connections,
+                channel_timeout=60, asyncore_use_poll=True, max_request_header_size=MAX_HEADER_BYTES,
+                max_request_body_size=MAX_BODY_BYTES)
+
+
+def serve_app(app, settings: Settings) -> None:
+    """Serve `app` (from create_app) until SIGTERM or Ctrl-C."""
+    import waitress
+
+    from pianold.web.sparql_protocol import start_workers
+
     # Start-up leaves a large heap of long-lived objects (rdflib, pyshacl, templates); freezing it
     # keeps the garbage collector from re-scanning it on every collection under load.
     gc.collect()
     gc.freeze()
-    # Slow or idle clients are held by waitress's event loop, not by worker threads; raise its
-    # default limit of 100 connections (poll() instead of select() lifts the 1024-descriptor
-    # ceiling) and drop connections idle for a minute, so trickling clients cannot lock others out.
-    server = waitress.create_server(app, host=settings.host, port=settings.port, threads=settings.workers, ident="pianold",
-                                    connection_limit=settings.max_connections, channel_timeout=60, asyncore_use_poll=True,
-                                    max_request_header_size=MAX_HEADER_BYTES, max_request_body_size=MAX_BODY_BYTES)
+    server = waitress.create_server(app, ident="pianold", **waitress_options(settings))
     start_workers(app)  # once the port is ours: a server that cannot listen starts nothing
     # SIGTERM (systemd, docker stop) ends the server like Ctrl-C: through exit handlers, which
     # write the access-log lines still queued.
