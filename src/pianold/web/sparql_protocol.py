@@ -200,7 +200,7 @@ def _run(app, snapshot: Snapshot, job: QueryJob) -> QueryAnswer:
             raise QueryFailed(502, str(err)) from None
     inline = app.extensions["pianold.sparql_inline"]
     # as many queries in server threads as in workers: SPARQL leaves threads free for dereference
-    if inline.acquire(blocking=False):
+    if settings.sparql_inline_budget and inline.acquire(blocking=False):
         try:
             if is_bounded(store.oxigraph, job.query, settings.sparql_inline_budget, store.match_counts):  # provably small: no worker round trip
                 return execute(store.oxigraph, replace(job, at_most=settings.sparql_inline_budget))
