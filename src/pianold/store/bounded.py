@@ -13,13 +13,17 @@ A query is bounded when
 - its pattern has no nested group: no OPTIONAL, UNION, MINUS, GRAPH, SERVICE, VALUES, EXISTS or
   subquery (all need a brace, so any brace inside the WHERE group disqualifies it);
 - its expressions call only functions whose result is no longer than their arguments (so no
-  CONCAT or REPLACE chain can grow a string exponentially), and the query is short;
-- and, counted on the store just before it runs, the product of the patterns' match counts is at
-  most `budget`. Each pattern is counted with its IRIs fixed and everything else open, in every
-  graph, so the engine scans no more than that for it; whatever order it joins the patterns in,
-  every intermediate solution combines one match of each, so the solutions (and so the work of
-  joins, filters, grouping and ordering) are bounded by that product. Each count stops at the
-  budget, and runs in the engine (a count in Python would hold the GIL 15 times longer).
+  CONCAT or REPLACE chain can grow a string exponentially) and whose cost is linear in them (so
+  no REGEX: pyoxigraph 0.5 compiles the pattern again for every solution, milliseconds each for
+  some patterns), and the query is short;
+- and, counted on the store just before it runs, the product of the patterns' match counts,
+  times the query's size in tokens (its prologue aside), is at most `budget`. Each pattern is
+  counted with its IRIs fixed and everything else open, in every graph, so the engine scans no
+  more than that for it; whatever order it joins the patterns in, every intermediate solution
+  combines one match of each, so the solutions are bounded by the product; and each solution
+  costs at most one evaluation of each term of the query (a projection, a filter, a sort key), so
+  a wide projection or a long chain of calls leaves room for fewer solutions. Each count stops at
+  the budget, and runs in the engine (a count in Python would hold the GIL 15 times longer).
 
 Anything the recognizer does not understand is simply not bounded and goes to a worker, so a
 mistake here costs speed, never safety."""
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import pyoxigraph as ox
 
@@ -38,17 +43,24 @@ MAX_MEMO = 10_000  # memoised match counts per store: keys hold IRIs, so at most
 _DIGITS = re.compile(r"[0-9]+")
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
-# Functions whose value is never much longer than their arguments (UCASE can turn ß into SS once),
-# and the clauses that take parentheses.
+# Functions whose value is never much longer than their arguments (UCASE can turn ß into SS once)
+# and whose cost is linear in them, and the clauses that take parentheses.
 SAFE_FUNCTIONS = frozenset("""
     ASC DESC HAVING
     STR LANG LANGMATCHES DATATYPE BOUND IRI URI ISIRI ISURI ISBLANK ISLITERAL ISNUMERIC SAMETERM
-    REGEX CONTAINS STRSTARTS STRENDS STRLEN LCASE UCASE STRDT STRLANG IF COALESCE
+    CONTAINS STRSTARTS STRENDS STRLEN LCASE UCASE STRDT STRLANG IF COALESCE
     ABS ROUND CEIL FLOOR YEAR MONTH DAY HOURS MINUTES SECONDS NOW
     COUNT SUM MIN MAX AVG SAMPLE GROUP_CONCAT IN FILTER BIND
 """.split())
 _CLAUSE_WORDS = frozenset("DISTINCT REDUCED AS WHERE FROM NAMED GROUP BY HAVING ORDER ASC DESC LIMIT OFFSET "
                           "SEPARATOR NOT TRUE FALSE A".split())
+
+
+class Form(NamedTuple):
+    """What the bound is computed from: the triple patterns, and the size of the query in tokens."""
+
+    patterns: list["Pattern"]
+    size: int
 
 
 @dataclass(frozen=True)
@@ -75,14 +87,16 @@ def _tokens(query: str) -> tuple[Token, ...]:
     return toks
 
 
-def patterns(query: str) -> list[Pattern] | None:
-    """The triple patterns of a bounded-form query, or None when the query is not of that form."""
+def read_form(query: str) -> Form | None:
+    """The patterns and size of a bounded-form query, or None when the query is not of that form."""
     if len(query) > MAX_QUERY_CHARS:
         return None
     try:
-        return _Reader(_tokens(query)).query()
+        reader = _Reader(_tokens(query))
+        found = reader.query()
     except _NotBounded:
         return None
+    return Form(found, reader.size)
 
 
 def solution_limit(query: str) -> int | None:
@@ -106,14 +120,15 @@ def solution_limit(query: str) -> int | None:
 
 
 def is_bounded(store: ox.Store, query: str, budget: int, counts: dict | None = None) -> bool:
-    """True when the query is of the bounded form and its patterns' match counts multiply to ≤ budget.
-    `counts` memoises match counts across queries; only for a store that never changes."""
-    found = patterns(query)
-    if found is None:
+    """True when the query is of the bounded form and its patterns' match counts, multiplied
+    together and by its size, are ≤ budget. `counts` memoises match counts across queries; only
+    for a store that never changes. Anything the counts cannot settle leaves the query unbounded."""
+    form = read_form(query)
+    if form is None or form.size > budget:
         return False
-    product = 1
+    work = form.size
     try:
-        for p in found:
+        for p in form.patterns:
             key = (p.subject, p.predicate, p.object, budget)
             matches = counts.get(key) if counts is not None else None
             if matches is None:
@@ -122,10 +137,10 @@ def is_bounded(store: ox.Store, query: str, budget: int, counts: dict | None = N
                     if len(counts) >= MAX_MEMO:
                         counts.clear()
                     counts[key] = matches
-            product *= max(1, matches)
-            if product > budget:
+            work *= max(1, matches)
+            if work > budget:
                 return False
-    except ValueError:  # not a valid IRI: the engine will say so, from a worker
+    except (ValueError, SyntaxError, OSError, RuntimeError):  # e.g. not a valid IRI: the engine will say so, from a worker
         return False
     return True
 
@@ -150,6 +165,7 @@ class _Reader:
         self.prefixes: dict[str, str] = {}
         self.base: str | None = None
         self.found: list[Pattern] = []
+        self.size = 0  # tokens from the query form on
 
     # token helpers
     def peek(self, offset: int = 0) -> Token | None:
@@ -183,6 +199,7 @@ class _Reader:
                 self.prefixes[name[:-1]] = self.iri(self.expect("iri"))
             else:
                 self.base = self.expect("iri").text[1:-1]
+        self.size = len(self.toks) - self.i
         form = self.expect("word").text.upper()
         if form == "SELECT":
             self.expressions(stop=("WHERE", "FROM"))
