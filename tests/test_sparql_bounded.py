@@ -48,6 +48,10 @@ NOT_BOUNDED = {
     # pyoxigraph compiles a REGEX pattern for every solution: milliseconds each for `\w{1,30}`
     "regex": f'SELECT * WHERE {{ <{ACTION}> ?p ?o FILTER(REGEX(STR(?o), "\\w{{1,30}}x")) }}',
     "regex without parentheses": f'SELECT * WHERE {{ <{ACTION}> ?p ?o FILTER regex(?o, "x") }}',
+    # a token is one unit of the budget: a long one would cost every solution its length
+    "a long literal": f'SELECT * WHERE {{ <{ACTION}> ?p ?o FILTER(UCASE(?o) != "{"ΐ" * 300}") }}',
+    "a long prefix": "PREFIX p: <http://x/" + "ΐ" * 300 + f"> SELECT (STR(p:) AS ?v) WHERE {{ <{ACTION}> ?p ?o }}",
+    "a long IRI": f"SELECT * WHERE {{ <{ACTION}> ?p <http://x/{'a' * 300}> }}",
     "function by IRI": f"SELECT (<http://www.w3.org/2001/XMLSchema#integer>(?o) AS ?i) WHERE {{ <{ACTION}> ?p ?o }}",
     "blank node property list": f"SELECT * WHERE {{ <{ACTION}> ?p [ ?q ?r ] }}",
     "describe of a variable": f"DESCRIBE ?x WHERE {{ <{ACTION}> ?p ?x }}",

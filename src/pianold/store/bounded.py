@@ -22,8 +22,10 @@ A query is bounded when
   more than that for it; whatever order it joins the patterns in, every intermediate solution
   combines one match of each, so the solutions are bounded by the product; and each solution
   costs at most one evaluation of each term of the query (a projection, a filter, a sort key), so
-  a wide projection or a long chain of calls leaves room for fewer solutions. Each count stops at
-  the budget, and runs in the engine (a count in Python would hold the GIL 15 times longer).
+  a wide projection or a long chain of calls leaves room for fewer solutions. No IRI, prefix or
+  literal of the query may be long (MAX_TOKEN_CHARS), so that each term costs about as much as
+  the data's own values. Each count stops at the budget, and runs in the engine (a count in
+  Python would hold the GIL 15 times longer).
 
 Anything the recognizer does not understand is simply not bounded and goes to a worker, so a
 mistake here costs speed, never safety."""
@@ -39,6 +41,9 @@ import pyoxigraph as ox
 from pianold.sparql_tokens import Token, Unreadable, query_form, tokens
 
 MAX_QUERY_CHARS = 4096
+# No IRI, prefix or literal longer than this: a token is one unit of the budget, so its text
+# must stay short (a prefixed name expands to its prefix's IRI and its own text, at most twice this).
+MAX_TOKEN_CHARS = 256
 MAX_MEMO = 10_000  # memoised match counts per store: keys hold IRIs, so at most ~40 MB even at MAX_QUERY_CHARS each
 _DIGITS = re.compile(r"[0-9]+")
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -84,6 +89,8 @@ def _tokens(query: str) -> tuple[Token, ...]:
         raise _NotBounded(str(err)) from None
     if any(t.ambiguous for t in toks):
         raise _NotBounded("`<` after a value inside parentheses: comparison or IRI")
+    if any(len(t.text) > MAX_TOKEN_CHARS for t in toks):
+        raise _NotBounded("a long IRI, prefix or literal")
     return toks
 
 
