@@ -474,3 +474,57 @@ def test_a_revalidation_is_settled_without_running_the_query(built_dist, monkeyp
     assert again.status_code == 304 and again.headers["ETag"] == first.headers["ETag"] and runs == []
     other = fresh.get("/sparql", query_string={"query": ACTIONS}, headers={"Accept": "text/csv", "If-None-Match": '"other"'})
     assert other.status_code == 200 and other.data == first.data and runs == [1]
+
+
+BIG = "x" * 1000  # every solution of the queries below carries 1 KB: 1,891 of them weigh ~2 MB
+TOO_LARGE = {
+    "capped writer, solutions": (f'SELECT ?s ?x WHERE {{ ?s ?p ?o BIND("{BIG}" AS ?x) }}', None),
+    "Oxigraph's writer (LIMIT under the row cap)": (f'SELECT ?s ?x WHERE {{ ?s ?p ?o BIND("{BIG}" AS ?x) }} LIMIT 5000', None),
+    # a value per solution, as a graph keeps each distinct triple once
+    "graph": (f'CONSTRUCT {{ ?s <http://example.org/big> ?x }} WHERE {{ ?s ?p ?o BIND(CONCAT(STR(?p), STR(?o), "{BIG}") AS ?x) }}',
+              "text/turtle"),
+}
+
+
+@pytest.mark.parametrize("query, accept", TOO_LARGE.values(), ids=TOO_LARGE.keys())
+def test_an_answer_over_the_byte_cap_is_refused_with_its_reason(built_dist, query, accept):
+    from pianold.web import create_app
+
+    app = create_app(built_dist.replace(sparql_max_answer_mb=1))
+    client = app.test_client()
+    try:
+        medias = [accept] if accept else ["application/sparql-results+json", "application/sparql-results+xml", "text/csv",
+                                          "text/tab-separated-values"]
+        for media in medias:
+            answer = client.get("/sparql", query_string={"query": query}, headers={"Accept": media})
+            assert answer.status_code == 422, media
+            assert b"larger than the 1 MB" in answer.data and b"Traceback" not in answer.data
+        small = client.get("/sparql", query_string={"query": query.replace(BIG, "x")}, headers={"Accept": medias[0]})
+        assert small.status_code == 200  # the same query with small values is answered
+    finally:
+        app.extensions["pianold.sparql_pool"].close()
+
+
+def test_an_answer_in_the_server_thread_is_capped_too(built_dist):
+    import pyoxigraph as ox
+
+    from pianold.publish import current_version
+    from pianold.store import workers
+
+    store = ox.Store.read_only(str(current_version(built_dist.dist_dir).store_path))
+    light = "SELECT ?p ?o WHERE { <https://w3id.org/pianold/data/plan/bari-psm-2030/action/5.1.1.a> ?p ?o }"
+    for at_most in (None, 10000):  # the capped writer, Oxigraph's writer
+        for media in ("application/sparql-results+json", "text/csv"):
+            with pytest.raises(workers.QueryFailed) as refused:
+                workers.execute(store, workers.QueryJob("", light, media, 10000, at_most=at_most, max_bytes=200))
+            assert refused.value.status == 422
+            assert workers.execute(store, workers.QueryJob("", light, media, 10000, at_most=at_most)).body
+
+
+def test_the_answer_cap_is_a_setting():
+    from pianold.config import ConfigError, load_settings
+
+    assert load_settings(env={}).sparql_max_answer_mb == 32
+    assert load_settings(env={"PIANOLD_SPARQL_MAX_ANSWER_MB": "2"}).sparql_max_answer_mb == 2
+    with pytest.raises(ConfigError, match="sparql_max_answer_mb"):
+        load_settings(env={"PIANOLD_SPARQL_MAX_ANSWER_MB": "0"})

@@ -68,6 +68,21 @@ def test_sparql_through_the_remote_store(remote_server):
     assert status == 400
 
 
+def test_a_remote_answer_over_the_byte_cap_is_refused(oxigraph_server, remote_server):
+    from dataclasses import replace
+
+    from pianold.store.remote import RemoteStore
+    from pianold.store.workers import QueryFailed, QueryJob
+
+    url, _ = oxigraph_server
+    store = RemoteStore(url + "/query")
+    job = QueryJob("", "SELECT * WHERE { ?s ?p ?o }", "text/csv", 10000, max_bytes=1000)
+    with pytest.raises(QueryFailed) as refused:
+        store.sparql(job, 10)
+    assert refused.value.status == 422 and "larger than the 1000 bytes" in str(refused.value)
+    assert store.sparql(replace(job, max_bytes=10 ** 7), 10).body.count(b"\n") > 100
+
+
 def test_push_to_an_unreachable_store_is_a_clear_error(tmp_path, built_dist):
     run = subprocess.run([sys.executable, "-m", "pianold", "--dist", str(built_dist.dist_dir), "push", "--gsp-url",
                           f"http://127.0.0.1:{free_port()}/store"], capture_output=True, text=True, timeout=60)

@@ -43,6 +43,7 @@ class Settings:
     sparql_timeout: float = 10.0  # seconds; a query running longer is stopped (its worker is killed)
     sparql_max_rows: int = 10000  # results (solutions or triples) beyond this are cut, with a note
     sparql_max_query_bytes: int = 65536  # a larger request is refused with 413
+    sparql_max_answer_mb: int = 32  # a larger answer is refused with 422, however few its rows
     sparql_inline_budget: int = 10000  # a query whose solutions times its length in tokens provably stay under this runs in a server thread, unstoppable (store/bounded.py; worst found at 10000: 23 ms); 0: always a worker
     sparql_service_allowlist: tuple[str, ...] = ()  # SERVICE endpoints a query may call; none by default
     store_url: str | None = None  # a remote SPARQL 1.1 query endpoint instead of the embedded store
@@ -128,8 +129,9 @@ def _check(settings: Settings) -> None:
         raise ConfigError(f"base must be an http(s) URL without query or fragment, not {settings.base!r}")
     if settings.keep_versions < 1:
         raise ConfigError("keep_versions must be at least 1")
-    if settings.sparql_workers < 1 or settings.sparql_timeout <= 0 or settings.sparql_max_rows < 1:
-        raise ConfigError("sparql_workers, sparql_timeout and sparql_max_rows must be positive")
+    if settings.sparql_workers < 1 or settings.sparql_timeout <= 0 or settings.sparql_max_rows < 1 \
+            or settings.sparql_max_answer_mb < 1:
+        raise ConfigError("sparql_workers, sparql_timeout, sparql_max_rows and sparql_max_answer_mb must be positive")
     if settings.cache_mb < 0:
         raise ConfigError("cache_mb must be 0 (keep no answers) or more")
     if settings.sparql_inline_budget < 0:

@@ -12,7 +12,7 @@ import urllib.request
 from rdflib import BNode, Graph, Literal, URIRef
 
 from pianold.store.base import Store, StoreError
-from pianold.store.workers import QueryAnswer, QueryFailed, QueryJob
+from pianold.store.workers import QueryAnswer, QueryFailed, QueryJob, too_large
 
 
 class StoreTimeout(StoreError):
@@ -24,7 +24,8 @@ class RemoteStore(Store):
         self.query_url = query_url
         self.timeout = timeout
 
-    def _query(self, query: str, accept: str, *, default_graphs=(), named_graphs=(), timeout: float | None = None) -> tuple[bytes, str]:
+    def _query(self, query: str, accept: str, *, default_graphs=(), named_graphs=(), timeout: float | None = None,
+               max_bytes: int | None = None) -> tuple[bytes, str]:
         fields = [("query", query)]
         fields += [("default-graph-uri", g) for g in default_graphs] + [("named-graph-uri", g) for g in named_graphs]
         if not default_graphs and not named_graphs:
@@ -34,7 +35,10 @@ class RemoteStore(Store):
             headers={"Accept": accept, "Content-Type": "application/x-www-form-urlencoded", "User-Agent": "pianold"})
         try:
             with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:
-                return response.read(), response.headers.get("Content-Type", accept).split(";")[0].strip()
+                body = response.read() if max_bytes is None else response.read(max_bytes + 1)
+                if max_bytes is not None and len(body) > max_bytes:
+                    raise QueryFailed(422, too_large(max_bytes))
+                return body, response.headers.get("Content-Type", accept).split(";")[0].strip()
         except urllib.error.HTTPError as err:
             detail = err.read(500).decode("utf-8", "replace").strip()
             if 400 <= err.code < 500:
@@ -64,7 +68,7 @@ class RemoteStore(Store):
     def sparql(self, job: QueryJob, timeout: float) -> QueryAnswer:
         """Pass a checked query through; the remote store serialises the results itself."""
         body, media = self._query(job.query, job.media_type, default_graphs=job.default_graphs,
-                                  named_graphs=job.named_graphs, timeout=timeout)
+                                  named_graphs=job.named_graphs, timeout=timeout, max_bytes=job.max_bytes)
         kind = "graph" if media in ("text/turtle", "application/n-triples", "application/rdf+xml", "application/ld+json") else "solutions"
         return QueryAnswer(body, media, kind, False)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from xml.sax.saxutils import escape, quoteattr
 
@@ -58,7 +59,36 @@ def _tsv_term(term) -> str:
     return str(term)  # pyoxigraph terms print in N-Triples/Turtle syntax, as TSV wants
 
 
-def serialize_all_solutions(result, media_type: str) -> tuple[bytes, str]:
+class AnswerTooLarge(Exception):
+    """The answer grew past the bytes an answer may have."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        super().__init__(f"the answer is larger than {max_bytes} bytes")
+
+
+class AnswerBuffer(io.RawIOBase):
+    """An answer being written, refused as soon as it grows past `max_bytes`. The writers below
+    and Oxigraph's write into it as they go, so the rest of an oversized answer is never computed."""
+
+    def __init__(self, max_bytes: int):
+        super().__init__()
+        self.max_bytes = max_bytes
+        self._data = io.BytesIO()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        if self._data.tell() + len(data) > self.max_bytes:
+            raise AnswerTooLarge(self.max_bytes)
+        return self._data.write(data)
+
+    def getvalue(self) -> bytes:
+        return self._data.getvalue()
+
+
+def serialize_all_solutions(result, media_type: str, out: AnswerBuffer) -> str:
     """Every solution of a pyoxigraph result, by Oxigraph's own writer (several times faster than
     serialize_solutions, but it cannot stop at a row cap: only for results known to be small)."""
     import pyoxigraph as ox
@@ -66,46 +96,53 @@ def serialize_all_solutions(result, media_type: str) -> tuple[bytes, str]:
     media = media_type if media_type in SOLUTION_TYPES else "application/sparql-results+json"
     fmt = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML, "csv": ox.QueryResultsFormat.CSV,
            "tsv": ox.QueryResultsFormat.TSV}[SOLUTION_TYPES[media]]
-    return result.serialize(format=fmt), media
+    result.serialize(out, format=fmt)
+    return media
 
 
-def serialize_solutions(variables: list[str] | None, rows, media_type: str) -> tuple[bytes, str]:
+def serialize_solutions(variables: list[str] | None, rows, media_type: str, out: AnswerBuffer) -> str:
     """rows: pyoxigraph QuerySolution list, or a bool for ASK (variables None)."""
     fmt = SOLUTION_TYPES.get(media_type, "json")
     media = media_type if media_type in SOLUTION_TYPES else "application/sparql-results+json"
     if variables is None:  # ASK
         if fmt == "xml":
-            return (f'<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head/>'
-                    f"<boolean>{'true' if rows else 'false'}</boolean></sparql>\n").encode(), media
-        if fmt in ("csv", "tsv"):
-            return (("true" if rows else "false") + "\n").encode(), media
-        return json.dumps({"head": {}, "boolean": bool(rows)}).encode(), media
+            out.write((f'<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head/>'
+                       f"<boolean>{'true' if rows else 'false'}</boolean></sparql>\n").encode())
+        elif fmt in ("csv", "tsv"):
+            out.write((("true" if rows else "false") + "\n").encode())
+        else:
+            out.write(json.dumps({"head": {}, "boolean": bool(rows)}).encode())
+        return media
     if fmt == "json":
-        bindings = [{v: _json_term(t) for v, t in zip(variables, r) if t is not None} for r in rows]
-        return json.dumps({"head": {"vars": variables}, "results": {"bindings": bindings}}, ensure_ascii=False).encode(), media
-    if fmt == "xml":
-        out = ['<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head>']
-        out += [f"<variable name={quoteattr(v)}/>" for v in variables]
-        out.append("</head><results>")
+        out.write(b'{"head": {"vars": ' + json.dumps(variables, ensure_ascii=False).encode() + b'}, "results": {"bindings": [')
+        for i, r in enumerate(rows):
+            binding = {v: _json_term(t) for v, t in zip(variables, r) if t is not None}
+            out.write((", " if i else "").encode() + json.dumps(binding, ensure_ascii=False).encode())
+        out.write(b"]}}")
+    elif fmt == "xml":
+        out.write(('<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head>'
+                   + "".join(f"<variable name={quoteattr(v)}/>" for v in variables) + "</head><results>").encode())
         for r in rows:
-            out.append("<result>")
-            out += [f"<binding name={quoteattr(v)}>{_xml_term(t)}</binding>" for v, t in zip(variables, r) if t is not None]
-            out.append("</result>")
-        out.append("</results></sparql>\n")
-        return "".join(out).encode(), media
-    if fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\r\n")
-        writer.writerow(variables)
+            out.write(("<result>" + "".join(f"<binding name={quoteattr(v)}>{_xml_term(t)}</binding>"
+                                            for v, t in zip(variables, r) if t is not None) + "</result>").encode())
+        out.write(b"</results></sparql>\n")
+    elif fmt == "csv":
+        line = io.StringIO()
+        writer = csv.writer(line, lineterminator="\r\n")
+        cells = (["" if t is None else (t.value if _kind(t) != "bnode" else f"_:{t.value}") for t in r] for r in rows)
+        for row in itertools.chain([variables], cells):
+            writer.writerow(row)
+            out.write(line.getvalue().encode())
+            line.seek(0)
+            line.truncate()
+    else:
+        out.write(("\t".join(f"?{v}" for v in variables) + "\n").encode())
         for r in rows:
-            writer.writerow(["" if t is None else (t.value if _kind(t) != "bnode" else f"_:{t.value}") for t in r])
-        return buf.getvalue().encode(), media
-    lines = ["\t".join(f"?{v}" for v in variables)]
-    lines += ["\t".join(map(_tsv_term, r)) for r in rows]
-    return ("\n".join(lines) + "\n").encode(), media
+            out.write(("\t".join(map(_tsv_term, r)) + "\n").encode())
+    return media
 
 
-def serialize_graph(triples, media_type: str) -> tuple[bytes, str]:
+def serialize_graph(triples, media_type: str, out: AnswerBuffer) -> str:
     import pyoxigraph as ox
 
     media = media_type if media_type in GRAPH_TYPES else "text/turtle"
@@ -113,4 +150,5 @@ def serialize_graph(triples, media_type: str) -> tuple[bytes, str]:
     prefixes = {"skos": "http://www.w3.org/2004/02/skos/core#", "dct": "http://purl.org/dc/terms/",
                 "psm": "https://w3id.org/pianold/onto/psm/"} if media == "text/turtle" else None
     kwargs = {"prefixes": prefixes} if prefixes else {}
-    return ox.serialize(triples, format=fmt, **kwargs), media
+    ox.serialize(triples, out, format=fmt, **kwargs)
+    return media

@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from pianold.store.results import serialize_all_solutions, serialize_graph, serialize_solutions
+from pianold.store.results import AnswerBuffer, AnswerTooLarge, serialize_all_solutions, serialize_graph, serialize_solutions
 
 _CTX = mp.get_context("spawn")
 
@@ -34,6 +34,7 @@ class QueryJob:
     union_default: bool = True
     base_iri: str | None = None  # relative IRIs in the query resolve against it (the endpoint's IRI)
     at_most: int | None = None  # a proven upper bound on the number of solutions, if known
+    max_bytes: int = 32 * 1024 * 1024  # a larger answer is refused (results.AnswerBuffer)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,12 @@ class QueryFailed(Exception):
     def __init__(self, status: int, message: str):
         self.status = status
         super().__init__(message)
+
+
+def too_large(max_bytes: int) -> str:
+    size = f"{max_bytes / 2 ** 20:g} MB" if max_bytes >= 2 ** 20 else f"{max_bytes} bytes"
+    return (f"the answer is larger than the {size} this endpoint sends; "
+            "ask for fewer rows or columns (LIMIT, a narrower SELECT), or download the dumps")
 
 
 def _die_with_parent() -> None:
@@ -74,20 +81,23 @@ def execute(store, job: QueryJob) -> QueryAnswer:
         if job.named_graphs:
             kwargs["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
         result = store.query(job.query, **kwargs)
+        out = AnswerBuffer(job.max_bytes)
         if isinstance(result, ox.QuerySolutions):
             if job.at_most is not None and job.at_most <= job.max_rows:  # cannot reach the cap: Oxigraph's writer
-                body, media = serialize_all_solutions(result, job.media_type)
-                return QueryAnswer(body, media, "solutions", False)
+                media = serialize_all_solutions(result, job.media_type, out)
+                return QueryAnswer(out.getvalue(), media, "solutions", False)
             variables = [v.value for v in result.variables]
             rows = list(itertools.islice(result, job.max_rows + 1))
-            body, media = serialize_solutions(variables, rows[: job.max_rows], job.media_type)
-            return QueryAnswer(body, media, "solutions", len(rows) > job.max_rows)
+            media = serialize_solutions(variables, rows[: job.max_rows], job.media_type, out)
+            return QueryAnswer(out.getvalue(), media, "solutions", len(rows) > job.max_rows)
         if isinstance(result, ox.QueryBoolean):
-            body, media = serialize_solutions(None, bool(result), job.media_type)
-            return QueryAnswer(body, media, "boolean", False)
+            media = serialize_solutions(None, bool(result), job.media_type, out)
+            return QueryAnswer(out.getvalue(), media, "boolean", False)
         triples = list(itertools.islice(result, job.max_rows + 1))
-        body, media = serialize_graph(triples[: job.max_rows], job.media_type)
-        return QueryAnswer(body, media, "graph", len(triples) > job.max_rows)
+        media = serialize_graph(triples[: job.max_rows], job.media_type, out)
+        return QueryAnswer(out.getvalue(), media, "graph", len(triples) > job.max_rows)
+    except AnswerTooLarge as err:
+        raise QueryFailed(422, too_large(err.max_bytes)) from None
     except SyntaxError as err:
         raise QueryFailed(400, f"syntax error in the query: {err}") from None
     except OSError as err:

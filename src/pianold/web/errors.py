@@ -16,11 +16,14 @@ log = logging.getLogger("pianold.web")
 
 TITLES = {
     400: ("Richiesta non valida", "Bad request"),
+    403: ("Operazione non consentita", "Forbidden"),
     404: ("Risorsa non trovata", "Not found"),
     405: ("Metodo non consentito", "Method not allowed"),
     406: ("Formato non disponibile", "Not acceptable"),
     413: ("Richiesta troppo grande", "Payload too large"),
     414: ("Indirizzo troppo lungo", "URI too long"),
+    415: ("Tipo di contenuto non supportato", "Unsupported media type"),
+    422: ("Richiesta non elaborabile", "Unprocessable content"),
     500: ("Errore interno", "Internal error"),
     502: ("Archivio dati non raggiungibile", "Bad gateway"),
     503: ("Servizio non disponibile", "Service unavailable"),
