@@ -87,15 +87,15 @@ def execute(store, job: QueryJob) -> QueryAnswer:
                 media = serialize_all_solutions(result, job.media_type, out)
                 return QueryAnswer(out.getvalue(), media, "solutions", False)
             variables = [v.value for v in result.variables]
-            rows = list(itertools.islice(result, job.max_rows + 1))
-            media = serialize_solutions(variables, rows[: job.max_rows], job.media_type, out)
-            return QueryAnswer(out.getvalue(), media, "solutions", len(rows) > job.max_rows)
+            rows = iter(result)  # written as they come: an oversized answer stops before the rest is computed
+            media = serialize_solutions(variables, itertools.islice(rows, job.max_rows), job.media_type, out)
+            return QueryAnswer(out.getvalue(), media, "solutions", next(rows, None) is not None)
         if isinstance(result, ox.QueryBoolean):
             media = serialize_solutions(None, bool(result), job.media_type, out)
             return QueryAnswer(out.getvalue(), media, "boolean", False)
-        triples = list(itertools.islice(result, job.max_rows + 1))
-        media = serialize_graph(triples[: job.max_rows], job.media_type, out)
-        return QueryAnswer(out.getvalue(), media, "graph", len(triples) > job.max_rows)
+        triples = iter(result)
+        media = serialize_graph(itertools.islice(triples, job.max_rows), job.media_type, out)
+        return QueryAnswer(out.getvalue(), media, "graph", next(triples, None) is not None)
     except AnswerTooLarge as err:
         raise QueryFailed(422, too_large(err.max_bytes)) from None
     except SyntaxError as err:
