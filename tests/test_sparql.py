@@ -528,3 +528,35 @@ def test_the_answer_cap_is_a_setting():
     assert load_settings(env={"PIANOLD_SPARQL_MAX_ANSWER_MB": "2"}).sparql_max_answer_mb == 2
     with pytest.raises(ConfigError, match="sparql_max_answer_mb"):
         load_settings(env={"PIANOLD_SPARQL_MAX_ANSWER_MB": "0"})
+
+
+MEMORY_PROBE = """
+import os, resource, sys, pyoxigraph as ox
+from pianold.store.workers import QueryFailed, QueryJob, execute
+store = ox.Store.read_only(sys.argv[1])
+query = sys.argv[2]
+for media in ("application/sparql-results+json", "text/csv", "text/turtle"):
+    q = query if media != "text/turtle" else query.replace("SELECT ?s ?x WHERE", "CONSTRUCT { ?s <http://example.org/big> ?x } WHERE")
+    try:
+        execute(store, QueryJob("", q, media, 10000, max_bytes=1024 * 1024))
+        print("answered", media)
+    except QueryFailed as err:
+        print(err.status, media)
+print("peak MB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+def test_an_oversized_answer_stops_before_it_fills_memory(built_dist):
+    """10,000 rows each carrying a 60 KB value weigh 600 MB: written row by row into the capped
+    buffer, the answer is refused at 1 MB and the process never holds the rest (600+ MB before)."""
+    import subprocess
+    import sys
+
+    from pianold.publish import current_version
+
+    query = 'SELECT ?s ?x WHERE { ?s ?p ?o . ?a ?b ?c BIND("' + "x" * 60000 + '" AS ?x) }'
+    run = subprocess.run([sys.executable, "-c", MEMORY_PROBE, str(current_version(built_dist.dist_dir).store_path), query],
+                         capture_output=True, text=True, timeout=120)
+    lines = run.stdout.splitlines()
+    assert lines[:3] == ["422 application/sparql-results+json", "422 text/csv", "422 text/turtle"], run.stderr
+    assert int(lines[3].split()[-1]) < 300, lines[3]
