@@ -8,7 +8,6 @@ from flask import Flask, g, request
 
 from pianold.config import Settings, load_settings
 from pianold.web import catalog, errors, ops, pages, resources, sparql
-from pianold.publish import CURRENT
 from pianold.web.fastpath import FastPath
 from pianold.web.published import Published
 from pianold.web.resources import DocumentCache
@@ -21,8 +20,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__)
     app.config["PIANOLD"] = settings
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
-    app.extensions["pianold.published"] = Published(settings.dist_dir, settings.store_url, settings.sparql_timeout)
-    app.extensions["pianold.documents"] = DocumentCache(max_bytes=settings.cache_mb * 1024 * 1024)
+    cache_bytes = settings.cache_mb * 1024 * 1024  # for each of the two caches
+    published = app.extensions["pianold.published"] = Published(settings.dist_dir, settings.store_url, settings.sparql_timeout)
+    app.extensions["pianold.documents"] = DocumentCache(max_bytes=cache_bytes)
     app.extensions["pianold.sparql_pool"] = WorkerPool(settings.sparql_workers)  # no process until a query or start_workers
     app.extensions["pianold.sparql_inline"] = threading.Semaphore(settings.sparql_workers)  # queries run in server threads at once
 
@@ -46,7 +46,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(sparql.bp)
     app.register_blueprint(catalog.bp)
     protocol = SparqlProtocol(app.wsgi_app, app)
-    app.wsgi_app = app.extensions["pianold.fastpath"] = FastPath(protocol, str(settings.dist_dir / CURRENT),
-                                                                 app.extensions["pianold.metrics"],
-                                                                 max_bytes=settings.cache_mb * 1024 * 1024)
+    app.wsgi_app = app.extensions["pianold.fastpath"] = FastPath(protocol, published.current_link,
+                                                                 app.extensions["pianold.metrics"], max_bytes=cache_bytes)
     return app

@@ -35,8 +35,7 @@ def mark_cacheable(environ: dict) -> None:
 
 
 class FastPath:
-    def __init__(self, wsgi_app, current_link: str, metrics: ops.Metrics, size: int = 8192,
-                 max_bytes: int = 256 * 1024 * 1024):
+    def __init__(self, wsgi_app, current_link: str, metrics: ops.Metrics, max_bytes: int, size: int = 8192):
         self.wsgi_app = wsgi_app
         self.metrics = metrics
         self.current_link = current_link

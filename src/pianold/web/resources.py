@@ -3,7 +3,6 @@ documents (.html .ttl .jsonld .rdf .nt) answer 200 with strong per-format ETags.
 
 from __future__ import annotations
 
-
 from flask import Blueprint, Response, current_app, g, request
 
 from pianold.catalog import CatalogUris
@@ -38,7 +37,7 @@ class DocumentCache:
     """Rendered documents and SPARQL answers per data version (the version is in every key, so a
     new version starts afresh), bounded by count and by the bytes of their bodies."""
 
-    def __init__(self, size: int = 4096, max_bytes: int = 256 * 1024 * 1024):  # pianold's cache_mb
+    def __init__(self, max_bytes: int, size: int = 4096):  # max_bytes: pianold's cache_mb
         self._lru = SizedLRU(size, max_bytes)
 
     def get(self, key, make):
