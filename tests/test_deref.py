@@ -173,3 +173,28 @@ def test_schema_org_json_ld_on_pages(live_server):
         assert blocks, path
         data = json.loads(blocks[0])
         assert data["@context"] == "https://schema.org"
+
+
+@pytest.mark.parametrize("path,accept", [
+    (f"{PATH}.ttl", "text/turtle"),
+    ("/sparql?query=ASK%7B%3Fs%20%3Fp%20%3Fo%7D", "application/sparql-results+json"),
+])
+def test_one_connection_carries_revalidations(live_server, path, accept):
+    """A client revalidating (304) or failing a precondition (412) keeps its connection for the next request."""
+    host = urlsplit(live_server.url)
+    conn = http.client.HTTPConnection(host.hostname, host.port, timeout=30)
+    try:
+        def ask(headers):
+            conn.request("GET", path, headers={"Accept": accept, **headers})
+            response = conn.getresponse()
+            return response.status, response.getheader("Connection"), response.getheader("ETag"), response.read()
+
+        status, _, etag, body = ask({})
+        assert status == 200 and etag
+        sock = conn.sock
+        for headers, expected in [({"If-None-Match": etag}, 304), ({"If-Match": '"other"'}, 412), ({}, 200)]:
+            status, connection, _, _ = ask(headers)
+            assert (status, connection) == (expected, None), headers
+            assert conn.sock is sock, f"the connection was closed after {headers}"
+    finally:
+        conn.close()

@@ -75,17 +75,53 @@ def waitress_options(settings: Settings) -> dict:
                 max_request_body_size=MAX_BODY_BYTES)
 
 
+def create_server(app, settings: Settings):
+    """A waitress server for `app` (not yet running), whose connections stay open after a 304."""
+    import waitress
+    from waitress.channel import HTTPChannel
+    from waitress.server import BaseWSGIServer
+    from waitress.task import WSGITask
+
+    class KeepOpenTask(WSGITask):
+        """waitress 3.0 ends an HTTP/1.1 connection after every response without a body (a 304,
+        a 204), as after a body of unknown length. Such a response ends with its headers, so the
+        connection can carry the client's next request: a harvester revalidating thousands of
+        documents, or a browser revalidating a page, keeps its connection."""
+
+        _bodiless = False
+
+        def build_response_header(self):
+            self._bodiless = (self.version == "1.1" and not self.has_body
+                              and self.request.headers.get("CONNECTION", "").lower() != "close")
+            try:
+                return super().build_response_header()
+            finally:
+                self._bodiless = False
+
+        def set_close_on_finish(self) -> None:
+            if not self._bodiless:
+                super().set_close_on_finish()
+
+    class KeepOpenChannel(HTTPChannel):
+        task_class = KeepOpenTask
+
+    sockets: dict = {}
+    server = waitress.create_server(app, map=sockets, ident="pianold", **waitress_options(settings))
+    for listener in sockets.values():  # one per address the host resolves to
+        if isinstance(listener, BaseWSGIServer):
+            listener.channel_class = KeepOpenChannel
+    return server
+
+
 def serve_app(app, settings: Settings) -> None:
     """Serve `app` (from create_app) until SIGTERM or Ctrl-C."""
-    import waitress
-
     from pianold.web.sparql_protocol import start_workers
 
     # Start-up leaves a large heap of long-lived objects (rdflib, pyshacl, templates); freezing it
     # keeps the garbage collector from re-scanning it on every collection under load.
     gc.collect()
     gc.freeze()
-    server = waitress.create_server(app, ident="pianold", **waitress_options(settings))
+    server = create_server(app, settings)
     start_workers(app)  # once the port is ours: a server that cannot listen starts nothing
     # SIGTERM (systemd, docker stop) ends the server like Ctrl-C: through exit handlers, which
     # write the access-log lines still queued.

@@ -112,7 +112,10 @@ class Representation:
         """The same answer straight to WSGI, for layers in front of Flask: (body, status)."""
         status = self.precondition(environ)
         if status is not None:
-            start_response("304 NOT MODIFIED" if status == 304 else "412 PRECONDITION FAILED", [*self.headers, *extra])
+            if status == 304:
+                start_response("304 NOT MODIFIED", [*self.headers, *extra])
+            else:  # a 412 may carry a body: an empty one is said to be so, or the connection would close
+                start_response("412 PRECONDITION FAILED", [("Content-Length", "0"), *self.headers, *extra])
             return [b""], status
         start_response("200 OK", [("Content-Type", self.content_type), ("Content-Length", str(len(self.body))),
                                   *self.headers, *extra])
