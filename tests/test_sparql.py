@@ -175,6 +175,25 @@ def test_protocol_errors(live_server):
     assert http(url, b"", {"Content-Type": "application/x-www-form-urlencoded"})[0] == 400
 
 
+@pytest.mark.parametrize("path, body, content_type, fragment", [
+    ("/sparql?query=ASK%7B%7D%FF", None, None, "the URL's query is not UTF-8 (byte 0xFF)"),
+    ("/sparql", b"query=ASK%7B%7D%C3%28", "application/x-www-form-urlencoded", "the form body is not UTF-8 (byte 0xC3)"),
+    ("/sparql", b"query=ASK\xe0%7B%7D", "application/x-www-form-urlencoded", "the form body is not UTF-8 (byte 0xE0)"),
+    ("/sparql", "ASK { FILTER(\"à\" = \"a\") }".encode("latin-1"), "application/sparql-query", "the query body is not UTF-8"),
+])
+def test_text_that_is_not_utf8_is_named_as_such(live_server, path, body, content_type, fragment):
+    headers = {"Accept": "application/sparql-results+json", **({"Content-Type": content_type} if content_type else {})}
+    status, _, answer = http(live_server.url + path, body, headers)
+    assert status == 400 and fragment in answer.decode(), answer
+
+
+def test_form_fields_are_read_whatever_the_content_type_parameters(live_server):
+    """`application/x-www-form-urlencoded; charset=UTF-8` (as jQuery and many clients send it) is a form."""
+    for content_type in ("application/x-www-form-urlencoded; charset=UTF-8", "Application/X-WWW-Form-Urlencoded"):
+        status, headers, body = http(live_server.url + "/sparql", b"query=ASK%7B%7D&format=csv", {"Content-Type": content_type})
+        assert (status, headers["Content-Type"], body) == (200, "text/csv; charset=utf-8", b"true\n"), content_type
+
+
 def test_timeout_stops_the_query_and_capacity_returns(limited):
     url = limited.url + "/sparql?"
     started = time.monotonic()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import ctypes
 import datetime as dt
 import fcntl
+import functools
 import gc
 import gzip
 import heapq
@@ -72,11 +73,11 @@ class Version:
     def id(self) -> str:
         return self.manifest["version"]
 
-    @property
+    @functools.cached_property  # asked on every request: computed once per version
     def built(self) -> dt.datetime:
         return dt.datetime.fromisoformat(self.manifest["built"])
 
-    @property
+    @functools.cached_property
     def store_path(self) -> Path:
         return self.path / "store"
 

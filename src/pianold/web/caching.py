@@ -6,6 +6,7 @@ request for a cached document (or a 304) does no more work than a static file wo
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 from collections import OrderedDict
@@ -76,6 +77,9 @@ def _key_weight(key) -> int:
     return 32
 
 
+_http_date = functools.lru_cache(maxsize=16)(http_date)  # of a version's build time, asked on every request
+
+
 def etag_for(version_id: str, *parts: str) -> str:
     """A strong validator for one representation of one resource in one data version."""
     return hashlib.sha256("\0".join((version_id, *parts)).encode("utf-8")).hexdigest()[:32]
@@ -92,7 +96,7 @@ class Representation:
     @classmethod
     def build(cls, body: bytes, content_type: str, etag: str, last_modified: datetime, *, cors: bool = False,
               vary_accept: bool = False, extra: tuple[tuple[str, str], ...] = (), max_age: int = MAX_AGE) -> "Representation":
-        headers = [("ETag", f'"{etag}"'), ("Last-Modified", http_date(last_modified)),
+        headers = [("ETag", f'"{etag}"'), ("Last-Modified", _http_date(last_modified)),
                    ("Cache-Control", f"public, max-age={max_age}")]
         if vary_accept:
             headers.append(("Vary", "Accept"))

@@ -16,8 +16,8 @@ import io
 import re
 import time
 from dataclasses import dataclass, replace
+from urllib.parse import parse_qsl
 
-from werkzeug.wrappers import Request
 
 from pianold.sparql_guard import Refused, check_query
 from pianold.sparql_tokens import Unreadable, query_form, tokens
@@ -60,20 +60,21 @@ class ProtocolRequest:
 
 def read(environ: dict, max_bytes: int, allowlist: tuple[str, ...]) -> ProtocolRequest:
     """The request's query, graphs and result media type, checked (size, updates, SERVICE);
-    ProtocolError or Refused otherwise. Reads a POST body, so call it once per request."""
-    request = Request(environ)
-    request.max_content_length = max_bytes + 1  # a body without a length is read one byte past the cap, no further
-    if (request.content_length or 0) > max_bytes:
-        raise _too_large(max_bytes)
-    if request.method == "POST":
-        body = request.get_data(cache=True)
-        if len(body) > max_bytes:
-            raise _too_large(max_bytes)
+    ProtocolError or Refused otherwise. Reads a POST body, so call it once per request. It reads
+    the WSGI environ itself: building werkzeug's request object costs more than a light query."""
+    method = environ.get("REQUEST_METHOD", "").upper()
+    args = _fields(environ.get("QUERY_STRING", "").encode("latin-1", "replace"), "URL's query")
+    kind, form, body = "", {}, b""
+    if method == "POST":
+        body = _body(environ, max_bytes)
         environ["wsgi.input"] = io.BytesIO(body)  # read again by Flask, for a page
-    query, dgs, ngs = _params(request)
+        kind = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
+        if kind == "application/x-www-form-urlencoded":
+            form = _fields(body, "form body")
+    query, dgs, ngs = _params(method, kind, args, form, body)
     dgs, ngs = _unique(dgs), _unique(ngs)
     if query is None:
-        if request.method == "POST":
+        if method == "POST":
             raise ProtocolError(400, "no query: give query=… (form) or a body of type application/sparql-query")
         return ProtocolRequest(None, dgs, ngs, None)
     if len(query.encode("utf-8")) > max_bytes:
@@ -82,43 +83,72 @@ def read(environ: dict, max_bytes: int, allowlist: tuple[str, ...]) -> ProtocolR
         raise ProtocolError(400, "the query is empty")
     check_query(query, allowlist)
     graph_form = is_graph_form(query)
-    return ProtocolRequest(query, dgs, ngs, _media_for(request, graph_form), graph_form)
+    wanted = (args.get("format") or form.get("format") or [None])[0]
+    return ProtocolRequest(query, dgs, ngs, _media_for(wanted, environ.get("HTTP_ACCEPT"), graph_form), graph_form)
+
+
+def _fields(encoded: bytes, where: str) -> dict[str, list[str]]:
+    """Fields of an application/x-www-form-urlencoded text (a URL's query or a form body), each
+    with its values in order."""
+    fields: dict[str, list[str]] = {}
+    try:
+        for name, value in parse_qsl(encoded.decode("utf-8"), keep_blank_values=True, errors="strict"):
+            fields.setdefault(name, []).append(value)
+    except UnicodeDecodeError as err:  # raw or percent-encoded
+        raise ProtocolError(400, f"the {where} is not UTF-8 (byte 0x{err.object[err.start]:02X})") from None
+    return fields
+
+
+def _body(environ: dict, max_bytes: int) -> bytes:
+    """A POST body of at most `max_bytes`: one without a length is read one byte past the cap, no further."""
+    length = environ.get("CONTENT_LENGTH") or None
+    if length is not None:
+        try:
+            length = int(length)
+        except ValueError:
+            raise ProtocolError(400, "the Content-Length header is not a number") from None
+        if length > max_bytes:
+            raise _too_large(max_bytes)
+    elif not environ.get("wsgi.input_terminated"):
+        return b""  # no length and no end of input: nothing can be read safely (PEP 3333)
+    body = environ["wsgi.input"].read(max_bytes + 1 if length is None else max(0, length))
+    if len(body) > max_bytes:
+        raise _too_large(max_bytes)
+    return body
 
 
 def _too_large(max_bytes: int) -> ProtocolError:
     return ProtocolError(413, f"the request is larger than the {max_bytes} bytes a query may have")
 
 
-def _params(request: Request) -> tuple[str | None, list[str], list[str]]:
+def _params(method: str, kind: str, args: dict, form: dict, body: bytes) -> tuple[str | None, list[str], list[str]]:
     """(query, default graphs, named graphs) from GET, POST form or POST direct (SPARQL 1.1 Protocol §2.1)."""
-    args = request.args
-    if "update" in args or (request.method == "POST" and "update" in request.form):
+    if "update" in args or "update" in form:
         raise ProtocolError(403, "this endpoint is read-only: SPARQL Update is not accepted")
-    if request.method == "POST":
-        kind = (request.mimetype or "").lower()
+    if method == "POST":
         if kind == "application/x-www-form-urlencoded":
-            source = request.form
+            source = form
             if "query" in args:
                 raise ProtocolError(400, "give the query in the form body or in the URL, not in both")
         elif kind == "application/sparql-query":
             if "query" in args:
                 raise ProtocolError(400, "with a direct POST the query is the body; do not also give a query parameter")
             try:
-                text = request.get_data(cache=True).decode("utf-8")
+                text = body.decode("utf-8")
             except UnicodeDecodeError:
                 raise ProtocolError(400, "the query body is not UTF-8") from None
-            return text, args.getlist("default-graph-uri"), args.getlist("named-graph-uri")
+            return text, args.get("default-graph-uri", []), args.get("named-graph-uri", [])
         elif kind == "application/sparql-update":
             raise ProtocolError(403, "this endpoint is read-only: SPARQL Update is not accepted")
         else:
             raise ProtocolError(415, "POST a query as application/x-www-form-urlencoded (query=…) or as application/sparql-query")
     else:
         source = args
-    queries = source.getlist("query")
+    queries = source.get("query", [])
     if len(queries) > 1:
         raise ProtocolError(400, "exactly one query parameter is allowed")
-    dgs = source.getlist("default-graph-uri") + (args.getlist("default-graph-uri") if source is not args else [])
-    ngs = source.getlist("named-graph-uri") + (args.getlist("named-graph-uri") if source is not args else [])
+    dgs = source.get("default-graph-uri", []) + (args.get("default-graph-uri", []) if source is not args else [])
+    ngs = source.get("named-graph-uri", []) + (args.get("named-graph-uri", []) if source is not args else [])
     return (queries[0] if queries else None), dgs, ngs
 
 
@@ -139,8 +169,8 @@ def is_graph_form(query: str) -> bool:
     return form in ("CONSTRUCT", "DESCRIBE")
 
 
-def _media_for(request: Request, graph_form: bool) -> str:
-    wanted = request.args.get("format") or (request.form.get("format") if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded" else None)
+def _media_for(wanted: str | None, accept: str | None, graph_form: bool) -> str:
+    """From the `format` parameter (for browsers), else the Accept header."""
     offers = GRAPH_OFFERS if graph_form else SOLUTION_OFFERS
     if wanted:
         media = FORMAT_PARAM.get(wanted.lower())
@@ -148,7 +178,7 @@ def _media_for(request: Request, graph_form: bool) -> str:
             raise ProtocolError(400, f"format={wanted!r} is not available for this query; use one of "
                                      + ", ".join(k for k, v in FORMAT_PARAM.items() if v in offers))
         return media
-    media = _negotiate(request.headers.get("Accept"), offers)
+    media = _negotiate(accept, offers)
     if media is None:
         raise ProtocolError(406, "none of the media types in the Accept header can carry this query's results; available: " + ", ".join(offers))
     return "application/sparql-results+json" if media == "application/json" else media
