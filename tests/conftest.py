@@ -8,10 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from pianold.config import Settings
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
 BARI = DATA / "bari-psm-2030"
 BASE = "https://w3id.org/pianold"
+MAX_BYTES = Settings.sparql_max_answer_mb * 1024 * 1024  # the default answer cap, for query jobs made by hand
 
 
 def require(available: bool, reason: str) -> None:

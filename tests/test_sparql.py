@@ -15,7 +15,7 @@ import pytest
 from SPARQLWrapper import CSV, JSON, TURTLE, XML, SPARQLWrapper
 from rdflib import Graph
 
-from conftest import BASE, DATA
+from conftest import BASE, DATA, MAX_BYTES
 from live import http
 
 ACTIONS = "PREFIX psm: <https://w3id.org/pianold/onto/psm/> SELECT ?a WHERE { ?a a psm:Action } ORDER BY ?a"
@@ -314,7 +314,7 @@ def test_a_lone_client_keeps_one_warm_worker_and_a_stopped_one_is_replaced_at_on
     from pianold.store.workers import QueryFailed, QueryJob, WorkerPool
 
     store = str(current_version(built_dist.dist_dir).store_path)
-    job = QueryJob(store, ACTIONS, "text/csv", 100)
+    job = QueryJob(store, ACTIONS, "text/csv", 100, MAX_BYTES)
     pool = WorkerPool(2)
     pool.start()
     try:
@@ -325,7 +325,7 @@ def test_a_lone_client_keeps_one_warm_worker_and_a_stopped_one_is_replaced_at_on
             assert pool.idle.queue[-1] is warm  # the other worker is kept for concurrent queries
         first_two = {w.process.pid for w in pool.idle.queue}
         with pytest.raises(QueryFailed, match="limit"):
-            pool.run(QueryJob(store, SLOW, "text/csv", 100), 0.5)  # on the warm one, which is killed
+            pool.run(QueryJob(store, SLOW, "text/csv", 100, MAX_BYTES), 0.5)  # on the warm one, which is killed
         bottom, top = pool.idle.queue[0], pool.idle.queue[-1]
         assert bottom.alive and bottom.process.pid not in first_two  # its replacement, booting already ...
         assert top.process.pid in first_two  # ... under the other one, which the next query meets
@@ -347,7 +347,7 @@ def test_a_closed_pool_keeps_no_worker_a_late_query_gives_back(built_dist):
 
     def slow():
         try:
-            pool.run(QueryJob(store, SLOW, "text/csv", 100), 2)
+            pool.run(QueryJob(store, SLOW, "text/csv", 100, MAX_BYTES), 2)
         except QueryFailed as err:
             failed.append(err)
 
@@ -453,9 +453,9 @@ def test_a_worker_that_cannot_start_costs_one_503_not_a_slot(built_dist, monkeyp
     monkeypatch.setattr(workers, "Worker", flaky)
     try:
         with pytest.raises(workers.QueryFailed) as failed:
-            pool.run(workers.QueryJob(store, ACTIONS, "text/csv", 100), 60)
+            pool.run(workers.QueryJob(store, ACTIONS, "text/csv", 100, MAX_BYTES), 60)
         assert failed.value.status == 503 and pool.idle.qsize() == 1
-        assert pool.run(workers.QueryJob(store, ACTIONS, "text/csv", 100), 60).body  # the slot is still there
+        assert pool.run(workers.QueryJob(store, ACTIONS, "text/csv", 100, MAX_BYTES), 60).body  # the slot is still there
     finally:
         pool.close()
 
@@ -535,9 +535,9 @@ def test_an_answer_in_the_server_thread_is_capped_too(built_dist):
     for at_most in (None, 10000):  # the capped writer, Oxigraph's writer
         for media in ("application/sparql-results+json", "text/csv"):
             with pytest.raises(workers.QueryFailed) as refused:
-                workers.execute(store, workers.QueryJob("", light, media, 10000, at_most=at_most, max_bytes=200))
+                workers.execute(store, workers.QueryJob("", light, media, 10000, 200, at_most=at_most))
             assert refused.value.status == 422
-            assert workers.execute(store, workers.QueryJob("", light, media, 10000, at_most=at_most)).body
+            assert workers.execute(store, workers.QueryJob("", light, media, 10000, MAX_BYTES, at_most=at_most)).body
 
 
 def test_the_answer_cap_is_a_setting():
@@ -557,7 +557,7 @@ query = sys.argv[2]
 for media in ("application/sparql-results+json", "text/csv", "text/turtle"):
     q = query if media != "text/turtle" else query.replace("SELECT ?s ?x WHERE", "CONSTRUCT { ?s <http://example.org/big> ?x } WHERE")
     try:
-        execute(store, QueryJob("", q, media, 10000, max_bytes=1024 * 1024))
+        execute(store, QueryJob("", q, media, 10000, 1024 * 1024))
         print("answered", media)
     except QueryFailed as err:
         print(err.status, media)

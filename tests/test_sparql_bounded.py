@@ -15,7 +15,7 @@ from pianold.store.bounded import Pattern, count_matches, is_bounded, read_form,
 from pianold.store.workers import QueryJob, WorkerPool, execute
 from pianold.web import create_app
 
-from conftest import BASE
+from conftest import BASE, MAX_BYTES
 
 PSM_NS = "https://w3id.org/pianold/onto/psm/"
 PSM = f"PREFIX psm: <{PSM_NS}> PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
@@ -145,7 +145,7 @@ def test_in_process_answers_equal_worker_answers(store, built_dist):
     try:
         for query in BOUNDED_FORM.values():
             for media in ("application/sparql-results+json", "text/csv", "text/turtle"):
-                job = QueryJob(str(version.store_path), query, media, 10000, base_iri=BASE + "/sparql")
+                job = QueryJob(str(version.store_path), query, media, 10000, MAX_BYTES, base_iri=BASE + "/sparql")
                 try:
                     inline = execute(store, job)
                 except Exception as err:  # the same failure from both
@@ -229,7 +229,7 @@ def test_a_query_called_bounded_never_exceeds_its_budget(store, data):
     assert form is not None
     assert is_bounded(store, query, budget, MEMO) == is_bounded(store, query, budget)  # memoised counts decide alike
     if is_bounded(store, query, budget):
-        rows = json.loads(execute(store, QueryJob("", query, "application/sparql-results+json", 10 ** 6)).body)
+        rows = json.loads(execute(store, QueryJob("", query, "application/sparql-results+json", 10 ** 6, MAX_BYTES)).body)
         assert len(rows["results"]["bindings"]) * form.size <= budget
 
 
@@ -258,8 +258,8 @@ def test_results_known_to_be_small_are_written_by_oxigraph_with_the_same_content
     formats = {"application/sparql-results+json": ox.QueryResultsFormat.JSON, "application/sparql-results+xml": ox.QueryResultsFormat.XML,
                "text/tab-separated-values": ox.QueryResultsFormat.TSV}
     query = PSM + "SELECT ?e ?l ?t WHERE { ?e psm:level ?l OPTIONAL { ?e skos:prefLabel ?t FILTER(lang(?t) = 'en') } } ORDER BY ?e LIMIT 20"
-    capped = execute(store, QueryJob("", query, media, 10000))
-    native = execute(store, QueryJob("", query, media, 10000, at_most=solution_limit(query)))
+    capped = execute(store, QueryJob("", query, media, 10000, MAX_BYTES))
+    native = execute(store, QueryJob("", query, media, 10000, MAX_BYTES, at_most=solution_limit(query)))
     assert capped.body != native.body or media != "application/sparql-results+json"  # really the other writer
     assert native.media_type == capped.media_type == media and not native.truncated
 
@@ -271,5 +271,5 @@ def test_results_known_to_be_small_are_written_by_oxigraph_with_the_same_content
 
     assert len(rows(native.body)) == 20
     assert rows(native.body) == rows(capped.body)
-    over_cap = execute(store, QueryJob("", query, media, 10, at_most=20))  # a bound above the cap: capped writer
+    over_cap = execute(store, QueryJob("", query, media, 10, MAX_BYTES, at_most=20))  # a bound above the cap: capped writer
     assert over_cap.truncated and len(rows(over_cap.body)) == 10

@@ -76,7 +76,7 @@ def test_a_remote_answer_over_the_byte_cap_is_refused(oxigraph_server, remote_se
 
     url, _ = oxigraph_server
     store = RemoteStore(url + "/query")
-    job = QueryJob("", "SELECT * WHERE { ?s ?p ?o }", "text/csv", 10000, max_bytes=1000)
+    job = QueryJob("", "SELECT * WHERE { ?s ?p ?o }", "text/csv", 10000, 1000)
     with pytest.raises(QueryFailed) as refused:
         store.sparql(job, 10)
     assert refused.value.status == 422 and "larger than the 1000 bytes" in str(refused.value)

@@ -29,12 +29,12 @@ class QueryJob:
     query: str
     media_type: str  # wanted result media type (already negotiated)
     max_rows: int
+    max_bytes: int  # a larger answer is refused (results.AnswerBuffer)
     default_graphs: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
     union_default: bool = True
     base_iri: str | None = None  # relative IRIs in the query resolve against it (the endpoint's IRI)
     at_most: int | None = None  # a proven upper bound on the number of solutions, if known
-    max_bytes: int = 32 * 1024 * 1024  # a larger answer is refused (results.AnswerBuffer)
 
 
 @dataclass(frozen=True)

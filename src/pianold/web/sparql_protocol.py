@@ -211,8 +211,8 @@ def answer(app, snapshot: Snapshot, req: ProtocolRequest, media: str) -> QueryAn
     key = (snapshot.version.id, "sparql", req.query, media, req.default_graphs, req.named_graphs)
     documents = app.extensions["pianold.documents"]
     return documents.get(key, lambda: _run(app, snapshot, QueryJob(
-        str(snapshot.version.store_path), req.query, media, settings.sparql_max_rows, req.default_graphs,
-        req.named_graphs, base_iri=settings.base + PATH, max_bytes=settings.sparql_max_answer_mb * 1024 * 1024)))
+        str(snapshot.version.store_path), req.query, media, settings.sparql_max_rows,
+        settings.sparql_max_answer_mb * 1024 * 1024, req.default_graphs, req.named_graphs, base_iri=settings.base + PATH)))
 
 
 def _run(app, snapshot: Snapshot, job: QueryJob) -> QueryAnswer:
