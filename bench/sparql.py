@@ -32,6 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, load, running, save, static_app_args  # noqa: E402
 from synthetic import generate  # noqa: E402
 
+from pianold.store.oxigraph import merge_named_graphs  # noqa: E402
+
 PREFIX = "PREFIX psm: <https://w3id.org/pianold/onto/psm/> PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
 QUERIES = {
     "light SELECT (one resource)": PREFIX + "SELECT ?p ?o WHERE { <{action}> ?p ?o }",
@@ -49,6 +51,7 @@ def make_dist(nquads: Path, folder: Path) -> Path:
     version.mkdir(parents=True)
     store = ox.Store(str(version / "store"))
     store.bulk_load(path=str(nquads), format=ox.RdfFormat.N_QUADS)
+    merge_named_graphs(store)  # as `pianold build` does
     store.flush()
     del store
     (version / "manifest.json").write_text(json.dumps({"version": "bench", "built": "2026-01-01T00:00:00+00:00",

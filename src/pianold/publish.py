@@ -48,6 +48,7 @@ from pianold.formats import (GRAPH_FORMATS, JSONLD, JSONLD_CONTEXT, NQUADS, json
 from pianold.ingest import PlanRecord, Problem, SourceError, load_plan
 from pianold.model import plan_graph
 from pianold.resources import ontology_file, shapes_files
+from pianold.store.oxigraph import STORE_LAYOUT, merge_named_graphs
 from pianold.validate import Report, validate
 from pianold.vocab import ONTOLOGY_IRI, PREFIXES, bind_prefixes
 
@@ -270,6 +271,7 @@ def _write_version(folder: Path, version_id: str, settings: Settings, built: Bui
         write(f"catalog.{fmt.extension}", serialize(bind_prefixes(catalog), fmt))
     store.bulk_load(path=str(folder / "catalog.nt"), format=pyoxigraph.RdfFormat.N_TRIPLES,
                     to_graph=pyoxigraph.NamedNode(str(catalog.identifier)))
+    merge_named_graphs(store)
     store.flush()
     store.optimize()
     del store
@@ -356,7 +358,7 @@ def current_version(dist: Path) -> Version | None:
 
 def sources_digest(settings: Settings) -> str:
     """A digest of everything a build reads, to tell whether the published version is stale."""
-    h = hashlib.sha256(f"{settings.base}\n{__version__}\n".encode())
+    h = hashlib.sha256(f"{settings.base}\n{__version__}\n{STORE_LAYOUT}\n".encode())
     inputs = [p for p in sorted(Path(settings.data_dir).rglob("*")) if p.is_file()]
     for path in [*inputs, ontology_file(), *shapes_files()]:
         h.update(str(path.relative_to(path.parents[1])).encode() + b"\0" + path.read_bytes() + b"\0")

@@ -1,4 +1,9 @@
-"""The embedded backend: the on-disk Oxigraph store that `pianold build` writes, opened read-only."""
+"""The embedded backend: the on-disk Oxigraph store that `pianold build` writes, opened read-only.
+
+Each plan (and the ontology, and the catalogue) is a named graph, and the store's default graph
+holds their RDF merge, each triple once. Oxigraph 0.5's own union of the graphs
+(`use_default_graph_as_union`) is a multiset: a triple in two graphs (a plan's title is in its
+graph and in the catalogue) matched twice, doubling rows and counts."""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from pianold.store.base import Store, StoreError
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+STORE_LAYOUT = "named graphs, their merge as the default graph"  # a store built otherwise is rebuilt (publish.sources_digest)
 
 
 def to_rdflib(term):
@@ -24,6 +30,13 @@ def to_rdflib(term):
             return Literal(term.value)
         return Literal(term.value, datatype=URIRef(term.datatype.value))
     raise StoreError(f"unsupported RDF term {term!r}")
+
+
+def merge_named_graphs(store: ox.Store) -> None:
+    """Write the merge of the store's named graphs into its default graph (a set: a triple found
+    in several graphs is stored once). For a store being built, not yet flushed."""
+    for graph in list(store.named_graphs()):
+        store.bulk_extend(ox.Quad(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, None, None, graph))
 
 
 class EmbeddedStore(Store):
@@ -41,12 +54,12 @@ class EmbeddedStore(Store):
 
     def graph_query(self, query: str) -> Graph:
         graph = Graph()
-        for triple in self._store.query(query, use_default_graph_as_union=True):
+        for triple in self._store.query(query):
             graph.add((to_rdflib(triple.subject), to_rdflib(triple.predicate), to_rdflib(triple.object)))
         return graph
 
     def table_query(self, query: str) -> list[dict[str, object]]:
-        solutions = self._store.query(query, use_default_graph_as_union=True)
+        solutions = self._store.query(query)
         names = [v.value for v in solutions.variables]
         return [
             {name: to_rdflib(sol[name]) for name in names if sol[name] is not None}
@@ -54,7 +67,7 @@ class EmbeddedStore(Store):
         ]
 
     def ask(self, query: str) -> bool:
-        return bool(self._store.query(query, use_default_graph_as_union=True))
+        return bool(self._store.query(query))
 
     def close(self) -> None:
         self._store = None

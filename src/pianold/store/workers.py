@@ -32,7 +32,6 @@ class QueryJob:
     max_bytes: int  # a larger answer is refused (results.AnswerBuffer)
     default_graphs: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
-    union_default: bool = True
     base_iri: str | None = None  # relative IRIs in the query resolve against it (the endpoint's IRI)
     at_most: int | None = None  # a proven upper bound on the number of solutions, if known
 
@@ -72,12 +71,12 @@ def execute(store, job: QueryJob) -> QueryAnswer:
 
     kwargs = {"base_iri": job.base_iri} if job.base_iri else {}
     try:
+        # Without graphs in the request, the store's own default graph: the merge of the named
+        # graphs, written by `pianold build` (oxigraph.merge_named_graphs).
         if job.default_graphs:
             kwargs["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
         elif job.named_graphs:
-            kwargs["default_graph"] = ox.DefaultGraph()
-        else:
-            kwargs["use_default_graph_as_union"] = job.union_default
+            kwargs["default_graph"] = []  # named graphs only: the default graph is empty (SPARQL 1.1 Protocol §2.1.4)
         if job.named_graphs:
             kwargs["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
         result = store.query(job.query, **kwargs)
