@@ -18,7 +18,6 @@ import time
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl
 
-
 from pianold.sparql_guard import Refused, check_query
 from pianold.sparql_tokens import Unreadable, query_form, tokens
 from pianold.store.bounded import is_bounded, solution_limit
