@@ -179,6 +179,9 @@ def test_cached_answer_has_etag_and_304(live_server):
     ("SELECT * WHERE { BIND(<http://x/\\u0061> AS ?z) ?s <http://p>* trueSERVICE <http://169.254.169.254/x> { ?x ?y ?w } }",
      403, "SERVICE is refused"),
     ("INSERTDATA{<http://a><http://b><http://c>}", 403, "read-only"),
+    # text that is no token at all (a backtick): the prologue is read plainly
+    ("PREFIX x: <http://x/> INSERT DATA { x:a x:b ` }", 403, "read-only"),
+    ("PREFIX x: <http://x/> SELECT * WHERE { ?s ?p ` }", 400, "syntax error"),
 ])
 def test_refusals(live_server, query, status, fragment):
     code, headers, body = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": query}),
@@ -430,6 +433,14 @@ def test_a_graph_query_starting_with_a_comment_is_a_graph_query(built_dist, acce
     query = "# the actions\nPREFIX psm: <https://w3id.org/pianold/onto/psm/>\n# typed\nCONSTRUCT WHERE { ?a a psm:Action }"
     answer = create_app(built_dist).test_client().get("/sparql", query_string={"query": query}, headers={"Accept": accept})
     assert answer.status_code == 200 and answer.mimetype == media
+
+
+def test_the_form_of_a_query_that_is_no_sequence_of_tokens_is_read_from_its_prologue():
+    from pianold.web.sparql_protocol import is_graph_form
+
+    assert is_graph_form("PREFIX x: <http://x/>\nBASE <http://b/> describe ` ")
+    assert not is_graph_form("PREFIX x: <http://x/> SELECT * WHERE { ?s ?p ` }")
+    assert not is_graph_form("` CONSTRUCT WHERE { ?s ?p ?o }")  # no plain prologue: the engine judges it
 
 
 def test_conditional_requests_compare_etags_as_rfc_9110_says(live_server):

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import re
 
-from pianold.sparql_tokens import Token, Unreadable, query_form, tokens
+from pianold.sparql_tokens import Token, Unreadable, query_form, raw_form, tokens
 
 _UPDATE_WORDS = ("INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH")
-_UPDATE_RAW = re.compile(r"^\s*(?:(?:PREFIX\s+\S*\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)", re.I)
 # The engine matches keywords without a word boundary (`trueSERVICE`, `SERVICESILENT`, `SERVICE:x`
 # all call a service), so the raw check looks for the letters anywhere.
 _SERVICE_RAW = re.compile(r"SERVICE", re.I)
@@ -32,7 +31,7 @@ def check_query(query: str, allowlist: tuple[str, ...]) -> None:
     except Unreadable as err:
         if _SERVICE_RAW.search(query):
             raise Refused(403, f"SERVICE is refused in a query this endpoint cannot read token by token ({err})") from None
-        if _UPDATE_RAW.match(query):
+        if (raw_form(query) or "").startswith(_UPDATE_WORDS):
             raise Refused(403, READ_ONLY) from None
         return  # no SERVICE in it, not an update: the engine will judge its syntax
     form = query_form(toks)

@@ -77,6 +77,16 @@ def _ends_value(t: Token) -> bool:
     return t.kind in _VALUE_KINDS or t.text == ")" or (t.kind == "word" and t.text.lower() in ("true", "false"))
 
 
+_RAW_FORM = re.compile(r"\s*(?:(?:PREFIX\s+\S*\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*([A-Za-z]+)", re.I)
+
+
+def raw_form(query: str) -> str | None:
+    """query_form for a query that is no sequence of tokens (Unreadable): the first word after a
+    plain prologue, upper-cased, or None."""
+    found = _RAW_FORM.match(query)
+    return found.group(1).upper() if found else None
+
+
 def query_form(toks: tuple[Token, ...]) -> str | None:
     """The first word after the prologue (PREFIX and BASE declarations), upper-cased: SELECT,
     CONSTRUCT, ASK, DESCRIBE, or an update's first word; None when no word comes there."""

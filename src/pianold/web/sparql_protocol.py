@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import functools
 import io
-import re
 import time
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl
 
 from pianold.sparql_guard import Refused, check_query
-from pianold.sparql_tokens import Unreadable, query_form, tokens
+from pianold.sparql_tokens import Unreadable, query_form, raw_form, tokens
 from pianold.store.bounded import is_bounded, solution_limit
 from pianold.store.workers import QueryAnswer, QueryFailed, QueryJob, WorkerPool, execute
 from pianold.web import ops
@@ -39,7 +38,6 @@ FORMAT_PARAM = {
     "tsv": "text/tab-separated-values", "ttl": "text/turtle", "turtle": "text/turtle", "nt": "application/n-triples",
     "rdf": "application/rdf+xml", "jsonld": "application/ld+json", "html": "text/html",
 }
-_FORM = re.compile(r"^\s*(?:(?:PREFIX\s+[^\s:]*:\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.I)
 
 
 class ProtocolError(Exception):
@@ -163,8 +161,7 @@ def is_graph_form(query: str) -> bool:
     try:
         form = query_form(tokens(query))
     except Unreadable:
-        found = _FORM.match(query)
-        form = found.group(1).upper() if found else None
+        form = raw_form(query)
     return form in ("CONSTRUCT", "DESCRIBE")
 
 
