@@ -94,6 +94,36 @@ def test_base_changes_the_version(tmp_path):
     assert current_version(tmp_path / "d").id == b.id
 
 
+def test_a_new_store_layout_publishes_a_new_version(tmp_path, monkeypatch):
+    """A store written otherwise (here: one whose default graph is not the merge yet) is not
+    reused by the next build, or the server would find its default graph empty."""
+    import pianold.publish as publish
+    from pianold.publish import is_current
+
+    monkeypatch.setattr(publish, "merge_named_graphs", lambda store: None)
+    monkeypatch.setattr(publish, "STORE_LAYOUT", "named graphs only")
+    old = build(settings_for(DATA, tmp_path / "d"))
+    monkeypatch.undo()
+    settings = settings_for(DATA, tmp_path / "d")
+    assert not is_current(settings)
+    new = build(settings)
+    assert new.id != old.id and is_current(settings)
+    store = pyoxigraph.Store.read_only(str(new.store_path))
+    assert bool(store.query(f"ASK {{ <{PLAN}> ?p ?o }}"))  # the default graph, without asking for the union
+
+
+def test_sources_edited_without_changing_the_data_keep_the_version_and_are_current(tmp_path, plan_copy):
+    from pianold.publish import is_current
+
+    settings = settings_for(plan_copy, tmp_path / "d")
+    first = build(settings)
+    toml = plan_copy / "bari-psm-2030" / "plan.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + "\n# a comment changes no triple\n", encoding="utf-8")
+    assert not is_current(settings)
+    again = build(settings)
+    assert again.id == first.id and is_current(settings)
+
+
 def _snapshot(dist):
     return {str(p.relative_to(dist)): (p.read_bytes() if p.is_file() else None)
             for p in sorted(dist.rglob("*")) if not p.name == ".lock"}

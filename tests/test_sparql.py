@@ -213,6 +213,12 @@ def test_text_that_is_not_utf8_is_named_as_such(live_server, path, body, content
     assert status == 400 and fragment in answer.decode(), answer
 
 
+def test_an_empty_format_in_the_url_leaves_the_forms_format(live_server):
+    status, headers, body = http(live_server.url + "/sparql?format=", b"query=ASK%7B%7D&format=csv",
+                                 {"Content-Type": "application/x-www-form-urlencoded"})
+    assert (status, headers["Content-Type"], body) == (200, "text/csv; charset=utf-8", b"true\n")
+
+
 def test_form_fields_are_read_whatever_the_content_type_parameters(live_server):
     """`application/x-www-form-urlencoded; charset=UTF-8` (as jQuery and many clients send it) is a form."""
     for content_type in ("application/x-www-form-urlencoded; charset=UTF-8", "Application/X-WWW-Form-Urlencoded"):

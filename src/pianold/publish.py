@@ -161,11 +161,13 @@ def publish(settings: Settings, built: Built) -> Version:
         h = hashlib.sha256()
         for chunk in _nquads(lines):
             h.update(chunk)
-        h.update(f"\n{settings.base}\n{__version__}".encode())
+        h.update(f"\n{settings.base}\n{__version__}\n{STORE_LAYOUT}".encode())
         digest = h.hexdigest()
         version_id = digest[:16]
         target = versions / version_id
-        if not is_complete(target):
+        if is_complete(target):  # the same data: kept, and marked as built from these sources
+            _record_sources(target, sources_digest(settings))
+        else:
             tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=versions))
             tmp.chmod(0o755)
             try:
@@ -290,13 +292,27 @@ def _write_version(folder: Path, version_id: str, settings: Settings, built: Bui
         ],
         "files": dict(sorted(inventory.items())),
     }
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    _write_manifest(folder, manifest)
     _fsync_tree(folder)
 
 
 # Oxigraph's streaming writers (the N-Triples lines are parsed, not read from the store: it keeps
 # derived integer types such as xsd:positiveInteger only as xsd:integer).
 _OX_FORMATS = {"ttl": pyoxigraph.RdfFormat.TURTLE, "rdf": pyoxigraph.RdfFormat.RDF_XML}
+
+
+def _record_sources(folder: Path, digest: str) -> None:
+    """Sources edited without changing the data (a comment, say) publish the same version: its
+    manifest then names the new sources, or every start would rebuild it again."""
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    if manifest.get("sources") != digest:
+        _write_manifest(folder, {**manifest, "sources": digest})
+
+
+def _write_manifest(folder: Path, manifest: dict) -> None:
+    tmp = folder / f".{MANIFEST}-{os.getpid()}"  # replaced whole: a reader never sees half of it
+    tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, folder / MANIFEST)
 
 
 def is_complete(folder: Path) -> bool:

@@ -91,7 +91,7 @@ def create_server(app, settings: Settings):
         _bodiless = False
 
         def build_response_header(self):
-            self._bodiless = (self.version == "1.1" and not self.has_body
+            self._bodiless = (self.version == "1.1" and self.status.startswith(("204", "304"))  # not a 1xx: interim
                               and self.request.headers.get("CONNECTION", "").lower() != "close")
             try:
                 return super().build_response_header()

@@ -109,7 +109,7 @@ class Representation:
         """The answer as a Flask response: 200, or the 304/412 its preconditions call for."""
         status = self.precondition(request.environ)
         if status is not None:
-            return Response(status=status, headers=self.headers)
+            return Response(status=status, headers=self.headers_for(status))
         return Response(self.body, content_type=self.content_type, headers=self.headers)
 
     def serve(self, environ: dict, start_response, extra: tuple[tuple[str, str], ...] = ()) -> tuple[list[bytes], int]:
@@ -117,13 +117,20 @@ class Representation:
         status = self.precondition(environ)
         if status is not None:
             if status == 304:
-                start_response("304 NOT MODIFIED", [*self.headers, *extra])
+                start_response("304 NOT MODIFIED", [*self.headers_for(status), *extra])
             else:  # a 412 may carry a body: an empty one is said to be so, or the connection would close
-                start_response("412 PRECONDITION FAILED", [("Content-Length", "0"), *self.headers, *extra])
+                start_response("412 PRECONDITION FAILED", [("Content-Length", "0"), *self.headers_for(status), *extra])
             return [b""], status
         start_response("200 OK", [("Content-Type", self.content_type), ("Content-Length", str(len(self.body))),
                                   *self.headers, *extra])
         return ([b""] if environ.get("REQUEST_METHOD", "").upper() == "HEAD" else [self.body]), 200
+
+    def headers_for(self, status: int) -> tuple[tuple[str, str], ...]:
+        """The headers of a 304 (the 200's), or of a 412, which no cache should keep: the
+        precondition that failed is the client's own."""
+        if status == 304:
+            return self.headers
+        return tuple(("Cache-Control", "no-store") if name == "Cache-Control" else (name, value) for name, value in self.headers)
 
     def precondition(self, environ: dict) -> int | None:
         """RFC 9110 §13.2.2, in its order: a failed If-Match or If-Unmodified-Since is 412; a

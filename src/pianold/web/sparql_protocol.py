@@ -80,7 +80,7 @@ def read(environ: dict, max_bytes: int, allowlist: tuple[str, ...]) -> ProtocolR
         raise ProtocolError(400, "the query is empty")
     check_query(query, allowlist)
     graph_form = is_graph_form(query)
-    wanted = (args.get("format") or form.get("format") or [None])[0]
+    wanted = next((v for v in (*args.get("format", ()), *form.get("format", ())) if v), None)
     return ProtocolRequest(query, dgs, ngs, _media_for(wanted, environ.get("HTTP_ACCEPT"), graph_form), graph_form)
 
 
