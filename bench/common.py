@@ -45,12 +45,16 @@ def wait_ready(url: str, timeout: float = 120, process: subprocess.Popen | None 
 def running(args: list[str], ready_path: str = "/", env: dict | None = None, timeout: float = 300):
     """Start a server command with {port} substituted; yield its base URL; stop it."""
     port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix="bench-", suffix=".log", delete=False)
+    log = tempfile.TemporaryFile(prefix="bench-", suffix=".log")  # its output, access log included: gone when it stops
     process = subprocess.Popen([a.format(port=port) for a in args], stdout=log, stderr=subprocess.STDOUT,
                                env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_ready(url + ready_path, timeout, process)
+        try:
+            wait_ready(url + ready_path, timeout, process)
+        except RuntimeError as err:
+            log.seek(0)
+            raise RuntimeError(f"{err}; its output ends with:\n{log.read()[-2000:].decode(errors='replace')}") from None
         yield url
     finally:
         process.terminate()
@@ -58,6 +62,7 @@ def running(args: list[str], ready_path: str = "/", env: dict | None = None, tim
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+        log.close()
 
 
 def static_app_args(threads: int) -> list[str]:

@@ -57,11 +57,16 @@ def check_store(settings: Settings) -> None:
 def run(settings: Settings, on_build_error: Callable[[Exception], None]) -> None:
     from pianold.web import create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a queue under load is normal, not news
+    configure_logging()
     ensure_published(settings, on_build_error)
     check_store(settings)
     serve_app(create_app(settings), settings)
+
+
+def configure_logging() -> None:
+    """What `pianold serve` logs: its own messages and the access log (JSON lines), to stderr."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a queue under load is normal, not news
 
 
 def waitress_options(settings: Settings) -> dict:
