@@ -13,7 +13,7 @@ from http.client import HTTPConnection
 
 import pytest
 from SPARQLWrapper import CSV, JSON, TURTLE, XML, SPARQLWrapper
-from rdflib import Graph
+from rdflib import Graph, URIRef
 
 from conftest import BASE, DATA, MAX_BYTES
 from live import http
@@ -143,7 +143,13 @@ def test_service_description(live_server):
     g = Graph().parse(data=body.decode(), format="turtle")
     sd = "http://www.w3.org/ns/sparql-service-description#"
     assert any(str(o) == sd + "SPARQL11Query" for o in g.objects())
-    assert any(str(o) == f"{BASE}/data/plan/bari-psm-2030" for o in g.objects())
+    named = {str(o) for o in g.objects(predicate=URIRef(sd + "name"))}
+    assert named == {f"{BASE}/data/plan/bari-psm-2030", f"{BASE}/onto/psm", f"{BASE}/catalog"}  # every graph a query can name
+    graphs = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
+    listed = json.loads(http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": graphs}),
+                             headers={"Accept": "application/sparql-results+json"})[2])["results"]["bindings"]
+    assert {b["g"]["value"] for b in listed} == named
+    assert (None, URIRef(sd + "feature"), URIRef(sd + "BasicFederatedQuery")) not in g  # SERVICE calls nothing without an allowlist
 
 
 def test_cached_answer_has_etag_and_304(live_server):
@@ -256,6 +262,12 @@ def test_request_size_cap(limited):
                      headers={"Content-Type": form, "Accept": "text/csv", "Transfer-Encoding": "chunked"})
         assert conn.getresponse().status == status
         conn.close()
+
+
+def test_the_service_description_names_federation_only_with_an_allowlist(limited):
+    body = http(limited.url + "/sparql", headers={"Accept": "text/turtle"})[2]
+    sd = "http://www.w3.org/ns/sparql-service-description#"
+    assert (None, URIRef(sd + "feature"), URIRef(sd + "BasicFederatedQuery")) in Graph().parse(data=body.decode(), format="turtle")
 
 
 def test_allowlisted_service_is_attempted_and_fails_cleanly(limited):

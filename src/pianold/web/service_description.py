@@ -5,11 +5,14 @@ from __future__ import annotations
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, RDF
 
+from pianold.vocab import ONTOLOGY_IRI
+
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 FORMATS = Namespace("http://www.w3.org/ns/formats/")
 
 
-def service_description(endpoint: str, manifest: dict) -> Graph:
+def service_description(endpoint: str, manifest: dict, federated: bool = False) -> Graph:
+    """federated: SERVICE may call some endpoint (the allowlist is not empty)."""
     g = Graph()
     g.bind("sd", SD)
     g.bind("formats", FORMATS)
@@ -18,7 +21,8 @@ def service_description(endpoint: str, manifest: dict) -> Graph:
     g.add((service, SD.endpoint, service))
     g.add((service, SD.supportedLanguage, SD.SPARQL11Query))
     g.add((service, SD.feature, SD.UnionDefaultGraph))
-    g.add((service, SD.feature, SD.BasicFederatedQuery))
+    if federated:
+        g.add((service, SD.feature, SD.BasicFederatedQuery))
     for fmt in ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV",
                 "Turtle", "N-Triples", "RDF_XML", "JSON-LD"):
         g.add((service, SD.resultFormat, FORMATS[fmt]))
@@ -30,11 +34,15 @@ def service_description(endpoint: str, manifest: dict) -> Graph:
     default = BNode()
     g.add((dataset, SD.defaultGraph, default))
     g.add((default, RDF.type, SD.Graph))
-    g.add((default, DCTERMS.description, Literal("The union of all named graphs.", lang="en")))
-    for plan in manifest.get("plans", []):
+    g.add((default, DCTERMS.description, Literal("L'unione dei grafi con nome: ogni tripla una volta sola.", lang="it")))
+    g.add((default, DCTERMS.description, Literal("The merge of all named graphs: each triple once.", lang="en")))
+    graphs = [(plan["iri"], plan["title"]) for plan in manifest.get("plans", [])]
+    graphs += [(ONTOLOGY_IRI, None)] + ([(manifest["catalog"], None)] if manifest.get("catalog") else [])
+    for name, title in graphs:
         named = BNode()
         g.add((dataset, SD.namedGraph, named))
         g.add((named, RDF.type, SD.NamedGraph))
-        g.add((named, SD.name, URIRef(plan["iri"])))
-        g.add((named, DCTERMS.title, Literal(plan["title"], lang="it")))
+        g.add((named, SD.name, URIRef(name)))
+        if title:
+            g.add((named, DCTERMS.title, Literal(title, lang="it")))
     return g

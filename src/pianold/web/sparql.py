@@ -67,8 +67,9 @@ def _without_query() -> Response:
 
     ext = {"text/turtle": "ttl", "application/n-triples": "nt", "application/rdf+xml": "rdf", "application/ld+json": "jsonld"}.get(media, "ttl")
     version = g.snapshot.version
-    endpoint = current_app.config["PIANOLD"].base + "/sparql"
-    body = serialize(service_description(endpoint, version.manifest), BY_EXTENSION[ext])
+    settings = current_app.config["PIANOLD"]
+    body = serialize(service_description(settings.base + "/sparql", version.manifest, bool(settings.sparql_service_allowlist)),
+                     BY_EXTENSION[ext])
     rep = Representation.build(body, BY_EXTENSION[ext].media_type + "; charset=utf-8", etag_for(version.id, "sd", ext),
                                version.built, cors=True, vary_accept=True)
     return rep.respond()
