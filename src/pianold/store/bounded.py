@@ -18,8 +18,9 @@ A query is bounded when
   some patterns), and the query is short;
 - and, counted on the store just before it runs, the product of the patterns' match counts,
   times the query's size in tokens (its prologue aside), is at most `budget`. Each pattern is
-  counted with its IRIs fixed and everything else open, in every graph, so the engine scans no
-  more than that for it; whatever order it joins the patterns in, every intermediate solution
+  counted with its IRIs fixed and everything else open, in every named graph (the default graph
+  is their merge, so it holds no more), so the engine scans no more than that for it; whatever
+  order it joins the patterns in, every intermediate solution
   combines one match of each, so the solutions are bounded by the product; and each solution
   costs at most one evaluation of each term of the query (a projection, a filter, a sort key), so
   a wide projection or a long chain of calls leaves room for fewer solutions. No IRI, prefix or

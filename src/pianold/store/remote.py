@@ -12,6 +12,7 @@ import urllib.request
 from rdflib import BNode, Graph, Literal, URIRef
 
 from pianold.store.base import Store, StoreError
+from pianold.store.results import GRAPH_TYPES
 from pianold.store.workers import QueryAnswer, QueryFailed, QueryJob, too_large
 
 
@@ -69,7 +70,7 @@ class RemoteStore(Store):
         """Pass a checked query through; the remote store serialises the results itself."""
         body, media = self._query(job.query, job.media_type, default_graphs=job.default_graphs,
                                   named_graphs=job.named_graphs, timeout=timeout, max_bytes=job.max_bytes)
-        kind = "graph" if media in ("text/turtle", "application/n-triples", "application/rdf+xml", "application/ld+json") else "solutions"
+        kind = "graph" if media in GRAPH_TYPES else "solutions"
         return QueryAnswer(body, media, kind, False)
 
 

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl
 
-from pianold.sparql_guard import Refused, check_query
+from pianold.sparql_guard import READ_ONLY, Refused, check_query
 from pianold.sparql_tokens import Unreadable, query_form, raw_form, tokens
 from pianold.store.bounded import is_bounded, solution_limit
 from pianold.store.workers import QueryAnswer, QueryFailed, QueryJob, WorkerPool, execute
@@ -121,7 +121,7 @@ def _too_large(max_bytes: int) -> ProtocolError:
 def _params(method: str, kind: str, args: dict, form: dict, body: bytes) -> tuple[str | None, list[str], list[str]]:
     """(query, default graphs, named graphs) from GET, POST form or POST direct (SPARQL 1.1 Protocol §2.1)."""
     if "update" in args or "update" in form:
-        raise ProtocolError(403, "this endpoint is read-only: SPARQL Update is not accepted")
+        raise ProtocolError(403, READ_ONLY)
     if method == "POST":
         if kind == "application/x-www-form-urlencoded":
             source = form
@@ -136,7 +136,7 @@ def _params(method: str, kind: str, args: dict, form: dict, body: bytes) -> tupl
                 raise ProtocolError(400, "the query body is not UTF-8") from None
             return text, args.get("default-graph-uri", []), args.get("named-graph-uri", [])
         elif kind == "application/sparql-update":
-            raise ProtocolError(403, "this endpoint is read-only: SPARQL Update is not accepted")
+            raise ProtocolError(403, READ_ONLY)
         else:
             raise ProtocolError(415, "POST a query as application/x-www-form-urlencoded (query=…) or as application/sparql-query")
     else:
