@@ -1,7 +1,7 @@
 """Every benchmark in one command, loopback only, each bounded, each printing ratios to baselines
 measured in the same run:
 
-    python bench/run_all.py            # deref, SPARQL (Bari + 100k), build scale (100k, 1M)
+    python bench/run_all.py            # deref, SPARQL (Bari + 100k), inline budget, build scale (100k, 1M)
     python bench/run_all.py --quick    # shorter runs, build scale up to 100k
 
 Results also land in bench/results/*.json."""
@@ -24,6 +24,7 @@ def main() -> None:
     runs = [
         ["deref.py", "--seconds", seconds],
         ["sparql.py", "--sizes", "bari" if args.quick else "bari,100000", "--seconds", "1" if args.quick else "2"],
+        ["inline_budget.py", "--sizes", "bari" if args.quick else "bari,100000"],
         ["build_scale.py", "--sizes", "10000,100000" if args.quick else "100000,1000000"],
     ]
     failed = []

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from pianold.publish import current_version
-from pianold.store.bounded import Pattern, count_matches, is_bounded, read_form, solution_limit
+from pianold.store.bounded import Pattern, count_matches, proven_solutions, read_form, solution_limit
 from pianold.store.oxigraph import merge_named_graphs
 from pianold.store.workers import QueryJob, WorkerPool, execute
 from pianold.web import create_app
@@ -88,7 +88,7 @@ def test_other_queries_go_to_a_worker(query):
 @pytest.mark.parametrize("query, expected", READ_AS_THE_ENGINE.values(), ids=READ_AS_THE_ENGINE.keys())
 def test_patterns_are_the_engines(store, query, expected):
     assert read_form(query).patterns == expected
-    assert not is_bounded(store, query, budget=1000)  # `?a ?b ?c` matches every triple
+    assert proven_solutions(store, query, budget=1000) is None  # `?a ?b ?c` matches every triple
 
 
 @pytest.fixture(scope="module")
@@ -107,18 +107,34 @@ def test_budget_counts_the_store_and_the_query_size(store):
     assert size == 9  # SELECT ?p ?o WHERE { <…> ?p ?o }: the comment is no token
     degree = in_named_graphs(store, ox.NamedNode(ACTION), None)
     assert degree > 10
-    assert is_bounded(store, light, budget=degree * size)
-    assert not is_bounded(store, light, budget=degree * size - 1)
+    assert proven_solutions(store, light, budget=degree * size) == degree  # at most one solution per match
+    assert proven_solutions(store, light, budget=degree * size - 1) is None
     cross = f"SELECT * WHERE {{ <{ACTION}> ?p ?o . <{ACTION}> ?q ?r }}"
-    assert not is_bounded(store, cross, budget=degree * degree * read_form(cross).size - 1)
-    assert is_bounded(store, cross, budget=degree * degree * read_form(cross).size)
-    assert not is_bounded(store, light, budget=0)
+    assert proven_solutions(store, cross, budget=degree * degree * read_form(cross).size - 1) is None
+    assert proven_solutions(store, cross, budget=degree * degree * read_form(cross).size) is not None
+    assert proven_solutions(store, light, budget=0) is None
     levels = in_named_graphs(store, None, ox.NamedNode(PSM_NS + "level"))
     assert levels > 10
     scan = PSM + "SELECT ?e ?l WHERE { ?e psm:level ?l }"
     assert read_form(scan).size == 9  # the prologue is not counted
-    assert is_bounded(store, scan, budget=levels * 9)
-    assert not is_bounded(store, scan, budget=levels * 9 - 1)
+    assert proven_solutions(store, scan, budget=levels * 9) == levels
+    assert proven_solutions(store, scan, budget=levels * 9 - 1) is None
+
+
+def test_sorted_solutions_weigh_log2_of_their_number(store):
+    """An ORDER BY compares each solution about log2(n) times, each comparison reading terms from
+    the store: without the weight, sorting a few hundred solutions held a server thread for 12 ms
+    on the Bari data, 76 worker round trips (bench/inline_budget.py)."""
+    levels = in_named_graphs(store, None, ox.NamedNode(PSM_NS + "level"))
+    scan = PSM + "SELECT ?e ?l WHERE { ?e psm:level ?l }"
+    size = read_form(scan + " ORDER BY ?l").size
+    assert size == 9 + 3 and read_form(scan + " ORDER BY ?l").sorted and not read_form(scan).sorted
+    unsorted_budget = levels * size
+    assert proven_solutions(store, scan + " LIMIT 1000", unsorted_budget) == levels  # unsorted, it fits
+    assert proven_solutions(store, scan + " ORDER BY ?l", unsorted_budget) is None
+    sorted_budget = levels * size * levels.bit_length()
+    assert proven_solutions(store, scan + " ORDER BY ?l", sorted_budget) == levels
+    assert proven_solutions(store, scan + " ORDER BY ?l", sorted_budget - 1) is None
 
 
 def test_a_wide_projection_leaves_room_for_fewer_solutions(store):
@@ -126,8 +142,20 @@ def test_a_wide_projection_leaves_room_for_fewer_solutions(store):
     narrow = f"SELECT (STR(?o) AS ?a) WHERE {{ <{ACTION}> ?p ?o }}"
     wide = "SELECT " + " ".join(f"(STR(?o) AS ?a{i})" for i in range(50)) + f" WHERE {{ <{ACTION}> ?p ?o }}"
     budget = 1000
-    assert is_bounded(store, narrow, budget) and not is_bounded(store, wide, budget)
+    assert proven_solutions(store, narrow, budget) is not None and proven_solutions(store, wide, budget) is None
     assert read_form(wide).size > 50 * read_form(narrow).size / 2
+
+
+def test_a_long_constant_weighs_its_length():
+    """Every solution may evaluate and write a constant once: one of 402 bytes weighs six of a
+    short one (TERM_BYTES = 64), and a prefixed name weighs its expansion. Before, three such
+    constants in a projection held a server thread for 10 ms on the Bari data at the default
+    budget (bench/inline_budget.py)."""
+    short = f'SELECT ?p (UCASE("x") AS ?a) WHERE {{ <{ACTION}> ?p ?o }}'
+    long = short.replace('"x"', '"' + "ΐ" * 200 + '"')  # two bytes each
+    assert read_form(long).size == read_form(short).size + 5
+    prefixed = "PREFIX x: <http://example.org/{}> SELECT (STR(x:a) AS ?a) WHERE {{ <" + ACTION + "> ?p ?o }}"
+    assert read_form(prefixed.format("a" * 200)).size == read_form(prefixed.format("")).size + 2  # 220 bytes: three
 
 
 def test_matches_are_counted_in_every_named_graph_up_to_the_cap():
@@ -225,7 +253,8 @@ def _subjects(store) -> list[str]:
 @given(data=st.data())
 def test_a_query_called_bounded_never_exceeds_its_budget(store, data):
     """Soundness: whatever patterns are combined, a query the recognizer lets through to the server
-    process yields at most `budget` solutions, divided by its size."""
+    process yields at most the solutions it proved, and those, times its size (and their log2 when
+    sorted), stay within the budget."""
     subjects = [f"<{s}>" for s in _subjects(store)] + ["?s{i}", "?e"]
     predicates = ["?p{i}", "<http://www.w3.org/2004/02/skos/core#prefLabel>", "a", "<http://www.w3.org/2004/02/skos/core#narrower>",
                   f"<{PSM_NS}level>"]
@@ -237,13 +266,17 @@ def test_a_query_called_bounded_never_exceeds_its_budget(store, data):
         parts.append(f"{s} {p} ?o{i} .")
     budget = data.draw(st.integers(1, 20000))
     extra = data.draw(st.sampled_from(["", 'FILTER(STRLEN(STR(?o0)) >= 0)', "BIND(LCASE(STR(?o0)) AS ?x)"]))
-    query = "SELECT * WHERE { " + " ".join(parts) + f" {extra} }}"
+    order = data.draw(st.sampled_from(["", " ORDER BY ?o0"]))
+    query = "SELECT * WHERE { " + " ".join(parts) + f" {extra} }}" + order
     form = read_form(query)
     assert form is not None
-    assert is_bounded(store, query, budget, MEMO) == is_bounded(store, query, budget)  # memoised counts decide alike
-    if is_bounded(store, query, budget):
+    proven = proven_solutions(store, query, budget)
+    assert proven_solutions(store, query, budget, MEMO) == proven  # memoised counts decide alike
+    if proven is not None:
         rows = json.loads(execute(store, QueryJob("", query, "application/sparql-results+json", 10 ** 6, MAX_BYTES)).body)
-        assert len(rows["results"]["bindings"]) * form.size <= budget
+        found = len(rows["results"]["bindings"])
+        assert found <= proven
+        assert proven * form.size * (max(1, proven.bit_length()) if order else 1) <= budget
 
 
 @pytest.mark.parametrize("query, limit", [

@@ -17,16 +17,23 @@ A query is bounded when
   no REGEX: pyoxigraph 0.5 compiles the pattern again for every solution, milliseconds each for
   some patterns), and the query is short;
 - and, counted on the store just before it runs, the product of the patterns' match counts,
-  times the query's size in tokens (its prologue aside), is at most `budget`. Each pattern is
-  counted with its IRIs fixed and everything else open, in every named graph (the default graph
-  is their merge, so it holds no more), so the engine scans no more than that for it; whatever
-  order it joins the patterns in, every intermediate solution
-  combines one match of each, so the solutions are bounded by the product; and each solution
-  costs at most one evaluation of each term of the query (a projection, a filter, a sort key), so
-  a wide projection or a long chain of calls leaves room for fewer solutions. No IRI, prefix or
-  literal of the query may be long (MAX_TOKEN_CHARS), so that each term costs about as much as
-  the data's own values. Each count stops at the budget, and runs in the engine (a count in
-  Python would hold the GIL 15 times longer).
+  times the query's size in tokens (its prologue aside), and times the product's log2 when the
+  solutions are sorted, is at most `budget`. Each pattern is counted with its IRIs fixed and
+  everything else open, in every named graph (the default graph is their merge, so it holds no
+  more), so the engine scans no more than that for it; whatever order it joins the patterns in,
+  every intermediate solution combines one match of each, so the solutions are bounded by the
+  product; and each solution costs at most one evaluation of each term of the query (a
+  projection, a filter, a sort key), so a wide projection or a long chain of calls leaves room
+  for fewer solutions. An ORDER BY compares each solution about log2(n) times, each comparison
+  reading the terms' text from the store, so sorted solutions weigh that much more. No IRI,
+  prefix or literal of the query may be long (MAX_TOKEN_CHARS), and each token weighs its length
+  in units of TERM_BYTES (a prefixed name expanded), so that a constant that every solution
+  repeats weighs what it costs. Each count stops at the budget, and runs in the engine (a count
+  in Python would hold the GIL 15 times longer).
+
+The product is also the bound the server passes on (workers.QueryJob.at_most), so an answer
+proven to fit under the row cap is written by Oxigraph's own writer.
+`bench/inline_budget.py` measures, on given data, the slowest query accepted at a budget.
 
 Anything the recognizer does not understand is simply not bounded and goes to a worker, so a
 mistake here costs speed, never safety."""
@@ -45,6 +52,9 @@ MAX_QUERY_CHARS = 4096
 # No IRI, prefix or literal longer than this: a token is one unit of the budget, so its text
 # must stay short (a prefixed name expands to its prefix's IRI and its own text, at most twice this).
 MAX_TOKEN_CHARS = 256
+# A term of about this many bytes is one unit of a query's size; a longer constant weighs more,
+# since every solution may evaluate and write it once.
+TERM_BYTES = 64
 MAX_MEMO = 10_000  # memoised match counts per store: keys hold IRIs, so at most ~40 MB even at MAX_QUERY_CHARS each
 _DIGITS = re.compile(r"[0-9]+")
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -63,10 +73,12 @@ _CLAUSE_WORDS = frozenset("DISTINCT REDUCED AS WHERE FROM NAMED GROUP BY HAVING 
 
 
 class Form(NamedTuple):
-    """What the bound is computed from: the triple patterns, and the size of the query in tokens."""
+    """What the bound is computed from: the triple patterns, the size of the query in tokens, and
+    whether its solutions are sorted."""
 
     patterns: list["Pattern"]
     size: int
+    sorted: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,7 +116,7 @@ def read_form(query: str) -> Form | None:
         found = reader.query()
     except _NotBounded:
         return None
-    return Form(found, reader.size)
+    return Form(found, reader.size, reader.sorted)
 
 
 def solution_limit(query: str) -> int | None:
@@ -127,14 +139,16 @@ def solution_limit(query: str) -> int | None:
     return None
 
 
-def is_bounded(store: ox.Store, query: str, budget: int, counts: dict | None = None) -> bool:
-    """True when the query is of the bounded form and its patterns' match counts, multiplied
-    together and by its size, are ≤ budget. `counts` memoises match counts across queries; only
-    for a store that never changes. Anything the counts cannot settle leaves the query unbounded."""
+def proven_solutions(store: ox.Store, query: str, budget: int, counts: dict | None = None) -> int | None:
+    """The most solutions the query can have, when it is of the bounded form and its patterns'
+    match counts, multiplied together and by its size (and by log2 of their product when it
+    sorts), are ≤ budget; None otherwise. `counts` memoises match counts across queries; only for
+    a store that never changes. Anything the counts cannot settle leaves the query unbounded."""
     form = read_form(query)
     if form is None or form.size > budget:
-        return False
+        return None
     work = form.size
+    solutions = 1
     try:
         for p in form.patterns:
             key = (p.subject, p.predicate, p.object, budget)
@@ -145,12 +159,15 @@ def is_bounded(store: ox.Store, query: str, budget: int, counts: dict | None = N
                     if len(counts) >= MAX_MEMO:
                         counts.clear()
                     counts[key] = matches
+            solutions *= max(1, matches)
             work *= max(1, matches)
             if work > budget:
-                return False
+                return None
     except (ValueError, SyntaxError, OSError, RuntimeError):  # e.g. not a valid IRI: the engine will say so, from a worker
-        return False
-    return True
+        return None
+    if form.sorted and work * max(1, solutions.bit_length()) > budget:
+        return None
+    return solutions
 
 
 def count_matches(store: ox.Store, pattern: Pattern, at_most: int) -> int:
@@ -173,7 +190,8 @@ class _Reader:
         self.prefixes: dict[str, str] = {}
         self.base: str | None = None
         self.found: list[Pattern] = []
-        self.size = 0  # tokens from the query form on
+        self.size = 0  # tokens from the query form on, each weighed by its length (_weight)
+        self.sorted = False  # ORDER BY among the solution modifiers
 
     # token helpers
     def peek(self, offset: int = 0) -> Token | None:
@@ -207,7 +225,9 @@ class _Reader:
                 self.prefixes[name[:-1]] = self.iri(self.expect("iri"))
             else:
                 self.base = self.expect("iri").text[1:-1]
-        self.size = len(self.toks) - self.i
+        rest = self.toks[self.i:]
+        # below 16 characters no token reaches TERM_BYTES (at most four bytes each): weighs one
+        self.size = len(rest) + sum(self.weight(t) - 1 for t in rest if len(t.text) >= 16 or t.kind == "pname")
         form = self.expect("word").text.upper()
         if form == "SELECT":
             self.expressions(stop=("WHERE", "FROM"))
@@ -339,10 +359,20 @@ class _Reader:
             elif t.kind == "word":
                 self.take()
                 self.check_word(t)
+                self.sorted = self.sorted or t.text.upper() == "ORDER"
             elif t.kind in ("pname", "iri") and self.peek(1) is not None and self.peek(1).text == "(":
                 raise _NotBounded("a function by IRI")
             else:
                 self.take()
+
+    def weight(self, t: Token) -> int:
+        """A token's share of the size: one per TERM_BYTES of its text as the engine reads it (a
+        prefixed name expanded), at least one; every solution may evaluate and write it once."""
+        text = t.text
+        if t.kind == "pname":
+            prefix, _, local = text.partition(":")
+            text = self.prefixes.get(prefix, "") + local
+        return max(1, len(text.encode("utf-8", "surrogatepass")) // TERM_BYTES)
 
     def iri(self, t: Token) -> str:
         if t.kind == "iri":

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl
 
 from pianold.sparql_guard import READ_ONLY, Refused, check_query
 from pianold.sparql_tokens import Unreadable, query_form, raw_form, tokens
-from pianold.store.bounded import is_bounded, solution_limit
+from pianold.store.bounded import proven_solutions, solution_limit
 from pianold.store.workers import QueryAnswer, QueryFailed, QueryJob, WorkerPool, execute
 from pianold.web import ops
 from pianold.web.caching import PRECONDITION_HEADERS, Representation, etag_for
@@ -228,8 +228,9 @@ def _run(app, snapshot: Snapshot, job: QueryJob) -> QueryAnswer:
     # as many queries in server threads as in workers: SPARQL leaves threads free for dereference
     if settings.sparql_inline_budget and inline.acquire(blocking=False):
         try:
-            if is_bounded(store.oxigraph, job.query, settings.sparql_inline_budget, store.match_counts):  # provably small: no worker round trip
-                return execute(store.oxigraph, replace(job, at_most=settings.sparql_inline_budget))
+            at_most = proven_solutions(store.oxigraph, job.query, settings.sparql_inline_budget, store.match_counts)
+            if at_most is not None:  # provably small: no worker round trip
+                return execute(store.oxigraph, replace(job, at_most=at_most))
         finally:
             inline.release()
     return pool(app).run(replace(job, at_most=solution_limit(job.query)), settings.sparql_timeout)
