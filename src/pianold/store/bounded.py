@@ -190,7 +190,7 @@ class _Reader:
         self.prefixes: dict[str, str] = {}
         self.base: str | None = None
         self.found: list[Pattern] = []
-        self.size = 0  # tokens from the query form on, each weighed by its length (_weight)
+        self.size = 0  # tokens from the query form on, each weighed by its length (weight)
         self.sorted = False  # ORDER BY among the solution modifiers
 
     # token helpers
