@@ -44,7 +44,7 @@ class Settings:
     sparql_max_rows: int = 10000  # results (solutions or triples) beyond this are cut, with a note
     sparql_max_query_bytes: int = 65536  # a larger request is refused with 413
     sparql_max_answer_mb: int = 32  # a larger answer is refused with 422, however few its rows
-    sparql_inline_budget: int = 10000  # a query whose solutions times its weighed length provably stay under this runs in a server thread, unstoppable (store/bounded.py; slowest found at 10000 by bench/inline_budget.py: 4 ms on Bari); 0: always a worker
+    sparql_inline_budget: int = 10000  # a query whose solutions times its weighed length provably stay under this runs in a server thread, unstoppable (store/bounded.py; slowest found at 10000 by bench/inline_budget.py: 3.7 ms on Bari); 0: always a worker
     sparql_service_allowlist: tuple[str, ...] = ()  # SERVICE endpoints a query may call; none by default
     store_url: str | None = None  # a remote SPARQL 1.1 query endpoint instead of the embedded store
     store_gsp_url: str | None = None  # its Graph Store Protocol endpoint, to load it (`pianold push`)

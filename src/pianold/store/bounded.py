@@ -17,8 +17,8 @@ A query is bounded when
   no REGEX: pyoxigraph 0.5 compiles the pattern again for every solution, milliseconds each for
   some patterns), and the query is short;
 - and, counted on the store just before it runs, the product of the patterns' match counts,
-  times the query's size in tokens (its prologue aside), and times the product's log2 when the
-  solutions are sorted, is at most `budget`. Each pattern is counted with its IRIs fixed and
+  times the query's size in tokens (its prologue aside), and times the product's bit length (about
+  its log2) when the solutions are sorted, is at most `budget`. Each pattern is counted with its IRIs fixed and
   everything else open, in every named graph (the default graph is their merge, so it holds no
   more), so the engine scans no more than that for it; whatever order it joins the patterns in,
   every intermediate solution combines one match of each, so the solutions are bounded by the
@@ -49,14 +49,15 @@ import pyoxigraph as ox
 from pianold.sparql_tokens import Token, Unreadable, query_form, tokens
 
 MAX_QUERY_CHARS = 4096
-# No IRI, prefix or literal longer than this: a token is one unit of the budget, so its text
-# must stay short (a prefixed name expands to its prefix's IRI and its own text, at most twice this).
+# No IRI, prefix or literal longer than this, so that no term weighs much more than the data's own
+# values (a prefixed name expands to its prefix's IRI and its own text, at most twice this).
 MAX_TOKEN_CHARS = 256
 # A term of about this many bytes is one unit of a query's size; a longer constant weighs more,
 # since every solution may evaluate and write it once.
 TERM_BYTES = 64
 MAX_MEMO = 10_000  # memoised match counts per store: keys hold IRIs, so at most ~40 MB even at MAX_QUERY_CHARS each
 _DIGITS = re.compile(r"[0-9]+")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")  # an absolute IRI's start (RFC 3987)
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
 # Functions whose value is never much longer than their arguments (UCASE can turn ß into SS once)
@@ -73,8 +74,8 @@ _CLAUSE_WORDS = frozenset("DISTINCT REDUCED AS WHERE FROM NAMED GROUP BY HAVING 
 
 
 class Form(NamedTuple):
-    """What the bound is computed from: the triple patterns, the size of the query in tokens, and
-    whether its solutions are sorted."""
+    """What the bound is computed from: the triple patterns, the size of the query (its tokens,
+    each weighed by its length), and whether its solutions are sorted."""
 
     patterns: list["Pattern"]
     size: int
@@ -114,7 +115,7 @@ def read_form(query: str) -> Form | None:
     try:
         reader = _Reader(_tokens(query))
         found = reader.query()
-    except _NotBounded:
+    except (_NotBounded, ValueError):  # ValueError: an IRI pyoxigraph refuses; the engine will say so, from a worker
         return None
     return Form(found, reader.size, reader.sorted)
 
@@ -188,7 +189,6 @@ class _Reader:
         self.toks = toks
         self.i = 0
         self.prefixes: dict[str, str] = {}
-        self.base: str | None = None
         self.found: list[Pattern] = []
         self.size = 0  # tokens from the query form on, each weighed by its length (weight)
         self.sorted = False  # ORDER BY among the solution modifiers
@@ -224,7 +224,9 @@ class _Reader:
                     raise _NotBounded("bad prefix name")
                 self.prefixes[name[:-1]] = self.iri(self.expect("iri"))
             else:
-                self.base = self.expect("iri").text[1:-1]
+                # relative IRIs anywhere in the query (`<a>`, IRI("a")) would grow by its length
+                # unweighed; without it they resolve against the endpoint's own short IRI
+                raise _NotBounded("BASE")
         rest = self.toks[self.i:]
         # below 16 characters no token reaches TERM_BYTES (at most four bytes each): weighs one
         self.size = len(rest) + sum(self.weight(t) - 1 for t in rest if len(t.text) >= 16 or t.kind == "pname")
@@ -377,7 +379,7 @@ class _Reader:
     def iri(self, t: Token) -> str:
         if t.kind == "iri":
             iri = t.text[1:-1]
-            if ":" not in iri:  # relative: resolved against BASE by the engine; count conservatively
+            if not _SCHEME.match(iri):  # relative: resolved against the base by the engine
                 raise _NotBounded("relative IRI")
             return iri
         if t.kind == "pname":

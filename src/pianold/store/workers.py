@@ -73,12 +73,13 @@ def execute(store, job: QueryJob) -> QueryAnswer:
     try:
         # Without graphs in the request, the store's own default graph: the merge of the named
         # graphs, written by `pianold build` (oxigraph.merge_named_graphs).
+        # each graph once: listed twice, the engine would match its triples twice (and exceed at_most)
         if job.default_graphs:
-            kwargs["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
+            kwargs["default_graph"] = [ox.NamedNode(g) for g in dict.fromkeys(job.default_graphs)]
         elif job.named_graphs:
             kwargs["default_graph"] = []  # named graphs only: the default graph is empty (SPARQL 1.1 Protocol §2.1.4)
         if job.named_graphs:
-            kwargs["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
+            kwargs["named_graphs"] = [ox.NamedNode(g) for g in dict.fromkeys(job.named_graphs)]
         result = store.query(job.query, **kwargs)
         out = AnswerBuffer(job.max_bytes)
         if isinstance(result, ox.QuerySolutions):
