@@ -69,7 +69,6 @@ def test_sparql_through_the_remote_store(remote_server):
 
 
 def test_a_remote_answer_over_the_byte_cap_is_refused(oxigraph_server, remote_server):
-    from dataclasses import replace
 
     from pianold.store.remote import RemoteStore
     from pianold.store.workers import QueryFailed, QueryJob
@@ -80,7 +79,7 @@ def test_a_remote_answer_over_the_byte_cap_is_refused(oxigraph_server, remote_se
     with pytest.raises(QueryFailed) as refused:
         store.sparql(job, 10)
     assert refused.value.status == 422 and "larger than the 1000 bytes" in str(refused.value)
-    assert store.sparql(replace(job, max_bytes=10 ** 7), 10).body.count(b"\n") > 100
+    assert store.sparql(job._replace(max_bytes=10 ** 7), 10).body.count(b"\n") > 100
 
 
 def test_push_to_an_unreachable_store_is_a_clear_error(tmp_path, built_dist):

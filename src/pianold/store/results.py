@@ -9,6 +9,8 @@ import itertools
 import json
 from xml.sax.saxutils import escape, quoteattr
 
+import pyoxigraph as ox
+
 SOLUTION_TYPES = {
     "application/sparql-results+json": "json", "application/sparql-results+xml": "xml",
     "text/csv": "csv", "text/tab-separated-values": "tsv",
@@ -88,15 +90,15 @@ class AnswerBuffer(io.RawIOBase):
         return self._data.getvalue()
 
 
+_OXIGRAPH_RESULTS = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML,
+                     "csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV}
+
+
 def serialize_all_solutions(result, media_type: str, out: AnswerBuffer) -> str:
     """Every solution of a pyoxigraph result, by Oxigraph's own writer (several times faster than
     serialize_solutions, but it cannot stop at a row cap: only for results known to be small)."""
-    import pyoxigraph as ox
-
     media = media_type if media_type in SOLUTION_TYPES else "application/sparql-results+json"
-    fmt = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML, "csv": ox.QueryResultsFormat.CSV,
-           "tsv": ox.QueryResultsFormat.TSV}[SOLUTION_TYPES[media]]
-    result.serialize(out, format=fmt)
+    result.serialize(out, format=_OXIGRAPH_RESULTS[SOLUTION_TYPES[media]])
     return media
 
 
@@ -143,8 +145,6 @@ def serialize_solutions(variables: list[str] | None, rows, media_type: str, out:
 
 
 def serialize_graph(triples, media_type: str, out: AnswerBuffer) -> str:
-    import pyoxigraph as ox
-
     media = media_type if media_type in GRAPH_TYPES else "text/turtle"
     fmt = getattr(ox.RdfFormat, GRAPH_TYPES[media])
     prefixes = {"skos": "http://www.w3.org/2004/02/skos/core#", "dct": "http://purl.org/dc/terms/",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import io
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from pianold.sparql_guard import READ_ONLY, Refused, check_query
@@ -230,10 +230,10 @@ def _run(app, snapshot: Snapshot, job: QueryJob) -> QueryAnswer:
         try:
             at_most = proven_solutions(store.oxigraph, job.query, settings.sparql_inline_budget, store.match_counts)
             if at_most is not None:  # provably small: no worker round trip
-                return execute(store.oxigraph, replace(job, at_most=at_most))
+                return execute(store.oxigraph, job._replace(at_most=at_most))
         finally:
             inline.release()
-    return pool(app).run(replace(job, at_most=solution_limit(job.query)), settings.sparql_timeout)
+    return pool(app).run(job._replace(at_most=solution_limit(job.query)), settings.sparql_timeout)
 
 
 def representation(snapshot: Snapshot, req: ProtocolRequest, result: QueryAnswer | None, max_rows: int) -> Representation:
