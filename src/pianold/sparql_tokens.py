@@ -55,22 +55,33 @@ def _cached(query: str) -> tuple[Token, ...]:
 
 
 def _scan(query: str) -> tuple[Token, ...]:
-    out: list[Token] = []
-    pos = parens = 0
-    while pos < len(query):
-        match = _TOKEN.match(query, pos)
-        if match is None:
-            raise Unreadable(f"unexpected character {query[pos]!r} at {pos}")
-        kind, text = match.lastgroup, match.group()
-        if kind != "space":
-            ambiguous = kind == "iri" and parens > 0 and bool(out) and _ends_value(out[-1])
-            out.append(Token(kind, text, ambiguous))
-            if text == "(":
+    # The matches are disjoint and in order, so they cover the query, with nothing skipped between
+    # them, exactly when their lengths add up to its length (no token is empty).
+    found = [(m.lastgroup, m.group()) for m in _TOKEN.finditer(query)]
+    if sum(len(text) for _, text in found) != len(query):
+        raise Unreadable(_first_unreadable(query))
+    out = [_token(Token, (kind, text, False)) for kind, text in found if kind != "space"]
+    opened = query.find("(")
+    if opened >= 0 and "<" in query[opened:]:  # an IRI may follow a value inside parentheses: mark it
+        parens = 0
+        for i, t in enumerate(out):
+            if t.text == "(":
                 parens += 1
-            elif text == ")":
+            elif t.text == ")":
                 parens = max(0, parens - 1)
-        pos = match.end()
+            elif t.kind == "iri" and parens > 0 and i and _ends_value(out[i - 1]):
+                out[i] = t._replace(ambiguous=True)
     return tuple(out)
+
+
+_token = tuple.__new__  # a Token without NamedTuple's Python-level constructor, dozens per query
+
+
+def _first_unreadable(query: str) -> str:
+    pos = 0
+    while (match := _TOKEN.match(query, pos)) is not None:
+        pos = match.end()
+    return f"unexpected character {query[pos]!r} at {pos}"
 
 
 def _ends_value(t: Token) -> bool:

@@ -71,6 +71,9 @@ SAFE_FUNCTIONS = frozenset("""
 """.split())
 _CLAUSE_WORDS = frozenset("DISTINCT REDUCED AS WHERE FROM NAMED GROUP BY HAVING ORDER ASC DESC LIMIT OFFSET "
                           "SEPARATOR NOT TRUE FALSE A".split())
+# Every word the bounded form has a place for: a query with any other (REGEX, OPTIONAL, UNION,
+# SERVICE, DESCRIBE…) is not bounded, known without reading it.
+_WORDS = SAFE_FUNCTIONS | _CLAUSE_WORDS | frozenset({"PREFIX", "SELECT", "CONSTRUCT", "ASK"})
 
 
 class Form(NamedTuple):
@@ -113,7 +116,10 @@ def read_form(query: str) -> Form | None:
     if len(query) > MAX_QUERY_CHARS:
         return None
     try:
-        reader = _Reader(_tokens(query))
+        toks = _tokens(query)
+        if not _WORDS.issuperset({t.text.upper() for t in toks if t.kind == "word"}):
+            return None
+        reader = _Reader(toks)
         found = reader.query()
     except (_NotBounded, ValueError):  # ValueError: an IRI pyoxigraph refuses; the engine will say so, from a worker
         return None

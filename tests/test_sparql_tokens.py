@@ -1,0 +1,62 @@
+"""The lexer the guard and the bound proof read queries with (sparql_tokens.py) reads exactly as a
+plain left-to-right scan, one match at a time, does: its faster scan must not change a token."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings as hsettings, strategies as st
+
+from pianold.sparql_tokens import _TOKEN, Token, Unreadable, _ends_value, tokens
+
+
+def plain_scan(query: str) -> tuple[Token, ...]:
+    """The reference: match at the current position, or the query is unreadable there."""
+    out: list[Token] = []
+    pos = parens = 0
+    while pos < len(query):
+        match = _TOKEN.match(query, pos)
+        if match is None:
+            raise Unreadable(f"unexpected character {query[pos]!r} at {pos}")
+        kind, text = match.lastgroup, match.group()
+        if kind != "space":
+            out.append(Token(kind, text, kind == "iri" and parens > 0 and bool(out) and _ends_value(out[-1])))
+            if text == "(":
+                parens += 1
+            elif text == ")":
+                parens = max(0, parens - 1)
+        pos = match.end()
+    return tuple(out)
+
+
+def read(scan, query: str):
+    try:
+        return [tuple(t) for t in scan(query)]
+    except Unreadable as err:
+        return str(err)
+
+
+PIECES = list("()<>{}?$'\"#\\ \t\r\n.;,:_-aZ9@^|&!=*/+é\u00a0\x00%") + [
+    "<a>", "<http://a>", "?x", "'s'", '"""t"""', "ex:x", ":y", "FILTER", "SELECT", "SERVICE", "@it", "^^", "1.5e3", "# c\n"]
+
+
+@hsettings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=40).map("".join))
+def test_the_scan_reads_as_the_plain_scan(query):
+    assert read(tokens, query) == read(plain_scan, query)
+
+
+@pytest.mark.parametrize("query, ambiguous", [
+    ("SELECT * WHERE { ?s ?p ?o FILTER(?o<'>' && '<'>?o) }", 2),  # comparisons the engine may read as IRIs' starts
+    ("SELECT * WHERE { ?s ?p ?o } VALUES (?a ?b) { (<http://a> <http://b>) }", 1),  # after a value: the second
+    ("SELECT * WHERE { ?s ?p ?o FILTER(?o <http://a>) } # (", 1),
+    ("SELECT ?x WHERE { ?x <http://a\u00a0#> 1 }", 0),  # one IRI to the engine, no parentheses
+    ("PREFIX a: <http://a/> SELECT (COUNT(?x) AS ?n) WHERE { ?x a:p ?y }", 0),  # IRIs only before the first `(`
+    ("SELECT * WHERE { ?s ?p ?o } \u00a7", None),  # unreadable
+])
+def test_the_scan_reads_known_cases_as_the_plain_scan(query, ambiguous):
+    found = read(tokens, query)
+    assert found == read(plain_scan, query)
+    if ambiguous is None:
+        assert isinstance(found, str) and "unexpected character" in found
+    else:
+        assert sum(1 for t in found if t[2]) == ambiguous
