@@ -130,7 +130,10 @@ def _worker_main(conn) -> None:
             reply = ("error", err.status, str(err))
         except OSError as err:
             reply = ("error", 502, f"the store could not answer: {err}")
-        conn.send_bytes(marshal.dumps(reply))
+        try:
+            conn.send_bytes(marshal.dumps(reply))
+        except OSError:  # the server is gone
+            return
 
 
 class Worker:
