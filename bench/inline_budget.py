@@ -56,7 +56,7 @@ LONG = "\u0390" * (MAX_TOKEN_CHARS - 30)  # two bytes each in UTF-8
 def round_trip(store_path: str, settings: Settings, samples: int = 200) -> float:
     """Seconds a worker adds to a query: its answer to `ASK {}` less the same answer in process."""
     job = QueryJob(store_path, "ASK {}", "application/sparql-results+json", settings.sparql_max_rows,
-                   settings.sparql_max_answer_mb * 2 ** 20)
+                   settings.sparql_max_answer_bytes)
     store = ox.Store.read_only(store_path)
     pool = WorkerPool(1)
     try:
@@ -88,7 +88,7 @@ def slowest(store_path: str, budget: int, settings: Settings) -> dict:
                 continue
             accepted += 1
             media = "text/turtle" if "CONSTRUCT" in query[:12] else "application/sparql-results+json"
-            job = QueryJob(store_path, query, media, settings.sparql_max_rows, settings.sparql_max_answer_mb * 2 ** 20,
+            job = QueryJob(store_path, query, media, settings.sparql_max_rows, settings.sparql_max_answer_bytes,
                            base_iri=settings.base + PATH, at_most=at_most)  # as the server runs an accepted query
             runs = []
             for _ in range(3):

@@ -53,6 +53,10 @@ class Settings:
     def uris(self) -> Uris:
         return Uris(self.base)
 
+    @property
+    def sparql_max_answer_bytes(self) -> int:
+        return self.sparql_max_answer_mb * 2 ** 20
+
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 

@@ -16,20 +16,20 @@ A query is bounded when
   CONCAT or REPLACE chain can grow a string exponentially) and whose cost is linear in them (so
   no REGEX: pyoxigraph 0.5 compiles the pattern again for every solution, milliseconds each for
   some patterns), and the query is short;
-- and, counted on the store just before it runs, the product of the patterns' match counts,
-  times the query's size in tokens (its prologue aside), and times the product's bit length (about
-  its log2) when the solutions are sorted, is at most `budget`. Each pattern is counted with its IRIs fixed and
-  everything else open, in every named graph (the default graph is their merge, so it holds no
-  more), so the engine scans no more than that for it; whatever order it joins the patterns in,
-  every intermediate solution combines one match of each, so the solutions are bounded by the
-  product; and each solution costs at most one evaluation of each term of the query (a
-  projection, a filter, a sort key), so a wide projection or a long chain of calls leaves room
+- and, counted on the store just before it runs, the product of the patterns' match counts, times
+  the query's size in tokens (its prologue aside), and times the product's bit length (about its
+  log2) when the solutions are sorted, is at most `budget`. Each pattern is counted with its IRIs
+  fixed and everything else open, in every named graph (the default graph is their merge, so it
+  holds no more), so the engine scans no more than that for it; whatever order it joins the
+  patterns in, every intermediate solution combines one match of each, so the solutions are
+  bounded by the product; and each solution costs at most one evaluation of each term of the query
+  (a projection, a filter, a sort key), so a wide projection or a long chain of calls leaves room
   for fewer solutions. An ORDER BY compares each solution about log2(n) times, each comparison
-  reading the terms' text from the store, so sorted solutions weigh that much more. No IRI,
-  prefix or literal of the query may be long (MAX_TOKEN_CHARS), and each token weighs its length
-  in units of TERM_BYTES (a prefixed name expanded), so that a constant that every solution
-  repeats weighs what it costs. Each count stops at the budget, and runs in the engine (a count
-  in Python would hold the GIL 15 times longer).
+  reading the terms' text from the store, so sorted solutions weigh that much more. No IRI, prefix
+  or literal of the query may be long (MAX_TOKEN_CHARS), and each token weighs its length in units
+  of TERM_BYTES (a prefixed name expanded), so that a constant that every solution repeats weighs
+  what it costs. Each count stops at the budget, and runs in the engine (a count in Python would
+  hold the GIL 15 times longer).
 
 The product is also the bound the server passes on (workers.QueryJob.at_most), so an answer
 proven to fit under the row cap is written by Oxigraph's own writer.
@@ -147,14 +147,13 @@ def solution_limit(query: str) -> int | None:
 
 
 def proven_solutions(store: ox.Store, query: str, budget: int, counts: dict | None = None) -> int | None:
-    """The most solutions the query can have, when it is of the bounded form and its patterns'
-    match counts, multiplied together and by its size (and by log2 of their product when it
+    """The most solutions the query can have (its patterns' match counts multiplied together),
+    when it is of the bounded form and those, times its size (and times their bit length when it
     sorts), are ≤ budget; None otherwise. `counts` memoises match counts across queries; only for
     a store that never changes. Anything the counts cannot settle leaves the query unbounded."""
     form = read_form(query)
     if form is None or form.size > budget:
         return None
-    work = form.size
     solutions = 1
     try:
         for p in form.patterns:
@@ -167,12 +166,11 @@ def proven_solutions(store: ox.Store, query: str, budget: int, counts: dict | No
                         counts.clear()
                     counts[key] = matches
             solutions *= max(1, matches)
-            work *= max(1, matches)
-            if work > budget:
+            if solutions * form.size > budget:
                 return None
     except (ValueError, SyntaxError, OSError, RuntimeError):  # e.g. not a valid IRI: the engine will say so, from a worker
         return None
-    if form.sorted and work * max(1, solutions.bit_length()) > budget:
+    if form.sorted and solutions * form.size * solutions.bit_length() > budget:
         return None
     return solutions
 

@@ -208,7 +208,7 @@ def answer(app, snapshot: Snapshot, req: ProtocolRequest, media: str) -> QueryAn
     documents = app.extensions["pianold.documents"]
     return documents.get(key, lambda: _run(app, snapshot, QueryJob(
         str(snapshot.version.store_path), req.query, media, settings.sparql_max_rows,
-        settings.sparql_max_answer_mb * 1024 * 1024, req.default_graphs, req.named_graphs, base_iri=settings.base + PATH)))
+        settings.sparql_max_answer_bytes, req.default_graphs, req.named_graphs, base_iri=settings.base + PATH)))
 
 
 def _run(app, snapshot: Snapshot, job: QueryJob) -> QueryAnswer:
