@@ -53,11 +53,10 @@ SHAPES = (
 LONG = "\u0390" * (MAX_TOKEN_CHARS - 30)  # two bytes each in UTF-8
 
 
-def round_trip(store_path: str, settings: Settings, samples: int = 200) -> float:
+def round_trip(store, store_path: str, settings: Settings, samples: int = 200) -> float:
     """Seconds a worker adds to a query: its answer to `ASK {}` less the same answer in process."""
     job = QueryJob(store_path, "ASK {}", "application/sparql-results+json", settings.sparql_max_rows,
                    settings.sparql_max_answer_bytes)
-    store = ox.Store.read_only(store_path)
     pool = WorkerPool(1)
     try:
         pool.run(job, settings.sparql_timeout)  # the worker boots and opens the store
@@ -74,10 +73,8 @@ def round_trip(store_path: str, settings: Settings, samples: int = 200) -> float
     return statistics.median(worker) - statistics.median(inline)
 
 
-def slowest(store_path: str, budget: int, settings: Settings) -> dict:
+def slowest(store, store_path: str, predicates: list, budget: int, settings: Settings) -> dict:
     """The slowest accepted query at this budget (and how many were accepted)."""
-    store = ox.Store.read_only(store_path)
-    predicates = [row[0] for row in store.query("SELECT DISTINCT ?p WHERE { GRAPH ?g { ?s ?p ?o } }")]
     worst = {"seconds": 0.0, "query": None, "bytes": 0}
     accepted = 0
     for predicate in predicates:
@@ -118,12 +115,14 @@ def main() -> None:
         sources = [(str(args.dist), args.dist, None, None)] if args.dist else datasets(args.sizes.split(","), work)
         for name, dist, _nq, _action in sources:
             store_path = os.path.realpath(dist / "current" / "store")
-            saved = round_trip(store_path, settings)
+            store = ox.Store.read_only(store_path)
+            predicates = [row[0] for row in store.query("SELECT DISTINCT ?p WHERE { GRAPH ?g { ?s ?p ?o } }")]
+            saved = round_trip(store, store_path, settings)
             print(f"\n{name}: the worker round trip an in-process query skips: {saved * 1e6:.0f} µs (the baseline)")
             print(f"{'budget':>8} {'accepted':>8} {'slowest':>9} {'/ round trip':>12}  slowest query (answer bytes)")
             rows = []
             for budget in budgets:
-                found = slowest(store_path, budget, settings)
+                found = slowest(store, store_path, predicates, budget, settings)
                 rows.append({"budget": budget, "round_trip_seconds": saved, **found})
                 print(f"{budget:>8} {found['accepted']:>8} {found['seconds'] * 1e3:>7.1f}ms {found['seconds'] / saved:>11.0f}x  "
                       f"{(found['query'] or '-')[:110]} ({found['bytes']:,})")
