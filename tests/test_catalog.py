@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -314,3 +315,21 @@ def test_check_catalog_command(tmp_path, plan_copy):
     assert run.returncode == 1
     assert "rule-209.added" in run.stdout and "does not have a vcard:hasEmail" in run.stdout
     assert "Traceback" not in run.stderr
+
+
+def test_check_catalog_checks_what_is_published_and_replaces_nothing(tmp_path, plan_copy):
+    """Run against a dist built from other sources (or edited since), it checks that version as it
+    is and says so: a checker never republishes what a server is serving."""
+    dist = tmp_path / "dist"
+    page = plan_copy / "bari-psm-2030" / "plan.toml"
+    page.write_text(page.read_text(encoding="utf-8").replace('title = "Mare"', 'title = "Mare nostro"'), encoding="utf-8")
+    built = subprocess.run([sys.executable, "-m", "pianold", "--data", str(plan_copy), "--dist", str(dist), "build"],
+                           capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert built.returncode == 0, built.stderr
+    before = os.readlink(dist / "current")
+    run = subprocess.run([sys.executable, "-m", "pianold", "--dist", str(dist), "check-catalog", "--errors-only"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert os.readlink(dist / "current") == before and len(list((dist / "versions").iterdir())) == 1
+    assert f"version {before.rsplit('/', 1)[-1]}" in run.stdout
+    assert "was not built from the sources" in run.stderr and "pianold build" in run.stderr

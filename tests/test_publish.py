@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import sys
 
 import pyoxigraph
 import pytest
@@ -84,6 +86,36 @@ def test_rebuild_is_byte_identical(tmp_path):
     again = build(settings_for(DATA, tmp_path / "a"))
     assert again.id == first.id
     assert again.manifest["built"] == first.manifest["built"]  # nothing rewritten
+
+
+def test_rebuild_is_byte_identical_whatever_the_hash_seed(tmp_path):
+    """Python's hash seed changes from run to run; no published file may depend on it."""
+    versions = []
+    for seed in ("1", "2"):
+        subprocess.run([sys.executable, "-m", "pianold", "--base", BASE, "--dist", str(tmp_path / seed), "build"],
+                       check=True, capture_output=True, env={**os.environ, "PYTHONHASHSEED": seed}, timeout=300)
+        versions.append(current_version(tmp_path / seed))
+    first, second = versions
+    assert first.id == second.id
+    for name in first.manifest["files"]:
+        assert (first.path / name).read_bytes() == (second.path / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("old, new, shown", [
+    ("keywords = [", 'keywords = ["nuova parola chiave", ', "nuova parola chiave"),
+    ('email = "', 'email = "ufficio.piano.', "mailto:ufficio.piano.protocollo"),
+    ("keywords = [", 'frequency = "ANNUAL"\nkeywords = [', "frequency/ANNUAL"),
+], ids=["keyword", "contact", "frequency"])
+def test_a_change_only_the_catalogue_shows_publishes_a_new_version(tmp_path, plan_copy, old, new, shown):
+    settings = settings_for(plan_copy, tmp_path / "d")
+    first = build(settings)
+    toml = plan_copy / "bari-psm-2030" / "plan.toml"
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(text.replace(old, new, 1), encoding="utf-8")
+    again = build(settings)
+    assert again.id != first.id and current_version(tmp_path / "d").id == again.id
+    assert shown not in (first.path / "catalog.nt").read_text(encoding="utf-8")
+    assert shown in (again.path / "catalog.nt").read_text(encoding="utf-8")
 
 
 def test_base_changes_the_version(tmp_path):

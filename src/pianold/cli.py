@@ -68,7 +68,7 @@ def check_catalog(obj: Context, show_warnings: bool) -> None:
     """Check the published version as dati.gov.it (DCAT-AP_IT rules), data.europa.eu (DCAT-AP 3.0.1
     SHACL) and schema.gov.it (controlled-vocabulary rules) do. Exit 0 when there are no errors.
 
-    Builds first when nothing is published or the published version is stale."""
+    Builds first only when nothing is published; otherwise it checks what is published, as is."""
     from pianold.conformance import check_catalog as run_checks
     from pianold.publish import published_graph
 
@@ -82,15 +82,23 @@ def check_catalog(obj: Context, show_warnings: bool) -> None:
 
 
 def _published(settings: Settings):
-    """The current version, built first when missing or stale (as `serve` does)."""
+    """The current version, built first when nothing is published. A stale version is not rebuilt:
+    the settings may name other sources than the ones it was built from (a checker must not
+    replace what a server publishes), so the command says so and works on what is published."""
     from pianold.publish import build as build_all, current_version, is_current
 
-    if not is_current(settings):
+    version = current_version(settings.dist_dir)
+    if version is None:
         try:
             build_all(settings)
         except Exception as err:  # noqa: BLE001 - reported like serve does
             _report_build_error(err)
-    return current_version(settings.dist_dir)
+        return current_version(settings.dist_dir)
+    if not is_current(settings):
+        click.echo(f"note: version {version.id} in {settings.dist_dir} was not built from the sources in "
+                   f"{settings.data_dir} as they are now; this uses the published version "
+                   f"(run `pianold build` to publish the sources first)", err=True)
+    return version
 
 
 @main.command()
@@ -162,7 +170,7 @@ def _plan_folder(settings: Settings, plan_id: str) -> Path:
 @main.command()
 @click.option("--host", help="Interface to listen on (default 127.0.0.1).")
 @click.option("--port", type=click.IntRange(0, 65535), help="Port (default 8080).")
-@click.option("--workers", type=click.IntRange(1, 256), help="Worker threads of the WSGI server (default 4).")
+@click.option("--workers", type=click.IntRange(1, 256), help="Worker threads of the WSGI server (default 8).")
 @click.option("--base", "serve_base", help="Base of the published IRIs (same as the global --base).")
 @click.pass_obj
 def serve(obj: Context, host: str | None, port: int | None, workers: int | None, serve_base: str | None) -> None:

@@ -89,7 +89,22 @@ def serialize(graph: Graph, fmt: RdfFormat) -> bytes:
         return sorted_lines(graph.serialize(format="nquads"))
     if fmt is JSONLD:
         return jsonld_from_lines(sorted_ntriples(graph))
+    if fmt is RDFXML:  # rdflib's RDF/XML follows its sets' order, which changes with the hash seed
+        out = io.BytesIO()
+        write_from_lines(sorted_ntriples(graph), fmt, out)
+        return out.getvalue()
     return graph.serialize(format=fmt.rdflib_name, encoding="utf-8")
+
+
+def write_from_lines(lines: list[bytes], fmt: RdfFormat, out) -> None:
+    """The Turtle or RDF/XML document of sorted N-Triples lines, streamed to `out` by Oxigraph's
+    writers in line order (so rebuilds are byte-identical). The lines are parsed, not read from a
+    store: Oxigraph's store keeps derived integer types such as xsd:positiveInteger as xsd:integer."""
+    import pyoxigraph
+
+    writer = {TURTLE: pyoxigraph.RdfFormat.TURTLE, RDFXML: pyoxigraph.RdfFormat.RDF_XML}[fmt]
+    pyoxigraph.serialize(pyoxigraph.parse(ntriples_reader(lines), format=pyoxigraph.RdfFormat.N_TRIPLES),
+                         out, writer, prefixes={k: str(v) for k, v in PREFIXES.items()})
 
 
 _CONTEXT = JSONLD_CONTEXT["@context"]

@@ -43,14 +43,14 @@ from rdflib import Dataset, Graph, URIRef
 from pianold import __version__
 from pianold.config import Settings
 from pianold.catalog import VoidStats, catalog_graph, every_dump
-from pianold.formats import (GRAPH_FORMATS, JSONLD, JSONLD_CONTEXT, NQUADS, jsonld_chunks, ntriples_chunks,
-                             ntriples_reader, serialize, sorted_ntriples)
+from pianold.formats import (GRAPH_FORMATS, JSONLD, JSONLD_CONTEXT, NQUADS, RDFXML, TURTLE, jsonld_chunks,
+                             ntriples_chunks, serialize, sorted_ntriples, write_from_lines)
 from pianold.ingest import PlanRecord, Problem, SourceError, load_plan
 from pianold.model import plan_graph
 from pianold.resources import ontology_file, shapes_files
 from pianold.store.oxigraph import STORE_LAYOUT, merge_named_graphs
 from pianold.validate import Report, validate
-from pianold.vocab import ONTOLOGY_IRI, PREFIXES, bind_prefixes
+from pianold.vocab import ONTOLOGY_IRI, bind_prefixes
 
 MANIFEST = "manifest.json"
 CURRENT = "current"
@@ -162,6 +162,8 @@ def publish(settings: Settings, built: Built) -> Version:
         for chunk in _nquads(lines):
             h.update(chunk)
         h.update(f"\n{settings.base}\n{__version__}\n{STORE_LAYOUT}".encode())
+        for plan in built.plans:  # what only the catalogue says (contact, keywords, themes…) is published too
+            h.update(repr(plan.meta()).encode())
         digest = h.hexdigest()
         version_id = digest[:16]
         target = versions / version_id
@@ -257,9 +259,8 @@ def _write_version(folder: Path, version_id: str, settings: Settings, built: Bui
             continue  # written above
         source = sources[dump.name.split(".", 1)[0]]
         with create(dump.name, compress=dump.gzip) as out:
-            if dump.fmt.extension in _OX_FORMATS:
-                pyoxigraph.serialize(pyoxigraph.parse(ntriples_reader(source), format=pyoxigraph.RdfFormat.N_TRIPLES),
-                                     out, _OX_FORMATS[dump.fmt.extension], prefixes={k: str(v) for k, v in PREFIXES.items()})
+            if dump.fmt in (TURTLE, RDFXML):
+                write_from_lines(source, dump.fmt, out)
             else:
                 for chunk in (jsonld_chunks if dump.fmt is JSONLD else ntriples_chunks)(source):
                     out.write(chunk)
@@ -294,11 +295,6 @@ def _write_version(folder: Path, version_id: str, settings: Settings, built: Bui
     }
     _write_manifest(folder, manifest)
     _fsync_tree(folder)
-
-
-# Oxigraph's streaming writers (the N-Triples lines are parsed, not read from the store: it keeps
-# derived integer types such as xsd:positiveInteger only as xsd:integer).
-_OX_FORMATS = {"ttl": pyoxigraph.RdfFormat.TURTLE, "rdf": pyoxigraph.RdfFormat.RDF_XML}
 
 
 def _record_sources(folder: Path, digest: str) -> None:
