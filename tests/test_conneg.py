@@ -25,14 +25,15 @@ OFFERS = ["text/html", "text/turtle", "application/ld+json", "application/rdf+xm
     ("text/turtle;charset=utf-8", "text/turtle"),
     ("TEXT/Turtle", "text/turtle"),
     ("text/turtle; q=0.3, text/n3; q=1", "text/turtle"),
-    ('application/ld+json;profile="http://www.w3.org/ns/json-ld#expanded"', None),
+    ('application/ld+json;profile="http://www.w3.org/ns/json-ld#expanded"', "application/ld+json"),
+    ('application/ld+json;profile="http://www.w3.org/ns/json-ld#expanded";q=0.5, text/turtle;q=0.4', "application/ld+json"),
     ("image/png", None),
     ("text/turtle;q=0", None),
     ("*/*;q=0", None),
     ("garbage", "text/html"),
     ("text/turtle;q=abc, application/n-triples", "application/n-triples"),
     ("text/turtle;q=2", "text/html"),
-    ("text/html;level=1;q=0.5, text/turtle;q=0.4", "text/turtle"),
+    ("text/html;level=1;q=0.5, text/turtle;q=0.4", "text/html"),
     # rdflib's default Accept when it fetches a URL for parse(format="turtle")
     ("text/turtle, application/rdf+xml;q=0.9, application/n-triples;q=0.9, */*;q=0.1", "text/turtle"),
     # a browser
@@ -48,10 +49,13 @@ def test_most_specific_range_decides():
     assert negotiate("text/*;q=0.9, text/turtle;q=0.1", ["text/turtle", "text/html"]) == "text/html"
 
 
-def test_parameter_ranges_match_only_offers_with_them():
+def test_parameters_are_compared_only_where_the_offer_states_them():
     ranges = parse_accept('text/html;level=1')
     assert ranges[0].params == (("level", "1"),)
-    assert negotiate("text/html;level=1", ["text/html"]) is None
+    assert negotiate("text/html;level=1", ["text/html"]) == "text/html"  # a form of the same data: not refused
+    assert negotiate("text/csv;header=present", ["application/sparql-results+json", "text/csv"]) == "text/csv"
+    assert negotiate("text/plain;format=flowed", ["text/plain;format=fixed"]) is None
+    assert negotiate("text/html;level=1;q=0.2, text/*;q=0.9", ["text/html", "text/turtle"]) == "text/turtle"  # more specific
 
 
 def test_huge_header_is_bounded():

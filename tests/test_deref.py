@@ -200,3 +200,28 @@ def test_one_connection_carries_revalidations(live_server, path, accept):
             assert conn.sock is sock, f"the connection was closed after {headers}"
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize("path, accept", [("/sitemap.xml", "application/xml"), ("/", "text/html"),
+                                          ("/sparql?query=ASK%7B%7D&format=html&host-test=1", "text/html")])
+def test_an_answer_made_for_one_host_is_never_replayed_to_another(live_server, path, accept):
+    """Pages link to the host they were asked on: a forged Host header must not decide what the
+    next clients get from the replay cache."""
+    def ask(host):
+        where = urlsplit(live_server.url)
+        conn = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+        try:
+            conn.putrequest("GET", path, skip_host=True, skip_accept_encoding=True)
+            conn.putheader("Host", host)
+            conn.putheader("Accept", accept)
+            conn.endheaders()
+            response = conn.getresponse()
+            return response.status, response.read().decode()
+        finally:
+            conn.close()
+
+    for _ in range(2):  # the second round is answered from the replay cache
+        status, forged = ask("evil.example")
+        assert status == 200 and "evil.example" in forged
+        status, honest = ask(urlsplit(live_server.url).netloc)
+        assert status == 200 and "evil.example" not in honest

@@ -2,15 +2,17 @@
 SERVICE calls to endpoints outside the configured allowlist (no server-side request forgery).
 
 The query is read token by token as the engine reads it (sparql_tokens.py). Where the engine
-might read it differently — a `<` that may be a comparison, text that is no token at all, or a
-word glued to SERVICE — the query is refused if the letters SERVICE appear anywhere in it:
-hiding a service call is the only reason to write so."""
+might read it differently — text that is no token at all, or a word glued to SERVICE — the query
+is refused if the letters SERVICE appear anywhere in it: hiding a service call is the only reason
+to write so. A `<` that may be a comparison or an IRI's start makes the text from there on
+readable in two ways (the text before it reads the same either way): the query is refused if the
+letters SERVICE appear from there on."""
 
 from __future__ import annotations
 
 import re
 
-from pianold.sparql_tokens import Token, Unreadable, query_form, raw_form, tokens
+from pianold.sparql_tokens import Token, Unreadable, offsets, query_form, raw_form, tokens
 
 _UPDATE_WORDS = ("INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH")
 # The engine matches keywords without a word boundary (`trueSERVICE`, `SERVICESILENT`, `SERVICE:x`
@@ -39,9 +41,13 @@ def check_query(query: str, allowlist: tuple[str, ...]) -> None:
         raise Refused(403, READ_ONLY)
     if not _SERVICE_RAW.search(query):
         return  # the engine reads keywords letter by letter (no escapes): no SERVICE without its letters
-    if any(t.ambiguous for t in toks):
-        raise Refused(403, "SERVICE is refused in this query: write `<` comparisons with a space after "
-                           "the operator (`?o < \"x\"`), so the query reads the same to every parser")
+    first = next((i for i, t in enumerate(toks) if t.ambiguous), None)
+    if first is not None and _SERVICE_RAW.search(query, offsets(query)[first]):
+        # from that `<` on, the engine may read the text otherwise than these tokens do
+        raise Refused(403, "SERVICE is refused in this query: after a `<` that follows a value inside parentheses "
+                           "(a comparison such as ?o<'x', or an IRI in a VALUES row) the rest of the query can be read "
+                           "in two ways, and the letters SERVICE come after it; write `<` comparisons with a space "
+                           "after the operator (?o < \"x\"), or put VALUES before the names and texts that hold SERVICE")
     for i, t in enumerate(toks):
         if t.kind == "word" and t.text.upper() == "SERVICE":
             _check_service(toks[i + 1:i + 3], allowlist)

@@ -77,6 +77,12 @@ def _scan(query: str) -> tuple[Token, ...]:
 _token = tuple.__new__  # a Token without NamedTuple's Python-level constructor, dozens per query
 
 
+def offsets(query: str) -> list[int]:
+    """Where each of tokens(query) starts in the query (a readable query's; for the rare checks
+    that need to look at the raw text from a token on)."""
+    return [m.start() for m in _TOKEN.finditer(query) if m.lastgroup != "space"]
+
+
 def _first_unreadable(query: str) -> str:
     pos = 0
     while (match := _TOKEN.match(query, pos)) is not None:

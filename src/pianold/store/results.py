@@ -27,7 +27,7 @@ def _kind(term) -> str:
     return {"NamedNode": "uri", "BlankNode": "bnode", "Literal": "literal"}.get(name, "triple")
 
 
-def _json_term(term) -> dict:
+def json_term(term) -> dict:
     kind = _kind(term)
     if kind == "literal":
         out = {"type": "literal", "value": term.value}
@@ -37,8 +37,8 @@ def _json_term(term) -> dict:
             out["datatype"] = term.datatype.value
         return out
     if kind == "triple":
-        return {"type": "triple", "value": {"subject": _json_term(term.subject), "predicate": _json_term(term.predicate),
-                                            "object": _json_term(term.object)}}
+        return {"type": "triple", "value": {"subject": json_term(term.subject), "predicate": json_term(term.predicate),
+                                            "object": json_term(term.object)}}
     return {"type": kind, "value": term.value}
 
 
@@ -52,13 +52,31 @@ def _xml_term(term) -> str:
         return f"<literal>{escape(term.value)}</literal>"
     if kind == "uri":
         return f"<uri>{escape(term.value)}</uri>"
+    if kind == "triple":  # RDF 1.2 / SPARQL-star results, as Oxigraph's writer has them
+        return (f"<triple><subject>{_xml_term(term.subject)}</subject><predicate>{_xml_term(term.predicate)}</predicate>"
+                f"<object>{_xml_term(term.object)}</object></triple>")
     return f"<bnode>{escape(str(term.value))}</bnode>"
 
 
 def _tsv_term(term) -> str:
     if term is None:
         return ""
+    if _kind(term) == "triple":
+        return f"<<( {_tsv_term(term.subject)} {_tsv_term(term.predicate)} {_tsv_term(term.object)} )>>"
     return str(term)  # pyoxigraph terms print in N-Triples/Turtle syntax, as TSV wants
+
+
+def _csv_value(term) -> str:
+    if term is None:
+        return ""
+    kind = _kind(term)
+    if kind == "triple":  # its terms' values, space-separated, as Oxigraph's CSV writer has it
+        return " ".join(map(_csv_value, (term.subject, term.predicate, term.object)))
+    return f"_:{term.value}" if kind == "bnode" else term.value
+
+
+class AnswerNotExpressible(Exception):
+    """The answer holds what the wanted format cannot carry (RDF 1.2 triple terms in JSON-LD)."""
 
 
 class AnswerTooLarge(Exception):
@@ -118,7 +136,7 @@ def serialize_solutions(variables: list[str] | None, rows, media_type: str, out:
     if fmt == "json":
         out.write(b'{"head": {"vars": ' + json.dumps(variables, ensure_ascii=False).encode() + b'}, "results": {"bindings": [')
         for i, r in enumerate(rows):
-            binding = {v: _json_term(t) for v, t in zip(variables, r) if t is not None}
+            binding = {v: json_term(t) for v, t in zip(variables, r) if t is not None}
             out.write((", " if i else "").encode() + json.dumps(binding, ensure_ascii=False).encode())
         out.write(b"]}}")
     elif fmt == "xml":
@@ -131,7 +149,7 @@ def serialize_solutions(variables: list[str] | None, rows, media_type: str, out:
     elif fmt == "csv":
         line = io.StringIO()
         writer = csv.writer(line, lineterminator="\r\n")
-        cells = (["" if t is None else (t.value if _kind(t) != "bnode" else f"_:{t.value}") for t in r] for r in rows)
+        cells = ([_csv_value(t) for t in r] for r in rows)
         for row in itertools.chain([variables], cells):
             writer.writerow(row)
             out.write(line.getvalue().encode())
@@ -150,5 +168,15 @@ def serialize_graph(triples, media_type: str, out: AnswerBuffer) -> str:
     prefixes = {"skos": "http://www.w3.org/2004/02/skos/core#", "dct": "http://purl.org/dc/terms/",
                 "psm": "https://w3id.org/pianold/onto/psm/"} if media == "text/turtle" else None
     kwargs = {"prefixes": prefixes} if prefixes else {}
+    if media == "application/ld+json":
+        triples = _without_triple_terms(triples, "JSON-LD")
     ox.serialize(triples, out, format=fmt, **kwargs)
     return media
+
+
+def _without_triple_terms(triples, name: str):
+    for t in triples:
+        if isinstance(t.subject, ox.Triple) or isinstance(t.object, ox.Triple):
+            raise AnswerNotExpressible(f"this answer holds RDF 1.2 triple terms, which {name} cannot carry; "
+                                       "ask for Turtle, N-Triples or RDF/XML")
+        yield t

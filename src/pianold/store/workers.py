@@ -27,7 +27,8 @@ from typing import NamedTuple
 
 import pyoxigraph as ox
 
-from pianold.store.results import AnswerBuffer, AnswerTooLarge, serialize_all_solutions, serialize_graph, serialize_solutions
+from pianold.store.results import (AnswerBuffer, AnswerNotExpressible, AnswerTooLarge, serialize_all_solutions,
+                                   serialize_graph, serialize_solutions)
 
 _CTX = mp.get_context("spawn")
 
@@ -103,6 +104,8 @@ def execute(store, job: QueryJob) -> QueryAnswer:
         return QueryAnswer(out.getvalue(), media, "graph", next(triples, None) is not None)
     except AnswerTooLarge as err:
         raise QueryFailed(422, too_large(err.max_bytes)) from None
+    except AnswerNotExpressible as err:
+        raise QueryFailed(406, str(err)) from None
     except SyntaxError as err:
         raise QueryFailed(400, f"syntax error in the query: {err}") from None
     except OSError as err:

@@ -17,7 +17,6 @@ from flask import Response, request
 from werkzeug.http import http_date, parse_date, parse_etags
 
 MAX_AGE = 300
-PRECONDITION_HEADERS = ("HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE")  # judged by Representation.precondition
 CORS_HEADERS = (
     ("Access-Control-Allow-Origin", "*"),
     ("Access-Control-Expose-Headers", "ETag, Last-Modified, Link, Location, X-Pianold-Version"),
@@ -89,8 +88,8 @@ def etag_for(version_id: str, *parts: str) -> str:
 class Representation:
     body: bytes
     content_type: str
-    etag: str  # unquoted
-    last_modified: datetime
+    etag: str | None  # unquoted; None for an answer that may differ next time (no validators)
+    last_modified: datetime | None
     headers: tuple[tuple[str, str], ...]  # validators, caching, CORS, links: sent on 200 and 304
 
     @classmethod
@@ -104,6 +103,18 @@ class Representation:
             headers.extend(CORS_HEADERS)
         headers.extend(extra)
         return cls(body, content_type, etag, last_modified.replace(microsecond=0), tuple(headers))
+
+    @classmethod
+    def uncacheable(cls, body: bytes, content_type: str, *, cors: bool = False, vary_accept: bool = False,
+                    extra: tuple[tuple[str, str], ...] = ()) -> "Representation":
+        """An answer that may differ next time (a query calling RAND or NOW): no validators, kept by no cache."""
+        headers = [("Cache-Control", "no-store")]
+        if vary_accept:
+            headers.append(("Vary", "Accept"))
+        if cors:
+            headers.extend(CORS_HEADERS)
+        headers.extend(extra)
+        return cls(body, content_type, None, None, tuple(headers))
 
     def respond(self) -> Response:
         """The answer as a Flask response: 200, or the 304/412 its preconditions call for."""
@@ -140,16 +151,17 @@ class Representation:
         if_match = environ.get("HTTP_IF_MATCH")
         if if_match is not None:
             tags = parse_etags(if_match)
-            if not (tags.star_tag or tags.contains(self.etag)):  # strong comparison (§13.1.1)
+            if not (tags.star_tag or (self.etag is not None and tags.contains(self.etag))):  # strong comparison (§13.1.1)
                 return 412
-        else:
+        elif self.last_modified is not None:
             since = parse_date(environ.get("HTTP_IF_UNMODIFIED_SINCE"))
             if since is not None and self.last_modified > since:
                 return 412
         if_none_match = environ.get("HTTP_IF_NONE_MATCH")
         if if_none_match is not None:
-            return (304 if safe else 412) if none_match(if_none_match, self.etag) else None
-        since = parse_date(environ.get("HTTP_IF_MODIFIED_SINCE")) if safe else None
+            matched = if_none_match.strip() == "*" or (self.etag is not None and none_match(if_none_match, self.etag))
+            return (304 if safe else 412) if matched else None
+        since = parse_date(environ.get("HTTP_IF_MODIFIED_SINCE")) if safe and self.last_modified is not None else None
         return 304 if since is not None and self.last_modified <= since else None
 
 

@@ -1,7 +1,7 @@
 """THE Accept-header parser: `negotiate(accept, offers)` picks the best offered media type.
 
 RFC 9110 §12.5.1: q-values (a malformed q is ignored, q=0 excludes), wildcards (`*/*`, `text/*`),
-media-type parameters, several types; the most specific matching range decides an offer's
+media-type parameters (compared when the offer states them), several types; the most specific matching range decides an offer's
 quality. Ties keep the server's order of preference. Unparseable parts are skipped, never fatal.
 """
 
@@ -27,8 +27,11 @@ class MediaRange:
         s, _, params = rest.partition(";")
         if self.type not in ("*", t.strip().lower()) or self.subtype not in ("*", s.strip().lower()):
             return False
+        # A parameter the offer does not state is no reason to refuse it: a JSON-LD `profile`
+        # (expanded, compacted…) or CSV's `header=present` asks for a form of the same data,
+        # which any JSON-LD processor or CSV reader handles (JSON-LD 1.1 §9; RFC 4180); 406 helps no one.
         offered = dict(_params(params))
-        return all(offered.get(k) == v for k, v in self.params if k != "charset" or k in offered)
+        return all(offered[k] == v for k, v in self.params if k in offered)
 
 
 def _params(text: str) -> list[tuple[str, str]]:

@@ -2,7 +2,7 @@
 
 Dereference is the hot path of a linked-data server: the same few thousand documents and 303s,
 asked again and again. Flask computes each response once (the view marks it cacheable); later
-identical requests (same data version, path and Accept header) are answered from memory, and a
+identical requests (same data version, host, path and Accept header) are answered from memory, and a
 matching If-None-Match gets its 304 here too. A rebuild changes the version, so nothing stale
 is ever replayed; each entry carries the version it was computed from. Replays are counted in the
 metrics and written to the access log like Flask's answers, under the route that computed them."""
@@ -30,7 +30,7 @@ class _Entry(NamedTuple):
 
 
 def mark_cacheable(environ: dict) -> None:
-    """Called by a view whose response depends only on version, path and Accept."""
+    """Called by a view whose response depends only on version, host, path and Accept."""
     environ[CACHEABLE] = True
 
 
@@ -51,8 +51,10 @@ class FastPath:
             version = os.readlink(self.current_link).rsplit("/", 1)[-1]
         except OSError:
             return self.wsgi_app(environ, start_response)
-        key = (version, environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""),
-               environ.get("HTTP_ACCEPT", ""))
+        # the host and scheme too: pages and the sitemap link to the host they were asked on, so
+        # an answer computed for one Host header is never replayed to a request naming another
+        key = (version, environ.get("wsgi.url_scheme", ""), environ.get("HTTP_HOST", ""), environ.get("SCRIPT_NAME", ""),
+               environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""), environ.get("HTTP_ACCEPT", ""))
         entry = self.entries.get(key, touch=False)
         if entry is not None and not _other_preconditions(environ):
             self.hits += 1  # approximate under threads; a metric, not an invariant

@@ -3,6 +3,7 @@ and its errors. Query requests for machine formats are answered in front of Flas
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, g, render_template, request
@@ -30,7 +31,8 @@ def endpoint() -> Response:
     if request.method == "OPTIONS":
         response = Response(status=204, headers=CORS_HEADERS)
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-        response.headers["Access-Control-Allow-Headers"] = "Content-Type, Accept"
+        response.headers["Access-Control-Allow-Headers"] = ("Content-Type, Accept, If-None-Match, If-Modified-Since, "
+                                                            "If-Match, If-Unmodified-Since")
         response.headers["Access-Control-Max-Age"] = "86400"
         return response
     parsed = request.environ.pop(PARSED, None)  # popped: an error's traceback would hold the environ in a cycle
@@ -49,7 +51,7 @@ def endpoint() -> Response:
         result = answer(current_app, g.snapshot, parsed, engine_media)
     except QueryFailed as err:
         return _error(err.status, str(err))
-    if request.method == "GET":
+    if request.method == "GET" and parsed.repeatable:
         mark_cacheable(request.environ)
     return _results_page(parsed.query, result, parsed.default_graphs, parsed.named_graphs)
 
@@ -59,9 +61,11 @@ def _without_query() -> Response:
     media = negotiate(request.headers.get("Accept"), ["text/html", "text/turtle", "application/n-triples",
                                                       "application/rdf+xml", "application/ld+json"])
     if media == "text/html":
-        return Response(render_template("sparql.html", query=request.args.get("example_query") or EXAMPLES[0]["query"],
-                                        examples=EXAMPLES, prefixes=PREFIXES, answer=None),
-                        content_type="text/html; charset=utf-8")
+        response = Response(render_template("sparql.html", query=request.args.get("example_query") or EXAMPLES[0]["query"],
+                                            examples=EXAMPLES, prefixes=PREFIXES, answer=None),
+                            content_type="text/html; charset=utf-8")
+        response.vary.add("Accept")  # the service description answers the same URL
+        return response
     from pianold.formats import BY_EXTENSION, serialize
     from pianold.web.service_description import service_description
 
@@ -76,8 +80,6 @@ def _without_query() -> Response:
 
 
 def _results_page(query: str, result: QueryAnswer, dgs, ngs) -> Response:
-    import json
-
     from pianold.web.pages import link_for
 
     table = {"kind": result.kind, "truncated": result.truncated}
@@ -88,12 +90,14 @@ def _results_page(query: str, result: QueryAnswer, dgs, ngs) -> Response:
         else:
             table["vars"] = data["head"]["vars"]
             table["rows"] = [[_cell(row.get(v), link_for) for v in table["vars"]] for row in data["results"]["bindings"]]
-    else:
-        from rdflib import Graph
+    else:  # N-Triples, from the engine (RDF 1.2 triple terms included)
+        import pyoxigraph
 
-        graph = Graph().parse(data=result.body.decode("utf-8"), format="nt" if result.media_type == "application/n-triples" else "turtle")
+        from pianold.store.results import json_term
+
+        triples = sorted(pyoxigraph.parse(result.body, format=pyoxigraph.RdfFormat.N_TRIPLES), key=str)
         table["vars"] = ["subject", "predicate", "object"]
-        table["rows"] = [[_cell(_as_json(t), link_for) for t in triple] for triple in sorted(graph)]
+        table["rows"] = [[_cell(json_term(t), link_for) for t in (q.subject, q.predicate, q.object)] for q in triples]
     params = [("query", query)] + [("default-graph-uri", x) for x in dgs] + [("named-graph-uri", x) for x in ngs]
     downloads = [(name, "/sparql?" + urlencode(params + [("format", fmt)])) for name, fmt in DOWNLOADS[table["kind"]]]
     share = "/sparql?" + urlencode(params + [("format", "html")])
@@ -104,26 +108,26 @@ def _results_page(query: str, result: QueryAnswer, dgs, ngs) -> Response:
     return response
 
 
-def _as_json(term) -> dict:
-    from rdflib import BNode, Literal
-
-    if isinstance(term, Literal):
-        out = {"type": "literal", "value": str(term)}
-        if term.language:
-            out["xml:lang"] = term.language
-        elif term.datatype:
-            out["datatype"] = str(term.datatype)
-        return out
-    return {"type": "bnode" if isinstance(term, BNode) else "uri", "value": str(term)}
-
-
 def _cell(value: dict | None, link_for) -> dict:
     if value is None:
         return {}
     if value["type"] == "uri":
         href, local = link_for(value["value"])
         return {"iri": value["value"], "href": href, "local": local}
+    if value["type"] == "triple":  # an RDF 1.2 triple term, written as in N-Triples
+        return {"text": "<<( " + " ".join(_nt(value["value"][k]) for k in ("subject", "predicate", "object")) + " )>>"}
     return {"text": value["value"], "lang": value.get("xml:lang"), "datatype": value.get("datatype")}
+
+
+def _nt(value: dict) -> str:
+    if value["type"] == "uri":
+        return f"<{value['value']}>"
+    if value["type"] == "bnode":
+        return f"_:{value['value']}"
+    if value["type"] == "triple":
+        return _cell(value, None)["text"]
+    text = json.dumps(value["value"], ensure_ascii=False)
+    return text + (f"@{value['xml:lang']}" if "xml:lang" in value else f"^^<{value['datatype']}>" if "datatype" in value else "")
 
 
 def _error(status: int, message: str) -> Response:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 import time
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
@@ -22,7 +23,7 @@ from pianold.sparql_tokens import Unreadable, query_form, raw_form, tokens
 from pianold.store.bounded import proven_solutions, solution_limit
 from pianold.store.workers import QueryAnswer, QueryFailed, QueryJob, WorkerPool, execute
 from pianold.web import ops
-from pianold.web.caching import PRECONDITION_HEADERS, Representation, etag_for
+from pianold.web.caching import Representation, etag_for
 from pianold.web.conneg import negotiate
 from pianold.web.fastpath import mark_cacheable
 from pianold.web.published import Snapshot
@@ -32,11 +33,22 @@ PARSED = "pianold.sparql.request"  # environ key: the ProtocolRequest, or the er
 
 SOLUTION_OFFERS = ("application/sparql-results+json", "application/sparql-results+xml", "text/csv",
                    "text/tab-separated-values", "text/html", "application/json")
-GRAPH_OFFERS = ("text/turtle", "application/n-triples", "application/rdf+xml", "application/ld+json", "text/html")
-FORMAT_PARAM = {
-    "json": "application/sparql-results+json", "xml": "application/sparql-results+xml", "csv": "text/csv",
-    "tsv": "text/tab-separated-values", "ttl": "text/turtle", "turtle": "text/turtle", "nt": "application/n-triples",
-    "rdf": "application/rdf+xml", "jsonld": "application/ld+json", "html": "text/html",
+GRAPH_OFFERS = ("text/turtle", "application/n-triples", "application/rdf+xml", "application/ld+json", "text/html",
+                "application/json")
+# The `format` parameter (not in the protocol: for browsers' download links, and sent by clients
+# such as SPARQLWrapper with an Accept header that agrees). A name means what it means for the
+# query's kind of answer, as in Fuseki: `xml` and `json` are results formats for a SELECT or ASK,
+# RDF/XML and JSON-LD for a CONSTRUCT or DESCRIBE.
+SOLUTION_FORMATS = {
+    "json": "application/sparql-results+json", "srj": "application/sparql-results+json",
+    "xml": "application/sparql-results+xml", "srx": "application/sparql-results+xml",
+    "csv": "text/csv", "tsv": "text/tab-separated-values", "html": "text/html",
+}
+GRAPH_FORMATS = {
+    "ttl": "text/turtle", "turtle": "text/turtle", "n3": "text/turtle", "nt": "application/n-triples",
+    "ntriples": "application/n-triples", "n-triples": "application/n-triples", "rdf": "application/rdf+xml",
+    "xml": "application/rdf+xml", "rdf+xml": "application/rdf+xml", "rdfxml": "application/rdf+xml",
+    "jsonld": "application/ld+json", "json-ld": "application/ld+json", "json": "application/ld+json", "html": "text/html",
 }
 
 
@@ -53,6 +65,7 @@ class ProtocolRequest:
     named_graphs: tuple[str, ...]
     media: str | None  # the negotiated result media type; None without a query
     graph_form: bool = False  # a CONSTRUCT or DESCRIBE (its answer is a graph)
+    repeatable: bool = True  # the same data always gives the same answer (is_repeatable): cached, with validators
 
 
 def read(environ: dict, max_bytes: int, allowlist: tuple[str, ...]) -> ProtocolRequest:
@@ -81,7 +94,8 @@ def read(environ: dict, max_bytes: int, allowlist: tuple[str, ...]) -> ProtocolR
     check_query(query, allowlist)
     graph_form = is_graph_form(query)
     wanted = next((v for v in (*args.get("format", ()), *form.get("format", ())) if v), None)
-    return ProtocolRequest(query, dgs, ngs, _media_for(wanted, environ.get("HTTP_ACCEPT"), graph_form), graph_form)
+    return ProtocolRequest(query, dgs, ngs, _media_for(wanted, environ.get("HTTP_ACCEPT"), graph_form), graph_form,
+                           is_repeatable(query))
 
 
 def _fields(encoded: bytes, where: str) -> dict[str, list[str]]:
@@ -165,19 +179,52 @@ def is_graph_form(query: str) -> bool:
     return form in ("CONSTRUCT", "DESCRIBE")
 
 
+_CHANGING = frozenset({"RAND", "NOW", "UUID", "STRUUID", "BNODE"})  # a new value at every evaluation
+_CHANGING_RAW = re.compile(r"RAND|NOW|UUID|BNODE|_:|\[", re.I)
+
+
+def is_repeatable(query: str) -> bool:
+    """Whether the query gives the same answer, byte for byte, each time it runs on the same data:
+    not when it calls RAND, NOW, UUID, STRUUID or BNODE, nor when a CONSTRUCT template makes blank
+    nodes (labelled anew by each run). Only a repeatable answer may be cached and carry validators
+    (a strong ETag promises the same bytes). Judged on the raw text when it cannot be tokenised."""
+    try:
+        toks = tokens(query)
+    except Unreadable:
+        return _CHANGING_RAW.search(query) is None
+    if any(t.kind == "word" and t.text.upper() in _CHANGING for t in toks):
+        return False
+    if query_form(toks) != "CONSTRUCT":
+        return True
+    start = next((i for i, t in enumerate(toks) if t.text == "{"), len(toks))
+    depth = 0
+    for t in toks[start:]:  # the template
+        depth += {"{": 1, "}": -1}.get(t.text, 0)
+        if depth == 0:
+            return True
+        if t.text == "[" or t.text.startswith("_"):
+            return False
+    return True
+
+
 def _media_for(wanted: str | None, accept: str | None, graph_form: bool) -> str:
     """From the `format` parameter (for browsers), else the Accept header."""
-    offers = GRAPH_OFFERS if graph_form else SOLUTION_OFFERS
     if wanted:
-        media = FORMAT_PARAM.get(wanted.lower())
-        if media is None or media not in offers:
-            raise ProtocolError(400, f"format={wanted!r} is not available for this query; use one of "
-                                     + ", ".join(k for k, v in FORMAT_PARAM.items() if v in offers))
+        names = GRAPH_FORMATS if graph_form else SOLUTION_FORMATS
+        media = names.get(wanted.lower())
+        if media is None:
+            kind = "a CONSTRUCT or DESCRIBE" if graph_form else "a SELECT or ASK"
+            raise ProtocolError(400, f"format={wanted!r} is not available for {kind}; use one of "
+                                     + ", ".join(sorted(names)) + " (or an Accept header)")
         return media
+    offers = GRAPH_OFFERS if graph_form else SOLUTION_OFFERS
     media = _negotiate(accept, offers)
     if media is None:
-        raise ProtocolError(406, "none of the media types in the Accept header can carry this query's results; available: " + ", ".join(offers))
-    return "application/sparql-results+json" if media == "application/json" else media
+        raise ProtocolError(406, "none of the media types in the Accept header can carry this query's results; available: "
+                                 + ", ".join(offers[:-1]))
+    if media == "application/json":  # plain JSON: the JSON form of the answer
+        return "application/ld+json" if graph_form else "application/sparql-results+json"
+    return media
 
 
 @functools.lru_cache(maxsize=256)
@@ -204,11 +251,12 @@ def start_workers(app) -> None:
 def answer(app, snapshot: Snapshot, req: ProtocolRequest, media: str) -> QueryAnswer:
     """The query's answer in `media`, from the versioned cache or run now; QueryFailed otherwise."""
     settings = app.config["PIANOLD"]
+    job = QueryJob(str(snapshot.version.store_path), req.query, media, settings.sparql_max_rows,
+                   settings.sparql_max_answer_bytes, req.default_graphs, req.named_graphs, base_iri=settings.base + PATH)
+    if not req.repeatable:
+        return _run(app, snapshot, job)
     key = (snapshot.version.id, "sparql", req.query, media, req.default_graphs, req.named_graphs)
-    documents = app.extensions["pianold.documents"]
-    return documents.get(key, lambda: _run(app, snapshot, QueryJob(
-        str(snapshot.version.store_path), req.query, media, settings.sparql_max_rows,
-        settings.sparql_max_answer_bytes, req.default_graphs, req.named_graphs, base_iri=settings.base + PATH)))
+    return app.extensions["pianold.documents"].get(key, lambda: _run(app, snapshot, job))
 
 
 def _run(app, snapshot: Snapshot, job: QueryJob) -> QueryAnswer:
@@ -236,15 +284,16 @@ def _run(app, snapshot: Snapshot, job: QueryJob) -> QueryAnswer:
     return pool(app).run(job._replace(at_most=solution_limit(job.query)), settings.sparql_timeout)
 
 
-def representation(snapshot: Snapshot, req: ProtocolRequest, result: QueryAnswer | None, max_rows: int) -> Representation:
-    """The answer with its validators, which depend on the data version and the request only: so
-    without a result (None), the validators alone, to settle a conditional request unrun."""
+def representation(snapshot: Snapshot, req: ProtocolRequest, result: QueryAnswer, max_rows: int) -> Representation:
+    """The answer with its validators, which depend on the data version and the request only
+    (none for an answer that is not repeatable)."""
     version = snapshot.version
-    media = result.media_type if result is not None else req.media
-    extra = (("X-Pianold-Truncated", str(max_rows)),) if result is not None and result.truncated else ()
-    content_type = media + ("; charset=utf-8" if not media.endswith("json") else "")
+    extra = (("X-Pianold-Truncated", str(max_rows)),) if result.truncated else ()
+    content_type = result.media_type + ("; charset=utf-8" if not result.media_type.endswith("json") else "")
+    if not req.repeatable:
+        return Representation.uncacheable(result.body, content_type, cors=True, vary_accept=True, extra=extra)
     etag = etag_for(version.id, "sparql", req.query, req.media, str(req.default_graphs), str(req.named_graphs))
-    return Representation.build(result.body if result is not None else b"", content_type, etag, version.built,
+    return Representation.build(result.body, content_type, etag, version.built,
                                 cors=True, vary_accept=True, extra=extra, max_age=60)
 
 
@@ -268,29 +317,27 @@ class SparqlProtocol:
         answered = self._answer(environ)
         if answered is None:
             return self.wsgi_app(environ, start_response)  # pages and errors
-        version, rep = answered
-        if method == "GET":
+        version, rep, req = answered
+        if method == "GET" and req.repeatable:
             mark_cacheable(environ)
         environ[ops.ROUTE] = PATH
         body, status = rep.serve(environ, start_response, (("X-Pianold-Version", version), *ops.SECURITY_HEADERS))
         ops.record(self.metrics, method, PATH, status, time.perf_counter() - started, PATH, version)
         return body
 
-    def _answer(self, environ) -> tuple[str, Representation] | None:
-        """(version, answer) for a query that wants a machine format. None leaves the request to
-        Flask, with what was read, or the error met, in environ[PARSED]."""
+    def _answer(self, environ) -> tuple[str, Representation, ProtocolRequest] | None:
+        """(version, answer, request) for a query that wants a machine format. None leaves the
+        request to Flask, with what was read, or the error met, in environ[PARSED]. Preconditions
+        are judged on the answer (the cached one when there is one): a query that fails is an
+        error whatever its validators would have been (RFC 9110 §13.2.1)."""
         settings = self.settings
         try:
             req = environ[PARSED] = read(environ, settings.sparql_max_query_bytes, settings.sparql_service_allowlist)
             if req.query is None or req.media == "text/html":
                 return None
             snapshot = self.published.snapshot()
-            if any(name in environ for name in PRECONDITION_HEADERS):
-                bare = representation(snapshot, req, None, settings.sparql_max_rows)
-                if bare.precondition(environ) is not None:  # a 304 or 412: the query need not run
-                    return snapshot.version.id, bare
             result = answer(self.app, snapshot, req, req.media)
-            return snapshot.version.id, representation(snapshot, req, result, settings.sparql_max_rows)
+            return snapshot.version.id, representation(snapshot, req, result, settings.sparql_max_rows), req
         except (ProtocolError, Refused, QueryFailed) as err:
             err.__context__ = err.__cause__ = None  # its message is all the view needs: no frame holds the environ
             environ[PARSED] = err.with_traceback(None)
