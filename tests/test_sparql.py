@@ -308,7 +308,7 @@ def test_timeout_stops_the_query_and_capacity_returns(limited):
     url = limited.url + "/sparql?"
     started = time.monotonic()
     status, headers, body = http(url + urllib.parse.urlencode({"query": SLOW}), headers={"Accept": "text/csv"})
-    assert status == 503 and b"limit" in body and headers.get("Retry-After")
+    assert status == 503 and b"limit" in body and "Retry-After" not in headers  # the same query would time out again
     assert time.monotonic() - started < 10
     status, _, body = http(url + urllib.parse.urlencode({"query": ACTIONS}), headers={"Accept": "text/csv"})
     assert status == 200  # a new worker replaced the killed one
@@ -498,6 +498,21 @@ def test_requests_routed_to_the_endpoint_are_all_read_by_the_protocol_layer(buil
     environ.update(REQUEST_METHOD=method, PATH_INFO=path)  # as another WSGI server or a middleware may pass them
     _, status, _ = run_wsgi_app(create_app(built_dist), environ)
     assert status.startswith("200")
+
+
+def test_a_busy_endpoint_says_when_to_retry(built_dist):
+    from pianold.web import create_app
+
+    app = create_app(built_dist.replace(sparql_inline_budget=0))
+    pool = app.extensions["pianold.sparql_pool"]
+    pool.in_flight = pool.size + pool.max_waiting  # as if that many queries were running
+    answer = app.test_client().get("/sparql", query_string={"query": ACTIONS}, headers={"Accept": "text/csv"})
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "5" and "busy" in answer.get_data(as_text=True)
+
+
+def test_a_form_post_with_its_query_in_the_url_is_told_where_it_goes(live_server):
+    status, _, body = http(live_server.url + "/sparql?query=ASK%7B%7D", b"", {"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 400 and "carries its query in the body" in body.decode()
 
 
 def test_time_spent_before_flask_counts_in_the_metrics(built_dist):

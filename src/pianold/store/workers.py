@@ -53,8 +53,9 @@ class QueryAnswer(NamedTuple):
 
 
 class QueryFailed(Exception):
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, retry_after: int | None = None):
         self.status = status
+        self.retry_after = retry_after  # seconds, when the same query may well succeed then (busy, not too slow)
         super().__init__(message)
 
 
@@ -213,19 +214,19 @@ class WorkerPool:
                 worker = Worker()
             except Exception:  # e.g. no memory or processes left: the slot stays, for a later try
                 self._give_back(None, booting=True)
-                raise QueryFailed(503, "the SPARQL endpoint could not start a query worker; retry in a few seconds") from None
+                raise QueryFailed(503, "the SPARQL endpoint could not start a query worker; retry in a few seconds", retry_after=5) from None
         return worker
 
     def run(self, job: QueryJob, timeout: float) -> QueryAnswer:
         with self.lock:
             if self.in_flight >= self.size + self.max_waiting:
-                raise QueryFailed(503, "the SPARQL endpoint is busy with other queries; retry in a few seconds")
+                raise QueryFailed(503, "the SPARQL endpoint is busy with other queries; retry in a few seconds", retry_after=5)
             self.in_flight += 1
         try:
             try:
                 worker = self._take(self.wait_seconds)
             except queue.Empty:
-                raise QueryFailed(503, "the SPARQL endpoint is busy with other queries; retry in a few seconds") from None
+                raise QueryFailed(503, "the SPARQL endpoint is busy with other queries; retry in a few seconds", retry_after=5) from None
             try:
                 worker.conn.send_bytes(marshal.dumps(tuple(job)))
                 deadline = time.monotonic() + timeout
@@ -240,7 +241,7 @@ class WorkerPool:
                 self._replace(worker)
                 worker = None
                 self.deaths += 1
-                raise QueryFailed(503, "the query worker stopped unexpectedly; the query was not answered, retry it") from None
+                raise QueryFailed(503, "the query worker stopped unexpectedly; the query was not answered, retry it", retry_after=5) from None
             finally:
                 if worker is not None:
                     self._give_back(worker)

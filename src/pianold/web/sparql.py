@@ -36,7 +36,9 @@ def endpoint() -> Response:
         response.headers["Access-Control-Max-Age"] = "86400"
         return response
     parsed = request.environ.pop(PARSED, None)  # popped: an error's traceback would hold the environ in a cycle
-    if isinstance(parsed, (ProtocolError, Refused, QueryFailed)):
+    if isinstance(parsed, QueryFailed):
+        return _error(parsed.status, str(parsed), parsed.retry_after)
+    if isinstance(parsed, (ProtocolError, Refused)):
         return _error(parsed.status, str(parsed))
     if isinstance(parsed, HTTPException):
         return _error(parsed.code or 400, parsed.description or parsed.name)
@@ -50,7 +52,7 @@ def endpoint() -> Response:
     try:
         result = answer(current_app, g.snapshot, parsed, engine_media)
     except QueryFailed as err:
-        return _error(err.status, str(err))
+        return _error(err.status, str(err), err.retry_after)
     if request.method == "GET" and parsed.repeatable:
         mark_cacheable(request.environ)
     return _results_page(parsed.query, result, parsed.default_graphs, parsed.named_graphs)
@@ -130,10 +132,10 @@ def _nt(value: dict) -> str:
     return text + (f"@{value['xml:lang']}" if "xml:lang" in value else f"^^<{value['datatype']}>" if "datatype" in value else "")
 
 
-def _error(status: int, message: str) -> Response:
+def _error(status: int, message: str, retry_after: int | None = None) -> Response:
     from pianold.web.errors import error_response
 
     response = cors(error_response(status, message))
-    if status == 503:
-        response.headers["Retry-After"] = "5"
+    if retry_after is not None:  # not after a timeout: the same query would only run out of time again
+        response.headers["Retry-After"] = str(retry_after)
     return response

@@ -140,7 +140,8 @@ def _params(method: str, kind: str, args: dict, form: dict, body: bytes) -> tupl
         if kind == "application/x-www-form-urlencoded":
             source = form
             if "query" in args:
-                raise ProtocolError(400, "give the query in the form body or in the URL, not in both")
+                raise ProtocolError(400, "give the query in the form body or in the URL, not in both" if "query" in form
+                                    else "a form POST carries its query in the body (query=…), not in the URL")
         elif kind == "application/sparql-query":
             if "query" in args:
                 raise ProtocolError(400, "with a direct POST the query is the body; do not also give a query parameter")
