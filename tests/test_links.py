@@ -180,6 +180,19 @@ def test_links_between_plans_built_together(tmp_path):
     assert "plan test-tre-livelli has no element 'action/2.1.9'" in found[0]
 
 
+def test_build_refuses_a_dangling_link(tmp_path):
+    from pianold.config import load_settings
+    from pianold.ingest import SourceError
+    from pianold.publish import build_dataset
+
+    folder = copy_bari(tmp_path)
+    add_link(folder, "5.1.1", f"{PLAN}/action/9.9.9.z")
+    settings = load_settings(env={}, data_dir=folder.parent, dist_dir=tmp_path / "dist", base=BASE)
+    with pytest.raises(SourceError) as caught:
+        build_dataset(settings)
+    assert str(caught.value.problems[0]).startswith(at(folder, "links.csv", 70, 3))
+
+
 def test_links_csv_missing_is_no_links_but_a_folder_is_an_error(tmp_path):
     from pianold.ingest import SourceError, load_plan
 
