@@ -7,7 +7,7 @@ import shutil
 
 from pianold.ingest import load_plan, read_page_text, read_plan_toml, read_wdt_csv
 
-from conftest import BARI, ROOT
+from conftest import BARI, BASE, ROOT
 
 ACTIONS = ["5.1.1.a", "5.1.1.b", "5.1.2.a", "5.1.2.b", "5.2.1.a", "5.2.1.b", "5.2.2.a", "5.2.2.b", "5.3.1.a", "5.3.1.b"]
 
@@ -68,3 +68,33 @@ def test_plan_built_from_csv_equals_plan_from_page(tmp_path):
     assert key(from_page) == key(from_csv)
     # the CSV carries no axis description: that comes only with the page
     assert from_csv.element("5").description is None
+
+
+def test_adoption_body_is_published_and_conforms():
+    from rdflib import Literal, URIRef
+    from rdflib.namespace import FOAF, RDF
+
+    from pianold.model import plan_graph
+    from pianold.uris import Uris
+    from pianold.validate import validate
+    from pianold.vocab import ELI, PSM
+
+    PLAN = f"{BASE}/data/plan/bari-psm-2030"
+    plan = load_plan(BARI)
+    g = plan_graph(plan, Uris(BASE))
+    act = g.value(URIRef(PLAN), PSM.adoptionAct)
+    assert act is not None and (act, RDF.type, ELI.LegalResource) in g
+    body = g.value(act, ELI.passed_by)
+    assert g.value(body, FOAF.name) == Literal("Consiglio metropolitano", lang="it")
+    assert validate(g).conforms
+    spec = read_plan_toml(BARI / "plan.toml")
+    spec.adoption_body = None  # without a body, no act is invented
+    assert g.value(URIRef(PLAN), PSM.adoptionAct) is not None
+    assert plan_graph(type(plan)(**spec.meta(), elements=plan.elements), Uris(BASE)).value(URIRef(PLAN), PSM.adoptionAct) is None
+
+
+def test_model_doc_shows_the_identifier_the_model_writes():
+    from pianold.model import dataset_identifier
+
+    doc = (ROOT / "docs" / "model.md").read_text(encoding="utf-8")
+    assert f'dct:identifier "{dataset_identifier(load_plan(BARI))}"' in doc

@@ -102,6 +102,111 @@ def test_pages_show_links_and_sdg_chart(live_server):
     assert "272" in org and "cmba" in org
 
 
+# ---------------------------------------------------------------- links into this site must name an element
+
+
+def copy_bari(tmp_path):
+    folder = tmp_path / "data" / "bari-psm-2030"
+    shutil.copytree(BARI, folder)
+    return folder
+
+
+def at(folder, name, line, column):
+    return f"{folder / name}:{line}:{column}: "
+
+
+PLAN = f"{BASE}/data/plan/bari-psm-2030"
+
+
+def check_links(plans, uris):
+    from pianold.ingest import check_links as check
+
+    check(plans, uris)
+
+
+def add_link(folder, code: str, target: str, prop: str = "skos:closeMatch") -> None:
+    with open(folder / "links.csv", "a", encoding="utf-8") as fh:
+        fh.write(f"{code},{prop},{target},test\n")
+
+
+def link_problems(*folders, base: str = BASE) -> list[str]:
+    from pianold.ingest import SourceError, load_plan
+    from pianold.uris import Uris
+
+    with pytest.raises(SourceError) as caught:
+        check_links([load_plan(f) for f in folders], Uris(base))
+    return [str(p) for p in caught.value.problems]
+
+
+@pytest.mark.parametrize("code,target,message", [
+    ("5.1.1", f"{PLAN}/action/9.9.9.z", "plan bari-psm-2030 has no element 'action/9.9.9.z'"),
+    ("5.1.1", f"{PLAN}/objective/5.1.1", "plan bari-psm-2030 has no element 'objective/5.1.1'"),
+    ("5.1.1.a", f"{PLAN}/action/5.1.1.a", "the target is element 5.1.1.a itself"),
+    ("5.1.1.a", f"{PLAN}/specific-objective/5.2.1", "the target is element 5.2.1 of this same plan"),
+    ("5.1.1.a", PLAN, "is plan bari-psm-2030, not one of its elements"),
+    ("5.1.1.a", f"{BASE}/data/public-organization/cmba", "is in this site's address space (https://w3id.org/pianold) but is not a plan element"),
+])
+def test_link_into_this_site_must_name_an_element(tmp_path, code, target, message):
+    folder = copy_bari(tmp_path)
+    add_link(folder, code, target)
+    found = link_problems(folder)
+    assert len(found) == 1 and found[0].startswith(at(folder, "links.csv", 70, 3)) and message in found[0], found
+
+
+def test_links_outside_this_site_or_to_plans_built_elsewhere_are_kept(tmp_path):
+    folder = copy_bari(tmp_path)
+    add_link(folder, "5.1.1.a", "https://example.org/pianold/data/plan/bari-psm-2030/action/9.9.9.z")  # another base
+    add_link(folder, "5.1.1.b", f"{BASE}/data/plan/test-tre-livelli/action/2.1.1")  # another pianold, same base
+    from pianold.ingest import load_plan
+    from pianold.uris import Uris
+
+    check_links([load_plan(folder)], Uris(BASE))
+    # the base is the build's: under another base, the first link would be checked, and refused
+    assert "has no element 'action/9.9.9.z'" in link_problems(folder, base="https://example.org/pianold")[0]
+
+
+def test_links_between_plans_built_together(tmp_path):
+    bari = copy_bari(tmp_path)
+    other = tmp_path / "data" / "test-tre-livelli"
+    shutil.copytree(FIXTURE, other)
+    add_link(bari, "5.1.1.a", f"{BASE}/data/plan/test-tre-livelli/action/2.1.1")
+    from pianold.ingest import load_plan
+    from pianold.uris import Uris
+
+    check_links([load_plan(bari), load_plan(other)], Uris(BASE))
+    add_link(bari, "5.1.1.b", f"{BASE}/data/plan/test-tre-livelli/action/2.1.9")
+    found = link_problems(bari, other)
+    assert len(found) == 1 and found[0].startswith(at(bari, "links.csv", 71, 3)), found
+    assert "plan test-tre-livelli has no element 'action/2.1.9'" in found[0]
+
+
+def test_build_refuses_a_dangling_link(tmp_path):
+    from pianold.config import load_settings
+    from pianold.ingest import SourceError
+    from pianold.publish import build_dataset
+
+    folder = copy_bari(tmp_path)
+    add_link(folder, "5.1.1", f"{PLAN}/action/9.9.9.z")
+    settings = load_settings(env={}, data_dir=folder.parent, dist_dir=tmp_path / "dist", base=BASE)
+    with pytest.raises(SourceError) as caught:
+        build_dataset(settings)
+    assert str(caught.value.problems[0]).startswith(at(folder, "links.csv", 70, 3))
+
+
+def test_links_csv_missing_is_no_links_but_a_folder_is_an_error(tmp_path):
+    from pianold.ingest import SourceError, load_plan
+
+    folder = copy_bari(tmp_path)
+    (folder / "links.csv").unlink()
+    assert load_plan(folder).links == []
+    (folder / "links.csv").mkdir()
+    with pytest.raises(SourceError) as caught:
+        load_plan(folder)
+    assert len(caught.value.problems) == 1
+    text = str(caught.value.problems[0])
+    assert text.startswith(f"{folder / 'links.csv'}: ") and "is a directory" in text, text
+
+
 # ---------------------------------------------------------------- link discovery
 
 

@@ -8,7 +8,7 @@ from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, RDFS, SKOS, XSD
 from pianold.ingest.records import ElementRecord, PlanRecord
 from pianold.uris import Uris
 from pianold import vocabularies
-from pianold.vocab import CLV, COV, L0, PROVINCES, PSM, TI, bind_prefixes
+from pianold.vocab import CLV, COV, ELI, L0, PROVINCES, PSM, TI, bind_prefixes
 
 
 def it(text: str) -> Literal:
@@ -48,6 +48,17 @@ def plan_graph(plan: PlanRecord, uris: Uris) -> Graph:
     g.add((p, PROV.wasDerivedFrom, URIRef(plan.source)))
     if plan.adoption_year:
         g.add((p, DCTERMS.dateAccepted, Literal(str(plan.adoption_year), datatype=XSD.gYear)))
+    if plan.adoption_body:
+        # [adoption] body: the act (not identified: its number is not always published) passed by that body
+        act, body = URIRef(f"{p}/adoption"), URIRef(f"{p}/adoption-body")
+        g.add((p, PSM.adoptionAct, act))
+        g.add((act, RDF.type, ELI.LegalResource))
+        g.add((act, RDFS.label, it("Atto di adozione del piano")))
+        g.add((act, RDFS.label, en("Adoption act of the plan")))
+        g.add((act, ELI.passed_by, body))
+        g.add((body, RDF.type, FOAF.Agent))
+        g.add((body, FOAF.name, it(plan.adoption_body)))  # DCAT-AP requires a name on every foaf:Agent
+        g.add((body, RDFS.label, it(plan.adoption_body)))
 
     period = uris.period(plan.id)
     g.add((p, TI.hasTemporalCoverage, period))

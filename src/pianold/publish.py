@@ -45,7 +45,7 @@ from pianold.config import Settings
 from pianold.catalog import VoidStats, catalog_graph, every_dump
 from pianold.formats import (GRAPH_FORMATS, JSONLD, JSONLD_CONTEXT, NQUADS, RDFXML, TURTLE, jsonld_chunks,
                              ntriples_chunks, serialize, sorted_ntriples, write_from_lines)
-from pianold.ingest import PlanRecord, Problem, SourceError, load_plan
+from pianold.ingest import PlanRecord, Problem, SourceError, check_links, load_plan
 from pianold.model import plan_graph
 from pianold.resources import ontology_file, shapes_files
 from pianold.store.oxigraph import STORE_LAYOUT, merge_named_graphs
@@ -128,6 +128,7 @@ def build_dataset(settings: Settings) -> Built:
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise SourceError(Problem(_loc(settings.data_dir), f"two plan folders use the same id: {', '.join(duplicates)}"))
+    check_links(plans, settings.uris)  # a link into this site must name an element built here
     built = Built(plans, bind_prefixes(Graph(identifier=URIRef(ONTOLOGY_IRI))).parse(ontology_file(), format="turtle"))
     for plan in plans:
         graph = plan_graph(plan, settings.uris)

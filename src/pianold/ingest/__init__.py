@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pianold.ingest.assemble import assemble, parent_code
 from pianold.ingest.errors import Location, Problem, SourceError
-from pianold.ingest.links_csv import LINKS_FILE, LinkRecord, read_links
+from pianold.ingest.links_csv import LINKS_FILE, LinkRecord, check_links, read_links
 from pianold.ingest.page_text import read_page_text
 from pianold.ingest.plan_toml import PlanSpec, read_plan_toml
 from pianold.ingest.records import ElementRecord, Level, PlanRecord, Table
@@ -16,7 +16,7 @@ READERS = {"page-text": read_page_text, "wdt-csv": read_wdt_csv}
 
 __all__ = [
     "ElementRecord", "Level", "LinkRecord", "Location", "PlanRecord", "PlanSpec", "Problem", "SourceError", "Table",
-    "load_plan", "parent_code", "read_page_text", "read_plan_toml", "read_wdt_csv", "READERS",
+    "check_links", "load_plan", "parent_code", "read_page_text", "read_plan_toml", "read_wdt_csv", "READERS",
 ]
 
 
@@ -36,6 +36,7 @@ def load_plan(folder: Path) -> PlanRecord:
     if problems:
         raise SourceError(problems)
     plan = assemble(spec, tables)
-    if (folder / LINKS_FILE).is_file():
-        plan.links = read_links(folder / LINKS_FILE, {e.code for e in plan.elements})
+    links = folder / LINKS_FILE
+    if links.exists() or links.is_symlink():  # missing means no links; a folder or a broken link is an error
+        plan.links = read_links(links, {e.code for e in plan.elements})
     return plan

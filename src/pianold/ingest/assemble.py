@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from pianold.ingest.errors import Location, Problem, SourceError
 from pianold.ingest.plan_toml import PlanSpec
 from pianold.ingest.records import Cell, ElementRecord, PlanRecord, Table
+from pianold.ingest.text import first_difference
 
 _LEAF = re.compile(r"^(?P<code>\S+)\s+(?P<title>\S.*)$", re.DOTALL)
+_CODE_ONLY = re.compile(r"^\S*[0-9]\S*$")  # "5.3.1.b": a code and no title
 
 
 def parent_code(code: str) -> str | None:
@@ -39,7 +41,7 @@ def assemble(spec: PlanSpec, tables: list[Table]) -> PlanRecord:
         level = levels[depth - 1]
         seen = by_code.get(code)
         if seen is not None and seen.title != cell.text:
-            problems.append(Problem(cell.location, f"{level.name} {code} has two different texts: {_q(seen.title)} ({_line(seen.location)}) and {_q(cell.text)}"))
+            problems.append(Problem(cell.location, f"{level.name} {code} has two different texts: {_q(seen.title)} ({_line(seen.location)}) and {_q(cell.text)}; {first_difference(seen.title, cell.text)}"))
             return False
         other = by_text.get((depth, cell.text))
         if other is not None and other[0] != code:
@@ -62,6 +64,12 @@ def assemble(spec: PlanSpec, tables: list[Table]) -> PlanRecord:
             _merge_page(table, axis, spec, problems)
         for row in table.rows:
             *ancestors, leaf_cell = row.cells
+            if not leaf_cell.text:
+                problems.append(Problem(leaf_cell.location, f"empty {leaf.column!r} cell: every row needs its {leaf.name.lower()}, written as code and title, e.g. '{_example(leaf.pattern)} Titolo'"))
+                continue
+            if _CODE_ONLY.match(leaf_cell.text):
+                problems.append(Problem(leaf_cell.location, f"{leaf.name} {leaf_cell.text} has no title: write it after the code, e.g. '{leaf_cell.text} Titolo'"))
+                continue
             m = _LEAF.match(leaf_cell.text)
             if not m or not any(ch.isdigit() for ch in m.group("code")):
                 problems.append(Problem(leaf_cell.location, f"{leaf.column} cell must start with the {leaf.name.lower()} code, e.g. '{_example(leaf.pattern)} Titolo', not {_q(leaf_cell.text[:60])}"))
@@ -115,10 +123,10 @@ def _merge_page(table: Table, axis: ElementRecord, spec: PlanSpec, problems: lis
     page = table.page
     axis_spec = next(a for a in spec.axes if a.code == axis.code)
     if page.title.text != axis.title:
-        problems.append(Problem(page.title.location, f"the page's title {_q(page.title.text)} differs from plan.toml's title of axis {axis.code}, {_q(axis.title)} ({_line(axis_spec.location)})"))
+        problems.append(Problem(page.title.location, f"the page's title {_q(page.title.text)} differs from plan.toml's title of axis {axis.code}, {_q(axis.title)} ({_line(axis_spec.location)}); {first_difference(page.title.text, axis.title)}"))
     if page.motto is not None:
         if axis.motto is not None and page.motto.text != axis.motto:
-            problems.append(Problem(page.motto.location, f"the page's motto {_q(page.motto.text)} differs from plan.toml's motto of axis {axis.code}, {_q(axis.motto)}"))
+            problems.append(Problem(page.motto.location, f"the page's motto {_q(page.motto.text)} differs from plan.toml's motto of axis {axis.code}, {_q(axis.motto)}; {first_difference(page.motto.text, axis.motto)}"))
         axis.motto = page.motto.text
     if page.description is not None:
         axis.description = page.description.text

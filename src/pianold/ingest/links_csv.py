@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 from pianold.ingest.csv_file import read_csv
 from pianold.ingest.errors import Location, Problem, SourceError
@@ -27,6 +28,7 @@ class LinkRecord:
     rationale: str
     label: str | None  # the target's label, for targets outside the known vocabularies (other plans)
     location: Location
+    target_location: Location | None = None  # the target's cell
 
 
 def read_links(path: Path, codes: set[str]) -> list[LinkRecord]:
@@ -54,7 +56,54 @@ def read_links(path: Path, codes: set[str]) -> list[LinkRecord]:
         if key in seen:
             problems.append(Problem(row.where(), f"the same link appears twice (first at line {seen[key].line})"))
         seen.setdefault(key, row.where())
-        links.append(LinkRecord(code, prop, target, rationale, label, row.where()))
+        links.append(LinkRecord(code, prop, target, rationale, label, row.where(), row.where("target")))
     if problems:
         raise SourceError(problems)
     return links
+
+
+def check_links(plans: list, uris) -> None:
+    """Links whose target lies in this deployment's own IRI space (uris.base) must name an element of
+    another plan built with them (not the element itself, nor one of its own plan, which the shapes
+    refuse too, but without saying where): otherwise the build would publish a
+    link to a page that does not exist. Targets under {base}/data/plan/ID/ for an ID built elsewhere
+    are left alone: another pianold may publish under the same base (the default one is shared).
+    `plans` are PlanRecords; `uris` the build's Uris."""
+    ours = {plan.id: {str(uris.element(plan.id, e.level.key, e.code)): e.code for e in plan.elements} for plan in plans}
+    problems: list[Problem] = []
+    for plan in plans:
+        by_code = {e.code: e for e in plan.elements}
+        for link in plan.links:
+            if not uris.is_local(link.target):
+                continue
+            where = link.target_location or link.location
+            element = by_code.get(link.code)
+            if element is not None and link.target == str(uris.element(plan.id, element.level.key, element.code)):
+                problems.append(Problem(where, f"the target is element {link.code} itself: a link must go to another element"))
+                continue
+            target_plan = _plan_of(link.target, uris)
+            if target_plan is not None and target_plan not in ours:
+                continue  # a plan this build does not publish: possibly another pianold under the same base
+            if target_plan == plan.id and link.target in ours[target_plan]:
+                problems.append(Problem(where, f"the target is element {ours[plan.id][link.target]} of this same plan: "
+                                               f"{link.property} links to an element of another plan"))
+                continue
+            if target_plan is not None and link.target in ours[target_plan]:
+                continue
+            if target_plan is None:
+                what = f"{link.target} is in this site's address space ({uris.base}) but is not a plan element"
+            else:
+                what = (f"plan {target_plan} has no element {link.target[len(str(uris.plan(target_plan))) + 1:]!r:.60}"
+                        if link.target != str(uris.plan(target_plan)) else f"{link.target} is plan {target_plan}, not one of its elements")
+            problems.append(Problem(where, f"the target names nothing that is published: {what}; "
+                                           "check the code and level in the address (e.g. …/action/5.1.1.a)"))
+    if problems:
+        raise SourceError(problems)
+
+
+def _plan_of(target: str, uris) -> str | None:
+    """The id of the plan a target IRI of this base lies in, if it is under {base}/data/plan/."""
+    plans = f"{uris.base}/data/plan/"
+    if not target.startswith(plans):
+        return None
+    return unquote(target[len(plans):].split("/", 1)[0]) or None

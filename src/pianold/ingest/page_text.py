@@ -12,10 +12,13 @@ from pathlib import Path
 
 from pianold.ingest.errors import Location, fail
 from pianold.ingest.records import AxisPage, Cell, Level, Table, TableRow
-from pianold.ingest.text import MAX_DESCRIPTION_CHARS, clean_cell, read_source
+from pianold.ingest.text import MAX_DESCRIPTION_CHARS, clean_cell, clean_paragraphs, read_source
 
 _ROW_ID = re.compile(r"^[0-9]{1,6}$")
+MAX_MOTTO_CHARS = 150  # longer lines in quotes are taken for a quoted paragraph, not a motto
 _URL = re.compile(r"^https?://\S+$")
+_LEAF_LIKE = re.compile(r"^\S*[0-9]\S*(\s|$)")  # "5.1.1.a Titolo": a code first
+_QUOTED = re.compile(r"^[\"“”„'‘’‹›»<].*[\"“”'‘’‹›«>]$")  # a line in quotes other than « »
 
 
 def read_page_text(path: Path, levels: list[Level], axis: str) -> Table:
@@ -40,31 +43,117 @@ def read_page_text(path: Path, levels: list[Level], axis: str) -> Table:
         raise fail(where.at(axis_n, len(top.name) + 2), f"the page is about {top.name} {code}, but plan.toml lists it as {top.name} {axis}")
     page = _page_header(intro[:-1], where, axis)
 
-    rows: list[TableRow] = []
-    i = start + len(heading)
+    body_start = start + len(heading)
     width = len(columns)
-    while i < len(numbered):
-        n, text = numbered[i]
-        if text.strip() == columns[0] and [t.strip() for _, t in numbered[i:i + width]] == columns:
-            break  # the heading repeated below the table
-        if not _ROW_ID.match(text.strip()):
-            raise fail(where.at(n, 1), f"expected a row number (wdt_ID) or the end of the table, found {text.strip()[:60]!r}")
-        cells_lines = numbered[i + 1:i + 1 + width]
-        if len(cells_lines) < width:
-            raise fail(where.at(n, 1), f"row {text.strip()} is cut short: expected {width} cells ({', '.join(columns)})")
+    end = next((i for i in range(body_start, len(numbered))
+                if [t.strip() for _, t in numbered[i:i + width]] == columns), None)  # the heading repeated below
+    body = numbered[body_start:end]
+    ends_at_eof = end is None
+    known = _known_cells(body, width)  # column -> texts seen in it, to name a missing cell
+
+    rows: list[TableRow] = []
+    i = 0
+    while i < len(body):
+        n, text = body[i]
+        row_id = text.strip()
+        if not _ROW_ID.match(row_id):
+            raise fail(where.at(n, 1), f"expected a row number (wdt_ID) or the end of the table, found {row_id[:60]!r}")
+        cells_lines, link, size = _row_lines(body, i, width)
+        if cells_lines is None:  # not a row of the expected shape: say what is wrong with it
+            _bad_row(body, i, width, columns, known, where, last=ends_at_eof)
         cells = tuple(
-            Cell(clean_cell(t, where.at(cn, 1), f"{col} of row {text.strip()}"), where.at(cn, 1 + len(t) - len(t.lstrip())))
+            Cell(clean_cell(t, where.at(cn, 1), f"{col} of row {row_id}", required=True), where.at(cn, 1 + len(t) - len(t.lstrip())))
             for (cn, t), col in zip(cells_lines, columns)
         )
-        i += 1 + width
-        link = None
-        if i < len(numbered) and _URL.match(numbered[i][1].strip()):
-            link = numbered[i][1].strip()
-            i += 1
-        rows.append(TableRow(text.strip(), cells, where.at(n, 1), link))
+        rows.append(TableRow(row_id, cells, where.at(n, 1), link))
+        i += size
     if not rows:
         raise fail(where.at(numbered[start][0], 1), "the table has a heading but no rows")
     return Table(axis=axis, rows=rows, location=where, page=page)
+
+
+def _is_row_id(line) -> bool:
+    return _ROW_ID.match(line[1].strip()) is not None
+
+
+def _row_lines(body, i, width):
+    """The cells and link of the row whose number is at body[i], read by position, and how many
+    lines the row takes; (None, None, 0) when what follows is not a complete row."""
+    cells = body[i + 1:i + 1 + width]
+    j = i + 1 + width
+    if len(cells) < width or any(_URL.match(t.strip()) for _, t in cells):
+        return None, None, 0
+    link = None
+    if j < len(body) and _URL.match(body[j][1].strip()):
+        link, j = body[j][1].strip(), j + 1
+    if j < len(body) and not _is_row_id(body[j]):
+        return None, None, 0
+    return cells, link, j - i
+
+
+def _known_cells(body, width) -> list[set[str]]:
+    """For each column, the texts it has in the rows of the expected shape."""
+    known = [set() for _ in range(width)]
+    i = 0
+    while i < len(body):
+        cells, _, size = _row_lines(body, i, width) if _is_row_id(body[i]) else (None, None, 0)
+        if cells is None:
+            i += 1
+            continue
+        for column, (_, text) in zip(known, cells):
+            column.add(text.strip())
+        i += size
+    return known
+
+
+def _bad_row(body, i, width, columns, known, where: Location, *, last: bool):
+    """Raise the clearest message for the row at body[i], which does not have the expected shape."""
+    n, row_id = body[i][0], body[i][1].strip()
+    k = next((j for j in range(i + 1, len(body)) if _is_row_id(body[j])), len(body))
+    lines = body[i + 1:k]
+    if lines and _URL.match(lines[-1][1].strip()):
+        lines = lines[:-1]
+    expected = f"{width} cells ({', '.join(columns)})"
+    if len(lines) > width:
+        if len(lines) >= 2 * width:  # a whole other row follows: its number is missing or garbled
+            m, text = lines[width]
+            raise fail(where.at(m, 1), f"expected a row number (wdt_ID) or the end of the table, found {text.strip()[:60]!r}")
+        raise fail(where.at(lines[width][0], 1),
+                   f"row {row_id} (line {n}) has {len(lines)} lines of text, expected {expected}: "
+                   f"is a cell split over two lines? Each cell must be on one line (lines {lines[0][0]}–{lines[-1][0]})")
+    if last and k == len(body):
+        raise fail(where.at(n, 1), f"row {row_id} is cut short: expected {expected}, found {len(lines)}; is the end of the page missing?")
+    missing = _missing_columns([t.strip() for _, t in lines], width, known)
+    cells = "cell" if len(lines) == 1 else "cells"
+    if missing is None:
+        raise fail(where.at(n, 1), f"row {row_id} (line {n}) has {len(lines)} {cells}, expected {expected}: "
+                                   f"a cell is empty or missing (lines {n + 1}–{lines[-1][0] if lines else n})")
+    first = missing[0]
+    after = lines[first - 1][0] if first > 0 else n  # the line the missing cell should follow
+    names = ", ".join(repr(columns[c]) for c in missing)
+    raise fail(where.at(after + 1, 1), f"row {row_id} (line {n}) has {len(lines)} {cells}, expected {expected}: "
+                                       f"empty or missing {names} cell{'s' if len(missing) > 1 else ''}; "
+                                       f"write it on the line after line {after}")
+
+
+def _missing_columns(texts: list[str], width: int, known: list[set[str]]) -> list[int] | None:
+    """Which columns a short row lacks, when only one way of placing its texts fits: the leaf
+    (last) cell starts with a code, the others are texts their column has in other rows."""
+    from itertools import combinations
+
+    fits = []
+    for kept in combinations(range(width), len(texts)):
+        ok = all(_fits(text, column, width, known) for text, column in zip(texts, kept))
+        if ok:
+            fits.append([c for c in range(width) if c not in kept])
+    return fits[0] if len(fits) == 1 else None
+
+
+def _fits(text: str, column: int, width: int, known: list[set[str]]) -> bool:
+    leaf_like = _LEAF_LIKE.match(text) is not None
+    if column == width - 1:
+        return leaf_like
+    return not leaf_like and text in known[column]
 
 
 def _find_heading(numbered, heading) -> int | None:
@@ -84,11 +173,18 @@ def _page_header(intro, where: Location, axis: str) -> AxisPage:
         stripped = mtext.strip()
         if not stripped.endswith("»"):
             raise fail(where.at(mn, len(mtext.rstrip()) + 1), "the motto opens with « but does not close with »")
-        motto = Cell(clean_cell(stripped[1:-1], where.at(mn, 2), "motto"), where.at(mn, 2))
+        column = 2 + len(mtext) - len(mtext.lstrip())
+        motto = Cell(clean_cell(stripped[1:-1], where.at(mn, column), "motto", required=True), where.at(mn, column))
         rest = rest[1:]
+    elif rest and _QUOTED.match(rest[0][1].strip()) and len(rest[0][1].strip()) <= MAX_MOTTO_CHARS:
+        mn, mtext = rest[0]
+        stripped = mtext.strip()
+        raise fail(where.at(mn, 1 + len(mtext) - len(mtext.lstrip())),
+                   f"line {mn} looks like the axis motto, but it is between {stripped[0]} {stripped[-1]}: "
+                   f"write it between « and », as the plan site shows it (e.g. «{stripped[1:-1].strip()[:60]}»)")
     description = None
     if rest:
-        dn = rest[0][0]
-        body = "\n".join(t.strip() for _, t in rest)
-        description = Cell(clean_cell(body, where.at(dn, 1), "description", max_chars=MAX_DESCRIPTION_CHARS), where.at(dn, 1))
-    return AxisPage(axis, Cell(clean_cell(title, where.at(tn, 1), "axis title"), where.at(tn, 1)), motto, description)
+        paragraphs = [(t, where.at(n, 1 + len(t) - len(t.lstrip()))) for n, t in rest]
+        description = Cell(clean_paragraphs(paragraphs, "description", max_chars=MAX_DESCRIPTION_CHARS), paragraphs[0][1])
+    title_at = where.at(tn, 1 + len(title) - len(title.lstrip()))
+    return AxisPage(axis, Cell(clean_cell(title, title_at, "axis title", required=True), title_at), motto, description)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 import sys
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ PLAN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 LEVEL_KEY = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 IPA_CODE = re.compile(r"^[A-Za-z0-9_]{1,20}$")
 TABLE_FORMATS = ("page-text", "wdt-csv")
+_DATE_LIKE = re.compile(r"=\s*[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}\b")  # 2020-1-1, 01/01/2020, 2030-13-31
+_HEADER = re.compile(r"^\s*\[\[?\s*[A-Za-z0-9_.\"' -]+\s*\]\]?\s*(#.*)?$")  # [table] or [[array]]
 EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[a-z]{2,}$", re.I)
 
 
@@ -71,13 +74,43 @@ class _Doc:
                     if index is None or seen == index:
                         start = n
                         break
-        pattern = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
+        pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
         for n in range(start, len(self.lines)):
-            if n > start and table is not None and self.lines[n].lstrip().startswith("["):
+            if (n > start or table is None) and _HEADER.match(self.lines[n]):
                 break
             if pattern.match(self.lines[n]):
                 return Location(self.path, n + 1, len(self.lines[n]) - len(self.lines[n].lstrip()) + 1)
         return Location(self.path, start + 1 if table is not None else None, None)
+
+
+# The keys each part of plan.toml may have: anything else is a typo that would silently drop data.
+KNOWN_KEYS = {
+    None: ("id", "title", "title_en", "description", "description_en", "source", "license", "keywords", "themes",
+           "frequency", "publisher", "territory", "period", "adoption", "levels", "axes", "tables"),
+    "publisher": ("name", "ipa", "website", "email"),
+    "territory": ("province", "istat"),
+    "period": ("start", "end"),
+    "adoption": ("body", "year"),
+    "levels": ("key", "name", "name_en", "pattern", "class", "column"),
+    "axes": ("code", "title", "motto", "page"),
+    "tables": ("axis", "file", "format"),
+}
+
+
+def _unknown_keys(doc: "_Doc", data: dict, problems: list[Problem], table: str | None = None, index: int | None = None) -> None:
+    known = KNOWN_KEYS[table]
+    section = "the plan (top of plan.toml)" if table is None else (f"[[{table}]]" if index is not None else f"[{table}]")
+    for key in data:
+        if key in known:
+            continue
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        if close:
+            hint = f"did you mean '{close[0]}'?"
+        elif table is not None and key in KNOWN_KEYS[None]:
+            hint = f"'{key}' is a key of the plan itself: move it above the first [section] of the file"
+        else:
+            hint = f"the keys of {section} are {', '.join(known)}"
+        problems.append(Problem(doc.where(key, table, index), f"unknown key '{key}' in {section} ({hint})"))
 
 
 _TYPE_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "a table", dt.date: "a date (YYYY-MM-DD)"}
@@ -87,7 +120,8 @@ def _take(doc: _Doc, data: dict, key: str, kind: type, *, required: bool = True,
           table: str | None = None, index: int | None = None, problems: list[Problem]) -> Any:
     name = f"{table}.{key}" if table and index is None else (f"{table}[{index + 1}].{key}" if table else key)
     if key not in data:
-        if required:
+        misspelt = difflib.get_close_matches(key, [k for k in data if k not in KNOWN_KEYS[table]], n=1, cutoff=0.6)
+        if required and not misspelt:  # a misspelt key is reported as unknown, with this one as suggestion
             problems.append(Problem(doc.where(key, table, index) if table else Location(doc.path),
                                     f"missing required key '{name}'"))
         return None
@@ -112,16 +146,32 @@ def _check_url(doc, value, key, problems, table=None, index=None):
     return value
 
 
-def _text(doc, value, key, problems, table=None, index=None, *, max_chars=None):
+def _text(doc, value, key, problems, table=None, index=None, *, max_chars=None, multiline=False):
+    """Checked plain text of a key. Present means written: empty or only spaces is an error,
+    for optional keys too (delete the line instead), so no empty title is ever published."""
     if value is None:
         return None
     where = doc.where(key, table, index)
+    name = f"{table}.{key}" if table and index is None else (f"{table}[{index + 1}].{key}" if table else key)
+    if not value.strip():
+        problems.append(Problem(where, f"'{name}' is empty: write the text between the quotes"
+                                       + ("" if _required(key, table) else ", or delete the line")))
+        return None
     try:
         kwargs = {"max_chars": max_chars} if max_chars else {}
-        return Cell(clean_cell(value, Location(where.path, where.line, None), f"'{key}'", **kwargs), where)
+        text = clean_cell(value, Location(where.path, where.line, None), f"'{name}'", required=True, multiline=multiline, **kwargs)
+        return Cell(text, where)
     except SourceError as err:
         problems.extend(err.problems)
         return None
+
+
+_OPTIONAL_TEXT = {(None, "title_en"), (None, "description"), (None, "description_en"), ("levels", "name_en"),
+                  ("axes", "motto"), ("adoption", "body")}
+
+
+def _required(key: str, table: str | None) -> bool:
+    return (table, key) not in _OPTIONAL_TEXT
 
 
 def read_plan_toml(path: Path) -> PlanSpec:
@@ -132,6 +182,8 @@ def read_plan_toml(path: Path) -> PlanSpec:
         m = re.search(r"\(at line (\d+), column (\d+)\)", str(err))
         where = Location(path, int(m.group(1)), int(m.group(2))) if m else Location(path)
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(err))
+        if m and _DATE_LIKE.search(text.split("\n")[int(m.group(1)) - 1]):
+            message += "; dates are written YYYY-MM-DD without quotes, e.g. 2020-01-01 (month 01-12, day 01-31)"
         raise fail(where, f"not valid TOML: {message}") from None
     doc = _Doc(path, text)
     problems: list[Problem] = []
@@ -139,18 +191,25 @@ def read_plan_toml(path: Path) -> PlanSpec:
     def take(d, key, kind, **kw):
         return _take(doc, d, key, kind, problems=problems, **kw)
 
+    _unknown_keys(doc, data, problems)
+
     plan_id = take(data, "id", str)
     if plan_id is not None and not PLAN_ID.match(plan_id):
         problems.append(Problem(doc.where("id"), f"'id' must be lower-case letters, digits and '-' (it becomes part of IRIs), not {plan_id!r:.60}"))
     title = _text(doc, take(data, "title", str), "title", problems)
     title_en = _text(doc, take(data, "title_en", str, required=False), "title_en", problems)
-    description = _text(doc, take(data, "description", str, required=False), "description", problems, max_chars=MAX_DESCRIPTION_CHARS)
-    description_en = _text(doc, take(data, "description_en", str, required=False), "description_en", problems, max_chars=MAX_DESCRIPTION_CHARS)
+    description = _text(doc, take(data, "description", str, required=False), "description", problems, max_chars=MAX_DESCRIPTION_CHARS, multiline=True)
+    description_en = _text(doc, take(data, "description_en", str, required=False), "description_en", problems, max_chars=MAX_DESCRIPTION_CHARS, multiline=True)
     source = _check_url(doc, take(data, "source", str), "source", problems)
     license_ = _check_url(doc, take(data, "license", str), "license", problems)
     keywords = take(data, "keywords", list, required=False) or []
     if not all(isinstance(k, str) and k.strip() for k in keywords):
         problems.append(Problem(doc.where("keywords"), "'keywords' must be a list of non-empty strings"))
+        keywords = []
+    try:
+        keywords = [clean_cell(k, Location(path, doc.where("keywords").line, None), "'keywords'") for k in keywords]
+    except SourceError as err:
+        problems.extend(err.problems)
         keywords = []
 
     themes = take(data, "themes", list, required=False)
@@ -165,6 +224,7 @@ def read_plan_toml(path: Path) -> PlanSpec:
     publisher = None
     pub = take(data, "publisher", dict)
     if pub is not None:
+        _unknown_keys(doc, pub, problems, "publisher")
         name = _text(doc, take(pub, "name", str, table="publisher"), "name", problems, "publisher")
         ipa = take(pub, "ipa", str, table="publisher")
         if ipa is not None and not IPA_CODE.match(ipa):
@@ -181,6 +241,7 @@ def read_plan_toml(path: Path) -> PlanSpec:
     province = istat = None
     territory = take(data, "territory", dict)
     if territory is not None:
+        _unknown_keys(doc, territory, problems, "territory")
         province = take(territory, "province", str, table="territory")
         if province is not None and not re.fullmatch(r"[0-9]{3}", province):
             problems.append(Problem(doc.where("province", "territory"), f"'territory.province' must be a 3-digit ISTAT province code such as \"072\", not {province!r:.20}"))
@@ -191,6 +252,7 @@ def read_plan_toml(path: Path) -> PlanSpec:
     start = end = None
     period = take(data, "period", dict)
     if period is not None:
+        _unknown_keys(doc, period, problems, "period")
         start = take(period, "start", dt.date, table="period")
         end = take(period, "end", dt.date, table="period")
         if start and end and start > end:
@@ -199,6 +261,7 @@ def read_plan_toml(path: Path) -> PlanSpec:
     adoption_body = adoption_year = None
     adoption = take(data, "adoption", dict, required=False)
     if adoption is not None:
+        _unknown_keys(doc, adoption, problems, "adoption")
         body = _text(doc, take(adoption, "body", str, table="adoption", required=False), "body", problems, "adoption")
         adoption_body = body.text if body else None
         adoption_year = take(adoption, "year", int, table="adoption", required=False)
@@ -235,12 +298,13 @@ def _levels(doc, data, problems, take) -> list[Level]:
             problems.append(Problem(doc.where("levels"), f"levels[{i + 1}] must be a table"))
             continue
         kw = {"table": "levels", "index": i}
+        _unknown_keys(doc, item, problems, "levels", i)
         key = take(item, "key", str, **kw)
-        name = take(item, "name", str, **kw)
-        name_en = take(item, "name_en", str, required=False, **kw)
+        name = _text(doc, take(item, "name", str, **kw), "name", problems, "levels", i)
+        name_en = _text(doc, take(item, "name_en", str, required=False, **kw), "name_en", problems, "levels", i)
         pattern = take(item, "pattern", str, **kw)
         level_class = take(item, "class", str, required=False, **kw)
-        column = take(item, "column", str, required=(i > 0), **kw)
+        column = _text(doc, take(item, "column", str, required=(i > 0), **kw), "column", problems, "levels", i)
         if key is not None and (not LEVEL_KEY.match(key) or key in keys or key == "level"):
             problems.append(Problem(doc.where("key", "levels", i), f"levels[{i + 1}].key must be unique, lower-case letters, digits and '-' (not 'level'), not {key!r:.40}"))
         keys.add(key)
@@ -253,7 +317,8 @@ def _levels(doc, data, problems, take) -> list[Level]:
         if level_class is not None and level_class not in LEVEL_CLASSES:
             problems.append(Problem(doc.where("class", "levels", i), f"levels[{i + 1}].class must be one of {', '.join(LEVEL_CLASSES)}, not {level_class!r:.40}"))
         if None not in (key, name, pattern):
-            levels.append(Level(key, name, name_en, i + 1, pattern, level_class, column))
+            levels.append(Level(key, name.text, name_en.text if name_en else None, i + 1, pattern, level_class,
+                                column.text if column else None))
     # a broken level shifts the ones below it: checks that rely on levels would only echo it
     return levels if len(problems) == before else []
 
@@ -268,6 +333,7 @@ def _axes(doc, data, problems, take, levels) -> list[AxisSpec]:
             problems.append(Problem(doc.where("axes"), f"axes[{i + 1}] must be a table"))
             continue
         kw = {"table": "axes", "index": i}
+        _unknown_keys(doc, item, problems, "axes", i)
         code = take(item, "code", str, **kw)
         title = _text(doc, take(item, "title", str, **kw), "title", problems, "axes", i)
         motto = _text(doc, take(item, "motto", str, required=False, **kw), "motto", problems, "axes", i)
@@ -294,6 +360,7 @@ def _tables(doc, data, problems, take, folder: Path, axes) -> list[TableSpec]:
             problems.append(Problem(doc.where("tables"), f"tables[{i + 1}] must be a table"))
             continue
         kw = {"table": "tables", "index": i}
+        _unknown_keys(doc, item, problems, "tables", i)
         axis = take(item, "axis", str, **kw)
         file = take(item, "file", str, **kw)
         fmt = take(item, "format", str, **kw)

@@ -54,15 +54,35 @@ def read_source(path: Path) -> str:
     return text
 
 
-def clean_cell(value: str, where: Location, what: str, *, max_chars: int = MAX_TITLE_CHARS) -> str:
-    """A cell's text, trimmed, or a located error if it is not publishable plain text."""
+def clean_cell(value: str, where: Location, what: str, *, max_chars: int = MAX_TITLE_CHARS,
+               required: bool = False, multiline: bool = False) -> str:
+    """A cell's text, trimmed, or a located error if it is not publishable plain text.
+
+    required: empty (or only spaces) is an error. multiline: the text may hold several paragraphs,
+    one a line; they are trimmed, blank lines dropped, and joined with one line break, as
+    `clean_paragraphs` does for text read line by line."""
+    if multiline:
+        return clean_paragraphs([(line, where) for line in value.split("\n")], what, max_chars=max_chars, required=required)
     text = value.strip()
     col0 = (where.column or 1) + (len(value) - len(value.lstrip()))
+    if required and not _visible(text):
+        raise fail(where, f"{what} is empty: write the text")
+    mojibake = find_mojibake(text)
+    if mojibake is not None:
+        start, bad, good = mojibake
+        raise fail(
+            where.at(where.line, col0 + start),
+            f"{what}: the text looks double-encoded: «{bad}» should probably be «{good}». "
+            "The file was opened or saved by a program that misread UTF-8 (often a spreadsheet): "
+            "fix the text, or save the file again as UTF-8 (in a spreadsheet: 'CSV UTF-8')",
+        )
     for i, ch in enumerate(text):
         if ch == "\ufeff":
             raise fail(where.at(where.line, col0 + i), f"{what}: stray byte-order mark inside the text")
+        if ch == "\n":
+            raise fail(where.at(where.line, col0 + i), f"{what}: a line break inside the text; it must be on one line")
         if unicodedata.category(ch) == "Cc" and ch != "\t":
-            raise fail(where.at(where.line, col0 + i), f"{what}: control character U+{ord(ch):04X} in text")
+            raise fail(where.at(where.line, col0 + i), f"{what}: invisible control character U+{ord(ch):04X} in the text; delete it")
     if _FORMULA.match(text):
         raise fail(where.at(where.line, col0), f"{what}: looks like a spreadsheet formula ({_excerpt(text)}); export values, not formulas")
     markup = _MARKUP.search(text)
@@ -74,6 +94,102 @@ def clean_cell(value: str, where: Location, what: str, *, max_chars: int = MAX_T
     if len(text) > max_chars:
         raise fail(where.at(where.line, col0), f"{what}: {len(text)} characters, more than the {max_chars} allowed")
     return text
+
+
+def clean_paragraphs(lines: list[tuple[str, Location]], what: str, *, max_chars: int = MAX_DESCRIPTION_CHARS,
+                     required: bool = False) -> str:
+    """Text of several paragraphs, one a line (each with its location): every line checked like a
+    cell, blank lines dropped, the paragraphs joined with one line break."""
+    paragraphs = [clean_cell(text, where, what, max_chars=max_chars) for text, where in lines]
+    body = "\n".join(p for p in paragraphs if p)
+    first = lines[0][1] if lines else None
+    if required and not _visible(body):
+        raise fail(first, f"{what} is empty: write the text")
+    if len(body) > max_chars:
+        raise fail(first, f"{what}: {len(body)} characters, more than the {max_chars} allowed")
+    return body
+
+
+def _visible(text: str) -> bool:
+    """Whether the text has a character one can see (not only spaces or invisible characters)."""
+    return any(unicodedata.category(ch)[0] not in "ZC" for ch in text)
+
+
+# UTF-8 read as Windows-1252 (or Latin-1) turns "à" into "Ã " and "’" into "â€™": a lead character
+# Â/Ã (two-byte sequences: Latin-1 letters, «», °, NBSP) or â (three-byte: ’ “ ” – — … €), then
+# characters whose Windows-1252 byte is a UTF-8 continuation byte (0x80-0xBF). Italian never writes
+# Â, Ã or â before such characters, so the check does not trip on real text; other leads (È, É, Ò…)
+# are left alone because «PERCHÉ» would look like one.
+_MOJIBAKE_LEADS = {"\u00c2": 1, "\u00c3": 1, "\u00e2": 2}
+
+
+def _byte(ch: str) -> int | None:
+    """The single byte a Windows-1252 (or, for its five holes, Latin-1) decoder read as ch."""
+    for codec in ("cp1252", "latin-1"):
+        try:
+            raw = ch.encode(codec)
+        except UnicodeEncodeError:
+            continue
+        return raw[0]
+    return None
+
+
+def find_mojibake(text: str) -> tuple[int, str, str] | None:
+    """(index, the word as written, the word repaired) of the first double-encoded UTF-8 sequence."""
+    for i, ch in enumerate(text):
+        follow = _MOJIBAKE_LEADS.get(ch)
+        if follow is None:
+            continue
+        tail = text[i + 1:i + 1 + follow]
+        raw = [_byte(ch)] + [_byte(c) for c in tail]
+        repaired = None
+        if len(tail) == follow and all(b is not None and 0x80 <= b <= 0xBF for b in raw[1:]):
+            try:
+                repaired = bytes(raw).decode("utf-8")
+            except UnicodeDecodeError:
+                repaired = None
+            length = 1 + follow
+        if repaired is None and ch == "\u00c3" and (i + 1 == len(text) or text[i + 1].isspace()):
+            # "à" is C3 A0: the A0 (a no-break space) is often turned into a space or trimmed away
+            repaired, length = "\u00e0", 1 + (i + 1 < len(text) and text[i + 1] == "\u00a0")
+        if repaired is None and text.startswith("\u00e2\u20ac", i):
+            # "”" is E2 80 9D and 9D has no Windows-1252 character: often dropped
+            repaired, length = "\u201d", 2
+        if repaired is None:
+            continue
+        start = _word_start(text, i)
+        end = _word_end(text, i + length)
+        return i, text[start:end], text[start:i] + repaired + text[i + length:end]
+    return None
+
+
+def _word_start(text: str, i: int) -> int:
+    while i > 0 and not text[i - 1].isspace():
+        i -= 1
+    return i
+
+
+def _word_end(text: str, i: int) -> int:
+    while i < len(text) and not text[i].isspace():
+        i += 1
+    return i
+
+
+def first_difference(a: str, b: str) -> str:
+    """Where two texts that should be equal first differ, in words one can act on."""
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return f"they differ at character {i + 1}: {_char(x)} in the first, {_char(y)} in the second"
+    if len(a) == len(b):
+        return "they are identical"
+    longer, extra = ("first", a[len(b):]) if len(a) > len(b) else ("second", b[len(a):])
+    return f"the {longer} goes on after character {min(len(a), len(b))} with {_excerpt(extra)}"
+
+
+def _char(ch: str) -> str:
+    name = unicodedata.name(ch, "unnamed character")
+    shown = f"«{ch}» " if unicodedata.category(ch)[0] not in "ZC" else ""
+    return f"{shown}U+{ord(ch):04X} {name}"
 
 
 def _excerpt(text: str, limit: int = 40) -> str:
