@@ -68,6 +68,7 @@ CASES = [
     ("PlanElement-subject", ACTION, DCTERMS.subject, _add((ACTION, DCTERMS.subject, URIRef("http://eurovoc.europa.eu/housing")))),
     ("PlanElement-matchOutsidePlan", ACTION, SKOS.closeMatch, _add((ACTION, SKOS.closeMatch, OBJ51))),
     ("PlanElement-matchOutsidePlan", ACTION, SKOS.relatedMatch, _add((ACTION, SKOS.relatedMatch, Literal("5.1")))),
+    ("PlanElement-matchOutsidePlan", ACTION, SKOS.exactMatch, _add((ACTION, SKOS.exactMatch, ACTION))),
     ("PlanElement-oneParent", ACTION, None, _drop((ACTION, SKOS.broader, None))),
     ("PlanElement-oneParent", ACTION, None, _add((ACTION, SKOS.topConceptOf, PLAN))),
     ("PlanElement-notationPattern", ACTION, SKOS.notation, _both(_drop((ACTION, SKOS.notation, None)), _add((ACTION, SKOS.notation, Literal("5.1.1.A"))))),
