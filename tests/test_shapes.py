@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
-from rdflib import Literal, URIRef
+from click.testing import CliRunner
+from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, SKOS, XSD
 
 from pianold.ingest import load_plan
@@ -12,7 +15,7 @@ from pianold.uris import Uris
 from pianold.validate import shapes_graph, validate
 from pianold.vocab import COV, L0, PSM, TI
 
-from conftest import BARI
+from conftest import BARI, ROOT
 
 URIS = Uris("https://w3id.org/pianold")
 PLAN = URIS.plan("bari-psm-2030")
@@ -52,8 +55,21 @@ def _both(*mutations):
     return mutate
 
 
+def _set(s, p, o):
+    """Replace every value of (s, p) by o."""
+    return _both(_drop((s, p, None)), _add((s, p, o)))
+
+
+def _retype(node, old, new):
+    return _both(_drop((node, RDF.type, old)), _add((node, RDF.type, new)))
+
+
 # (constraint, focus node, result path or None, mutation)
 CASES = [
+    ("PlanElement-typePlanElement", ACTION, RDF.type, _drop((ACTION, RDF.type, PSM.PlanElement))),
+    ("PlanElement-typeConcept", ACTION, RDF.type, _drop((ACTION, RDF.type, SKOS.Concept))),
+    ("PlanElement-levelClass", ACTION, RDF.type, _retype(ACTION, PSM.Action, PSM.Axis)),
+    ("PlanElement-levelClass", ACTION, RDF.type, _add((ACTION, RDF.type, PSM.Objective))),
     ("PlanElement-notation", ACTION, SKOS.notation, _drop((ACTION, SKOS.notation, None))),
     ("PlanElement-notation", ACTION, SKOS.notation, _add((ACTION, SKOS.notation, Literal("5.1.1.z")))),
     ("PlanElement-notation", ACTION, SKOS.notation, _both(_drop((ACTION, SKOS.notation, None)), _add((ACTION, SKOS.notation, Literal(5))))),
@@ -142,3 +158,115 @@ def test_report_names_focus_path_message_severity(bari_graph):
     assert "path:    skos:notation" in text
     assert "psmsh:PlanElement-notationPrefix" in text
     assert text.rstrip().endswith("1 violation")
+
+
+# ---------------------------------------------------------------- what the review found
+# Each of these variants of the published Turtle passed `pianold validate FILE` before the shapes
+# were fixed (exit 0). They are made from the built plan by removing and adding triples.
+
+def _variant_action_typed_only_action(g):
+    for t in (PSM.PlanElement, SKOS.Concept):
+        g.remove((ACTION, RDF.type, t))
+    g.remove((ACTION, SKOS.prefLabel, None))
+    g.remove((ACTION, SKOS.broader, None))
+
+
+REVIEW = [
+    # 1. only psm:Action (no psm:PlanElement, no skos:Concept), no label, no parent
+    ("typed-only-action", _variant_action_typed_only_action,
+     {"PlanElement-typePlanElement", "PlanElement-typeConcept", "PlanElement-prefLabelIt", "PlanElement-oneParent"}),
+    # 2. an action typed psm:Axis
+    ("action-typed-axis", _retype(ACTION, PSM.Action, PSM.Axis), {"PlanElement-levelClass"}),
+]
+
+
+@pytest.fixture(scope="module")
+def published(built_dist):
+    """The plan's graph as published: the Turtle dump of the built version."""
+    return Graph().parse(built_dist.dist_dir / "current/plans/bari-psm-2030.ttl", format="turtle")
+
+
+@pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated")  # inside rdflib's JSON-LD parser
+@pytest.mark.parametrize("name", ["plans/bari-psm-2030.ttl", "plans/bari-psm-2030.nt", "plans/bari-psm-2030.rdf",
+                                  "plans/bari-psm-2030.jsonld", "all.ttl"])
+def test_published_files_conform(built_dist, name):
+    """Every published serialisation of the plan, and the dump with the ontology and the catalogue."""
+    from rdflib.util import guess_format
+
+    g = Graph().parse(built_dist.dist_dir / "current" / name, format=guess_format(name))
+    report = validate(g)
+    assert report.conforms and report.results == (), report.render(g)
+
+
+@pytest.mark.parametrize("name,mutate,expected", REVIEW, ids=[r[0] for r in REVIEW])
+def test_review_variants_fail_validate_file(published, tmp_path, name, mutate, expected):
+    from pianold.cli import main
+
+    g = Graph()
+    for t in published:
+        g.add(t)
+    mutate(g)
+    path = tmp_path / f"{name}.ttl"
+    g.serialize(path, format="turtle")
+    run = CliRunner().invoke(main, ["validate", str(path)])
+    assert run.exit_code == 1, run.output
+    shown = {line.split("psmsh:", 1)[1].strip() for line in run.output.splitlines() if line.startswith("  shape:   psmsh:")}
+    assert expected <= shown, run.output
+
+
+@pytest.mark.parametrize("cls", [PSM.Axis, PSM.Objective, PSM.SpecificObjective, PSM.Action])
+def test_every_level_class_is_validated_without_plan_element(bari_graph, cls):
+    """No inference and no ontology at validation: an element typed only with its level's class is still checked."""
+    node = next(n for n in bari_graph.subjects(RDF.type, cls))
+    g = Graph()
+    for t in bari_graph:
+        if t[0] == node and (t[1] in (PSM.level, SKOS.notation, DCTERMS.identifier) or (t[1] == RDF.type and t[2] != cls)):
+            continue  # of these, keep only `node a cls`
+        g.add(t)
+    report = validate(g)
+    hits = {str(r.shape).split("#")[1] for r in report.results if r.focus == node}
+    assert {"PlanElement-typePlanElement", "PlanElement-typeConcept", "PlanElement-level", "PlanElement-notation"} <= hits, report.render(g)
+
+
+def test_element_with_a_level_but_no_type_is_validated(bari_graph):
+    g = Graph()
+    for t in bari_graph:
+        if not (t[0] == ACTION and t[1] == RDF.type):
+            g.add(t)
+    report = validate(g)
+    assert any(r.focus == ACTION and str(r.shape) == PSMSH + "PlanElement-typePlanElement" for r in report.results), report.render(g)
+
+
+def test_element_typed_with_a_declared_level_class_is_validated(bari_graph):
+    """Anything typed with a class a level declares (psm:levelClass) is an element, whatever that class is."""
+    g = Graph()
+    for t in bari_graph:
+        g.add(t)
+    custom = URIRef("https://example.org/onto/Strategia")
+    g.add((URIS.level("bari-psm-2030", "action"), PSM.levelClass, custom))
+    stray = URIRef("https://example.org/stray")
+    g.add((stray, RDF.type, custom))
+    report = validate(g)
+    assert any(r.focus == stray and str(r.shape) == PSMSH + "PlanElement-typePlanElement" for r in report.results), report.render(g)
+
+
+# ---------------------------------------------------------------- plans of other shapes still conform
+
+def test_three_level_fixture_conforms():
+    """Asse > Strategia > Azione, with a level (Strategia) that declares no class."""
+    g = plan_graph(load_plan(ROOT / "tests/fixtures/three-level-plan"), URIS)
+    report = validate(g)
+    assert report.conforms and report.results == (), report.render(g)
+
+
+def test_generated_plan_conforms(tmp_path):
+    """The plan folder bench/build_scale.py generates (the build benchmark's input), small."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        from build_scale import write_plan
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    write_plan(tmp_path / "plan", 2000)
+    g = plan_graph(load_plan(tmp_path / "plan"), URIS)
+    report = validate(g)
+    assert report.conforms and report.results == (), report.render(g)
