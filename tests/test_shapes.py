@@ -23,6 +23,7 @@ AXIS5 = URIS.element("bari-psm-2030", "axis", "5")
 OBJ51 = URIS.element("bari-psm-2030", "objective", "5.1")
 SPEC511 = URIS.element("bari-psm-2030", "specific-objective", "5.1.1")
 ACTION = URIS.element("bari-psm-2030", "action", "5.1.1.a")
+SPEC512 = URIS.element("bari-psm-2030", "specific-objective", "5.1.2")
 PERIOD = URIS.period("bari-psm-2030")
 ORG = URIS.organization("cmba")
 LEVEL = URIS.level("bari-psm-2030", "action")
@@ -64,6 +65,11 @@ def _retype(node, old, new):
     return _both(_drop((node, RDF.type, old)), _add((node, RDF.type, new)))
 
 
+def _move_child(child, old_parent, new_parent, *predicates):
+    """Move the parent's side of the link (parent -> child) to another parent: the child still says old_parent."""
+    return _both(*[_drop((old_parent, p, child)) for p in predicates], *[_add((new_parent, p, child)) for p in predicates])
+
+
 # (constraint, focus node, result path or None, mutation)
 CASES = [
     ("PlanElement-typePlanElement", ACTION, RDF.type, _drop((ACTION, RDF.type, PSM.PlanElement))),
@@ -96,6 +102,22 @@ CASES = [
         _add((SPEC511, SKOS.inScheme, URIRef("https://example.org/p2"))))),
     ("PlanElement-topOfOwnScheme", AXIS5, SKOS.topConceptOf, _both(
         _drop((AXIS5, SKOS.topConceptOf, None)), _add((AXIS5, SKOS.topConceptOf, URIRef("https://example.org/p2"))))),
+    # dct:isPartOf agrees with skos:broader (or, at the top, skos:topConceptOf), even when dct:hasPart agrees with it
+    ("PlanElement-isPartOf", ACTION, DCTERMS.isPartOf, _both(
+        _set(ACTION, DCTERMS.isPartOf, OBJ51), _move_child(ACTION, SPEC511, OBJ51, DCTERMS.hasPart))),
+    ("PlanElement-isPartOf", ACTION, DCTERMS.isPartOf, _drop((ACTION, DCTERMS.isPartOf, None))),
+    ("PlanElement-isPartOf", AXIS5, DCTERMS.isPartOf, _drop((AXIS5, DCTERMS.isPartOf, None))),
+    ("PlanElement-isPartOf", AXIS5, DCTERMS.isPartOf, _add((AXIS5, DCTERMS.isPartOf, OBJ51))),
+    # each link of the hierarchy is stated both ways
+    ("Hierarchy-children", SPEC512, SKOS.narrower, _move_child(ACTION, SPEC511, SPEC512, SKOS.narrower)),
+    ("Hierarchy-children", SPEC511, SKOS.narrower, _drop((SPEC511, SKOS.narrower, ACTION))),
+    ("Hierarchy-children", SPEC511, SKOS.narrower, _drop((ACTION, SKOS.broader, None))),
+    ("Hierarchy-children", SPEC511, DCTERMS.hasPart, _drop((SPEC511, DCTERMS.hasPart, ACTION))),
+    ("Hierarchy-children", OBJ51, DCTERMS.hasPart, _add((OBJ51, DCTERMS.hasPart, ACTION))),
+    ("Hierarchy-children", PLAN, DCTERMS.hasPart, _drop((PLAN, DCTERMS.hasPart, AXIS5))),
+    ("Hierarchy-children", PLAN, DCTERMS.hasPart, _add((PLAN, DCTERMS.hasPart, OBJ51))),
+    ("StrategicPlan-topConcepts", PLAN, SKOS.hasTopConcept, _drop((PLAN, SKOS.hasTopConcept, AXIS5))),
+    ("StrategicPlan-topConcepts", PLAN, SKOS.hasTopConcept, _add((PLAN, SKOS.hasTopConcept, OBJ51))),
     ("StrategicPlan-prefLabelIt", PLAN, SKOS.prefLabel, _drop((PLAN, SKOS.prefLabel, Literal("Piano Strategico Metropolitano – PSM BARI 20>30", lang="it")))),
     ("StrategicPlan-identifier", PLAN, DCTERMS.identifier, _drop((PLAN, DCTERMS.identifier, None))),
     ("StrategicPlan-publisher", PLAN, DCTERMS.publisher, _drop((PLAN, DCTERMS.publisher, None))),
@@ -174,9 +196,16 @@ def _variant_action_typed_only_action(g):
 REVIEW = [
     # 1. only psm:Action (no psm:PlanElement, no skos:Concept), no label, no parent
     ("typed-only-action", _variant_action_typed_only_action,
-     {"PlanElement-typePlanElement", "PlanElement-typeConcept", "PlanElement-prefLabelIt", "PlanElement-oneParent"}),
+     {"PlanElement-typePlanElement", "PlanElement-typeConcept", "PlanElement-prefLabelIt", "PlanElement-oneParent", "Hierarchy-children"}),
     # 2. an action typed psm:Axis
     ("action-typed-axis", _retype(ACTION, PSM.Action, PSM.Axis), {"PlanElement-levelClass"}),
+    # 3. dct:isPartOf / dct:hasPart saying another parent than skos:broader, consistently with each other
+    ("isPartOf-contradicts-broader", _both(_set(ACTION, DCTERMS.isPartOf, OBJ51), _move_child(ACTION, SPEC511, OBJ51, DCTERMS.hasPart)),
+     {"PlanElement-isPartOf"}),
+    #    skos:narrower on another parent than skos:broader says
+    ("narrower-contradicts-broader", _move_child(ACTION, SPEC511, SPEC512, SKOS.narrower), {"Hierarchy-children"}),
+    # 5. the scheme lists no top concept
+    ("no-hasTopConcept", _drop((PLAN, SKOS.hasTopConcept, None)), {"StrategicPlan-topConcepts"}),
 ]
 
 
