@@ -7,7 +7,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, RDF, SKOS, XSD
+from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS, XSD
 
 from pianold.ingest import load_plan
 from pianold.model import plan_graph
@@ -79,6 +79,10 @@ CASES = [
     ("PlanElement-notation", ACTION, SKOS.notation, _drop((ACTION, SKOS.notation, None))),
     ("PlanElement-notation", ACTION, SKOS.notation, _add((ACTION, SKOS.notation, Literal("5.1.1.z")))),
     ("PlanElement-notation", ACTION, SKOS.notation, _both(_drop((ACTION, SKOS.notation, None)), _add((ACTION, SKOS.notation, Literal(5))))),
+    ("PlanElement-identifier", ACTION, DCTERMS.identifier, _drop((ACTION, DCTERMS.identifier, None))),
+    ("PlanElement-identifier", ACTION, DCTERMS.identifier, _set(ACTION, DCTERMS.identifier, Literal("5.1.1.b"))),
+    ("PlanElement-identifier", ACTION, DCTERMS.identifier, _set(ACTION, DCTERMS.identifier, Literal("cmba:5.1.1.a"))),
+    ("PlanElement-identifier", ACTION, DCTERMS.identifier, _add((ACTION, DCTERMS.identifier, Literal("5.1.1.b")))),
     ("PlanElement-prefLabel", ACTION, SKOS.prefLabel, _add((ACTION, SKOS.prefLabel, Literal("Un altro titolo", lang="it")))),
     ("PlanElement-prefLabelIt", ACTION, SKOS.prefLabel, _both(_drop((ACTION, SKOS.prefLabel, None)), _add((ACTION, SKOS.prefLabel, Literal("Strengthening", lang="en"))))),
     ("PlanElement-inScheme", ACTION, SKOS.inScheme, _drop((ACTION, SKOS.inScheme, None))),
@@ -118,8 +122,24 @@ CASES = [
     ("Hierarchy-children", PLAN, DCTERMS.hasPart, _add((PLAN, DCTERMS.hasPart, OBJ51))),
     ("StrategicPlan-topConcepts", PLAN, SKOS.hasTopConcept, _drop((PLAN, SKOS.hasTopConcept, AXIS5))),
     ("StrategicPlan-topConcepts", PLAN, SKOS.hasTopConcept, _add((PLAN, SKOS.hasTopConcept, OBJ51))),
+    # names, titles, labels and codes say something
+    ("Text-prefLabel", ACTION, SKOS.prefLabel, _set(ACTION, SKOS.prefLabel, Literal("", lang="it"))),
+    ("Text-prefLabel", ACTION, SKOS.prefLabel, _set(ACTION, SKOS.prefLabel, Literal(" \t\n ", lang="it"))),
+    ("Text-prefLabel", ACTION, SKOS.prefLabel, _add((ACTION, SKOS.prefLabel, Literal("\u00a0", lang="en")))),
+    ("Text-prefLabel", PLAN, SKOS.prefLabel, _add((PLAN, SKOS.prefLabel, Literal("  ", lang="en")))),
+    ("Text-prefLabel", LEVEL, SKOS.prefLabel, _set(LEVEL, SKOS.prefLabel, Literal("", lang="it"))),
+    ("Text-name", ACTION, L0.name, _set(ACTION, L0.name, Literal(" ", lang="it"))),
+    ("Text-name", ORG, L0.name, _set(ORG, L0.name, Literal("", lang="it"))),
+    ("Text-title", PLAN, DCTERMS.title, _add((PLAN, DCTERMS.title, Literal("", lang="en")))),
+    ("Text-label", ORG, RDFS.label, _set(ORG, RDFS.label, Literal("", lang="it"))),
+    ("Text-label", PERIOD, RDFS.label, _set(PERIOD, RDFS.label, Literal("  "))),
+    ("Text-notation", ACTION, SKOS.notation, _set(ACTION, SKOS.notation, Literal(""))),
+    ("Text-identifier", PLAN, DCTERMS.identifier, _set(PLAN, DCTERMS.identifier, Literal(" "))),
     ("StrategicPlan-prefLabelIt", PLAN, SKOS.prefLabel, _drop((PLAN, SKOS.prefLabel, Literal("Piano Strategico Metropolitano – PSM BARI 20>30", lang="it")))),
     ("StrategicPlan-identifier", PLAN, DCTERMS.identifier, _drop((PLAN, DCTERMS.identifier, None))),
+    ("StrategicPlan-identifierForm", PLAN, DCTERMS.identifier, _set(PLAN, DCTERMS.identifier, Literal("bari-psm-2030"))),
+    ("StrategicPlan-identifierForm", PLAN, DCTERMS.identifier, _set(PLAN, DCTERMS.identifier, Literal("cmba:"))),
+    ("StrategicPlan-identifierForm", PLAN, DCTERMS.identifier, _set(PLAN, DCTERMS.identifier, Literal("c_a662:bari-psm-2030"))),
     ("StrategicPlan-publisher", PLAN, DCTERMS.publisher, _drop((PLAN, DCTERMS.publisher, None))),
     ("StrategicPlan-adoptedBy", PLAN, PSM.adoptedBy, _drop((PLAN, PSM.adoptedBy, None))),
     ("StrategicPlan-period", PLAN, TI.hasTemporalCoverage, _drop((PLAN, TI.hasTemporalCoverage, None))),
@@ -173,8 +193,9 @@ def test_report_names_focus_path_message_severity(bari_graph):
     g = bari_graph.__class__()
     for t in bari_graph:
         g.add(t)
-    g.remove((ACTION, SKOS.notation, None))
-    g.add((ACTION, SKOS.notation, Literal("9.9.9.z")))
+    for prop in (SKOS.notation, DCTERMS.identifier):  # the identifier is the code
+        g.remove((ACTION, prop, None))
+        g.add((ACTION, prop, Literal("9.9.9.z")))
     text = validate(g).render(g)
     assert "Violation: <" + str(ACTION) + "> (9.9.9.z)" in text
     assert "path:    skos:notation" in text
@@ -193,6 +214,13 @@ def _variant_action_typed_only_action(g):
     g.remove((ACTION, SKOS.broader, None))
 
 
+def _variant_blank_label(text):
+    def mutate(g):
+        g.remove((ACTION, SKOS.prefLabel, None))
+        g.add((ACTION, SKOS.prefLabel, Literal(text, lang="it")))
+    return mutate
+
+
 REVIEW = [
     # 1. only psm:Action (no psm:PlanElement, no skos:Concept), no label, no parent
     ("typed-only-action", _variant_action_typed_only_action,
@@ -204,8 +232,13 @@ REVIEW = [
      {"PlanElement-isPartOf"}),
     #    skos:narrower on another parent than skos:broader says
     ("narrower-contradicts-broader", _move_child(ACTION, SPEC511, SPEC512, SKOS.narrower), {"Hierarchy-children"}),
+    # 4. empty or blank label
+    ("empty-label", _variant_blank_label(""), {"Text-prefLabel"}),
+    ("blank-label", _variant_blank_label("   "), {"Text-prefLabel"}),
     # 5. the scheme lists no top concept
     ("no-hasTopConcept", _drop((PLAN, SKOS.hasTopConcept, None)), {"StrategicPlan-topConcepts"}),
+    # 6. dct:identifier is not the notation
+    ("identifier-not-notation", _set(ACTION, DCTERMS.identifier, Literal("5.1.1.b")), {"PlanElement-identifier"}),
 ]
 
 
@@ -254,7 +287,7 @@ def test_every_level_class_is_validated_without_plan_element(bari_graph, cls):
         g.add(t)
     report = validate(g)
     hits = {str(r.shape).split("#")[1] for r in report.results if r.focus == node}
-    assert {"PlanElement-typePlanElement", "PlanElement-typeConcept", "PlanElement-level", "PlanElement-notation"} <= hits, report.render(g)
+    assert {"PlanElement-typePlanElement", "PlanElement-typeConcept", "PlanElement-level", "PlanElement-notation", "PlanElement-identifier"} <= hits, report.render(g)
 
 
 def test_element_with_a_level_but_no_type_is_validated(bari_graph):
