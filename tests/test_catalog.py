@@ -241,6 +241,111 @@ def test_dump_ranges_and_validators(live_server):
     assert status == 416
 
 
+@pytest.fixture(scope="module")
+def dump(live_server):
+    """The full all.nq and its validators, as a client first sees them."""
+    status, headers, full = http(live_server.url + "/dumps/all.nq")
+    assert status == 200 and len(full) > 1000
+    return live_server.url + "/dumps/all.nq", full, headers["ETag"], headers["Last-Modified"]
+
+
+@pytest.mark.parametrize("failing", [{"If-Match": '"nope"'}, {"If-Match": "W/{etag}"},
+                                     {"If-Unmodified-Since": "Sat, 01 Jan 2000 00:00:00 GMT"}], ids=str)
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+@pytest.mark.parametrize("range_", [None, "bytes=0-9"])
+def test_dump_failed_precondition_is_412_before_range(dump, failing, method, range_):
+    """RFC 9110 §13.2.2: If-Match (compared strongly) and If-Unmodified-Since are judged before
+    Range; a 412 has no body and no cache keeps it, as for documents."""
+    url, _, etag, _ = dump
+    headers = {name: value.format(etag=etag) for name, value in failing.items()}
+    if range_:
+        headers["Range"] = range_
+    status, answer, body = http(url, headers=headers, method=method)
+    assert status == 412 and body == b"" and answer["Content-Length"] == "0"
+    assert answer["Cache-Control"] == "no-store" and "Content-Range" not in answer
+    assert answer["ETag"] == etag and answer["Access-Control-Allow-Origin"] == "*"
+
+
+def test_dump_passed_preconditions_then_range(dump):
+    url, full, etag, modified = dump
+    for headers in ({"If-Match": etag}, {"If-Match": "*"}, {"If-Unmodified-Since": modified}):
+        status, answer, part = http(url, headers={**headers, "Range": "bytes=0-9"})
+        assert status == 206 and part == full[:10] and answer["Content-Range"] == f"bytes 0-9/{len(full)}", headers
+    status, _, body = http(url, headers={"If-None-Match": etag, "Range": "bytes=0-9"})  # a matching If-None-Match wins
+    assert status == 304 and body == b""
+
+
+@pytest.mark.parametrize("range_,expected", [
+    ("bytes=10-109", (10, 109)),
+    ("bytes=100-", (100, None)),
+    ("bytes=-10", (-10, None)),
+    ("bytes=0-99999999999", (0, None)),  # the last position is cut to the file's end
+    ("BYTES=0-0", (0, 0)),  # the unit is case-insensitive
+    ("bytes= 5-9 ", (5, 9)),
+    ("items=0-1", None),  # an unknown unit is ignored (§14.2): the whole file
+    ("bytes=0-1,5-6", None),  # several ranges: the whole file, no multipart answer
+    ("bytes=0-1,,", (0, 1)),  # empty list elements do not count (§5.6.1)
+    ("bytes=9-5", None),  # not a valid range: ignored
+    ("bytes=abc", None),
+    ("bytes", None),
+])
+def test_dump_range_forms(dump, range_, expected):
+    url, full, _, _ = dump
+    status, answer, body = http(url, headers={"Range": range_})
+    if expected is None:
+        assert status == 200 and body == full and "Content-Range" not in answer, range_
+        return
+    first, last = expected
+    first = first % len(full)
+    last = len(full) - 1 if last is None else last
+    assert status == 206 and body == full[first:last + 1], range_
+    assert answer["Content-Range"] == f"bytes {first}-{last}/{len(full)}" and answer["Content-Length"] == str(last - first + 1)
+    assert answer["ETag"] and answer["Cache-Control"] == "public, max-age=300" and answer["Access-Control-Allow-Origin"] == "*"
+
+
+@pytest.mark.parametrize("range_", ["bytes={size}-", "bytes={size}-{size}", "bytes=-0", "bytes=" + "9" * 5000 + "-"],
+                         ids=["at-end", "at-end-closed", "empty-suffix", "5000-digits"])
+def test_dump_unsatisfiable_range_is_416_with_its_size(dump, range_):
+    """RFC 9110 §15.5.17: a 416 names the current length in Content-Range."""
+    url, full, _, _ = dump
+    for accept in ("text/plain", "text/html"):
+        status, answer, body = http(url, headers={"Range": range_.format(size=len(full)), "Accept": accept})
+        assert status == 416 and answer["Content-Range"] == f"bytes */{len(full)}", range_
+        assert answer["Content-Type"].startswith(accept) and b"Traceback" not in body
+
+
+def test_dump_if_range_compares_strongly(dump):
+    """§13.1.5: the range is sent only when If-Range names the current representation exactly."""
+    url, full, etag, modified = dump
+    for if_range, partial in ((etag, True), ("W/" + etag, False), ('"other"', False), (modified, True),
+                              ("Sat, 01 Jan 2000 00:00:00 GMT", False), ("garbage", False)):
+        status, answer, body = http(url, headers={"Range": "bytes=0-9", "If-Range": if_range})
+        assert (status, body) == ((206, full[:10]) if partial else (200, full)), if_range
+    status, _, body = http(url, headers={"If-Range": '"other"'})  # without Range: ignored
+    assert status == 200 and body == full
+
+
+def test_dump_head_and_range(dump):
+    url, full, etag, _ = dump
+    status, answer, body = http(url, headers={"Range": "bytes=0-9"}, method="HEAD")  # Range is for GET only
+    assert status == 200 and body == b"" and answer["Content-Length"] == str(len(full)) and "Content-Range" not in answer
+    assert answer["Accept-Ranges"] == "bytes" and answer["ETag"] == etag
+
+
+def test_dump_is_streamed_not_held_in_memory(built_dist):
+    """A dump (~150 MB at scale) is sent from the open file, never read whole into a response."""
+    from pianold.web import create_app
+
+    client = create_app(built_dist).test_client()
+    for headers in ({}, {"Range": "bytes=10-"}):
+        response = client.get("/dumps/all.nq", headers=headers, buffered=False)
+        try:
+            assert response.status_code in (200, 206) and response.is_streamed and not isinstance(response.response, list)
+            assert len(response.get_data()) == int(response.headers["Content-Length"])
+        finally:
+            response.close()
+
+
 @pytest.mark.parametrize("path", [
     "/dumps/../manifest.json", "/dumps/%2e%2e/manifest.json", "/dumps/..%2fmanifest.json", "/dumps/manifest.json",
     "/dumps/store/CURRENT", "/dumps//etc/passwd", "/dumps/%2Fetc%2Fpasswd", "/dumps/plans/../../../../etc/passwd",
