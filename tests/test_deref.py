@@ -200,3 +200,42 @@ def test_one_connection_carries_revalidations(live_server, path, accept):
             assert conn.sock is sock, f"the connection was closed after {headers}"
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize("path", [
+    "/data/plan/bari-psm-2030/action/5.1.1.%2561",  # %25 is a literal % (RFC 3986 §2.4): the text "%61", not "a"
+    "/data/plan/bari-psm-2030/action/5.1.1.a%252Ettl",
+    "/data/plan/bari-psm-2030/axis/5%25FF",
+    "/data/plan/bari-psm-2030/action/5.1.1.a%25",
+])
+def test_request_path_is_percent_decoded_once(live_server, path):
+    for accept in ("text/turtle", "text/html"):
+        status, headers, body = request(live_server, "GET", path, {"Accept": accept})
+        assert status == 404 and headers["content-type"].startswith(accept), (path, status, body[:200])
+        assert b"codec" not in body and b"Traceback" not in body
+
+
+def test_percent_encoded_unreserved_characters_are_the_characters(live_server):
+    """%2E is '.', %61 is 'a' (RFC 3986 §6.2.2.2): decoded once, by the server."""
+    status, headers, _ = request(live_server, "GET", "/data/plan/bari-psm-2030/action/5.1.1.a%2Ettl")
+    assert status == 200 and headers["content-type"].startswith("text/turtle")
+
+
+def test_a_server_side_value_error_is_a_logged_500(built_dist, monkeypatch, caplog):
+    """Only request decoding is the client's fault (400); a ValueError in the server's own code
+    is a bug: a 500 with a plain message, the traceback in the log and never in the answer."""
+    import logging
+
+    from pianold.web import create_app, resources
+
+    def broken(path):
+        raise ValueError("internal detail: /srv/secret/path")
+
+    monkeypatch.setattr(resources, "resolve", broken)
+    client = create_app(built_dist).test_client()
+    with caplog.at_level(logging.ERROR, logger="pianold.web"):
+        response = client.get("/data/plan/bari-psm-2030/action/5.1.1.a", headers={"Accept": "text/plain"})
+    assert response.status_code == 500
+    assert b"unexpected error" in response.data
+    assert b"secret" not in response.data and b"Traceback" not in response.data
+    assert any(r.exc_info and "internal detail" in str(r.exc_info[1]) for r in caplog.records)

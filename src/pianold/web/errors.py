@@ -87,10 +87,6 @@ def register(app: Flask) -> None:
         log.error("store error: %s", err)
         return error_response(504 if isinstance(err, StoreTimeout) else 502, f"the data store did not answer: {err}")
 
-    @app.errorhandler(ValueError)
-    def bad_value(err):
-        return error_response(400, str(err))
-
     @app.errorhandler(Exception)
     def unexpected(err):
         log.exception("unexpected error on %s %s", request.method, request.path)

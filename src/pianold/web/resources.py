@@ -13,7 +13,7 @@ from pianold.web.caching import Representation, SizedLRU, cors, etag_for
 from pianold.web.conneg import negotiate
 from pianold.web.errors import NotAcceptable, NotFoundHere
 from pianold.web.fastpath import mark_cacheable
-from pianold.web.urls import iri_for_path, normalise_path
+from pianold.web.urls import iri_for_path, request_path
 
 bp = Blueprint("resources", __name__)
 
@@ -68,7 +68,7 @@ def resource(rest: str) -> Response:
     if len(request.path) > MAX_PATH:
         raise NotFoundHere("the path is too long to be an IRI of this dataset")
     version = g.snapshot.version
-    path = normalise_path(request.path)
+    path = request_path(request.path)
     kind, iri, ext = _cache().get((version.id, "resolve", path), lambda: resolve(path))
     mark_cacheable(request.environ)
     if kind == "document":
@@ -106,7 +106,7 @@ def see_other(path: str) -> Response:
 
 def document(iri: str, ext: str) -> Response:
     version = g.snapshot.version
-    stem = normalise_path(request.path).rpartition(".")[0]
+    stem = request_path(request.path).rpartition(".")[0]
 
     def make() -> Representation:
         alternates = ", ".join(
