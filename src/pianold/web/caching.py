@@ -25,9 +25,19 @@ from werkzeug.wsgi import wrap_file
 
 MAX_AGE = 300
 PRECONDITION_HEADERS = ("HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE")  # judged by Representation.precondition
+# The data is public and read-only: any origin may read every answer, errors included (a script
+# sees a 404 as a 404, not as a network error). No credentials are involved, so "*" is enough.
 CORS_HEADERS = (
     ("Access-Control-Allow-Origin", "*"),
-    ("Access-Control-Expose-Headers", "ETag, Last-Modified, Link, Location, X-Pianold-Version"),
+    ("Access-Control-Expose-Headers",
+     "Content-Location, Content-Range, ETag, Last-Modified, Link, Location, X-Pianold-Truncated, X-Pianold-Version"),
+)
+CORS_ALLOW_METHODS = "GET, HEAD, OPTIONS"
+CORS_ALLOW_HEADERS = "Accept, Content-Type, If-Match, If-Modified-Since, If-None-Match, If-Unmodified-Since, Range"
+CORS_PREFLIGHT_HEADERS = (  # an OPTIONS preflight's answer, besides CORS_HEADERS
+    ("Access-Control-Allow-Methods", CORS_ALLOW_METHODS),
+    ("Access-Control-Allow-Headers", CORS_ALLOW_HEADERS),
+    ("Access-Control-Max-Age", "86400"),
 )
 
 
@@ -297,3 +307,12 @@ def cors(response: Response) -> Response:
     for name, value in CORS_HEADERS:
         response.headers[name] = value
     return response
+
+
+def preflight(response: Response) -> Response:
+    """An answer to OPTIONS that is also a CORS preflight's (Fetch standard, §3.2.2): any origin,
+    the safe methods, the request headers a reader of this data sends (content negotiation,
+    conditional and range requests)."""
+    for name, value in CORS_PREFLIGHT_HEADERS:
+        response.headers[name] = value
+    return cors(response)

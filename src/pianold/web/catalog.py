@@ -66,8 +66,8 @@ def _served_files() -> dict[str, str]:
     return cache[version.id]
 
 
-@bp.route("/dumps/", methods=["GET", "HEAD"], defaults={"name": ""})
-@bp.route("/dumps/<path:name>", methods=["GET", "HEAD"])
+@bp.route("/dumps/", methods=["GET", "HEAD", "OPTIONS"], defaults={"name": ""})
+@bp.route("/dumps/<path:name>", methods=["GET", "HEAD", "OPTIONS"])
 def dump(name: str):
     """A published file, streamed, with its SHA-256 as strong ETag and single byte ranges; the
     preconditions are judged before Range (RFC 9110 §13.2.2), as for every document."""
@@ -75,6 +75,8 @@ def dump(name: str):
     files = _served_files()
     if name not in files:  # an allowlist: "..", absolute paths and encodings never reach the disk
         raise NotFoundHere(f"no published file named {name!r}; the catalogue at /catalog lists them all")
+    if request.method == "OPTIONS":
+        return current_app.make_default_options_response()
     info = version.manifest["files"][name]
     disposition = ("Content-Disposition", f'attachment; filename="{name.rsplit("/", 1)[-1]}"')
     return FileRepresentation.build(version.path / name, files[name], info["sha256"], version.built, cors=True,

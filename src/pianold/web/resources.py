@@ -30,7 +30,6 @@ DOCUMENT_TYPES = {
     "rdf": "application/rdf+xml; charset=utf-8",
     "nt": "application/n-triples; charset=utf-8",
 }
-MAX_PATH = 2048
 
 
 class DocumentCache:
@@ -59,17 +58,17 @@ def split_extension(path: str) -> tuple[str, str | None]:
     return path, None
 
 
-@bp.route("/data/<path:rest>", methods=["GET", "HEAD"])
-@bp.route("/onto/<path:rest>", methods=["GET", "HEAD"])
-@bp.route("/catalog", methods=["GET", "HEAD"], defaults={"rest": ""})
-@bp.route("/catalog.<rest>", methods=["GET", "HEAD"])
-@bp.route("/catalog/<path:rest>", methods=["GET", "HEAD"])
+@bp.route("/data/<path:rest>", methods=["GET", "HEAD", "OPTIONS"])
+@bp.route("/onto/<path:rest>", methods=["GET", "HEAD", "OPTIONS"])
+@bp.route("/catalog", methods=["GET", "HEAD", "OPTIONS"], defaults={"rest": ""})
+@bp.route("/catalog.<rest>", methods=["GET", "HEAD", "OPTIONS"])
+@bp.route("/catalog/<path:rest>", methods=["GET", "HEAD", "OPTIONS"])
 def resource(rest: str) -> Response:
-    if len(request.path) > MAX_PATH:
-        raise NotFoundHere("the path is too long to be an IRI of this dataset")
     version = g.snapshot.version
     path = request_path(request.path)
     kind, iri, ext = _cache().get((version.id, "resolve", path), lambda: resolve(path))
+    if request.method == "OPTIONS" and kind != "missing":  # a preflight, or a client asking what it may do
+        return current_app.make_default_options_response()
     mark_cacheable(request.environ)
     if kind == "document":
         return document(iri, ext)

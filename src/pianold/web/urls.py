@@ -11,6 +11,7 @@ from pianold.vocab import ONTOLOGY_IRI
 
 ONTOLOGY_ROOT = ONTOLOGY_IRI.rsplit("/onto/", 1)[0]  # https://w3id.org/pianold
 _SAFE = "/:@!$&'()*+,;=-._~"
+MAX_PATH = 2048  # characters of a request path; a longer one is answered 414
 
 
 class UndecodablePath(BadRequest, ValueError):
