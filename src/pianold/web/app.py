@@ -6,6 +6,7 @@ import threading
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import RequestURITooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from pianold.config import Settings, load_settings
 from pianold.web import catalog, errors, ops, pages, resources, sparql
@@ -67,4 +68,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     protocol = SparqlProtocol(app.wsgi_app, app)
     app.wsgi_app = app.extensions["pianold.fastpath"] = FastPath(protocol, published.current_link,
                                                                  app.extensions["pianold.metrics"], max_bytes=cache_bytes)
+    if settings.trusted_proxies:
+        # Outermost, so that the fast path and the SPARQL layer see the client's scheme, host and address as
+        # the proxy received them. Only as many X-Forwarded-* values as there are proxies are believed.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     return app
