@@ -241,6 +241,111 @@ def test_dump_ranges_and_validators(live_server):
     assert status == 416
 
 
+@pytest.fixture(scope="module")
+def dump(live_server):
+    """The full all.nq and its validators, as a client first sees them."""
+    status, headers, full = http(live_server.url + "/dumps/all.nq")
+    assert status == 200 and len(full) > 1000
+    return live_server.url + "/dumps/all.nq", full, headers["ETag"], headers["Last-Modified"]
+
+
+@pytest.mark.parametrize("failing", [{"If-Match": '"nope"'}, {"If-Match": "W/{etag}"},
+                                     {"If-Unmodified-Since": "Sat, 01 Jan 2000 00:00:00 GMT"}], ids=str)
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+@pytest.mark.parametrize("range_", [None, "bytes=0-9"])
+def test_dump_failed_precondition_is_412_before_range(dump, failing, method, range_):
+    """RFC 9110 §13.2.2: If-Match (compared strongly) and If-Unmodified-Since are judged before
+    Range; a 412 has no body and no cache keeps it, as for documents."""
+    url, _, etag, _ = dump
+    headers = {name: value.format(etag=etag) for name, value in failing.items()}
+    if range_:
+        headers["Range"] = range_
+    status, answer, body = http(url, headers=headers, method=method)
+    assert status == 412 and body == b"" and answer["Content-Length"] == "0"
+    assert answer["Cache-Control"] == "no-store" and "Content-Range" not in answer
+    assert answer["ETag"] == etag and answer["Access-Control-Allow-Origin"] == "*"
+
+
+def test_dump_passed_preconditions_then_range(dump):
+    url, full, etag, modified = dump
+    for headers in ({"If-Match": etag}, {"If-Match": "*"}, {"If-Unmodified-Since": modified}):
+        status, answer, part = http(url, headers={**headers, "Range": "bytes=0-9"})
+        assert status == 206 and part == full[:10] and answer["Content-Range"] == f"bytes 0-9/{len(full)}", headers
+    status, _, body = http(url, headers={"If-None-Match": etag, "Range": "bytes=0-9"})  # a matching If-None-Match wins
+    assert status == 304 and body == b""
+
+
+@pytest.mark.parametrize("range_,expected", [
+    ("bytes=10-109", (10, 109)),
+    ("bytes=100-", (100, None)),
+    ("bytes=-10", (-10, None)),
+    ("bytes=0-99999999999", (0, None)),  # the last position is cut to the file's end
+    ("BYTES=0-0", (0, 0)),  # the unit is case-insensitive
+    ("bytes= 5-9 ", (5, 9)),
+    ("items=0-1", None),  # an unknown unit is ignored (§14.2): the whole file
+    ("bytes=0-1,5-6", None),  # several ranges: the whole file, no multipart answer
+    ("bytes=0-1,,", (0, 1)),  # empty list elements do not count (§5.6.1)
+    ("bytes=9-5", None),  # not a valid range: ignored
+    ("bytes=abc", None),
+    ("bytes", None),
+])
+def test_dump_range_forms(dump, range_, expected):
+    url, full, _, _ = dump
+    status, answer, body = http(url, headers={"Range": range_})
+    if expected is None:
+        assert status == 200 and body == full and "Content-Range" not in answer, range_
+        return
+    first, last = expected
+    first = first % len(full)
+    last = len(full) - 1 if last is None else last
+    assert status == 206 and body == full[first:last + 1], range_
+    assert answer["Content-Range"] == f"bytes {first}-{last}/{len(full)}" and answer["Content-Length"] == str(last - first + 1)
+    assert answer["ETag"] and answer["Cache-Control"] == "public, max-age=300" and answer["Access-Control-Allow-Origin"] == "*"
+
+
+@pytest.mark.parametrize("range_", ["bytes={size}-", "bytes={size}-{size}", "bytes=-0", "bytes=" + "9" * 5000 + "-"],
+                         ids=["at-end", "at-end-closed", "empty-suffix", "5000-digits"])
+def test_dump_unsatisfiable_range_is_416_with_its_size(dump, range_):
+    """RFC 9110 §15.5.17: a 416 names the current length in Content-Range."""
+    url, full, _, _ = dump
+    for accept in ("text/plain", "text/html"):
+        status, answer, body = http(url, headers={"Range": range_.format(size=len(full)), "Accept": accept})
+        assert status == 416 and answer["Content-Range"] == f"bytes */{len(full)}", range_
+        assert answer["Content-Type"].startswith(accept) and b"Traceback" not in body
+
+
+def test_dump_if_range_compares_strongly(dump):
+    """§13.1.5: the range is sent only when If-Range names the current representation exactly."""
+    url, full, etag, modified = dump
+    for if_range, partial in ((etag, True), ("W/" + etag, False), ('"other"', False), (modified, True),
+                              ("Sat, 01 Jan 2000 00:00:00 GMT", False), ("garbage", False)):
+        status, answer, body = http(url, headers={"Range": "bytes=0-9", "If-Range": if_range})
+        assert (status, body) == ((206, full[:10]) if partial else (200, full)), if_range
+    status, _, body = http(url, headers={"If-Range": '"other"'})  # without Range: ignored
+    assert status == 200 and body == full
+
+
+def test_dump_head_and_range(dump):
+    url, full, etag, _ = dump
+    status, answer, body = http(url, headers={"Range": "bytes=0-9"}, method="HEAD")  # Range is for GET only
+    assert status == 200 and body == b"" and answer["Content-Length"] == str(len(full)) and "Content-Range" not in answer
+    assert answer["Accept-Ranges"] == "bytes" and answer["ETag"] == etag
+
+
+def test_dump_is_streamed_not_held_in_memory(built_dist):
+    """A dump (~150 MB at scale) is sent from the open file, never read whole into a response."""
+    from pianold.web import create_app
+
+    client = create_app(built_dist).test_client()
+    for headers in ({}, {"Range": "bytes=10-"}):
+        response = client.get("/dumps/all.nq", headers=headers, buffered=False)
+        try:
+            assert response.status_code in (200, 206) and response.is_streamed and not isinstance(response.response, list)
+            assert len(response.get_data()) == int(response.headers["Content-Length"])
+        finally:
+            response.close()
+
+
 @pytest.mark.parametrize("path", [
     "/dumps/../manifest.json", "/dumps/%2e%2e/manifest.json", "/dumps/..%2fmanifest.json", "/dumps/manifest.json",
     "/dumps/store/CURRENT", "/dumps//etc/passwd", "/dumps/%2Fetc%2Fpasswd", "/dumps/plans/../../../../etc/passwd",
@@ -271,6 +376,91 @@ def test_robots_points_at_the_sitemap(live_server):
     status, headers, body = http(live_server.url + "/robots.txt")
     assert status == 200 and headers["Content-Type"].startswith("text/plain")
     assert f"Sitemap: {live_server.url}/sitemap.xml" in body.decode().splitlines()
+
+
+FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "data.example.it", "X-Forwarded-For": "203.0.113.7"}
+SITEMAP_NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+
+
+def _public_urls(get, home: bool = True) -> list[str]:
+    """The absolute URLs the site gives of itself: the sitemap's, robots.txt's, the home page's schema.org url."""
+    urls = [loc.text for loc in ET.fromstring(get("/sitemap.xml")).findall("s:url/s:loc", SITEMAP_NS)]
+    urls += [line.split(": ", 1)[1] for line in get("/robots.txt").decode().splitlines() if line.startswith("Sitemap:")]
+    if home:
+        blocks = re.findall(r'<script type="application/ld\+json">(.*?)</script>', get("/").decode(), re.S)
+        urls.append(json.loads(blocks[0])["url"])
+    return urls
+
+
+@pytest.fixture(scope="module")
+def proxied_server(live_server, tmp_path_factory):
+    """The same published data served as behind the documented nginx: trusted_proxies = 1."""
+    from live import start_server
+
+    log = tmp_path_factory.mktemp("proxied") / "server.log"
+    server = start_server(live_server.dist, DATA, BASE, log, env={"PIANOLD_TRUSTED_PROXIES": "1"})
+    yield server
+    server.stop()
+    assert "Traceback" not in log.read_text()
+
+
+def test_behind_a_trusted_proxy_urls_are_the_proxys(proxied_server):
+    """trusted_proxies=1: the sitemap and robots.txt name the scheme and host the client used
+    (X-Forwarded-Proto/-Host, as the nginx example in docs/deployment.md sends them)."""
+    def get(path):
+        status, _, body = http(proxied_server.url + path, headers=FORWARDED)
+        assert status == 200, path
+        return body
+
+    urls = _public_urls(get, home=False)  # "/" was fetched without the headers at start-up: see the next test
+    assert len(urls) > 10 and all(u.startswith("https://data.example.it/") for u in urls), \
+        [u for u in urls if not u.startswith("https://data.example.it/")]
+
+
+def test_behind_a_trusted_proxy_each_origin_gets_its_own_urls(proxied_server):
+    """The replay cache keys on the scheme and host the proxy reports, not on what reached it."""
+    for headers, root in (({}, proxied_server.url + "/"), (FORWARDED, "https://data.example.it/")):
+        def get(path):
+            return http(proxied_server.url + path, headers=headers)[2]
+
+        assert all(u.startswith(root) for u in _public_urls(get)), headers
+
+
+def test_forwarded_headers_are_ignored_by_default(live_server):
+    """trusted_proxies=0 (the default): a direct client cannot make the site name another host."""
+    def get(path):
+        status, _, body = http(live_server.url + path, headers=FORWARDED)
+        assert status == 200, path
+        return body
+
+    urls = _public_urls(get)
+    assert urls and all(u.startswith(live_server.url + "/") for u in urls), urls[:5]
+
+
+@pytest.mark.parametrize("trusted,root", [(0, "http://localhost/"), (1, "https://data.example.it/"),
+                                          (2, "http://localhost/")])  # two proxies expected, one hop sent: not believed
+def test_trusted_proxies_setting(built_dist, trusted, root):
+    """The same under any WSGI server (Flask's test client here): ProxyFix in front of the fast path."""
+    from pianold.web import create_app
+
+    client = create_app(built_dist.replace(trusted_proxies=trusted)).test_client()
+
+    def get(path):
+        response = client.get(path, headers=FORWARDED)
+        assert response.status_code == 200, path
+        return response.data
+
+    urls = _public_urls(get)
+    assert all(u.startswith(root) for u in urls), [u for u in urls if not u.startswith(root)]
+
+
+def test_trusted_proxies_is_read_and_checked():
+    from pianold.config import ConfigError, load_settings
+
+    assert load_settings(env={}).trusted_proxies == 0
+    assert load_settings(env={"PIANOLD_TRUSTED_PROXIES": "1"}).trusted_proxies == 1
+    with pytest.raises(ConfigError, match="trusted_proxies"):
+        load_settings(env={"PIANOLD_TRUSTED_PROXIES": "-1"})
 
 
 def _schema_graph(html: str) -> Graph:

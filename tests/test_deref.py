@@ -225,3 +225,109 @@ def test_an_answer_made_for_one_host_is_never_replayed_to_another(live_server, p
         assert status == 200 and "evil.example" in forged
         status, honest = ask(urlsplit(live_server.url).netloc)
         assert status == 200 and "evil.example" not in honest
+
+
+@pytest.mark.parametrize("path", [
+    "/data/plan/bari-psm-2030/action/5.1.1.%2561",  # %25 is a literal % (RFC 3986 §2.4): the text "%61", not "a"
+    "/data/plan/bari-psm-2030/action/5.1.1.a%252Ettl",
+    "/data/plan/bari-psm-2030/axis/5%25FF",
+    "/data/plan/bari-psm-2030/action/5.1.1.a%25",
+])
+def test_request_path_is_percent_decoded_once(live_server, path):
+    for accept in ("text/turtle", "text/html"):
+        status, headers, body = request(live_server, "GET", path, {"Accept": accept})
+        assert status == 404 and headers["content-type"].startswith(accept), (path, status, body[:200])
+        assert b"codec" not in body and b"Traceback" not in body
+
+
+def test_percent_encoded_unreserved_characters_are_the_characters(live_server):
+    """%2E is '.', %61 is 'a' (RFC 3986 §6.2.2.2): decoded once, by the server."""
+    status, headers, _ = request(live_server, "GET", "/data/plan/bari-psm-2030/action/5.1.1.a%2Ettl")
+    assert status == 200 and headers["content-type"].startswith("text/turtle")
+
+
+def test_a_server_side_value_error_is_a_logged_500(built_dist, monkeypatch, caplog):
+    """Only request decoding is the client's fault (400); a ValueError in the server's own code
+    is a bug: a 500 with a plain message, the traceback in the log and never in the answer."""
+    import logging
+
+    from pianold.web import create_app, resources
+
+    def broken(path):
+        raise ValueError("internal detail: /srv/secret/path")
+
+    monkeypatch.setattr(resources, "resolve", broken)
+    client = create_app(built_dist).test_client()
+    with caplog.at_level(logging.ERROR, logger="pianold.web"):
+        response = client.get("/data/plan/bari-psm-2030/action/5.1.1.a", headers={"Accept": "text/plain"})
+    assert response.status_code == 500
+    assert b"unexpected error" in response.data
+    assert b"secret" not in response.data and b"Traceback" not in response.data
+    assert any(r.exc_info and "internal detail" in str(r.exc_info[1]) for r in caplog.records)
+
+
+def test_path_too_long_is_414(live_server):
+    for path in ("/data/plan/" + "a" * 2100, "/" + "x" * 2100, "/dumps/" + "a" * 2100):
+        status, headers, body = request(live_server, "GET", path, {"Accept": "text/plain"})
+        assert status == 414 and body.startswith(b"414 URI too long"), path
+        assert headers["access-control-allow-origin"] == "*"
+    status, _, _ = request(live_server, "GET", "/data/" + "a" * (2048 - len("/data/")))
+    assert status == 404  # at the limit: looked up, not refused
+
+
+ORIGIN = {"Origin": "https://example.org"}
+EXPOSED = {"etag", "last-modified", "content-location", "link", "x-pianold-version", "x-pianold-truncated"}
+
+
+def _names(value: str) -> set[str]:
+    return {name.strip().lower() for name in value.split(",")}
+
+
+@pytest.mark.parametrize("method,path,headers,expected", [
+    ("GET", "/data/plan/nope", {"Accept": "text/turtle"}, 404),
+    ("GET", "/data/plan/nope.html", {"Accept": "text/html"}, 404),
+    ("GET", PATH, {"Accept": "image/png"}, 406),
+    ("GET", f"{PATH}.ttl", {"If-Match": '"other"'}, 412),
+    ("GET", f"{PATH}.html", {"If-None-Match": "*"}, 304),
+    ("GET", "/no/such/page", {"Accept": "text/html"}, 404),
+    ("GET", "/dumps/nope.nq", {}, 404),
+    ("GET", "/dumps/all.nq", {"Range": "bytes=99999999-"}, 416),
+    ("DELETE", f"{PATH}.ttl", {}, 405),
+    ("GET", f"{PATH}.html", {}, 200),
+    ("GET", "/", {}, 200),
+])
+def test_every_answer_is_readable_cross_origin(live_server, method, path, headers, expected):
+    """Public read-only data: a browser script sees errors as what they are, not as network errors."""
+    status, answer, _ = request(live_server, method, path, {**ORIGIN, **headers})
+    assert status == expected
+    assert answer["access-control-allow-origin"] == "*"
+    assert EXPOSED <= _names(answer["access-control-expose-headers"])
+
+
+@pytest.mark.parametrize("path", [f"{PATH}.ttl", "/data/plan/bari-psm-2030.ttl", PATH, f"{PATH}.html", "/onto/psm",
+                                  "/catalog", "/dumps/all.nq", "/", "/sitemap.xml"])
+def test_cors_preflight(live_server, path):
+    status, headers, body = request(live_server, "OPTIONS", path, {
+        **ORIGIN, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "if-none-match, range"})
+    assert 200 <= status < 300 and body == b""
+    assert headers["access-control-allow-origin"] == "*"
+    assert {"get", "head", "options"} <= _names(headers["access-control-allow-methods"])
+    assert {"accept", "content-type", "if-none-match", "if-modified-since", "if-match", "if-unmodified-since",
+            "range"} <= _names(headers["access-control-allow-headers"])
+    assert int(headers["access-control-max-age"]) > 0
+    assert {"get", "head", "options"} <= _names(headers["allow"])
+
+
+@pytest.mark.parametrize("path", ["/data/plan/nope", "/data/plan/nope.ttl", "/onto/psm/Nothing", "/catalog/nothing",
+                                  "/dumps/nope.nq", "/dumps/", "/no/such/page"])
+def test_options_on_nothing_is_404(live_server, path):
+    status, headers, _ = request(live_server, "OPTIONS", path, ORIGIN)
+    assert status == 404 and headers["access-control-allow-origin"] == "*"
+
+
+def test_options_asterisk_names_the_servers_methods(live_server):
+    """RFC 9110 §9.3.7: OPTIONS * asks about the server in general."""
+    status, headers, body = request(live_server, "OPTIONS", "*")
+    assert status == 200 and body == b"" and headers["content-length"] == "0"
+    assert {"get", "head", "options"} <= _names(headers["allow"])
+    assert request(live_server, "GET", "*")[0] in (400, 404)

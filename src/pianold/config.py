@@ -48,6 +48,7 @@ class Settings:
     sparql_service_allowlist: tuple[str, ...] = ()  # SERVICE endpoints a query may call; none by default
     store_url: str | None = None  # a remote SPARQL 1.1 query endpoint instead of the embedded store
     store_gsp_url: str | None = None  # its Graph Store Protocol endpoint, to load it (`pianold push`)
+    trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-Proto/-Host/-For are believed; 0: none (a client cannot pretend)
 
     @property
     def uris(self) -> Uris:
@@ -138,6 +139,8 @@ def _check(settings: Settings) -> None:
         raise ConfigError("sparql_workers, sparql_timeout, sparql_max_rows and sparql_max_answer_mb must be positive")
     if settings.cache_mb < 0:
         raise ConfigError("cache_mb must be 0 (keep no answers) or more")
+    if settings.trusted_proxies < 0:
+        raise ConfigError("trusted_proxies must be 0 (no proxy in front) or the number of proxies in front")
     if settings.sparql_inline_budget < 0:
         raise ConfigError("sparql_inline_budget must be 0 (every query in a worker) or more")
     for url in (settings.store_url, settings.store_gsp_url, *settings.sparql_service_allowlist):

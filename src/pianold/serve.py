@@ -74,10 +74,11 @@ def waitress_options(settings: Settings) -> dict:
     Slow or idle clients are held by waitress's event loop, not by worker threads; its default
     limit of 100 connections is raised (poll() instead of select() lifts the 1024-descriptor
     ceiling) and connections idle for a minute are dropped, so trickling clients cannot lock
-    others out."""
+    others out. X-Forwarded-* headers are removed by waitress unless a proxy is trusted
+    (`trusted_proxies`), and then judged by the app (ProxyFix, in create_app), as under any server."""
     return dict(host=settings.host, port=settings.port, threads=settings.workers, connection_limit=settings.max_connections,
                 channel_timeout=60, asyncore_use_poll=True, max_request_header_size=MAX_HEADER_BYTES,
-                max_request_body_size=MAX_BODY_BYTES)
+                max_request_body_size=MAX_BODY_BYTES, clear_untrusted_proxy_headers=not settings.trusted_proxies)
 
 
 def create_server(app, settings: Settings):

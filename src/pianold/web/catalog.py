@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-from flask import Blueprint, Response, current_app, g, request, send_file
+from flask import Blueprint, Response, current_app, g, request
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF
 
 from pianold.catalog import CatalogUris, Dump, every_dump
 from pianold.formats import BY_EXTENSION
 from pianold.vocab import ONTOLOGY_IRI
-from pianold.web.caching import Representation, cors, etag_for
+from pianold.web.caching import FileRepresentation, Representation, etag_for
 from pianold.web.errors import NotFoundHere
 from pianold.web.fastpath import mark_cacheable
 from pianold.web.labels import literal_in
@@ -66,19 +66,21 @@ def _served_files() -> dict[str, str]:
     return cache[version.id]
 
 
-@bp.route("/dumps/", methods=["GET", "HEAD"], defaults={"name": ""})
-@bp.route("/dumps/<path:name>", methods=["GET", "HEAD"])
+@bp.route("/dumps/", methods=["GET", "HEAD", "OPTIONS"], defaults={"name": ""})
+@bp.route("/dumps/<path:name>", methods=["GET", "HEAD", "OPTIONS"])
 def dump(name: str):
+    """A published file, streamed, with its SHA-256 as strong ETag and single byte ranges; the
+    preconditions are judged before Range (RFC 9110 §13.2.2), as for every document."""
     version = g.snapshot.version
     files = _served_files()
     if name not in files:  # an allowlist: "..", absolute paths and encodings never reach the disk
         raise NotFoundHere(f"no published file named {name!r}; the catalogue at /catalog lists them all")
+    if request.method == "OPTIONS":
+        return current_app.make_default_options_response()
     info = version.manifest["files"][name]
-    response = send_file(version.path / name, mimetype=files[name], conditional=True, etag=info["sha256"],
-                         last_modified=version.built, max_age=300)
-    response.headers["Content-Type"] = files[name]
-    response.headers["Content-Disposition"] = f'attachment; filename="{name.rsplit("/", 1)[-1]}"'
-    return cors(response)
+    disposition = ("Content-Disposition", f'attachment; filename="{name.rsplit("/", 1)[-1]}"')
+    return FileRepresentation.build(version.path / name, files[name], info["sha256"], version.built, cors=True,
+                                    extra=(disposition,)).respond()
 
 
 @bp.route("/sitemap.xml", methods=["GET", "HEAD"])

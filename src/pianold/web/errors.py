@@ -20,9 +20,11 @@ TITLES = {
     404: ("Risorsa non trovata", "Not found"),
     405: ("Metodo non consentito", "Method not allowed"),
     406: ("Formato non disponibile", "Not acceptable"),
+    412: ("Precondizione non soddisfatta", "Precondition failed"),
     413: ("Richiesta troppo grande", "Payload too large"),
     414: ("Indirizzo troppo lungo", "URI too long"),
     415: ("Tipo di contenuto non supportato", "Unsupported media type"),
+    416: ("Intervallo non disponibile", "Range not satisfiable"),
     422: ("Richiesta non elaborabile", "Unprocessable content"),
     500: ("Errore interno", "Internal error"),
     502: ("Archivio dati non raggiungibile", "Bad gateway"),
@@ -69,8 +71,9 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
         response = error_response(err.code or 500, err.description or "", getattr(err, "available", None))
-        if err.code == 405 and err.get_response().headers.get("Allow"):
-            response.headers["Allow"] = err.get_response().headers["Allow"]
+        for name, value in err.get_headers(request.environ):  # the status's own fields: Allow (405), Content-Range (416)…
+            if name.lower() != "content-type":
+                response.headers[name] = value
         return response
 
     @app.errorhandler(NotPublished)
@@ -83,10 +86,6 @@ def register(app: Flask) -> None:
 
         log.error("store error: %s", err)
         return error_response(504 if isinstance(err, StoreTimeout) else 502, f"the data store did not answer: {err}")
-
-    @app.errorhandler(ValueError)
-    def bad_value(err):
-        return error_response(400, str(err))
 
     @app.errorhandler(Exception)
     def unexpected(err):

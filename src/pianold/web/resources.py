@@ -13,7 +13,7 @@ from pianold.web.caching import Representation, SizedLRU, cors, etag_for
 from pianold.web.conneg import negotiate
 from pianold.web.errors import NotAcceptable, NotFoundHere
 from pianold.web.fastpath import mark_cacheable
-from pianold.web.urls import iri_for_path, normalise_path
+from pianold.web.urls import iri_for_path, request_path
 
 bp = Blueprint("resources", __name__)
 
@@ -30,7 +30,6 @@ DOCUMENT_TYPES = {
     "rdf": "application/rdf+xml; charset=utf-8",
     "nt": "application/n-triples; charset=utf-8",
 }
-MAX_PATH = 2048
 
 
 class DocumentCache:
@@ -59,17 +58,17 @@ def split_extension(path: str) -> tuple[str, str | None]:
     return path, None
 
 
-@bp.route("/data/<path:rest>", methods=["GET", "HEAD"])
-@bp.route("/onto/<path:rest>", methods=["GET", "HEAD"])
-@bp.route("/catalog", methods=["GET", "HEAD"], defaults={"rest": ""})
-@bp.route("/catalog.<rest>", methods=["GET", "HEAD"])
-@bp.route("/catalog/<path:rest>", methods=["GET", "HEAD"])
+@bp.route("/data/<path:rest>", methods=["GET", "HEAD", "OPTIONS"])
+@bp.route("/onto/<path:rest>", methods=["GET", "HEAD", "OPTIONS"])
+@bp.route("/catalog", methods=["GET", "HEAD", "OPTIONS"], defaults={"rest": ""})
+@bp.route("/catalog.<rest>", methods=["GET", "HEAD", "OPTIONS"])
+@bp.route("/catalog/<path:rest>", methods=["GET", "HEAD", "OPTIONS"])
 def resource(rest: str) -> Response:
-    if len(request.path) > MAX_PATH:
-        raise NotFoundHere("the path is too long to be an IRI of this dataset")
     version = g.snapshot.version
-    path = normalise_path(request.path)
+    path = request_path(request.path)
     kind, iri, ext = _cache().get((version.id, "resolve", path), lambda: resolve(path))
+    if request.method == "OPTIONS" and kind != "missing":  # a preflight, or a client asking what it may do
+        return current_app.make_default_options_response()
     mark_cacheable(request.environ)
     if kind == "document":
         return document(iri, ext)
@@ -106,7 +105,7 @@ def see_other(path: str) -> Response:
 
 def document(iri: str, ext: str) -> Response:
     version = g.snapshot.version
-    stem = normalise_path(request.path).rpartition(".")[0]
+    stem = request_path(request.path).rpartition(".")[0]
 
     def make() -> Representation:
         alternates = ", ".join(

@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from pianold.sparql_guard import Refused
 from pianold.store.workers import QueryAnswer, QueryFailed
-from pianold.web.caching import CORS_HEADERS, Representation, cors, etag_for
+from pianold.web.caching import CORS_HEADERS, CORS_PREFLIGHT_HEADERS, Representation, cors, etag_for
 from pianold.web.conneg import negotiate
 from pianold.web.fastpath import mark_cacheable
 from pianold.web.sparql_examples import EXAMPLES, PREFIXES
@@ -29,11 +29,8 @@ def endpoint() -> Response:
     """What the protocol layer (sparql_protocol.py) leaves to Flask: OPTIONS, errors, the query
     page, the service description and results as an HTML page."""
     if request.method == "OPTIONS":
-        response = Response(status=204, headers=CORS_HEADERS)
-        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-        response.headers["Access-Control-Allow-Headers"] = ("Content-Type, Accept, If-None-Match, If-Modified-Since, "
-                                                            "If-Match, If-Unmodified-Since")
-        response.headers["Access-Control-Max-Age"] = "86400"
+        response = Response(status=204, headers=(*CORS_HEADERS, *CORS_PREFLIGHT_HEADERS))
+        response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, POST, OPTIONS"  # queries are POSTed too
         return response
     parsed = request.environ.pop(PARSED, None)  # popped: an error's traceback would hold the environ in a cycle
     if isinstance(parsed, QueryFailed):
