@@ -332,3 +332,25 @@ def test_generated_plan_conforms(tmp_path):
     g = plan_graph(load_plan(tmp_path / "plan"), URIS)
     report = validate(g)
     assert report.conforms and report.results == (), report.render(g)
+
+
+def test_a_sparql_constraint_the_shacl_rules_forbid_is_refused_every_time():
+    """validate.py reaches pyshacl's verdict on a constraint's text once; a refusal is not cached away."""
+    from pyshacl import validate as shacl_validate
+    from pyshacl.errors import ValidationFailure
+
+    from pyshacl.helper.sparql_query_helper import SPARQLQueryHelper
+
+    import pianold.validate
+
+    assert SPARQLQueryHelper.check_invalid_sparql is pianold.validate._check_once  # the patch under test
+
+    shapes = Graph().parse(data="""
+        @prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <http://example.org/> .
+        ex:S a sh:NodeShape ; sh:targetClass ex:C ;
+            sh:sparql [ sh:select "SELECT $this WHERE { $this ?p ?o MINUS { $this ex:q ?o } }" ] .
+    """, format="turtle")
+    data = Graph().parse(data="<http://example.org/a> a <http://example.org/C> .", format="turtle")
+    for _ in range(2):  # pyshacl hands the failure back in place of a report
+        conforms, report, text = shacl_validate(data, shacl_graph=shapes, advanced=True)
+        assert conforms is False and isinstance(report, ValidationFailure) and "MINUS" in text

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from pyshacl import validate as shacl_validate
+from pyshacl.helper.sparql_query_helper import SPARQLQueryHelper
 from rdflib import Graph, Node, URIRef
 from rdflib.namespace import RDF, SKOS
 from rdflib.plugins.sparql.parser import parseQuery
@@ -72,6 +73,24 @@ def _query_with_parse_cache(self, strOrQuery, initBindings=None, initNs=None, ba
 
 _original_query = SPARQLProcessor.query
 SPARQLProcessor.query = _query_with_parse_cache
+
+
+@lru_cache(maxsize=256)
+def _checked(sparql_text: str, with_value: bool, extravars: frozenset) -> bool:
+    _original_check(SPARQLQueryHelper, sparql_text, True if with_value else None, extravars)  # raises on a bad constraint
+    return True
+
+
+def _check_once(self, sparql_text, valuenode=None, extravars=None):
+    # pyshacl checks each SPARQL constraint's text with a dozen regular expressions before every
+    # focus node (a third of validation time); the verdict depends only on the text and on which
+    # variables may be pre-bound (the helper reads nothing of its own but the class's expressions),
+    # so it is reached once per text. A failure is not cached: it raises again, as before.
+    return _checked(sparql_text, valuenode is not None, frozenset(extravars or ()))
+
+
+_original_check = SPARQLQueryHelper.check_invalid_sparql
+SPARQLQueryHelper.check_invalid_sparql = _check_once
 
 
 @lru_cache(maxsize=1)
