@@ -523,3 +523,15 @@ def test_check_catalog_checks_what_is_published_and_replaces_nothing(tmp_path, p
     assert os.readlink(dist / "current") == before and len(list((dist / "versions").iterdir())) == 1
     assert f"version {before.rsplit('/', 1)[-1]}" in run.stdout
     assert "was not built from the sources" in run.stderr and "pianold build" in run.stderr
+
+
+def test_every_catalogue_text_is_in_italian_and_english(built_dist):
+    """Titles and descriptions of the catalogue, its datasets and distributions, each in both
+    languages (the plan's own English texts aside, which plan.toml may leave out)."""
+    from pianold.publish import current_version
+
+    g = catalog_of(current_version(built_dist.dist_dir))
+    for prop in (DCTERMS.title, DCTERMS.description):
+        for subject in {s for s in g.subjects(prop, None) if str(s).startswith(BASE)}:  # ours, not the EU vocabularies'
+            langs = {o.language for o in g.objects(subject, prop)}
+            assert {"it", "en"} <= langs or subject == PLAN, (subject, prop, langs)

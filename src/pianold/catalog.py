@@ -382,6 +382,7 @@ def _distributions(g: Graph, c: CatalogUris, dataset, dumps: list[Dump], files: 
     g.add((service, DCTERMS.title, it(f"{title_it}: endpoint SPARQL")))
     g.add((service, DCTERMS.title, en(f"{title_en}: SPARQL endpoint")))
     g.add((service, DCTERMS.description, it(f"Interrogazione SPARQL 1.1 di {title_it.lower() if title_it.islower() else title_it}.")))
+    g.add((service, DCTERMS.description, en(f"SPARQL 1.1 queries over {title_en}.")))
     g.add((service, DCAT.accessURL, c.sparql))
     g.add((c.sparql, RDF.type, RDFS.Resource))
     g.add((service, DCAT.accessService, c.of("service", "sparql")))
