@@ -276,7 +276,8 @@ def test_path_too_long_is_414(live_server):
 
 
 ORIGIN = {"Origin": "https://example.org"}
-EXPOSED = {"etag", "last-modified", "content-location", "link", "x-pianold-version", "x-pianold-truncated"}
+EXPOSED = {"etag", "last-modified", "content-location", "link", "x-pianold-version", "x-pianold-truncated",
+           "retry-after", "content-disposition"}
 
 
 def _names(value: str) -> set[str]:
@@ -305,7 +306,7 @@ def test_every_answer_is_readable_cross_origin(live_server, method, path, header
 
 
 @pytest.mark.parametrize("path", [f"{PATH}.ttl", "/data/plan/bari-psm-2030.ttl", PATH, f"{PATH}.html", "/onto/psm",
-                                  "/catalog", "/dumps/all.nq", "/", "/sitemap.xml"])
+                                  "/catalog", "/dumps/all.nq", "/", "/sitemap.xml", "/sparql", "/static/style.css"])
 def test_cors_preflight(live_server, path):
     status, headers, body = request(live_server, "OPTIONS", path, {
         **ORIGIN, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "if-none-match, range"})
@@ -313,13 +314,13 @@ def test_cors_preflight(live_server, path):
     assert headers["access-control-allow-origin"] == "*"
     assert {"get", "head", "options"} <= _names(headers["access-control-allow-methods"])
     assert {"accept", "content-type", "if-none-match", "if-modified-since", "if-match", "if-unmodified-since",
-            "range"} <= _names(headers["access-control-allow-headers"])
+            "range", "if-range"} <= _names(headers["access-control-allow-headers"])
     assert int(headers["access-control-max-age"]) > 0
     assert {"get", "head", "options"} <= _names(headers["allow"])
 
 
 @pytest.mark.parametrize("path", ["/data/plan/nope", "/data/plan/nope.ttl", "/onto/psm/Nothing", "/catalog/nothing",
-                                  "/dumps/nope.nq", "/dumps/", "/no/such/page"])
+                                  "/dumps/nope.nq", "/dumps/", "/no/such/page", "/static/nope.css"])
 def test_options_on_nothing_is_404(live_server, path):
     status, headers, _ = request(live_server, "OPTIONS", path, ORIGIN)
     assert status == 404 and headers["access-control-allow-origin"] == "*"

@@ -71,7 +71,14 @@ def _move_child(child, old_parent, new_parent, *predicates):
 
 
 # (constraint, focus node, result path or None, mutation)
+ADOPTION, ADOPTION_BODY = URIRef(f"{PLAN}/adoption"), URIRef(f"{PLAN}/adoption-body")
+ELI_PASSED_BY, FOAF_NAME = URIRef("http://data.europa.eu/eli/ontology#passed_by"), URIRef("http://xmlns.com/foaf/0.1/name")
+
 CASES = [
+    ("AdoptionAct-passedBy", ADOPTION, ELI_PASSED_BY, _drop((ADOPTION, ELI_PASSED_BY, None))),
+    ("AdoptionAct-passedBy", ADOPTION, ELI_PASSED_BY, _drop((ADOPTION_BODY, RDF.type, None))),
+    ("AdoptionBody-name", ADOPTION_BODY, FOAF_NAME, _set(ADOPTION_BODY, FOAF_NAME, Literal("  ", lang="it"))),
+    ("AdoptionBody-name", ADOPTION_BODY, FOAF_NAME, _drop((ADOPTION_BODY, FOAF_NAME, None))),
     ("PlanElement-typePlanElement", ACTION, RDF.type, _drop((ACTION, RDF.type, PSM.PlanElement))),
     ("PlanElement-typeConcept", ACTION, RDF.type, _drop((ACTION, RDF.type, SKOS.Concept))),
     ("PlanElement-levelClass", ACTION, RDF.type, _retype(ACTION, PSM.Action, PSM.Axis)),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 from flask import Flask, Response, g, request
-from werkzeug.exceptions import RequestURITooLarge
+from werkzeug.exceptions import NotFound, RequestURITooLarge
+from werkzeug.security import safe_join
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from pianold.config import Settings, load_settings
@@ -23,7 +25,12 @@ SERVER_METHODS = "GET, HEAD, OPTIONS, POST"  # what `OPTIONS *` names: the metho
 
 class PianoldFlask(Flask):
     def make_default_options_response(self) -> Response:
-        """Every OPTIONS Flask answers by itself (and those views hand back to it) is a CORS preflight too."""
+        """Every OPTIONS Flask answers by itself (and those views hand back to it) is a CORS preflight
+        too; on a static file that does not exist, a 404 as its GET would be."""
+        if request.endpoint == "static":
+            found = safe_join(self.static_folder, request.view_args.get("filename", ""))
+            if found is None or not os.path.isfile(found):
+                raise NotFound()
         return preflight(super().make_default_options_response())
 
 

@@ -29,10 +29,11 @@ MAX_AGE = 300
 CORS_HEADERS = (
     ("Access-Control-Allow-Origin", "*"),
     ("Access-Control-Expose-Headers",
-     "Content-Location, Content-Range, ETag, Last-Modified, Link, Location, X-Pianold-Truncated, X-Pianold-Version"),
+     "Content-Disposition, Content-Location, Content-Range, ETag, Last-Modified, Link, Location, Retry-After, "
+     "X-Pianold-Truncated, X-Pianold-Version"),
 )
 CORS_ALLOW_METHODS = "GET, HEAD, OPTIONS"
-CORS_ALLOW_HEADERS = "Accept, Content-Type, If-Match, If-Modified-Since, If-None-Match, If-Unmodified-Since, Range"
+CORS_ALLOW_HEADERS = "Accept, Content-Type, If-Match, If-Modified-Since, If-None-Match, If-Range, If-Unmodified-Since, Range"
 CORS_PREFLIGHT_HEADERS = (  # an OPTIONS preflight's answer, besides CORS_HEADERS
     ("Access-Control-Allow-Methods", CORS_ALLOW_METHODS),
     ("Access-Control-Allow-Headers", CORS_ALLOW_HEADERS),

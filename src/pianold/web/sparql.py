@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from pianold.sparql_guard import Refused
 from pianold.store.workers import QueryAnswer, QueryFailed
-from pianold.web.caching import CORS_HEADERS, CORS_PREFLIGHT_HEADERS, Representation, cors, etag_for
+from pianold.web.caching import Representation, cors, etag_for, preflight
 from pianold.web.conneg import negotiate
 from pianold.web.fastpath import mark_cacheable
 from pianold.web.sparql_examples import EXAMPLES, PREFIXES
@@ -29,7 +29,7 @@ def endpoint() -> Response:
     """What the protocol layer (sparql_protocol.py) leaves to Flask: OPTIONS, errors, the query
     page, the service description and results as an HTML page."""
     if request.method == "OPTIONS":
-        response = Response(status=204, headers=(*CORS_HEADERS, *CORS_PREFLIGHT_HEADERS))
+        response = preflight(Response(status=200, headers={"Allow": "GET, HEAD, POST, OPTIONS"}))
         response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, POST, OPTIONS"  # queries are POSTed too
         return response
     parsed = request.environ.pop(PARSED, None)  # popped: an error's traceback would hold the environ in a cycle
@@ -52,7 +52,10 @@ def endpoint() -> Response:
         return _error(err.status, str(err), err.retry_after)
     if request.method == "GET" and parsed.repeatable:
         mark_cacheable(request.environ)
-    return _results_page(parsed.query, result, parsed.default_graphs, parsed.named_graphs)
+    page = _results_page(parsed.query, result, parsed.default_graphs, parsed.named_graphs)
+    if not parsed.repeatable:
+        page.headers["Cache-Control"] = "no-store"
+    return page
 
 
 def _without_query() -> Response:

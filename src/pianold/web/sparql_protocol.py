@@ -180,15 +180,17 @@ def is_graph_form(query: str) -> bool:
     return form in ("CONSTRUCT", "DESCRIBE")
 
 
-_CHANGING = frozenset({"RAND", "NOW", "UUID", "STRUUID", "BNODE"})  # a new value at every evaluation
-_CHANGING_RAW = re.compile(r"RAND|NOW|UUID|BNODE|_:|\[", re.I)
+# a new value at every evaluation, or another endpoint's data, which may change at any time
+_CHANGING = frozenset({"RAND", "NOW", "UUID", "STRUUID", "BNODE", "SERVICE"})
+_CHANGING_RAW = re.compile(r"RAND|NOW|UUID|BNODE|SERVICE|_:|\[|\(", re.I)
 
 
 def is_repeatable(query: str) -> bool:
     """Whether the query gives the same answer, byte for byte, each time it runs on the same data:
-    not when it calls RAND, NOW, UUID, STRUUID or BNODE, nor when a CONSTRUCT template makes blank
-    nodes (labelled anew by each run). Only a repeatable answer may be cached and carry validators
-    (a strong ETag promises the same bytes). Judged on the raw text when it cannot be tokenised."""
+    not when it calls RAND, NOW, UUID, STRUUID or BNODE or asks another endpoint (SERVICE), nor
+    when a CONSTRUCT template makes blank nodes (`[…]`, `_:b`, a list `( … )`: labelled anew by
+    each run). Only a repeatable answer may be cached and carry validators (a strong ETag promises
+    the same bytes). Judged on the raw text when it cannot be tokenised."""
     try:
         toks = tokens(query)
     except Unreadable:
@@ -199,11 +201,13 @@ def is_repeatable(query: str) -> bool:
         return True
     start = next((i for i, t in enumerate(toks) if t.text == "{"), len(toks))
     depth = 0
-    for t in toks[start:]:  # the template
+    for i, t in enumerate(toks[start:], start):  # the template
         depth += {"{": 1, "}": -1}.get(t.text, 0)
         if depth == 0:
             return True
         if t.text == "[" or t.text.startswith("_"):
+            return False
+        if t.text == "(" and (i + 1 >= len(toks) or toks[i + 1].text != ")"):  # a list's cells; `()` is rdf:nil
             return False
     return True
 
