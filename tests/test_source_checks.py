@@ -57,6 +57,14 @@ def only_problem(folder: Path) -> str:
     return found[0]
 
 
+def toml_edit_is_refused(tmp_path: Path, old: str, new: str, line: int, message: str, column: int | None = None) -> None:
+    """One edit of the bundled plan.toml gives exactly one problem, at that line, saying that."""
+    folder = copy_bari(tmp_path)
+    edit(folder, TOML, old, new)
+    text = only_problem(folder)
+    assert text.startswith(at(folder, TOML, line, column)) and message in text, text
+
+
 def at(folder: Path, name: str, line: int, column: int | None = None) -> str:
     """The start of a message at file:line (any column) or file:line:column."""
     return f"{folder / name}:{line}:" + (f"{column}: " if column is not None else "")
@@ -76,10 +84,7 @@ def at(folder: Path, name: str, line: int, column: int | None = None) -> str:
     ('motto = "Un unico waterfront metropolitano"', 'motto = ""', 104, "'axes[6].motto' is empty"),
 ])
 def test_empty_text_in_plan_toml_is_refused_at_its_line(tmp_path, old, new, line, message):
-    folder = copy_bari(tmp_path)
-    edit(folder, TOML, old, new)
-    text = only_problem(folder)
-    assert text.startswith(at(folder, TOML, line)) and message in text, text
+    toml_edit_is_refused(tmp_path, old, new, line, message)
 
 
 def test_level_names_are_checked_text(tmp_path):
@@ -130,10 +135,7 @@ def test_empty_motto_on_the_page(tmp_path):
     ('ipa = "cmba"', 'ipa = "cmba"\nkeywords = ["x"]', 17, "'keywords' is a key of the plan itself: move it above the first [section]"),
 ])
 def test_unknown_key_is_refused_with_a_suggestion(tmp_path, old, new, line, message):
-    folder = copy_bari(tmp_path)
-    edit(folder, TOML, old, new)
-    text = only_problem(folder)  # a misspelt required key is not also reported as missing
-    assert text.startswith(at(folder, TOML, line, 1)) and message in text, text
+    toml_edit_is_refused(tmp_path, old, new, line, message, column=1)  # a misspelt required key is not also reported missing
 
 
 def test_two_misspelt_keys_are_both_reported(tmp_path):
