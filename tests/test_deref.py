@@ -332,3 +332,13 @@ def test_options_asterisk_names_the_servers_methods(live_server):
     assert status == 200 and body == b"" and headers["content-length"] == "0"
     assert {"get", "head", "options"} <= _names(headers["allow"])
     assert request(live_server, "GET", "*")[0] in (400, 404)
+
+
+@pytest.mark.parametrize("path", ["/onto/psm/", "/onto/psm/version/0.1.0"])
+def test_the_ontologys_namespace_and_version_iris_lead_to_it(live_server, path):
+    """Pages link to both (void:vocabulary, owl:versionIRI): they name the ontology."""
+    status, headers, _ = request(live_server, "GET", path, {"Accept": "text/turtle"})
+    assert status == 303 and headers["location"].endswith("/onto/psm")
+    status, headers, _ = request(live_server, "GET", "/onto/psm", {"Accept": "text/turtle"})
+    assert status == 303 and headers["location"].endswith("/onto/psm.ttl")
+    assert request(live_server, "GET", "/onto/psm/version/9.9.9", {"Accept": "text/turtle"})[0] == 404

@@ -128,3 +128,20 @@ def test_home_lists_plans(client):
     html = client.get("/").get_data(as_text=True)
     assert 'href="/data/plan/bari-psm-2030"' in html
     assert "Piano Strategico Metropolitano – PSM BARI 20&gt;30" in html
+
+
+def test_values_are_listed_in_code_order_and_italian_first(client):
+    page = client.get("/data/plan/bari-psm-2030.html").get_data(as_text=True)
+    axes = [int(n) for n in re.findall(r'href="/data/plan/bari-psm-2030/axis/(\d+)"', page)]
+    assert len(axes) >= 22  # the tree, the top concepts and the parts, at least
+    assert all(b in (a + 1, 1) for a, b in zip(axes, axes[1:])), axes  # every list 1, 2, 3… (not 1, 10, 11, 2…)
+    catalog = client.get("/catalog.html").get_data(as_text=True)
+    italian, english = catalog.find(">Piani strategici metropolitani pubblicati"), catalog.find(">Metropolitan strategic plans published")
+    assert 0 < italian < english
+
+
+def test_dates_are_named_for_what_they_are(client):
+    catalog = client.get("/catalog.html").get_data(as_text=True)
+    assert "pubblicato il" in catalog and "adottato nel" not in catalog
+    plan = client.get("/data/plan/bari-psm-2030.html").get_data(as_text=True)
+    assert "adottato nel" in plan  # dct:dateAccepted, the year the plan was adopted

@@ -776,3 +776,36 @@ def test_an_oversized_answer_stops_before_it_fills_memory(tmp_path):
     lines = run.stdout.splitlines()
     assert lines[:3] == ["422 application/sparql-results+json", "422 text/csv", "422 text/turtle"], run.stderr
     assert int(lines[3].split()[-1]) < 300, lines[3]
+
+
+def test_a_bad_query_from_the_page_comes_back_in_the_editor_with_the_message(live_server):
+    query = "SELECT * WHERE { ?s ?p }"
+    for method in ("GET", "POST"):
+        fields = urllib.parse.urlencode({"query": query, "format": "html"})
+        if method == "GET":
+            status, headers, body = http(live_server.url + "/sparql?" + fields, headers={"Accept": "text/html"})
+        else:
+            status, headers, body = http(live_server.url + "/sparql", fields.encode(),
+                                         {"Accept": "text/html", "Content-Type": "application/x-www-form-urlencoded"})
+        page = body.decode()
+        assert status == 400 and headers["Content-Type"].startswith("text/html")
+        assert '<textarea id="query" name="query"' in page and "SELECT * WHERE { ?s ?p }</textarea>" in page
+        assert 'role="alert"' in page and "Richiesta non valida" in page and "error at 1:" in page
+    # a program asking for JSON gets the error as JSON, not the page
+    status, headers, body = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": query}),
+                                 headers={"Accept": "application/sparql-results+json, application/json"})
+    assert status == 400 and json.loads(body)["error"].startswith("syntax error")
+
+
+@pytest.mark.parametrize("fmt, name", [("json", "sparql.json"), ("xml", "sparql.xml"), ("csv", "sparql.csv"), ("tsv", "sparql.tsv")])
+def test_a_download_link_saves_a_named_file(live_server, fmt, name):
+    status, headers, _ = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": ACTIONS, "format": fmt}))
+    assert status == 200 and headers["Content-Disposition"] == f'attachment; filename="{name}"'
+    status, headers, _ = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": ACTIONS}), headers={"Accept": "text/csv"})
+    assert status == 200 and "Content-Disposition" not in headers  # a program's request: just the answer
+
+
+def test_a_graph_download_is_named_by_its_format(live_server):
+    for fmt, name in (("nt", "sparql.nt"), ("ttl", "sparql.ttl"), ("jsonld", "sparql.jsonld"), ("rdf", "sparql.rdf")):
+        status, headers, _ = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": LABEL_5311A, "format": fmt}))
+        assert status == 200 and headers["Content-Disposition"] == f'attachment; filename="{name}"'

@@ -29,6 +29,19 @@ def exists(store: Store, iri: str) -> bool:
     return store.ask(f"ASK {{ <{safe_iri(iri)}> ?p ?o }}")
 
 
+def alias_of(store: Store, iri: str) -> str | None:
+    """The described resource an IRI stands for, when the data links to the IRI but says nothing
+    about it: an ontology's version IRI (owl:versionIRI) names the ontology, and a namespace IRI
+    (`…/onto/psm/`, the void:vocabulary of the datasets) the resource without its last slash."""
+    iri = safe_iri(iri)
+    rows = store.table_query(f"SELECT ?s WHERE {{ ?s <http://www.w3.org/2002/07/owl#versionIRI> <{iri}> }} LIMIT 1")
+    if rows:
+        return str(rows[0]["s"])
+    if iri.endswith("/") and len(iri) > 1 and exists(store, iri[:-1]):
+        return iri[:-1]
+    return None
+
+
 def describe(store: Store, iri: str) -> Graph:
     """Own triples, labels of the resources they point at (parent, children, plan …),
     and incoming links with their subjects' labels. The ontology IRI describes the whole ontology."""

@@ -46,8 +46,16 @@ class NotAcceptable(HTTPException):
                          + "; available: " + ", ".join(m for m, _ in available))
 
 
+ERROR_FORMATS = ["text/html", "text/plain", "text/turtle", "application/json"]
+
+
+def wants_html() -> bool:
+    """Whether an error to this request is an HTML page (a browser's Accept, or none)."""
+    return negotiate(request.headers.get("Accept"), ERROR_FORMATS) == "text/html"
+
+
 def error_response(status: int, message: str, available: list[tuple[str, str]] | None = None) -> Response:
-    kind = negotiate(request.headers.get("Accept"), ["text/html", "text/plain", "text/turtle", "application/json"]) or "text/plain"
+    kind = negotiate(request.headers.get("Accept"), ERROR_FORMATS) or "text/plain"
     if kind == "text/html":
         title_it, title_en = TITLES.get(status, ("Errore", "Error"))
         body = render_template("error.html", status=status, title_it=title_it, title_en=title_en,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SKOS
+from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SKOS, VOID
 
 from pianold.vocab import COV, L0, PREFIXES, TI
 
@@ -20,9 +20,10 @@ KNOWN = {
     SKOS.Concept: ("concetto SKOS", "SKOS concept"), SKOS.ConceptScheme: ("schema di concetti SKOS", "SKOS concept scheme"),
     DCTERMS.identifier: ("identificativo", "identifier"), DCTERMS.title: ("titolo", "title"),
     DCTERMS.description: ("descrizione", "description"), DCTERMS.isPartOf: ("parte di", "is part of"),
-    DCTERMS.hasPart: ("comprende", "has part"), DCTERMS.publisher: ("editore", "publisher"),
+    DCTERMS.hasPart: ("contiene", "has part"), DCTERMS.publisher: ("editore", "publisher"),
     DCTERMS.spatial: ("territorio", "spatial coverage"), DCTERMS.license: ("licenza", "licence"),
-    DCTERMS.source: ("fonte", "source"), DCTERMS.issued: ("adottato nel", "issued"), DCTERMS.subject: ("argomento", "subject"),
+    DCTERMS.source: ("fonte", "source"), DCTERMS.issued: ("pubblicato il", "issued"),
+    DCTERMS.dateAccepted: ("adottato nel", "adopted in"), DCTERMS.subject: ("argomento", "subject"),
     DCTERMS.modified: ("modificato", "modified"), DCTERMS.creator: ("autore", "creator"),
     DCTERMS.rightsHolder: ("titolare", "rights holder"), DCTERMS.language: ("lingua", "language"),
     DCTERMS.accrualPeriodicity: ("frequenza di aggiornamento", "update frequency"),
@@ -36,6 +37,23 @@ KNOWN = {
     OWL.Ontology: ("ontologia", "ontology"), OWL.Class: ("classe", "class"), OWL.ObjectProperty: ("proprietà", "object property"),
     OWL.DatatypeProperty: ("proprietà di dati", "datatype property"), OWL.versionIRI: ("IRI di versione", "version IRI"),
     OWL.versionInfo: ("versione", "version"), DCAT.theme: ("tema", "theme"), DCAT.keyword: ("parola chiave", "keyword"),
+    DCAT.distribution: ("distribuzione", "distribution"), DCAT.landingPage: ("pagina di accesso", "landing page"),
+    DCAT.contactPoint: ("punto di contatto", "contact point"), DCAT.accessURL: ("indirizzo di accesso", "access URL"),
+    DCAT.downloadURL: ("indirizzo per scaricare", "download URL"), DCAT.mediaType: ("tipo di file", "media type"),
+    DCAT.byteSize: ("dimensione in byte", "byte size"), DCAT.dataset: ("dataset", "dataset"),
+    DCAT.service: ("servizio", "service"), DCAT.endpointURL: ("indirizzo dell'endpoint", "endpoint URL"),
+    DCAT.accessService: ("servizio di accesso", "access service"), DCAT.startDate: ("data di inizio", "start date"),
+    DCAT.endDate: ("data di fine", "end date"), DCTERMS.conformsTo: ("conforme a", "conforms to"),
+    DCTERMS.temporal: ("copertura temporale", "temporal coverage"),
+    VOID.triples: ("triple", "triples"), VOID.entities: ("entità", "entities"), VOID.vocabulary: ("vocabolario", "vocabulary"),
+    VOID.sparqlEndpoint: ("endpoint SPARQL", "SPARQL endpoint"), VOID.dataDump: ("file completo", "data dump"),
+    VOID.uriSpace: ("spazio degli IRI", "URI space"), VOID.subset: ("sottoinsieme", "subset"),
+    VOID.classPartition: ("partizione per classe", "class partition"),
+    VOID.propertyPartition: ("partizione per proprietà", "property partition"), VOID.distinctSubjects: ("soggetti distinti", "distinct subjects"),
+    VOID.distinctObjects: ("oggetti distinti", "distinct objects"), VOID.linkPredicate: ("proprietà dei collegamenti", "link predicate"),
+    VOID.target: ("insieme collegato", "target"), VOID.rootResource: ("risorsa radice", "root resource"),
+    VOID["class"]: ("classe", "class"), VOID.property: ("proprietà", "property"), VOID.classes: ("classi", "classes"),
+    VOID.properties: ("proprietà", "properties"),
 }
 
 LABEL_PROPERTIES = (SKOS.prefLabel, RDFS.label, L0.name, DCTERMS.title, FOAF.name)

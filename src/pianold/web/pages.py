@@ -97,10 +97,14 @@ def resource_page(iri: str, graph) -> str:
     for prop in sorted(set(graph.predicates(node)), key=lambda p: namer.it(p)):
         if prop in HIDDEN and is_element:
             continue
-        values = sorted(graph.objects(node, prop), key=lambda v: (str(graph.value(v, SKOS.notation) or ""), str(v)))
+        # codes in their own order (axis 2 before axis 10), Italian text before the other languages
+        values = sorted(graph.objects(node, prop), key=lambda v: (
+            _code_sort(graph.value(v, SKOS.notation)), isinstance(v, Literal) and v.language not in (None, "", "it"), str(v)))
         properties.append({"iri": str(prop), "short": short(str(prop)), "label": namer.it(prop), "label_en": namer.en(prop),
                            "href": link_for(str(prop))[0], "values": [entry(v) for v in values]})
-    incoming = sorted({(namer.it(s), str(s)) for s, _ in graph.subject_predicates(node) if isinstance(s, URIRef)})
+    incoming = [(label, iri) for _, label, iri in sorted(
+        {(tuple(_code_sort(graph.value(s, SKOS.notation))), namer.it(s), str(s)) for s, _ in graph.subject_predicates(node)
+         if isinstance(s, URIRef)})]
     external = sorted({str(o) for o in graph.objects(node, None) if isinstance(o, URIRef) and not link_for(str(o))[1]
                        and o not in types})
 

@@ -13,7 +13,7 @@ from pianold.web.caching import Representation, SizedLRU, cors, etag_for
 from pianold.web.conneg import negotiate
 from pianold.web.errors import NotAcceptable, NotFoundHere
 from pianold.web.fastpath import mark_cacheable
-from pianold.web.urls import iri_for_path, request_path
+from pianold.web.urls import iri_for_path, path_for_iri, request_path
 
 bp = Blueprint("resources", __name__)
 
@@ -74,6 +74,11 @@ def resource(rest: str) -> Response:
         return document(iri, ext)
     if kind == "resource":
         return see_other(path)
+    if kind == "alias":  # iri: the resource it stands for, which negotiates its own documents
+        response = Response(status=303, headers={"Location": request.script_root + path_for_iri(current_app.config["PIANOLD"].base, iri)})
+        response.cache_control.public = True
+        response.cache_control.max_age = 300
+        return response
     raise NotFoundHere(f"<{iri}> is not described here")
 
 
@@ -87,7 +92,12 @@ def resolve(path: str) -> tuple[str, str, str | None]:
         if describe.exists(store, iri):
             return "document", iri, ext
     iri = iri_for_path(base, path)
-    return ("resource" if describe.exists(store, iri) else "missing"), iri, None
+    if describe.exists(store, iri):
+        return "resource", iri, None
+    alias = describe.alias_of(store, iri)
+    if alias is not None and path_for_iri(base, alias) is not None:
+        return "alias", alias, None
+    return "missing", iri, None
 
 
 def see_other(path: str) -> Response:

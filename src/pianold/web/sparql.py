@@ -133,9 +133,20 @@ def _nt(value: dict) -> str:
 
 
 def _error(status: int, message: str, retry_after: int | None = None) -> Response:
-    from pianold.web.errors import error_response
+    """The error as the site gives it; to a browser that sent a query, the query page again, with
+    the query in the editor and the message above it, so it can be mended."""
+    from pianold.web.errors import TITLES, error_response, wants_html
 
-    response = cors(error_response(status, message))
+    query = request.form.get("query") if request.method == "POST" else request.args.get("query")
+    if query is not None and wants_html():
+        title_it, title_en = TITLES.get(status, ("Errore", "Error"))
+        body = render_template("sparql.html", query=query, examples=EXAMPLES, prefixes=PREFIXES, answer=None,
+                               error={"status": status, "title_it": title_it, "title_en": title_en, "message": message})
+        response = Response(body, status=status, content_type="text/html; charset=utf-8")
+        response.vary.add("Accept")
+    else:
+        response = error_response(status, message)
+    response = cors(response)
     if retry_after is not None:  # not after a timeout: the same query would only run out of time again
         response.headers["Retry-After"] = str(retry_after)
     return response

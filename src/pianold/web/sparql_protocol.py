@@ -44,6 +44,9 @@ SOLUTION_FORMATS = {
     "xml": "application/sparql-results+xml", "srx": "application/sparql-results+xml",
     "csv": "text/csv", "tsv": "text/tab-separated-values", "html": "text/html",
 }
+EXTENSIONS = {"application/sparql-results+json": "json", "application/sparql-results+xml": "xml", "text/csv": "csv",
+              "text/tab-separated-values": "tsv", "text/turtle": "ttl", "application/n-triples": "nt",
+              "application/rdf+xml": "rdf", "application/ld+json": "jsonld"}  # of a downloaded answer
 GRAPH_FORMATS = {
     "ttl": "text/turtle", "turtle": "text/turtle", "n3": "text/turtle", "nt": "application/n-triples",
     "ntriples": "application/n-triples", "n-triples": "application/n-triples", "rdf": "application/rdf+xml",
@@ -66,6 +69,7 @@ class ProtocolRequest:
     media: str | None  # the negotiated result media type; None without a query
     graph_form: bool = False  # a CONSTRUCT or DESCRIBE (its answer is a graph)
     repeatable: bool = True  # the same data always gives the same answer (is_repeatable): cached, with validators
+    download: bool = False  # asked with `format` (a page's download link): sent as a file to save
 
 
 def read(environ: dict, max_bytes: int, allowlist: tuple[str, ...]) -> ProtocolRequest:
@@ -94,8 +98,8 @@ def read(environ: dict, max_bytes: int, allowlist: tuple[str, ...]) -> ProtocolR
     check_query(query, allowlist)
     graph_form = is_graph_form(query)
     wanted = next((v for v in (*args.get("format", ()), *form.get("format", ())) if v), None)
-    return ProtocolRequest(query, dgs, ngs, _media_for(wanted, environ.get("HTTP_ACCEPT"), graph_form), graph_form,
-                           is_repeatable(query))
+    media = _media_for(wanted, environ.get("HTTP_ACCEPT"), graph_form)
+    return ProtocolRequest(query, dgs, ngs, media, graph_form, is_repeatable(query), bool(wanted) and media != "text/html")
 
 
 def _fields(encoded: bytes, where: str) -> dict[str, list[str]]:
@@ -294,6 +298,8 @@ def representation(snapshot: Snapshot, req: ProtocolRequest, result: QueryAnswer
     (none for an answer that is not repeatable)."""
     version = snapshot.version
     extra = (("X-Pianold-Truncated", str(max_rows)),) if result.truncated else ()
+    if req.download:
+        extra += (("Content-Disposition", f'attachment; filename="sparql.{EXTENSIONS[result.media_type]}"'),)
     content_type = result.media_type + ("; charset=utf-8" if not result.media_type.endswith("json") else "")
     if not req.repeatable:
         return Representation.uncacheable(result.body, content_type, cors=True, vary_accept=True, extra=extra)
