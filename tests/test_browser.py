@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -61,3 +62,83 @@ def test_tree_nodes_are_links_and_keyboard_reachable(browser, live_server):
     page.keyboard.press("Tab")
     focused = page.evaluate("document.activeElement.getAttribute('href')")
     assert focused == "#main"  # the first Tab reaches the skip link
+
+
+def _luminance(rgb: str) -> float:
+    """WCAG relative luminance of a computed 'rgb(r, g, b)' / 'rgba(...)' colour."""
+    channels = [int(float(c)) / 255 for c in re.findall(r"[\d.]+", rgb)[:3]]
+    r, g, b = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _contrast(a: str, b: str) -> float:
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_the_sparql_editor_is_no_keyboard_trap(browser, live_server):
+    page = browser.new_page()
+    page.goto(live_server.url + "/sparql")
+    page.locator("label[for=query]").click()  # the visible label focuses the editor
+    field = page.locator(".CodeMirror textarea")
+    assert field.evaluate("e => e === document.activeElement")
+    assert field.get_attribute("aria-label") == "Interrogazione / Query"  # its name is the visible label's
+    assert page.locator(".CodeMirror").evaluate("e => getComputedStyle(e).outlineStyle") == "solid"  # focus shows
+    before = page.evaluate("document.querySelector('.CodeMirror').CodeMirror.getValue()")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.type") == "submit"  # Tab leaves the editor for Esegui / Run
+    assert page.evaluate("document.querySelector('.CodeMirror').CodeMirror.getValue()") == before  # no tab typed
+    page.keyboard.press("Shift+Tab")
+    assert field.evaluate("e => e === document.activeElement")
+    page.keyboard.press("Shift+Tab")
+    assert not field.evaluate("e => e === document.activeElement")  # and Shift+Tab leaves it backwards
+    keys = page.locator("#query-keys")
+    assert keys.is_visible() and "Ctrl+Invio" in keys.inner_text() and "Ctrl+Enter" in keys.inner_text()
+    assert field.get_attribute("aria-describedby") == "query-keys"
+    page.locator("label[for=query]").click()
+    page.keyboard.press("Control+Enter")  # runs the query
+    page.wait_for_url("**/sparql?query=*")
+    assert page.locator("#results-h").is_visible()
+
+
+PAGES_AT_360 = ["/", "/data/plan/bari-psm-2030", "/data/plan/bari-psm-2030/axis/5",
+                "/data/plan/bari-psm-2030/action/5.1.1.a", "/onto/psm", "/catalog", "/sparql",
+                "/sparql?format=html&query=SELECT%20*%20WHERE%20%7B%20%3Fs%20%3Fp%20%3Fo%20%7D%20LIMIT%205"]
+
+
+def test_no_page_scrolls_sideways_on_a_360px_phone(browser, live_server):
+    page = browser.new_page(viewport={"width": 360, "height": 740})
+    wide = {}
+    for path in PAGES_AT_360:
+        page.goto(live_server.url + path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > 360:
+            wide[path] = width
+    assert wide == {}
+
+
+def test_focus_outline_contrasts_with_the_page_and_the_header(browser, live_server):
+    page = browser.new_page()
+    page.goto(live_server.url + "/")
+    page.keyboard.press("Tab")  # the skip link
+    page.keyboard.press("Tab")  # the brand link, in the header
+    focused = page.evaluate("""() => { const s = getComputedStyle(document.activeElement);
+        return {style: s.outlineStyle, width: parseFloat(s.outlineWidth), colour: s.outlineColor,
+                header: getComputedStyle(document.activeElement.closest('header')).backgroundColor,
+                page: getComputedStyle(document.body).backgroundColor}; }""")
+    assert focused["style"] == "solid" and focused["width"] >= 2
+    assert _contrast(focused["colour"], focused["page"]) >= 3, focused
+    assert _contrast(focused["colour"], focused["header"]) >= 3, focused
+
+
+def test_action_page_keeps_the_notation_case_and_sparql_lines_read_well(browser, live_server):
+    page = browser.new_page()
+    page.goto(live_server.url + "/data/plan/bari-psm-2030/action/5.1.1.a")
+    assert page.locator("p.kind").inner_text() == "Azione 5.1.1.a"  # not "AZIONE 5.1.1.A"
+    page.goto(live_server.url + "/sparql?format=html&query=SELECT%20*%20WHERE%20%7B%20%3Fs%20%3Fp%20%3Fo%20%7D%20LIMIT%201")
+    assert page.locator("#results-h ~ p.meta").first.inner_text() == "1 riga / row"
+    assert page.locator("p.downloads").inner_text().startswith("Scarica / Download: JSON")
+    number = page.locator(".CodeMirror-linenumber").last
+    colours = number.evaluate("""e => [getComputedStyle(e).color,
+        getComputedStyle(document.querySelector('.CodeMirror-gutters')).backgroundColor]""")
+    assert _contrast(*colours) >= 4.5, colours

@@ -145,3 +145,58 @@ def test_dates_are_named_for_what_they_are(client):
     assert "pubblicato il" in catalog and "adottato nel" not in catalog
     plan = client.get("/data/plan/bari-psm-2030.html").get_data(as_text=True)
     assert "adottato nel" in plan  # dct:dateAccepted, the year the plan was adopted
+
+
+def _contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two #rrggbb / #rgb colours."""
+    def lum(colour):
+        h = colour.lstrip("#")
+        h = "".join(c * 2 for c in h) if len(h) == 3 else h
+        rgb = [int(h[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+        r, g, b_ = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b_
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_sdg_badges_are_readable(client):
+    html = client.get("/data/plan/bari-psm-2030/action/5.1.1.a.html").get_data(as_text=True)
+    badges = re.findall(r'<rect width="24" height="18" rx="3" fill="(#[0-9A-Fa-f]{6})"/><text [^>]*fill="(#[0-9a-f]+)">(\d+)<', html)
+    assert "11" in {n for _, _, n in badges}  # SDG 11's orange #FD9D24 had white text (2.1:1)
+    for fill, text, number in badges:
+        assert _contrast(fill, text) >= 4.5, (number, fill, text)
+
+
+def test_every_official_sdg_colour_gets_a_readable_badge_text(client):
+    from pianold import vocabularies
+    app = client.application
+    with app.test_request_context("/"):
+        sdg_text = app.jinja_env.get_template("resource.html").make_module({}).sdg_text  # the pages' own macro
+        for goal in vocabularies.goals().values():
+            assert _contrast(goal.colour, str(sdg_text(goal.colour))) >= 4.5, goal
+
+
+def test_gzip_downloads_declare_the_type_they_are_served_with(client):
+    for page in ("/", "/onto/psm.html", "/data/plan/bari-psm-2030.html"):
+        html = client.get(page).get_data(as_text=True)
+        links = re.findall(r'<a href="([^"]+\.gz)" type="([^"]+)"', html)
+        assert links, page
+        for href, media in links:
+            assert media == "application/gzip", (page, href)
+            assert client.get(href).mimetype == "application/gzip", href
+
+
+def test_ontology_page_offers_the_ontology_not_a_plan(client):
+    onto = client.get("/onto/psm.html").get_data(as_text=True)
+    assert "Scarica l'ontologia" in onto.replace("&#39;", "'") and "Download the ontology" in onto
+    assert "Scarica il piano" not in onto
+    plan = client.get("/data/plan/bari-psm-2030.html").get_data(as_text=True)
+    assert "Scarica il piano" in plan and "Download the plan" in plan
+
+
+@pytest.mark.parametrize("limit, expected", [(1, "1 riga <span lang=\"en\">/ row</span>"),
+                                             (2, "2 righe <span lang=\"en\">/ rows</span>")])
+def test_sparql_row_count_agrees_in_number(client, limit, expected):
+    query = f"SELECT ?s WHERE {{ ?s ?p ?o }} LIMIT {limit}"
+    html = client.get("/sparql", query_string={"query": query, "format": "html"}).get_data(as_text=True)
+    assert expected in html

@@ -2,6 +2,25 @@
 (function () {
   var area = document.getElementById("query");
   if (!area || typeof CodeMirror === "undefined") return;
-  var editor = CodeMirror.fromTextArea(area, { mode: "application/sparql-query", lineNumbers: true, indentUnit: 2 });
-  editor.setOption("extraKeys", { "Ctrl-Enter": function () { editor.save(); area.form.submit(); } });
+  var label = document.querySelector('label[for="query"]');
+  var name = label ? label.textContent.replace(/\s+/g, " ").trim() : "Interrogazione / Query";
+  function run() {
+    editor.save();
+    if (area.form.requestSubmit) area.form.requestSubmit(); else area.form.submit();
+  }
+  var editor = CodeMirror.fromTextArea(area, {
+    mode: "application/sparql-query", lineNumbers: true, indentUnit: 2,
+    screenReaderLabel: name,
+    // Tab and Shift-Tab move the focus like everywhere else on the page (no keyboard trap);
+    // Ctrl-] / Ctrl-[ (Cmd on a Mac) indent and outdent, from CodeMirror's default key map.
+    extraKeys: { "Tab": false, "Shift-Tab": false, "Ctrl-Enter": run, "Cmd-Enter": run }
+  });
+  var input = editor.getInputField();
+  var keys = document.getElementById("query-keys");
+  if (keys) {
+    keys.hidden = false;
+    input.setAttribute("aria-describedby", "query-keys");
+  }
+  // The visible label focuses the editor, as it focused the textarea it replaces.
+  if (label) label.addEventListener("click", function (e) { e.preventDefault(); editor.focus(); });
 })();
