@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+
+import pytest
 
 from conftest import BASE, DATA
 
@@ -63,3 +66,28 @@ def test_bad_configuration_is_a_clear_error(tmp_path):
     assert run.returncode != 0 and "keep_versions" in run.stderr and "Traceback" not in run.stderr
     run = pianold("--base", "ftp://nope", "build")
     assert run.returncode != 0 and "base must be an http(s) URL" in run.stderr
+
+
+@pytest.mark.parametrize("toml, env, fragment", [
+    ("", {"PIANOLD_SPARQL_TIMEOUT": "inf"}, "'inf' is not a valid float"),
+    ("", {"PIANOLD_SPARQL_TIMEOUT": "nan"}, "'nan' is not a valid float"),
+    ("", {"PIANOLD_WORKERS": "0"}, "must be at least 1"),
+    ("max_connections = -1\n", {}, "must be at least 1"),
+    ("sparql_max_query_bytes = -1\n", {}, "must be at least 1"),
+    ("", {"PIANOLD_PORT": "-1"}, "port must be between 1 and 65535"),
+    ("port = 70000\n", {}, "port must be between 1 and 65535"),
+    ("port = 8080.7\n", {}, "8080.7 is not a valid int"),
+    ("keep_versions = 1.5\n", {}, "1.5 is not a valid int"),
+    ("sparql_timeout = true\n", {}, "True is not a valid float"),
+    ("data_dir = 5\n", {}, "5 is not a valid Path"),
+    ('host = ["a"]\n', {}, "is not a valid str"),
+    ("", {"PIANOLD_HOST": "999.1.1.1"}, "host must be a host name or an IP address"),
+])
+def test_settings_that_would_break_the_server_are_refused(tmp_path, toml, env, fragment):
+    """Values that pass as numbers or text but no server can run with: one line, before anything starts."""
+    from pianold.config import ConfigError, load_settings
+
+    config = tmp_path / "pianold.toml"
+    config.write_text(toml, encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape(fragment)):
+        load_settings(config, env=env)

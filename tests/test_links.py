@@ -389,3 +389,29 @@ def test_federated_query_across_two_servers(other_city, tmp_path):
     finally:
         bari.stop()
     assert "Traceback" not in (tmp_path / "bari.log").read_text(errors="replace")
+
+
+@pytest.mark.parametrize("bindings", [
+    5, "bindings", [5], [{"e": "x", "label": {"value": "a"}, "plan": {"value": "p"}}],
+    [{"e": {"value": "http://x/e"}, "label": {"value": None}, "plan": {"value": "http://x/p"}}],
+    [{"e": {"value": "http://x/e"}, "label": {"value": "casa"}, "plan": {"value": "http://x/p"}, "target": "t", "code": "5"}],
+])
+def test_malformed_sparql_json_from_another_endpoint_is_no_crash(bindings):
+    """Another endpoint's answer is read defensively: odd rows are skipped, an odd shape is an EndpointError."""
+    from pianold import linking
+
+    data = {"head": {"vars": []}, "results": {"bindings": bindings}}
+    if not isinstance(bindings, list):
+        with pytest.raises(linking.EndpointError, match="did not answer with SPARQL JSON results"):
+            linking._bindings(data, "http://x/sparql")
+        return
+    elements = linking._elements(linking._bindings(data, "http://x/sparql"))
+    assert all(isinstance(e.label, str) for e in elements)
+    well_formed = isinstance(bindings[0], dict) and bindings[0].get("label", {}).get("value") == "casa"
+    assert [e.iri for e in elements] == (["http://x/e"] if well_formed else [])
+
+
+def test_link_output_that_cannot_be_written_is_a_clear_error(other_city, tmp_path):
+    run = run_cli("--dist", str(tmp_path / "dist"), "link", "--endpoint", other_city.url + "/sparql",
+                  "--out", str(tmp_path / "no" / "such" / "dir.csv"), cwd=tmp_path)
+    assert run.returncode == 1 and "cannot write the candidates" in run.stderr and "Traceback" not in run.stderr

@@ -54,3 +54,25 @@ def test_a_taken_port_is_reported(tmp_path):
         run = serve(tmp_path, "--port", str(taken.getsockname()[1]))
     assert run.returncode == 2 and "cannot serve on 127.0.0.1" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_a_dist_it_cannot_write_keeps_the_published_version_served(tmp_path, monkeypatch, plan_copy, caplog):
+    """Sources edited after the last build, and dist/ read-only to the server (as deployments may
+    have it: root ignores file modes, so the refusal is simulated)."""
+    import pianold.serve as serve_module
+    from pianold.config import load_settings
+    from pianold.publish import build as build_all
+
+    settings = load_settings(env={}, data_dir=plan_copy, dist_dir=tmp_path / "dist", base=BASE)
+    published = build_all(settings)
+    toml = plan_copy / "bari-psm-2030" / "plan.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('title = "Mare"', 'title = "Mare nostro"'), encoding="utf-8")
+
+    def read_only(settings):
+        raise PermissionError(13, "Permission denied", str(settings.dist_dir / "versions"))
+
+    monkeypatch.setattr(serve_module, "build", read_only)
+    serve_module.ensure_published(settings, on_build_error=lambda err: None)  # no exception: it serves
+    assert "still serving the previous version" in caplog.text and "Permission denied" in caplog.text
+    from pianold.publish import current_version
+    assert current_version(tmp_path / "dist").id == published.id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -47,7 +48,7 @@ def remote_server(oxigraph_server, tmp_path_factory):
     assert run.returncode == 0, run.stderr
     run = subprocess.run([sys.executable, "-m", "pianold", "--dist", str(dist), "--base", BASE, "push", "--gsp-url", url + "/store"],
                          capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0 and "2 named graphs" in run.stdout, run.stderr
+    assert run.returncode == 0 and "3 named graphs and their merge" in run.stdout, run.stderr
     server = start_server(dist, DATA, BASE, folder / "server.log", env={"PIANOLD_STORE_URL": url + "/query"})
     yield server
     server.stop()
@@ -66,6 +67,56 @@ def test_sparql_through_the_remote_store(remote_server):
     assert status == 200 and body.decode().splitlines()[1] == "10"
     status, _, body = http(remote_server.url + "/sparql?" + urllib.parse.urlencode({"query": "SELEC x"}), headers={"Accept": "text/csv"})
     assert status == 400
+
+
+COUNTS = [
+    "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }",
+    "SELECT (COUNT(*) AS ?n) WHERE { ?d a <http://www.w3.org/ns/dcat#Dataset> }",
+    "SELECT (COUNT(DISTINCT ?g) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }",
+    "SELECT (COUNT(*) AS ?n) FROM <https://w3id.org/pianold/data/plan/bari-psm-2030> WHERE { ?s ?p ?o }",
+]
+
+
+@pytest.mark.parametrize("query", COUNTS)
+def test_the_remote_store_answers_as_the_embedded_one(remote_server, live_server, query):
+    """The catalogue, the merged default graph and FROM: the same dataset either way."""
+    def count(server):
+        status, _, body = http(server.url + "/sparql?" + urllib.parse.urlencode({"query": query}), headers={"Accept": "text/csv"})
+        assert status == 200, body
+        return int(body.decode().splitlines()[1])
+
+    assert count(remote_server) == count(live_server) > 0
+    for path in ("/catalog.ttl", "/data/plan/bari-psm-2030.ttl"):
+        remote, local = http(remote_server.url + path)[2], http(live_server.url + path)[2]
+        from rdflib import Graph
+        assert len(Graph().parse(data=remote.decode(), format="turtle")) == len(Graph().parse(data=local.decode(), format="turtle"))
+
+
+def test_a_push_removes_the_graphs_of_plans_no_longer_published(oxigraph_server, tmp_path, plan_copy):
+    import shutil as sh
+
+    url, _ = oxigraph_server
+    second = plan_copy / "copia-psm"
+    sh.copytree(plan_copy / "bari-psm-2030", second)
+    toml = second / "plan.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('id = "bari-psm-2030"', 'id = "copia-psm"'), encoding="utf-8")
+    (second / "links.csv").unlink()
+    dist = tmp_path / "dist"
+    env = {**os.environ, "PIANOLD_STORE_URL": url + "/query"}
+
+    def build_and_push():
+        for command in (["build"], ["push", "--gsp-url", url + "/store"]):
+            run = subprocess.run([sys.executable, "-m", "pianold", "--dist", str(dist), "--data", str(plan_copy), "--base", BASE,
+                                  *command], capture_output=True, text=True, timeout=300, env=env)
+            assert run.returncode == 0, run.stderr
+        return run.stdout
+
+    build_and_push()
+    from pianold.store.remote import stored_graphs
+    assert f"{BASE}/data/plan/copia-psm" in stored_graphs(url + "/query")
+    sh.rmtree(second)
+    assert "1 no longer published removed" in build_and_push()
+    assert f"{BASE}/data/plan/copia-psm" not in stored_graphs(url + "/query")
 
 
 def test_a_remote_answer_over_the_byte_cap_is_refused(oxigraph_server, remote_server):

@@ -129,6 +129,8 @@ def link(obj: Context, endpoint, plan_id, out, threshold, timeout, accepted) -> 
             added = linking.accept(accepted, folder / "links.csv")
         except SourceError as err:
             raise click.ClickException("; ".join(map(str, err.problems))) from None
+        except OSError as err:
+            raise click.ClickException(f"cannot write {folder / 'links.csv'}: {err.strerror or err}") from None
         click.echo(f"{added} link(s) added to {folder / 'links.csv'}; run `pianold build` to publish them")
         return
     if not endpoint:
@@ -148,7 +150,10 @@ def link(obj: Context, endpoint, plan_id, out, threshold, timeout, accepted) -> 
     found = linking.candidates(ours, theirs, threshold=threshold)
     text = linking.write_candidates(found)
     if out:
-        out.write_text(text, encoding="utf-8")
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as err:
+            raise click.ClickException(f"cannot write the candidates to {out}: {err.strerror or err}") from None
         click.echo(f"{len(found)} candidate(s) for {len(ours)} element(s) against {len(theirs)} remote element(s) → {out}", err=True)
     else:
         click.echo(text, nl=False)
@@ -207,10 +212,12 @@ def _report_build_error(err: Exception) -> None:
 @click.option("--gsp-url", help="Graph Store Protocol endpoint of the remote store (default: the store_gsp_url setting).")
 @click.pass_obj
 def push(obj: Context, gsp_url: str | None) -> None:
-    """Load the published version into the remote SPARQL store (one named graph per plan and the ontology)."""
-    from pianold.publish import current_version, named_graphs
+    """Load the published version into the remote SPARQL store: a named graph per plan, the ontology
+    and the catalogue, and their merge as the default graph. With store_url set, the graphs of
+    plans no longer published are deleted."""
+    from pianold.publish import current_version, default_graph, named_graphs
     from pianold.store import StoreError
-    from pianold.store.remote import push as push_graphs
+    from pianold.store.remote import push as push_graphs, stored_graphs
 
     settings = obj.settings(**({"store_gsp_url": gsp_url} if gsp_url else {}))
     if not settings.store_gsp_url:
@@ -220,10 +227,13 @@ def push(obj: Context, gsp_url: str | None) -> None:
         raise click.ClickException(f"nothing is published in {settings.dist_dir}: run `pianold build` first")
     graphs = named_graphs(version)
     try:
-        push_graphs(settings.store_gsp_url, graphs)
+        stale = [g for g in stored_graphs(settings.store_url) if g not in graphs] if settings.store_url else []
+        push_graphs(settings.store_gsp_url, graphs, default_graph(graphs), stale)
     except StoreError as err:
         raise click.ClickException(str(err)) from None
-    click.echo(f"loaded version {version.id} into {settings.store_gsp_url}: {len(graphs)} named graphs")
+    removed = f", {len(stale)} no longer published removed" if stale else ""
+    click.echo(f"loaded version {version.id} into {settings.store_gsp_url}: {len(graphs)} named graphs and their merge "
+               f"as the default graph{removed}")
 
 
 @main.command()

@@ -6,7 +6,10 @@ Precedence: explicit overrides (command-line options) > environment > file > def
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
+import math
 import os
+import re
 import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -105,25 +108,42 @@ def _convert(f: dataclasses.Field, value: Any, where: str) -> Any:
     kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
     try:
         if kind == "int":
-            if isinstance(value, bool):
-                raise ValueError
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError  # no silent truncation (8080.7 is no port)
             return int(value)
         if kind == "float":
-            return float(value)
+            number = float(value) if not isinstance(value, bool) else math.nan
+            if not math.isfinite(number):
+                raise ValueError
+            return number
         if kind == "bool":
             if isinstance(value, bool):
                 return value
             return {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}[str(value).lower()]
-        if kind == "Path":
-            return Path(value)
         if kind.startswith("tuple"):
             items = value if isinstance(value, list) else [v for v in str(value).split(",") if v.strip()]
             return tuple(str(v).strip() for v in items)
+        if not isinstance(value, (str, Path)):
+            raise ValueError  # a TOML number or list where text or a path is wanted
+        if kind == "Path":
+            return Path(value)
         if kind == "str | None":
             return str(value) if value not in (None, "") else None
         return str(value)
-    except (ValueError, KeyError):
+    except (ValueError, KeyError, TypeError):
         raise ConfigError(f"{where}: {value!r} is not a valid {kind}") from None
+
+
+_HOST = re.compile(r"[A-Za-z0-9.\-:]+")  # a name, an IPv4 or an IPv6 address
+_DOTTED = re.compile(r"[0-9.]+")
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
 
 
 def _check(settings: Settings) -> None:
@@ -134,6 +154,12 @@ def _check(settings: Settings) -> None:
         raise ConfigError(f"base must be an http(s) URL without query or fragment, not {settings.base!r}")
     if settings.keep_versions < 1:
         raise ConfigError("keep_versions must be at least 1")
+    if not 1 <= settings.port <= 65535:
+        raise ConfigError(f"port must be between 1 and 65535, not {settings.port}")
+    if not _HOST.fullmatch(settings.host) or (_DOTTED.fullmatch(settings.host) and not _is_ip(settings.host)):
+        raise ConfigError(f"host must be a host name or an IP address to listen on, not {settings.host!r}")
+    if settings.workers < 1 or settings.max_connections < 1 or settings.sparql_max_query_bytes < 1:
+        raise ConfigError("workers, max_connections and sparql_max_query_bytes must be at least 1")
     if settings.sparql_workers < 1 or settings.sparql_timeout <= 0 or settings.sparql_max_rows < 1 \
             or settings.sparql_max_answer_mb < 1:
         raise ConfigError("sparql_workers, sparql_timeout, sparql_max_rows and sparql_max_answer_mb must be positive")

@@ -145,21 +145,37 @@ def remote_elements(endpoint: str, timeout: float = 30.0) -> list[Element]:
         raise EndpointError(f"{endpoint} did not answer with SPARQL JSON results ({str(err)[:120]})") from None
     except OSError as err:
         raise EndpointError(f"cannot reach {endpoint}: {err}") from None
-    if not isinstance(data, dict) or "results" not in data or "bindings" not in data.get("results", {}):
+    return _elements(_bindings(data, endpoint))
+
+
+def _bindings(data, endpoint: str) -> list:
+    """The rows of a SPARQL JSON answer; EndpointError when it has no such shape."""
+    results = data.get("results") if isinstance(data, dict) else None
+    if not isinstance(results, dict) or not isinstance(results.get("bindings"), list):
         raise EndpointError(f"{endpoint} did not answer with SPARQL JSON results")
-    return _elements(data["results"]["bindings"])
+    return results["bindings"]
 
 
-def _elements(bindings) -> list[Element]:
+def _value(row: dict, name: str) -> str | None:
+    """A binding's value, if the row binds the variable to a term with a text value."""
+    term = row.get(name)
+    value = term.get("value") if isinstance(term, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _elements(bindings: list) -> list[Element]:
+    """The elements of SPARQL JSON rows; rows that are not well-formed (another endpoint's data) are skipped."""
     elements: dict[str, Element] = {}
     for row in bindings:
-        try:
-            iri, label, plan = row["e"]["value"], row["label"]["value"], row["plan"]["value"]
-        except (KeyError, TypeError):
+        if not isinstance(row, dict):
             continue
-        element = elements.setdefault(iri, Element(iri, label, plan, row.get("code", {}).get("value")))
-        if "target" in row:
-            element.targets.add(row["target"]["value"])
+        iri, label, plan = _value(row, "e"), _value(row, "label"), _value(row, "plan")
+        if iri is None or label is None or plan is None:
+            continue
+        element = elements.setdefault(iri, Element(iri, label, plan, _value(row, "code")))
+        target = _value(row, "target")
+        if target is not None:
+            element.targets.add(target)
     return list(elements.values())
 
 

@@ -390,12 +390,21 @@ def is_current(settings: Settings) -> bool:
 
 
 def named_graphs(version: Version) -> dict[str, bytes]:
-    """The version's named graphs as sorted N-Triples, from its N-Quads dump."""
+    """The version's named graphs as N-Triples, as its embedded store has them: one per plan and
+    the ontology (from its N-Quads dump) and the catalogue (from catalog.nt)."""
     graphs: dict[str, list[str]] = {}
     for line in (version.path / "all.nq").read_text(encoding="utf-8").splitlines():
         body, _, name = line.rstrip(" .").rpartition(" ")
         graphs.setdefault(name.strip("<>"), []).append(body + " .")
-    return {name: ("\n".join(lines) + "\n").encode("utf-8") for name, lines in graphs.items()}
+    out = {name: ("\n".join(lines) + "\n").encode("utf-8") for name, lines in graphs.items()}
+    out[version.manifest["catalog"]] = (version.path / "catalog.nt").read_bytes()
+    return out
+
+
+def default_graph(graphs: dict[str, bytes]) -> bytes:
+    """The RDF merge of named graphs (N-Triples, each triple once), as the embedded store's default
+    graph holds it (oxigraph.merge_named_graphs). Blank nodes: the build writes none."""
+    return b"".join(sorted({line + b"\n" for ntriples in graphs.values() for line in ntriples.splitlines() if line.strip()}))
 
 
 def build(settings: Settings) -> Version:

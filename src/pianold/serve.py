@@ -30,6 +30,10 @@ def ensure_published(settings: Settings, on_build_error: Callable[[Exception], N
             on_build_error(err)
             raise
         log.error("the sources changed but do not build; still serving the previous version:\n%s", err)
+    except OSError as err:  # e.g. a read-only dist/ (a server need not write): serve what is published
+        if current_version(settings.dist_dir) is None:
+            raise
+        log.error("the sources changed but the new version cannot be written (%s); still serving the previous version", err)
 
 
 class StoreUnusable(Exception):

@@ -28,9 +28,9 @@ class RemoteStore(Store):
     def _query(self, query: str, accept: str, *, default_graphs=(), named_graphs=(), timeout: float | None = None,
                max_bytes: int | None = None) -> tuple[bytes, str]:
         fields = [("query", query)]
+        # the store's own default graph otherwise: `pianold push` writes the merge of the named graphs
+        # there, as the embedded store has it, so that a query's FROM is the store's to judge
         fields += [("default-graph-uri", g) for g in default_graphs] + [("named-graph-uri", g) for g in named_graphs]
-        if not default_graphs and not named_graphs:
-            fields.append(("union-default-graph", ""))  # Oxigraph server: the default graph is the union
         request = urllib.request.Request(
             self.query_url, data=urllib.parse.urlencode(fields).encode(), method="POST",
             headers={"Accept": accept, "Content-Type": "application/x-www-form-urlencoded", "User-Agent": "pianold"})
@@ -87,16 +87,34 @@ def _term(value: dict):
     return Literal(value["value"])
 
 
-def push(gsp_url: str, graphs: dict[str, bytes], timeout: float = 60.0) -> None:
-    """Replace each named graph in the remote store (Graph Store Protocol PUT, N-Triples)."""
+def push(gsp_url: str, graphs: dict[str, bytes], default: bytes, stale: list[str] = (), timeout: float = 60.0) -> None:
+    """Make the remote store hold what the embedded one would (Graph Store Protocol, N-Triples):
+    each named graph replaced, the default graph replaced by `default` (their merge), and the
+    `stale` graphs (of plans no longer published) deleted."""
     for name, ntriples in graphs.items():
-        url = f"{gsp_url}?{urllib.parse.urlencode({'graph': name})}"
-        request = urllib.request.Request(url, data=ntriples, method="PUT",
-                                         headers={"Content-Type": "application/n-triples", "User-Agent": "pianold"})
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                response.read()
-        except urllib.error.HTTPError as err:
-            raise StoreError(f"the store refused graph <{name}>: {err.code} {err.read(300).decode('utf-8', 'replace')}") from None
-        except (urllib.error.URLError, OSError) as err:
-            raise StoreError(f"cannot load the store at {gsp_url}: {getattr(err, 'reason', err)}") from None
+        _gsp(gsp_url, "PUT", {"graph": name}, ntriples, timeout)
+    _gsp(gsp_url, "PUT", {"default": ""}, default, timeout)
+    for name in stale:
+        _gsp(gsp_url, "DELETE", {"graph": name}, None, timeout)
+
+
+def _gsp(gsp_url: str, method: str, params: dict, body: bytes | None, timeout: float) -> None:
+    name = f"<{params['graph']}>" if "graph" in params else "the default graph"
+    request = urllib.request.Request(f"{gsp_url}?{urllib.parse.urlencode(params)}", data=body, method=method,
+                                     headers={"Content-Type": "application/n-triples", "User-Agent": "pianold"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            response.read()
+    except urllib.error.HTTPError as err:
+        if method == "DELETE" and err.code == 404:
+            return  # already gone
+        detail = " ".join(err.read(300).decode("utf-8", "replace").split())  # one line, even from an HTML error page
+        raise StoreError(f"the store refused {name}: {err.code} {detail[:200]}") from None
+    except (urllib.error.URLError, OSError) as err:
+        raise StoreError(f"cannot load the store at {gsp_url}: {getattr(err, 'reason', err)}") from None
+
+
+def stored_graphs(query_url: str, timeout: float = 60.0) -> list[str]:
+    """The named graphs a remote store holds."""
+    rows = RemoteStore(query_url, timeout).table_query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+    return [str(row["g"]) for row in rows if "g" in row]
