@@ -168,3 +168,34 @@ def test_slow_store_gives_504(tmp_path, built_dist):
     finally:
         server.stop()
         silent.close()
+
+
+def test_queries_waiting_on_a_slow_store_are_bounded(tmp_path, built_dist):
+    """Remote queries are admitted as the embedded pool admits them (sparql_workers + 2); the
+    others get 503 at once, and dereference still has threads."""
+    import threading
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(32)
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}/query"
+    server = start_server(built_dist.dist_dir, DATA, BASE, tmp_path / "log",
+                          env={"PIANOLD_STORE_URL": url, "PIANOLD_SPARQL_TIMEOUT": "3", "PIANOLD_SPARQL_WORKERS": "1"})
+    statuses = []
+    try:
+        def ask(i):
+            query = urllib.parse.urlencode({"query": f"ASK {{}} # {i}"})
+            statuses.append(http(server.url + "/sparql?" + query, headers={"Accept": "text/csv"})[0])
+
+        threads = [threading.Thread(target=ask, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        time.sleep(1)
+        started = time.monotonic()
+        assert http(server.url + "/health/live")[0] == 200 and time.monotonic() - started < 1
+        for t in threads:
+            t.join(30)
+        assert sorted(statuses) == [503, 503, 503, 504, 504, 504], statuses
+    finally:
+        server.stop()
+        silent.close()

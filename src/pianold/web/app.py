@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["pianold.documents"] = DocumentCache(max_bytes=cache_bytes)
     app.extensions["pianold.sparql_pool"] = WorkerPool(settings.sparql_workers)  # no process until a query or start_workers
     app.extensions["pianold.sparql_inline"] = threading.Semaphore(settings.sparql_workers)  # queries run in server threads at once
+    app.extensions["pianold.sparql_remote"] = threading.Semaphore(settings.sparql_workers + 2)  # queries waiting on a remote store
 
     @app.before_request
     def server_wide():

@@ -275,12 +275,19 @@ def _run(app, snapshot: Snapshot, job: QueryJob) -> QueryAnswer:
         from pianold.store.base import StoreError
         from pianold.store.remote import StoreTimeout
 
+        # as many queries waiting on the store as the embedded pool admits: the others are told
+        # at once, so SPARQL never holds every server thread (dereference keeps its own)
+        admitted = app.extensions["pianold.sparql_remote"]
+        if not admitted.acquire(blocking=False):
+            raise QueryFailed(503, "the SPARQL endpoint is busy with other queries; retry in a few seconds", retry_after=5)
         try:
             return store.sparql(job, settings.sparql_timeout)
         except StoreTimeout as err:
             raise QueryFailed(504, str(err)) from None
         except StoreError as err:
             raise QueryFailed(502, str(err)) from None
+        finally:
+            admitted.release()
     inline = app.extensions["pianold.sparql_inline"]
     # as many queries in server threads as in workers: SPARQL leaves threads free for dereference
     if settings.sparql_inline_budget and inline.acquire(blocking=False):
