@@ -199,3 +199,20 @@ def test_queries_waiting_on_a_slow_store_are_bounded(tmp_path, built_dist):
     finally:
         server.stop()
         silent.close()
+
+
+def test_the_row_cap_applies_to_a_remote_store(oxigraph_server, remote_server, tmp_path):
+    url, _ = oxigraph_server
+    server = start_server(remote_server.dist, DATA, BASE, tmp_path / "log",
+                          env={"PIANOLD_STORE_URL": url + "/query", "PIANOLD_SPARQL_MAX_ROWS": "5"})
+    try:
+        for query, accept, lines in (("SELECT ?s WHERE { ?s ?p ?o }", "text/csv", 6),  # header + 5 rows
+                                     ("CONSTRUCT WHERE { ?s ?p ?o }", "application/n-triples", 5)):
+            status, headers, body = http(server.url + "/sparql?" + urllib.parse.urlencode({"query": query}), headers={"Accept": accept})
+            assert status == 200 and headers["X-Pianold-Truncated"] == "5"
+            assert len(body.decode().strip().splitlines()) == lines
+        status, headers, body = http(server.url + "/sparql?" + urllib.parse.urlencode({"query": "ASK { ?s ?p ?o }"}),
+                                     headers={"Accept": "application/sparql-results+xml"})
+        assert status == 200 and b"<boolean>true</boolean>" in body
+    finally:
+        server.stop()

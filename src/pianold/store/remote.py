@@ -3,6 +3,7 @@ behind the same interface as the embedded store, plus loading it over the Graph 
 
 from __future__ import annotations
 
+import itertools
 import json
 import socket
 import urllib.error
@@ -11,8 +12,11 @@ import urllib.request
 
 from rdflib import BNode, Graph, Literal, URIRef
 
+import pyoxigraph as ox
+
 from pianold.store.base import Store, StoreError
-from pianold.store.results import GRAPH_TYPES
+from pianold.store.results import (GRAPH_TYPES, AnswerBuffer, AnswerNotExpressible, AnswerTooLarge, serialize_graph,
+                                   serialize_solutions)
 from pianold.store.workers import QueryAnswer, QueryFailed, QueryJob, too_large
 
 
@@ -67,11 +71,51 @@ class RemoteStore(Store):
         return bool(json.loads(body)["boolean"])
 
     def sparql(self, job: QueryJob, timeout: float) -> QueryAnswer:
-        """Pass a checked query through; the remote store serialises the results itself."""
-        body, media = self._query(job.query, job.media_type, default_graphs=job.default_graphs,
-                                  named_graphs=job.named_graphs, timeout=timeout, max_bytes=job.max_bytes)
-        kind = "graph" if media in GRAPH_TYPES else "solutions"
-        return QueryAnswer(body, media, kind, False)
+        """Run a checked query on the store, in a format pianold reads (SPARQL JSON results, or
+        N-Triples for a graph), and write its answer in the wanted format with the embedded
+        store's writers, cut at the row cap as theirs are."""
+        graph = job.media_type in GRAPH_TYPES
+        body, media = self._query(job.query, "application/n-triples" if graph else "application/sparql-results+json",
+                                  default_graphs=job.default_graphs, named_graphs=job.named_graphs, timeout=timeout,
+                                  max_bytes=job.max_bytes)
+        out = AnswerBuffer(job.max_bytes)
+        try:
+            if media == "application/n-triples":
+                triples = iter(ox.parse(body, format=ox.RdfFormat.N_TRIPLES))
+                written = serialize_graph(itertools.islice(triples, job.max_rows), job.media_type, out)
+                return QueryAnswer(out.getvalue(), written, "graph", next(triples, None) is not None)
+            data = json.loads(body)
+            if "boolean" in data:
+                written = serialize_solutions(None, bool(data["boolean"]), job.media_type, out)
+                return QueryAnswer(out.getvalue(), written, "boolean", False)
+            variables = data["head"]["vars"]
+            rows = data["results"]["bindings"]
+            solutions = ([_ox_term(row[v]) if v in row else None for v in variables] for row in rows[:job.max_rows])
+            written = serialize_solutions(variables, solutions, job.media_type, out)
+            return QueryAnswer(out.getvalue(), written, "solutions", len(rows) > job.max_rows)
+        except AnswerTooLarge as err:
+            raise QueryFailed(422, too_large(err.max_bytes)) from None
+        except AnswerNotExpressible as err:
+            raise QueryFailed(406, str(err)) from None
+        except (ValueError, SyntaxError, KeyError, TypeError) as err:  # not what the store said it sent
+            raise StoreError(f"the store at {self.query_url} sent an answer pianold cannot read: {str(err)[:200]}") from None
+
+
+def _ox_term(value: dict):
+    """A pyoxigraph term from a SPARQL JSON results term (RDF 1.2 triple terms included)."""
+    kind = value["type"]
+    if kind == "uri":
+        return ox.NamedNode(value["value"])
+    if kind == "bnode":
+        return ox.BlankNode(value["value"])
+    if kind == "triple":
+        inner = value["value"]
+        return ox.Triple(_ox_term(inner["subject"]), _ox_term(inner["predicate"]), _ox_term(inner["object"]))
+    if "xml:lang" in value:
+        return ox.Literal(value["value"], language=value["xml:lang"])
+    if value.get("datatype"):
+        return ox.Literal(value["value"], datatype=ox.NamedNode(value["datatype"]))
+    return ox.Literal(value["value"])
 
 
 def _term(value: dict):
