@@ -535,3 +535,18 @@ def test_every_catalogue_text_is_in_italian_and_english(built_dist):
         for subject in {s for s in g.subjects(prop, None) if str(s).startswith(BASE)}:  # ours, not the EU vocabularies'
             langs = {o.language for o in g.objects(subject, prop)}
             assert {"it", "en"} <= langs or subject == PLAN, (subject, prop, langs)
+
+
+def test_a_link_to_another_citys_pianold_plan_has_its_linkset(tmp_path, plan_copy):
+    """A plan published by pianold elsewhere (another base) is a dataset the VoID linksets name."""
+    from pianold.config import load_settings
+    from pianold.publish import build
+
+    other = "https://dati.comune.example.it/psm/data/plan/torino-psm/action/2.1.a"
+    links = plan_copy / "bari-psm-2030" / "links.csv"
+    links.write_text(links.read_text(encoding="utf-8") + f"5.1.1.a,skos:closeMatch,{other},a reviewed match\n", encoding="utf-8")
+    version = build(load_settings(env={}, data_dir=plan_copy, dist_dir=tmp_path / "dist", base=BASE))
+    catalog = Graph().parse(version.path / "catalog.ttl")
+    targets = {str(catalog.value(l, VOID.objectsTarget)) for l in catalog.subjects(RDF.type, VOID.Linkset)
+               if catalog.value(l, VOID.linkPredicate) == SKOS.closeMatch}
+    assert "https://dati.comune.example.it/psm/data/plan/torino-psm" in targets

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
@@ -507,10 +508,14 @@ def _target_dataset(c: CatalogUris, target: str, dataset: str) -> str | None:
     for key, (space, *_labels) in EXTERNAL.items():
         if target.startswith(space):
             return key
-    plans = f"{c.base}/data/plan/"
-    if target.startswith(plans) and not target.startswith(dataset + "/") and target != dataset:
-        return plans + target[len(plans):].split("/", 1)[0]
+    # a plan published by pianold, here or by another city (any base): its elements are under the plan's IRI
+    found = _PIANOLD_PLAN.match(target)
+    if found and found.group(1) != dataset:
+        return found.group(1)
     return None
+
+
+_PIANOLD_PLAN = re.compile(r"(https?://[^\s]+?/data/plan/[^/\s]+)(?:/|$)")
 
 
 def _external(g: Graph, c: CatalogUris, key: str) -> URIRef:
