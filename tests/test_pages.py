@@ -200,3 +200,17 @@ def test_sparql_row_count_agrees_in_number(client, limit, expected):
     query = f"SELECT ?s WHERE {{ ?s ?p ?o }} LIMIT {limit}"
     html = client.get("/sparql", query_string={"query": query, "format": "html"}).get_data(as_text=True)
     assert expected in html
+
+
+@pytest.mark.parametrize("path, schema_type", [
+    ("/catalog.html", "DataCatalog"), ("/catalog/dataset/all.html", "Dataset"),
+    ("/data/public-organization/cmba.html", "Organization"), ("/data/plan/bari-psm-2030/action/5.1.1.a.html", "DefinedTerm"),
+    ("/data/plan/bari-psm-2030.html", "Dataset"),
+])
+def test_schema_org_types_follow_what_the_resource_is(client, path, schema_type):
+    import json as json_module
+
+    page = client.get(path).get_data(as_text=True)
+    block = re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)
+    assert block, path
+    assert json_module.loads(block.group(1))["@type"] == schema_type

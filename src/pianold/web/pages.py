@@ -8,10 +8,10 @@ from urllib.parse import urlencode
 from flask import Blueprint, current_app, g, render_template, request
 from markupsafe import Markup
 from rdflib import Literal, URIRef
-from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
+from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, SKOS
 
 from pianold import vocabularies
-from pianold.vocab import ONTOLOGY_IRI, PSM
+from pianold.vocab import COV, ONTOLOGY_IRI, PSM
 from pianold.web import catalog, describe
 from pianold.web.caching import Representation, etag_for
 from pianold.web.fastpath import mark_cacheable
@@ -207,17 +207,25 @@ def _ontology_terms(graph, namer) -> list[dict]:
     return terms
 
 
+# schema.org types of the resources that are no plan element, by their DCAT/FOAF/COV type
+_SCHEMA_TYPES = ((DCAT.Distribution, "DataDownload"), (COV.PublicOrganization, "Organization"), (FOAF.Agent, "Organization"),
+                 (DCAT.DataService, "WebAPI"), (DCTERMS.PeriodOfTime, "Thing"))
+
+
 def _schema_org(node, graph, namer, types) -> dict:
     data = {"@context": "https://schema.org", "@id": str(node), "url": str(node), "name": namer.it(node), "inLanguage": "it"}
-    if PSM.StrategicPlan in types or node == URIRef(ONTOLOGY_IRI):
-        cat = catalog.catalog_graph()
+    cat = catalog.catalog_graph()
+    if PSM.StrategicPlan in types or node == URIRef(ONTOLOGY_IRI) or DCAT.Dataset in types:
         return {"@context": "https://schema.org", **catalog.schema_dataset(cat, node),
                 "includedInDataCatalog": {"@type": "DataCatalog", "@id": str(catalog.catalog_uris().catalog)}}
-    else:
+    if DCAT.Catalog in types:
+        return catalog.schema_catalog(cat, str(node))
+    if SKOS.Concept in types and graph.value(node, SKOS.inScheme) is not None:
         data["@type"] = "DefinedTerm"
         scheme = graph.value(node, SKOS.inScheme)
-        if scheme is not None:
-            data["inDefinedTermSet"] = {"@type": "DefinedTermSet", "@id": str(scheme), "name": namer.it(scheme)}
+        data["inDefinedTermSet"] = {"@type": "DefinedTermSet", "@id": str(scheme), "name": namer.it(scheme)}
+    else:
+        data["@type"] = next((name for cls, name in _SCHEMA_TYPES if cls in types), "Thing")
     notation = graph.value(node, SKOS.notation)
     if notation is not None:
         data["termCode"] = str(notation)
