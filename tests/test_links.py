@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.parse
 
 import pytest
@@ -415,3 +416,37 @@ def test_link_output_that_cannot_be_written_is_a_clear_error(other_city, tmp_pat
     run = run_cli("--dist", str(tmp_path / "dist"), "link", "--endpoint", other_city.url + "/sparql",
                   "--out", str(tmp_path / "no" / "such" / "dir.csv"), cwd=tmp_path)
     assert run.returncode == 1 and "cannot write the candidates" in run.stderr and "Traceback" not in run.stderr
+
+
+def _trickling_server():
+    """Answers HTTP 200 and then one byte a second, for ever: every socket read succeeds."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(5)
+
+    def serve():
+        conn, _ = sock.accept()
+        _HELD.append(conn)
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\nContent-Length: 100000\r\n\r\n")
+        try:
+            while True:
+                conn.sendall(b" ")
+                time.sleep(1)
+        except OSError:
+            pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    return sock
+
+
+def test_link_timeout_is_a_deadline_for_the_whole_answer(tmp_path):
+    sock = _trickling_server()
+    started = time.monotonic()
+    try:
+        run = run_cli("--dist", str(tmp_path / "dist"), "link", "--endpoint", f"http://127.0.0.1:{sock.getsockname()[1]}/sparql",
+                      "--timeout", "2", cwd=tmp_path)
+    finally:
+        sock.close()
+    assert run.returncode == 1 and "did not answer within 2 s" in run.stderr, run.stderr
+    assert time.monotonic() - started < 60  # the build of an empty dist first, then 2 s, not for ever

@@ -8,6 +8,7 @@ import csv
 import io
 import re
 import socket
+import threading
 import unicodedata
 import urllib.error
 from dataclasses import dataclass, field
@@ -126,8 +127,7 @@ def remote_elements(endpoint: str, timeout: float = 30.0) -> list[Element]:
     client.setReturnFormat(JSON)
     client.setTimeout(int(max(timeout, 1)))
     try:
-        result = client.query()
-        data = result.convert()
+        data = _within(timeout, lambda: client.query().convert())
     except urllib.error.HTTPError as err:
         raise EndpointError(f"{endpoint} answered HTTP {err.code} {err.reason}: is it a SPARQL endpoint?") from None
     except EndPointNotFound:
@@ -146,6 +146,28 @@ def remote_elements(endpoint: str, timeout: float = 30.0) -> list[Element]:
     except OSError as err:
         raise EndpointError(f"cannot reach {endpoint}: {err}") from None
     return _elements(_bindings(data, endpoint))
+
+
+def _within(seconds: float, work):
+    """work() within `seconds` in all (the client's own timeout holds for each socket read only, so
+    an endpoint trickling its answer would hold the command for ever); TimeoutError otherwise. The
+    work runs in a daemon thread, which the command leaves behind when it gives up."""
+    outcome: dict = {}
+
+    def run():
+        try:
+            outcome["value"] = work()
+        except BaseException as err:  # handed to the caller's thread
+            outcome["error"] = err
+
+    thread = threading.Thread(target=run, daemon=True, name="pianold-link-query")
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise TimeoutError
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def _bindings(data, endpoint: str) -> list:
