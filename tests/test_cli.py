@@ -91,3 +91,10 @@ def test_settings_that_would_break_the_server_are_refused(tmp_path, toml, env, f
     config.write_text(toml, encoding="utf-8")
     with pytest.raises(ConfigError, match=re.escape(fragment)):
         load_settings(config, env=env)
+
+
+@pytest.mark.parametrize("host", ["*", "::1", "[::1]", "0.0.0.0", "my_host.example", "localhost"])
+def test_hosts_waitress_listens_on_are_accepted(host):
+    from pianold.config import load_settings
+
+    assert load_settings(env={"PIANOLD_HOST": host}).host == host

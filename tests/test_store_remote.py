@@ -111,12 +111,15 @@ def test_a_push_removes_the_graphs_of_plans_no_longer_published(oxigraph_server,
             assert run.returncode == 0, run.stderr
         return run.stdout
 
+    from pianold.store.remote import _gsp, stored_graphs
+    _gsp(url + "/store", "PUT", {"graph": "urn:other:dataset"}, b'<urn:x> <urn:y> "another team\'s data" .\n', 10)
     build_and_push()
-    from pianold.store.remote import stored_graphs
     assert f"{BASE}/data/plan/copia-psm" in stored_graphs(url + "/query")
     sh.rmtree(second)
     assert "1 no longer published removed" in build_and_push()
     assert f"{BASE}/data/plan/copia-psm" not in stored_graphs(url + "/query")
+    assert "urn:other:dataset" in stored_graphs(url + "/query")  # a shared store's other data is not ours to delete
+    _gsp(url + "/store", "DELETE", {"graph": "urn:other:dataset"}, None, 10)
 
 
 def test_a_remote_answer_over_the_byte_cap_is_refused(oxigraph_server, remote_server):
@@ -216,3 +219,55 @@ def test_the_row_cap_applies_to_a_remote_store(oxigraph_server, remote_server, t
         assert status == 200 and b"<boolean>true</boolean>" in body
     finally:
         server.stop()
+
+
+def test_a_store_trickling_its_answer_is_stopped_at_the_time_limit(tmp_path, built_dist):
+    """The time limit holds for the whole answer, not for each read of the socket."""
+    import threading
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    held = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return
+            held.append(conn)
+
+            def trickle(conn=conn):
+                try:
+                    conn.recv(65536)
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\nContent-Length: 100000\r\n\r\n")
+                    for _ in range(60):
+                        conn.sendall(b" ")
+                        time.sleep(0.5)
+                except OSError:
+                    pass
+            threading.Thread(target=trickle, daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    server = start_server(built_dist.dist_dir, DATA, BASE, tmp_path / "log",
+                          env={"PIANOLD_STORE_URL": f"http://127.0.0.1:{sock.getsockname()[1]}/query", "PIANOLD_SPARQL_TIMEOUT": "2"})
+    try:
+        started = time.monotonic()
+        status, _, body = http(server.url + "/sparql?" + urllib.parse.urlencode({"query": "SELECT * WHERE { ?s ?p ?o }"}),
+                               headers={"Accept": "text/csv"})
+        assert status == 504 and b"did not answer within 2 s" in body
+        assert time.monotonic() - started < 8
+    finally:
+        server.stop()
+        sock.close()
+        for conn in held:
+            conn.close()
+
+
+def test_blank_nodes_and_empty_languages_from_other_stores_are_read():
+    from pianold.store.remote import _ox_term
+
+    virtuoso = _ox_term({"type": "bnode", "value": "nodeID://b10006"})
+    assert virtuoso == _ox_term({"type": "bnode", "value": "nodeID://b10006"}) != _ox_term({"type": "bnode", "value": "nodeID://b10007"})
+    assert _ox_term({"type": "literal", "value": "x", "xml:lang": ""}).language is None

@@ -515,7 +515,7 @@ def _target_dataset(c: CatalogUris, target: str, dataset: str) -> str | None:
     return None
 
 
-_PIANOLD_PLAN = re.compile(r"(https?://[^\s]+?/data/plan/[^/\s]+)(?:/|$)")
+_PIANOLD_PLAN = re.compile(r"(https?://[^\s?#]+?/data/plan/[^/\s?#.]+)(?:/|$)")  # a plan IRI, or an element's under it
 
 
 def _external(g: Graph, c: CatalogUris, key: str) -> URIRef:

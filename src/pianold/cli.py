@@ -174,7 +174,7 @@ def _plan_folder(settings: Settings, plan_id: str) -> Path:
 
 @main.command()
 @click.option("--host", help="Interface to listen on (default 127.0.0.1).")
-@click.option("--port", type=click.IntRange(0, 65535), help="Port (default 8080).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default 8080).")
 @click.option("--workers", type=click.IntRange(1, 256), help="Worker threads of the WSGI server (default 8).")
 @click.option("--base", "serve_base", help="Base of the published IRIs (same as the global --base).")
 @click.pass_obj
@@ -227,7 +227,9 @@ def push(obj: Context, gsp_url: str | None) -> None:
         raise click.ClickException(f"nothing is published in {settings.dist_dir}: run `pianold build` first")
     graphs = named_graphs(version)
     try:
-        stale = [g for g in stored_graphs(settings.store_url) if g not in graphs] if settings.store_url else []
+        # only graphs of plans this site published once: the store may hold other data (a shared service)
+        ours = f"{settings.base.rstrip('/')}/data/plan/"
+        stale = [g for g in stored_graphs(settings.store_url) if g.startswith(ours) and g not in graphs] if settings.store_url else []
         push_graphs(settings.store_gsp_url, graphs, default_graph(graphs), stale)
     except StoreError as err:
         raise click.ClickException(str(err)) from None

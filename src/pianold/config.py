@@ -134,8 +134,7 @@ def _convert(f: dataclasses.Field, value: Any, where: str) -> Any:
         raise ConfigError(f"{where}: {value!r} is not a valid {kind}") from None
 
 
-_HOST = re.compile(r"[A-Za-z0-9.\-:]+")  # a name, an IPv4 or an IPv6 address
-_DOTTED = re.compile(r"[0-9.]+")
+_DOTTED = re.compile(r"[0-9.]+")  # looks like an IPv4 address, so it must be one (waitress takes names, `*`, [::1]…)
 
 
 def _is_ip(text: str) -> bool:
@@ -156,7 +155,7 @@ def _check(settings: Settings) -> None:
         raise ConfigError("keep_versions must be at least 1")
     if not 1 <= settings.port <= 65535:
         raise ConfigError(f"port must be between 1 and 65535, not {settings.port}")
-    if not _HOST.fullmatch(settings.host) or (_DOTTED.fullmatch(settings.host) and not _is_ip(settings.host)):
+    if not settings.host or any(c.isspace() for c in settings.host) or (_DOTTED.fullmatch(settings.host) and not _is_ip(settings.host)):
         raise ConfigError(f"host must be a host name or an IP address to listen on, not {settings.host!r}")
     if settings.workers < 1 or settings.max_connections < 1 or settings.sparql_max_query_bytes < 1:
         raise ConfigError("workers, max_connections and sparql_max_query_bytes must be at least 1")

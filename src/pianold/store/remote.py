@@ -3,9 +3,12 @@ behind the same interface as the embedded store, plus loading it over the Graph 
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
+import re
 import socket
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -38,12 +41,21 @@ class RemoteStore(Store):
         request = urllib.request.Request(
             self.query_url, data=urllib.parse.urlencode(fields).encode(), method="POST",
             headers={"Accept": accept, "Content-Type": "application/x-www-form-urlencoded", "User-Agent": "pianold"})
+        limit = timeout or self.timeout
+        deadline = time.monotonic() + limit
         try:
-            with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:
-                body = response.read() if max_bytes is None else response.read(max_bytes + 1)
-                if max_bytes is not None and len(body) > max_bytes:
-                    raise QueryFailed(422, too_large(max_bytes))
-                return body, response.headers.get("Content-Type", accept).split(";")[0].strip()
+            with urllib.request.urlopen(request, timeout=limit) as response:
+                # read against a deadline for the whole answer: the socket timeout holds for each
+                # read only, and a store streaming its answer slowly would hold the thread for ever
+                chunks, size = [], 0
+                while chunk := response.read1(1 << 16):
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if max_bytes is not None and size > max_bytes:
+                        raise QueryFailed(422, too_large(max_bytes))
+                    if time.monotonic() > deadline:
+                        raise TimeoutError
+                return b"".join(chunks), response.headers.get("Content-Type", accept).split(";")[0].strip()
         except urllib.error.HTTPError as err:
             detail = err.read(500).decode("utf-8", "replace").strip()
             if 400 <= err.code < 500:
@@ -75,12 +87,12 @@ class RemoteStore(Store):
         N-Triples for a graph), and write its answer in the wanted format with the embedded
         store's writers, cut at the row cap as theirs are."""
         graph = job.media_type in GRAPH_TYPES
-        body, media = self._query(job.query, "application/n-triples" if graph else "application/sparql-results+json",
+        body, _ = self._query(job.query, "application/n-triples" if graph else "application/sparql-results+json",
                                   default_graphs=job.default_graphs, named_graphs=job.named_graphs, timeout=timeout,
                                   max_bytes=job.max_bytes)
         out = AnswerBuffer(job.max_bytes)
         try:
-            if media == "application/n-triples":
+            if graph:  # as N-Triples, whatever media type the store names it with (text/plain, say)
                 triples = iter(ox.parse(body, format=ox.RdfFormat.N_TRIPLES))
                 written = serialize_graph(itertools.islice(triples, job.max_rows), job.media_type, out)
                 return QueryAnswer(out.getvalue(), written, "graph", next(triples, None) is not None)
@@ -101,17 +113,21 @@ class RemoteStore(Store):
             raise StoreError(f"the store at {self.query_url} sent an answer pianold cannot read: {str(err)[:200]}") from None
 
 
+_BNODE_LABEL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-]*")
+
+
 def _ox_term(value: dict):
     """A pyoxigraph term from a SPARQL JSON results term (RDF 1.2 triple terms included)."""
     kind = value["type"]
     if kind == "uri":
         return ox.NamedNode(value["value"])
-    if kind == "bnode":
-        return ox.BlankNode(value["value"])
+    if kind == "bnode":  # a label the store made (Virtuoso's `nodeID://b10006`), kept distinct
+        label = value["value"]
+        return ox.BlankNode(label if _BNODE_LABEL.fullmatch(label) else "b" + hashlib.sha1(label.encode()).hexdigest()[:20])
     if kind == "triple":
         inner = value["value"]
         return ox.Triple(_ox_term(inner["subject"]), _ox_term(inner["predicate"]), _ox_term(inner["object"]))
-    if "xml:lang" in value:
+    if value.get("xml:lang"):
         return ox.Literal(value["value"], language=value["xml:lang"])
     if value.get("datatype"):
         return ox.Literal(value["value"], datatype=ox.NamedNode(value["datatype"]))

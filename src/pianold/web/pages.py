@@ -175,7 +175,7 @@ def _crumb(row) -> dict:
 
 
 def _code_sort(code):
-    return [(0, int(s), "") if s.isdigit() else (1, 0, s) for s in str(code or "").split(".")]
+    return [(0, int(s), "") if s.isdecimal() else (1, 0, s) for s in str(code or "").split(".")]
 
 
 def _code_key(graph):
