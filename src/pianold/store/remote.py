@@ -3,8 +3,8 @@ behind the same interface as the embedded store, plus loading it over the Graph 
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import itertools
 import json
 import re
 import socket
@@ -13,14 +13,15 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import Graph
 
 import pyoxigraph as ox
 
 from pianold.store.base import Store, StoreError
-from pianold.store.results import (GRAPH_TYPES, AnswerBuffer, AnswerNotExpressible, AnswerTooLarge, serialize_graph,
-                                   serialize_solutions)
-from pianold.store.workers import QueryAnswer, QueryFailed, QueryJob, too_large
+from pianold.store.oxigraph import to_rdflib
+from pianold.store.results import GRAPH_TYPES, serialize_graph, serialize_solutions
+from pianold.store.workers import (ANSWER_REFUSALS, QueryAnswer, QueryFailed, QueryJob, refusal, too_large, write_boolean,
+                                   write_capped)
 
 
 class StoreTimeout(StoreError):
@@ -76,7 +77,10 @@ class RemoteStore(Store):
     def table_query(self, query: str) -> list[dict[str, object]]:
         body, _ = self._query(query, "application/sparql-results+json")
         data = json.loads(body)
-        return [{k: _term(v) for k, v in row.items()} for row in data["results"]["bindings"]]
+        try:
+            return [{k: to_rdflib(_ox_term(v)) for k, v in row.items()} for row in data["results"]["bindings"]]
+        except (ValueError, KeyError, TypeError) as err:
+            raise StoreError(f"the store at {self.query_url} sent an answer pianold cannot read: {str(err)[:200]}") from None
 
     def ask(self, query: str) -> bool:
         body, _ = self._query(query, "application/sparql-results+json")
@@ -90,25 +94,17 @@ class RemoteStore(Store):
         body, _ = self._query(job.query, "application/n-triples" if graph else "application/sparql-results+json",
                                   default_graphs=job.default_graphs, named_graphs=job.named_graphs, timeout=timeout,
                                   max_bytes=job.max_bytes)
-        out = AnswerBuffer(job.max_bytes)
         try:
             if graph:  # as N-Triples, whatever media type the store names it with (text/plain, say)
-                triples = iter(ox.parse(body, format=ox.RdfFormat.N_TRIPLES))
-                written = serialize_graph(itertools.islice(triples, job.max_rows), job.media_type, out)
-                return QueryAnswer(out.getvalue(), written, "graph", next(triples, None) is not None)
+                return write_capped(job, "graph", ox.parse(body, format=ox.RdfFormat.N_TRIPLES), serialize_graph)
             data = json.loads(body)
             if "boolean" in data:
-                written = serialize_solutions(None, bool(data["boolean"]), job.media_type, out)
-                return QueryAnswer(out.getvalue(), written, "boolean", False)
+                return write_boolean(job, bool(data["boolean"]))
             variables = data["head"]["vars"]
-            rows = data["results"]["bindings"]
-            solutions = ([_ox_term(row[v]) if v in row else None for v in variables] for row in rows[:job.max_rows])
-            written = serialize_solutions(variables, solutions, job.media_type, out)
-            return QueryAnswer(out.getvalue(), written, "solutions", len(rows) > job.max_rows)
-        except AnswerTooLarge as err:
-            raise QueryFailed(422, too_large(err.max_bytes)) from None
-        except AnswerNotExpressible as err:
-            raise QueryFailed(406, str(err)) from None
+            solutions = ([_ox_term(row[v]) if v in row else None for v in variables] for row in data["results"]["bindings"])
+            return write_capped(job, "solutions", solutions, functools.partial(serialize_solutions, variables))
+        except ANSWER_REFUSALS as err:
+            raise refusal(err) from None
         except (ValueError, SyntaxError, KeyError, TypeError) as err:  # not what the store said it sent
             raise StoreError(f"the store at {self.query_url} sent an answer pianold cannot read: {str(err)[:200]}") from None
 
@@ -132,19 +128,6 @@ def _ox_term(value: dict):
     if value.get("datatype"):
         return ox.Literal(value["value"], datatype=ox.NamedNode(value["datatype"]))
     return ox.Literal(value["value"])
-
-
-def _term(value: dict):
-    kind = value["type"]
-    if kind == "uri":
-        return URIRef(value["value"])
-    if kind == "bnode":
-        return BNode(value["value"])
-    if "xml:lang" in value:
-        return Literal(value["value"], lang=value["xml:lang"])
-    if value.get("datatype") and value["datatype"] != "http://www.w3.org/2001/XMLSchema#string":
-        return Literal(value["value"], datatype=URIRef(value["datatype"]))
-    return Literal(value["value"])
 
 
 def push(gsp_url: str, graphs: dict[str, bytes], default: bytes, stale: list[str] = (), timeout: float = 60.0) -> None:

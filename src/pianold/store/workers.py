@@ -16,6 +16,7 @@ Both ends run the same interpreter, which marshal's format requires."""
 from __future__ import annotations
 
 import ctypes
+import functools
 import itertools
 import marshal
 import multiprocessing as mp
@@ -65,6 +66,32 @@ def too_large(max_bytes: int) -> str:
             "ask for fewer rows or columns (LIMIT, a narrower SELECT), or download the dumps")
 
 
+ANSWER_REFUSALS = (AnswerTooLarge, AnswerNotExpressible)  # what a writer raises for an answer it will not send
+
+
+def refusal(err: Exception) -> QueryFailed:
+    """The error to answer for a writer's refusal (one of ANSWER_REFUSALS)."""
+    if isinstance(err, AnswerTooLarge):
+        return QueryFailed(422, too_large(err.max_bytes))
+    return QueryFailed(406, str(err))
+
+
+def write_capped(job: QueryJob, kind: str, items, write) -> QueryAnswer:
+    """At most job.max_rows of `items` (solutions or triples) written by `write(items, media, out)`,
+    a writer of results.py, in job.media_type; truncated when more remain (not computed further)."""
+    out = AnswerBuffer(job.max_bytes)
+    items = iter(items)
+    media = write(itertools.islice(items, job.max_rows), job.media_type, out)
+    return QueryAnswer(out.getvalue(), media, kind, next(items, None) is not None)
+
+
+def write_boolean(job: QueryJob, value: bool) -> QueryAnswer:
+    """An ASK's answer in job.media_type."""
+    out = AnswerBuffer(job.max_bytes)
+    media = serialize_solutions(None, value, job.media_type, out)
+    return QueryAnswer(out.getvalue(), media, "boolean", False)
+
+
 def _die_with_parent() -> None:
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
@@ -88,25 +115,18 @@ def execute(store, job: QueryJob) -> QueryAnswer:
         if job.named_graphs:
             kwargs["named_graphs"] = [ox.NamedNode(g) for g in dict.fromkeys(job.named_graphs)]
         result = store.query(job.query, **kwargs)
-        out = AnswerBuffer(job.max_bytes)
         if isinstance(result, ox.QuerySolutions):
             if job.at_most is not None and job.at_most <= job.max_rows:  # cannot reach the cap: Oxigraph's writer
+                out = AnswerBuffer(job.max_bytes)
                 media = serialize_all_solutions(result, job.media_type, out)
                 return QueryAnswer(out.getvalue(), media, "solutions", False)
-            variables = [v.value for v in result.variables]
-            rows = iter(result)  # written as they come: an oversized answer stops before the rest is computed
-            media = serialize_solutions(variables, itertools.islice(rows, job.max_rows), job.media_type, out)
-            return QueryAnswer(out.getvalue(), media, "solutions", next(rows, None) is not None)
+            # written as they come: an oversized answer stops before the rest is computed
+            return write_capped(job, "solutions", result, functools.partial(serialize_solutions, [v.value for v in result.variables]))
         if isinstance(result, ox.QueryBoolean):
-            media = serialize_solutions(None, bool(result), job.media_type, out)
-            return QueryAnswer(out.getvalue(), media, "boolean", False)
-        triples = iter(result)
-        media = serialize_graph(itertools.islice(triples, job.max_rows), job.media_type, out)
-        return QueryAnswer(out.getvalue(), media, "graph", next(triples, None) is not None)
-    except AnswerTooLarge as err:
-        raise QueryFailed(422, too_large(err.max_bytes)) from None
-    except AnswerNotExpressible as err:
-        raise QueryFailed(406, str(err)) from None
+            return write_boolean(job, bool(result))
+        return write_capped(job, "graph", result, serialize_graph)
+    except ANSWER_REFUSALS as err:
+        raise refusal(err) from None
     except SyntaxError as err:
         raise QueryFailed(400, f"syntax error in the query: {err}") from None
     except OSError as err:

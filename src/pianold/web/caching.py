@@ -102,10 +102,11 @@ def etag_for(version_id: str, *parts: str) -> str:
     return hashlib.sha256("\0".join((version_id, *parts)).encode("utf-8")).hexdigest()[:32]
 
 
-def _headers(etag: str, last_modified: datetime, *, cors: bool, vary_accept: bool, extra: tuple[tuple[str, str], ...],
-             max_age: int) -> tuple[tuple[str, str], ...]:
+def _headers(etag: str | None, last_modified: datetime | None, *, cors: bool, vary_accept: bool,
+             extra: tuple[tuple[str, str], ...], max_age: int = MAX_AGE) -> tuple[tuple[str, str], ...]:
+    """Validators and caching (none, and kept by no cache, without an etag), Vary, CORS, the rest."""
     headers = [("ETag", f'"{etag}"'), ("Last-Modified", _http_date(last_modified)),
-               ("Cache-Control", f"public, max-age={max_age}")]
+               ("Cache-Control", f"public, max-age={max_age}")] if etag is not None else [("Cache-Control", "no-store")]
     if vary_accept:
         headers.append(("Vary", "Accept"))
     if cors:
@@ -170,13 +171,7 @@ class Representation(Conditional):
     def uncacheable(cls, body: bytes, content_type: str, *, cors: bool = False, vary_accept: bool = False,
                     extra: tuple[tuple[str, str], ...] = ()) -> "Representation":
         """An answer that may differ next time (a query calling RAND or NOW): no validators, kept by no cache."""
-        headers = [("Cache-Control", "no-store")]
-        if vary_accept:
-            headers.append(("Vary", "Accept"))
-        if cors:
-            headers.extend(CORS_HEADERS)
-        headers.extend(extra)
-        return cls(body, content_type, None, None, tuple(headers))
+        return cls(body, content_type, None, None, _headers(None, None, cors=cors, vary_accept=vary_accept, extra=extra))
 
     def respond(self) -> Response:
         """The answer as a Flask response: 200, or the 304/412 its preconditions call for."""

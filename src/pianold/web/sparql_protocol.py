@@ -260,12 +260,16 @@ def start_workers(app) -> None:
 def answer(app, snapshot: Snapshot, req: ProtocolRequest, media: str) -> QueryAnswer:
     """The query's answer in `media`, from the versioned cache or run now; QueryFailed otherwise."""
     settings = app.config["PIANOLD"]
-    job = QueryJob(str(snapshot.version.store_path), req.query, media, settings.sparql_max_rows,
-                   settings.sparql_max_answer_bytes, req.default_graphs, req.named_graphs, base_iri=settings.base + PATH)
+
+    def run() -> QueryAnswer:  # only when not answered from the cache
+        return _run(app, snapshot, QueryJob(str(snapshot.version.store_path), req.query, media, settings.sparql_max_rows,
+                                            settings.sparql_max_answer_bytes, req.default_graphs, req.named_graphs,
+                                            base_iri=settings.base + PATH))
+
     if not req.repeatable:
-        return _run(app, snapshot, job)
+        return run()
     key = (snapshot.version.id, "sparql", req.query, media, req.default_graphs, req.named_graphs)
-    return app.extensions["pianold.documents"].get(key, lambda: _run(app, snapshot, job))
+    return app.extensions["pianold.documents"].get(key, run)
 
 
 def _run(app, snapshot: Snapshot, job: QueryJob) -> QueryAnswer:
