@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -19,10 +20,9 @@ from live import free_port, http, start_server
 
 
 
-@pytest.fixture(scope="module")
-def oxigraph_server(tmp_path_factory):
+def _start_oxigraph(folder):
+    """An empty `oxigraph serve` on loopback: (its URL, its process)."""
     require(shutil.which("oxigraph") is not None, "the `oxigraph` server is not installed (pip install oxigraph)")
-    folder = tmp_path_factory.mktemp("oxigraph")
     port = free_port()
     process = subprocess.Popen(["oxigraph", "serve", "--location", str(folder / "db"), "--bind", f"127.0.0.1:{port}"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
@@ -33,9 +33,24 @@ def oxigraph_server(tmp_path_factory):
             break
         except OSError:
             time.sleep(0.1)
+    return url, process
+
+
+@pytest.fixture(scope="module")
+def oxigraph_server(tmp_path_factory):
+    url, process = _start_oxigraph(tmp_path_factory.mktemp("oxigraph"))
     yield url, process
     process.terminate()
     process.wait(10)
+
+
+@pytest.fixture
+def stored_dist(built_dist):
+    """The session's build, recorded as the version a remote store holds (what `pianold push` marks)."""
+    from pianold.publish import current_version, mark_pushed
+
+    mark_pushed(built_dist.dist_dir, current_version(built_dist.dist_dir))
+    return built_dist
 
 
 @pytest.fixture(scope="module")
@@ -142,9 +157,9 @@ def test_push_to_an_unreachable_store_is_a_clear_error(tmp_path, built_dist):
     assert run.returncode == 1 and "cannot load the store" in run.stderr and "Traceback" not in run.stderr
 
 
-def test_store_down_gives_502_and_cached_documents_keep_working(tmp_path, built_dist):
+def test_store_down_gives_502_and_cached_documents_keep_working(tmp_path, stored_dist):
     dead = f"http://127.0.0.1:{free_port()}/query"
-    server = start_server(built_dist.dist_dir, DATA, BASE, tmp_path / "log", env={"PIANOLD_STORE_URL": dead})
+    server = start_server(stored_dist.dist_dir, DATA, BASE, tmp_path / "log", env={"PIANOLD_STORE_URL": dead})
     try:
         status, _, body = http(server.url + "/data/plan/bari-psm-2030/action/5.1.1.a.ttl", headers={"Accept": "text/plain"})
         assert status == 502 and b"unreachable" in body
@@ -156,12 +171,12 @@ def test_store_down_gives_502_and_cached_documents_keep_working(tmp_path, built_
         server.stop()
 
 
-def test_slow_store_gives_504(tmp_path, built_dist):
+def test_slow_store_gives_504(tmp_path, stored_dist):
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(16)  # accepts connections, never answers
     url = f"http://127.0.0.1:{silent.getsockname()[1]}/query"
-    server = start_server(built_dist.dist_dir, DATA, BASE, tmp_path / "log",
+    server = start_server(stored_dist.dist_dir, DATA, BASE, tmp_path / "log",
                           env={"PIANOLD_STORE_URL": url, "PIANOLD_SPARQL_TIMEOUT": "1"})
     try:
         status, _, body = http(server.url + "/sparql?" + urllib.parse.urlencode({"query": "ASK {}"}), headers={"Accept": "text/csv"})
@@ -173,7 +188,7 @@ def test_slow_store_gives_504(tmp_path, built_dist):
         silent.close()
 
 
-def test_queries_waiting_on_a_slow_store_are_bounded(tmp_path, built_dist):
+def test_queries_waiting_on_a_slow_store_are_bounded(tmp_path, stored_dist):
     """Remote queries are admitted as the embedded pool admits them (sparql_workers + 2); the
     others get 503 at once, and dereference still has threads."""
     import threading
@@ -182,7 +197,7 @@ def test_queries_waiting_on_a_slow_store_are_bounded(tmp_path, built_dist):
     silent.bind(("127.0.0.1", 0))
     silent.listen(32)
     url = f"http://127.0.0.1:{silent.getsockname()[1]}/query"
-    server = start_server(built_dist.dist_dir, DATA, BASE, tmp_path / "log",
+    server = start_server(stored_dist.dist_dir, DATA, BASE, tmp_path / "log",
                           env={"PIANOLD_STORE_URL": url, "PIANOLD_SPARQL_TIMEOUT": "3", "PIANOLD_SPARQL_WORKERS": "1"})
     statuses = []
     try:
@@ -221,7 +236,7 @@ def test_the_row_cap_applies_to_a_remote_store(oxigraph_server, remote_server, t
         server.stop()
 
 
-def test_a_store_trickling_its_answer_is_stopped_at_the_time_limit(tmp_path, built_dist):
+def test_a_store_trickling_its_answer_is_stopped_at_the_time_limit(tmp_path, stored_dist):
     """The time limit holds for the whole answer, not for each read of the socket."""
     import threading
 
@@ -250,7 +265,7 @@ def test_a_store_trickling_its_answer_is_stopped_at_the_time_limit(tmp_path, bui
             threading.Thread(target=trickle, daemon=True).start()
 
     threading.Thread(target=serve, daemon=True).start()
-    server = start_server(built_dist.dist_dir, DATA, BASE, tmp_path / "log",
+    server = start_server(stored_dist.dist_dir, DATA, BASE, tmp_path / "log",
                           env={"PIANOLD_STORE_URL": f"http://127.0.0.1:{sock.getsockname()[1]}/query", "PIANOLD_SPARQL_TIMEOUT": "2"})
     try:
         started = time.monotonic()
@@ -271,3 +286,54 @@ def test_blank_nodes_and_empty_languages_from_other_stores_are_read():
     virtuoso = _ox_term({"type": "bnode", "value": "nodeID://b10006"})
     assert virtuoso == _ox_term({"type": "bnode", "value": "nodeID://b10006"}) != _ox_term({"type": "bnode", "value": "nodeID://b10007"})
     assert _ox_term({"type": "literal", "value": "x", "xml:lang": ""}).language is None
+
+
+def test_a_server_on_a_remote_store_serves_the_version_pushed_into_it(tmp_path, plan_copy):
+    """A build is served once `pianold push` has loaded it: before that, the store holds the
+    previous version, and answers labelled with the new version would hold the old data (and be
+    cached under the new version's ETags for as long as it is served)."""
+    url, store = _start_oxigraph(tmp_path)
+    dist = tmp_path / "dist"
+    env = {**os.environ, "PIANOLD_STORE_URL": url + "/query", "PIANOLD_KEEP_VERSIONS": "1"}
+
+    def pianold(*command):
+        run = subprocess.run([sys.executable, "-m", "pianold", "--dist", str(dist), "--data", str(plan_copy), "--base", BASE,
+                              *command], capture_output=True, text=True, timeout=300, env=env)
+        assert run.returncode == 0, run.stderr
+        return run
+
+    def served():
+        status, headers, body = http(server.url + "/data/plan/bari-psm-2030/action/5.1.1.a.ttl")
+        assert status == 200, body
+        ready = json.loads(http(server.url + "/health/ready")[2])
+        assert headers["X-Pianold-Version"] == ready["version"]
+        return ready["version"], body.decode()
+
+    server = None
+    try:
+        pianold("build")
+        server = start_server(dist, plan_copy, BASE, tmp_path / "server.log", env={"PIANOLD_STORE_URL": url + "/query"})
+        assert "run `pianold push`" in server.log.read_text()
+        status, _, body = http(server.url + "/health/ready")
+        assert status == 503 and b"pianold push" in body
+        status, _, body = http(server.url + "/data/plan/bari-psm-2030/action/5.1.1.a.ttl", headers={"Accept": "text/plain"})
+        assert status == 503 and b"pianold push" in body
+
+        pianold("push", "--gsp-url", url + "/store")
+        first, text = served()
+        assert "Rafforzamento dell’Agenzia Metropolitana per la casa" in text
+
+        page = plan_copy / "bari-psm-2030" / "sources" / "asse-5-page.txt"
+        page.write_text(page.read_text(encoding="utf-8").replace("per la casa", "per l’abitare"), encoding="utf-8")
+        pianold("build")
+        assert served() == (first, text)  # the store still holds the first version: so does the server
+        assert (dist / "versions" / first).is_dir()  # kept while the store holds it, whatever keep_versions says
+
+        pianold("push", "--gsp-url", url + "/store")
+        second, text = served()
+        assert second != first and "per l’abitare" in text and "per la casa" not in text
+    finally:
+        if server:
+            server.stop()
+        store.terminate()
+        store.wait(10)

@@ -214,8 +214,9 @@ def _report_build_error(err: Exception) -> None:
 def push(obj: Context, gsp_url: str | None) -> None:
     """Load the published version into the remote SPARQL store: a named graph per plan, the ontology
     and the catalogue, and their merge as the default graph. With store_url set, the graphs of
-    plans no longer published are deleted."""
-    from pianold.publish import current_version, default_graph, named_graphs
+    plans no longer published are deleted. Servers using the store serve this version from then
+    on (until a push, they serve the version pushed before)."""
+    from pianold.publish import current_version, default_graph, mark_pushed, named_graphs
     from pianold.store import StoreError
     from pianold.store.remote import push as push_graphs, stored_graphs
 
@@ -233,6 +234,7 @@ def push(obj: Context, gsp_url: str | None) -> None:
         push_graphs(settings.store_gsp_url, graphs, default_graph(graphs), stale)
     except StoreError as err:
         raise click.ClickException(str(err)) from None
+    mark_pushed(settings.dist_dir, version)  # servers using the store now answer for this version
     removed = f", {len(stale)} no longer published removed" if stale else ""
     click.echo(f"loaded version {version.id} into {settings.store_gsp_url}: {len(graphs)} named graphs and their merge "
                f"as the default graph{removed}")

@@ -54,6 +54,9 @@ from pianold.vocab import ONTOLOGY_IRI, bind_prefixes
 
 MANIFEST = "manifest.json"
 CURRENT = "current"
+# With a remote store, the version loaded into it by `pianold push`: what a server then serves,
+# since the store answers dereference and queries (a newer build waits for its push).
+PUSHED = "pushed"
 
 
 class ValidationFailed(Exception):
@@ -181,8 +184,8 @@ def publish(settings: Settings, built: Built) -> Version:
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
-        _switch_current(dist, version_id)
-        _prune(versions, settings.keep_versions, keep=version_id)
+        _switch(dist, CURRENT, version_id)
+        _prune(versions, settings.keep_versions, keep={version_id, _target(dist, PUSHED)})
     return current_version(dist)
 
 
@@ -329,19 +332,35 @@ def _fsync_tree(folder: Path) -> None:
                 os.fsync(fh.fileno())
 
 
-def _switch_current(dist: Path, version_id: str) -> None:
-    link = dist / CURRENT
-    tmp = dist / f".{CURRENT}-{os.getpid()}"
+def mark_pushed(dist: Path, version: Version) -> None:
+    """Record that the remote store now holds `version`: servers using the store switch to it."""
+    with _lock(Path(dist)):
+        _switch(Path(dist), PUSHED, version.id)
+
+
+def _switch(dist: Path, name: str, version_id: str) -> None:
+    link = dist / name
+    tmp = dist / f".{name}-{os.getpid()}"
     if tmp.is_symlink() or tmp.exists():
         tmp.unlink()
     os.symlink(Path("versions") / version_id, tmp)
     os.replace(tmp, link)
 
 
-def _prune(versions: Path, keep_count: int, keep: str) -> None:
+def _target(dist: Path, name: str) -> str | None:
+    """The version a link of dist/ names, if any."""
+    try:
+        return os.readlink(dist / name).rsplit("/", 1)[-1]
+    except OSError:
+        return None
+
+
+def _prune(versions: Path, keep_count: int, keep: set[str | None]) -> None:
+    """Remove all but the newest `keep_count` versions; those in `keep` (the current one, the one in
+    a remote store) stay whatever their age."""
     complete = [p for p in versions.iterdir() if (p / MANIFEST).is_file()]
     complete.sort(key=lambda p: (p / MANIFEST).stat().st_mtime, reverse=True)
-    for old in [p for p in complete if p.name != keep][max(keep_count - 1, 0):]:
+    for old in [p for p in complete if p.name not in keep][max(keep_count - len(keep - {None}), 0):]:
         shutil.rmtree(old, ignore_errors=True)
     for stale in versions.glob(".tmp-*"):
         if stale.stat().st_mtime < dt.datetime.now().timestamp() - 3600:
@@ -358,9 +377,9 @@ def _lock(dist: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def current_version(dist: Path) -> Version | None:
-    """The published version, or None when nothing was ever published."""
-    link = Path(dist) / CURRENT
+def current_version(dist: Path, link_name: str = CURRENT) -> Version | None:
+    """The published version (or the one `link_name` names, e.g. PUSHED), or None when there is none."""
+    link = Path(dist) / link_name
     try:
         target = link.resolve(strict=True)
         manifest = json.loads((target / MANIFEST).read_text(encoding="utf-8"))

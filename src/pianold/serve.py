@@ -10,7 +10,7 @@ from typing import Callable
 
 from pianold.config import Settings
 from pianold.ingest import SourceError
-from pianold.publish import ValidationFailed, build, current_version, is_current
+from pianold.publish import PUSHED, ValidationFailed, build, current_version, is_current
 
 log = logging.getLogger("pianold.serve")
 MAX_HEADER_BYTES = 32 * 1024  # all request headers together; browsers send < 8 KiB
@@ -64,7 +64,22 @@ def run(settings: Settings, on_build_error: Callable[[Exception], None]) -> None
     configure_logging()
     ensure_published(settings, on_build_error)
     check_store(settings)
+    warn_unpushed(settings)
     serve_app(create_app(settings), settings)
+
+
+def warn_unpushed(settings: Settings) -> None:
+    """With a remote store, the server answers for the version loaded into it: say when a newer
+    build waits for `pianold push`, or when nothing was pushed yet."""
+    if not settings.store_url:
+        return
+    built, pushed = current_version(settings.dist_dir), current_version(settings.dist_dir, PUSHED)
+    if pushed is None:
+        log.warning("nothing has been loaded into the store %s yet: run `pianold push`; until then "
+                    "every page answers 503", settings.store_url)
+    elif built is not None and built.id != pushed.id:
+        log.warning("serving version %s, the one in the store; version %s is built but not pushed: run `pianold push`",
+                    pushed.id, built.id)
 
 
 def configure_logging() -> None:

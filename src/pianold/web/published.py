@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from pianold.publish import CURRENT, Version, current_version
+from pianold.publish import CURRENT, PUSHED, Version, current_version
 from pianold.store import EmbeddedStore, Store
 
 
@@ -27,7 +27,9 @@ class NotPublished(Exception):
 class Published:
     def __init__(self, dist: Path, store_url: str | None = None, timeout: float = 10.0):
         self.dist = Path(dist)
-        self.current_link = str(self.dist / CURRENT)
+        # a remote store answers for the version loaded into it, not for a newer build not yet pushed
+        self.link_name = PUSHED if store_url else CURRENT
+        self.current_link = str(self.dist / self.link_name)
         self.store_url = store_url
         self.timeout = timeout
         self._lock = threading.Lock()
@@ -44,9 +46,11 @@ class Published:
             return snap
         with self._lock:
             if self._snapshot is None or target != self._target:
-                version = current_version(self.dist)
+                version = current_version(self.dist, self.link_name)
                 if version is None:
-                    raise NotPublished(f"nothing is published in {self.dist}: run `pianold build`")
+                    raise NotPublished(f"nothing has been loaded into the store {self.store_url}: run `pianold build`, then "
+                                       "`pianold push`" if self.store_url else
+                                       f"nothing is published in {self.dist}: run `pianold build`")
                 self._snapshot = Snapshot(version, self._open_store(version))
                 self._target = target
             return self._snapshot
