@@ -19,6 +19,10 @@ from pianold.web.sparql_protocol import PARSED, PATH, ProtocolError, ProtocolReq
 
 bp = Blueprint("sparql", __name__)
 
+# The longest link the page offers: RFC 9110 §4.1 asks clients and servers to take URLs of at least
+# 8000 octets; longer ones fail somewhere (browsers, proxies, this server's 32 KiB header cap).
+# The query page POSTs a longer query (static/sparql-page.js).
+MAX_LINK = 8000
 DOWNLOADS = {"solutions": [("JSON", "json"), ("XML", "xml"), ("CSV", "csv"), ("TSV", "tsv")],
              "boolean": [("JSON", "json"), ("XML", "xml")],
              "graph": [("Turtle", "ttl"), ("N-Triples", "nt"), ("RDF/XML", "rdf"), ("JSON-LD", "jsonld")]}
@@ -63,7 +67,7 @@ def _without_query() -> Response:
     media = negotiate(request.headers.get("Accept"), ["text/html", "text/turtle", "application/n-triples",
                                                       "application/rdf+xml", "application/ld+json"])
     if media == "text/html":
-        response = Response(render_template("sparql.html", query=request.args.get("example_query") or EXAMPLES[0]["query"],
+        response = Response(render_template("sparql.html", max_link=MAX_LINK, query=request.args.get("example_query") or EXAMPLES[0]["query"],
                                             examples=EXAMPLES, prefixes=PREFIXES, answer=None),
                             content_type="text/html; charset=utf-8")
         response.vary.add("Accept")  # the service description answers the same URL
@@ -101,10 +105,13 @@ def _results_page(query: str, result: QueryAnswer, dgs, ngs) -> Response:
         table["vars"] = ["subject", "predicate", "object"]
         table["rows"] = [[_cell(json_term(t), link_for) for t in (q.subject, q.predicate, q.object)] for q in triples]
     params = [("query", query)] + [("default-graph-uri", x) for x in dgs] + [("named-graph-uri", x) for x in ngs]
-    downloads = [(name, "/sparql?" + urlencode(params + [("format", fmt)])) for name, fmt in DOWNLOADS[table["kind"]]]
     share = "/sparql?" + urlencode(params + [("format", "html")])
-    body = render_template("sparql.html", query=query, examples=EXAMPLES, prefixes=PREFIXES, answer=table,
-                           downloads=downloads, share=share, max_rows=current_app.config["PIANOLD"].sparql_max_rows)
+    # a query too long for a URL is downloaded by POSTing it, and has no link to share
+    downloads = [(name, fmt, "/sparql?" + urlencode(params + [("format", fmt)])) for name, fmt in DOWNLOADS[table["kind"]]]
+    long_query = len(share) > MAX_LINK
+    body = render_template("sparql.html", max_link=MAX_LINK, query=query, examples=EXAMPLES, prefixes=PREFIXES, answer=table,
+                           downloads=downloads, share=None if long_query else share, params=params,
+                           max_rows=current_app.config["PIANOLD"].sparql_max_rows)
     response = Response(body, content_type="text/html; charset=utf-8")
     response.vary.add("Accept")
     return response
@@ -140,7 +147,7 @@ def _error(status: int, message: str, retry_after: int | None = None) -> Respons
     query = request.form.get("query") if request.method == "POST" else request.args.get("query")
     if query is not None and wants_html():
         title_it, title_en = TITLES.get(status, ("Errore", "Error"))
-        body = render_template("sparql.html", query=query, examples=EXAMPLES, prefixes=PREFIXES, answer=None,
+        body = render_template("sparql.html", max_link=MAX_LINK, query=query, examples=EXAMPLES, prefixes=PREFIXES, answer=None,
                                error={"status": status, "title_it": title_it, "title_en": title_en, "message": message})
         response = Response(body, status=status, content_type="text/html; charset=utf-8")
         response.vary.add("Accept")

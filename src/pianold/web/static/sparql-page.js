@@ -1,7 +1,17 @@
 // Enhances the query textarea with CodeMirror's SPARQL highlighting; the form works without it.
 (function () {
   var area = document.getElementById("query");
-  if (!area || typeof CodeMirror === "undefined") return;
+  if (!area) return;
+  // A query too long for a URL (data-max-link) is POSTed: as a GET it would fail in a browser,
+  // a proxy or the server's header cap. Its results page then offers downloads as buttons.
+  var maxLink = parseInt(area.form.getAttribute("data-max-link"), 10);
+  area.form.addEventListener("submit", function () {
+    var form = area.form;
+    if (editor) editor.save();  // CodeMirror's own submit listener comes later
+    var length = form.action.length + 1 + new URLSearchParams(new FormData(form)).toString().length;
+    form.method = maxLink && length > maxLink ? "post" : "get";
+  });
+  if (typeof CodeMirror === "undefined") return;
   var label = document.querySelector('label[for="query"]');
   var name = label ? label.textContent.replace(/\s+/g, " ").trim() : "Interrogazione / Query";
   function run() {
