@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -337,3 +338,78 @@ def test_a_server_on_a_remote_store_serves_the_version_pushed_into_it(tmp_path, 
             server.stop()
         store.terminate()
         store.wait(10)
+
+
+def test_a_remote_answer_is_cut_at_the_row_cap_as_the_embedded_one(oxigraph_server, remote_server):
+    """The store's answer is read as it arrives and no further than the row after the cap: an
+    answer far larger than the byte cap as a whole still gives its first rows, truncated."""
+    from pianold.store.remote import RemoteStore
+    from pianold.store.workers import QueryJob
+
+    url, _ = oxigraph_server
+    store = RemoteStore(url + "/query")
+    for media, query in (("text/csv", "SELECT * WHERE { ?s ?p ?o }"),
+                         ("application/n-triples", "CONSTRUCT WHERE { ?s ?p ?o }")):
+        whole = store.sparql(QueryJob("", query, media, 10 ** 6, 10 ** 8), 10)
+        assert not whole.truncated and len(whole.body) > 20_000
+        cut = store.sparql(QueryJob("", query, media, 5, 3000), 10)
+        assert cut.truncated and len(cut.body.decode().splitlines()) == (6 if media == "text/csv" else 5)
+
+
+
+def _store_sending(chunks: list[bytes]):
+    """A one-answer SPARQL store on loopback that sends `chunks` as the body, each in its own write."""
+    import threading
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1)
+
+    def serve():
+        conn, _ = sock.accept()
+        with conn:
+            request = b""
+            while b"\r\n\r\n" not in request:  # the whole request, or closing would reset the connection
+                request += conn.recv(65536)
+            head, body = request.split(b"\r\n\r\n", 1)
+            length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+            while len(body) < length:
+                body += conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\nConnection: close\r\n\r\n")
+            for chunk in chunks:
+                conn.sendall(chunk)
+                time.sleep(0.002)
+        sock.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"http://127.0.0.1:{sock.getsockname()[1]}/query"
+
+
+def test_rows_split_anywhere_by_the_network_are_read_whole():
+    """Each row is decoded once it has arrived, whatever byte the network cut it at (inside a
+    string, a multi-byte character, between rows); `head` may follow `results`."""
+    from pianold.store.remote import RemoteStore
+    from pianold.store.workers import QueryJob
+
+    rows = [{"s": {"type": "uri", "value": f"http://e/{i}"},
+             "t": {"type": "literal", "value": f"città “{i}” – ü", "xml:lang": "it"}} for i in range(40)]
+    rows[3].pop("t")  # an unbound value
+    expected = "s,t\r\n" + "".join(f"http://e/{i},{'' if i == 3 else f'città “{i}” – ü'}\r\n" for i in range(40))
+    for document in ({"head": {"vars": ["s", "t"]}, "results": {"bindings": rows}},
+                     {"results": {"bindings": rows}, "head": {"vars": ["s", "t"]}}):
+        data = json.dumps(document, ensure_ascii=False, indent=1).encode()
+        for size in (1, 7, 4096):
+            url = _store_sending([data[i:i + size] for i in range(0, len(data), size)] if size > 1 else
+                                 [data[i:i + 1] for i in range(0, 600)] + [data[600:]])
+            answer = RemoteStore(url, timeout=20).sparql(QueryJob("", "SELECT * {}", "text/csv", 100, 10 ** 6), 20)
+            assert answer.body.decode() == expected and not answer.truncated
+
+
+def test_a_remote_answer_ending_inside_its_rows_is_a_store_error():
+    from pianold.store.base import StoreError
+    from pianold.store.remote import RemoteStore
+    from pianold.store.workers import QueryJob
+
+    url = _store_sending([b'{"head": {"vars": ["s"]}, "results": {"bindings": [{"s": {"type": "uri", "value": "http://e/1"}}, {"s": '])
+    with pytest.raises(StoreError, match="ends inside its results"):
+        RemoteStore(url).sparql(QueryJob("", "SELECT * {}", "text/csv", 100, 10 ** 6), 10)

@@ -3,8 +3,10 @@ behind the same interface as the embedded store, plus loading it over the Graph 
 
 from __future__ import annotations
 
+import codecs
 import functools
 import hashlib
+import io
 import json
 import re
 import socket
@@ -12,6 +14,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from rdflib import Graph
 
@@ -24,6 +28,9 @@ from pianold.store.workers import (ANSWER_REFUSALS, QueryAnswer, QueryFailed, Qu
                                    write_capped)
 
 
+CHUNK = 1 << 16  # read from a store's answer at a time
+
+
 class StoreTimeout(StoreError):
     """The remote store did not answer in time."""
 
@@ -33,8 +40,12 @@ class RemoteStore(Store):
         self.query_url = query_url
         self.timeout = timeout
 
-    def _query(self, query: str, accept: str, *, default_graphs=(), named_graphs=(), timeout: float | None = None,
-               max_bytes: int | None = None) -> tuple[bytes, str]:
+    @contextmanager
+    def _answer(self, query: str, accept: str, *, default_graphs=(), named_graphs=(), timeout: float | None = None,
+                max_bytes: int | None = None):
+        """The store's answer as it arrives (a file object, with its media type), read against
+        a deadline for the whole answer and at most `max_bytes`; leaving the block closes the
+        connection, so an answer read only in part is not sent further."""
         fields = [("query", query)]
         # the store's own default graph otherwise: `pianold push` writes the merge of the named graphs
         # there, as the embedded store has it, so that a query's FROM is the store's to judge
@@ -43,39 +54,36 @@ class RemoteStore(Store):
             self.query_url, data=urllib.parse.urlencode(fields).encode(), method="POST",
             headers={"Accept": accept, "Content-Type": "application/x-www-form-urlencoded", "User-Agent": "pianold"})
         limit = timeout or self.timeout
-        deadline = time.monotonic() + limit
+        late = f"the store at {self.query_url} did not answer within {limit:g} s"
         try:
             with urllib.request.urlopen(request, timeout=limit) as response:
-                # read against a deadline for the whole answer: the socket timeout holds for each
-                # read only, and a store streaming its answer slowly would hold the thread for ever
-                chunks, size = [], 0
-                while chunk := response.read1(1 << 16):
-                    chunks.append(chunk)
-                    size += len(chunk)
-                    if max_bytes is not None and size > max_bytes:
-                        raise QueryFailed(422, too_large(max_bytes))
-                    if time.monotonic() > deadline:
-                        raise TimeoutError
-                return b"".join(chunks), response.headers.get("Content-Type", accept).split(";")[0].strip()
+                media = response.headers.get("Content-Type", accept).split(";")[0].strip()
+                cap = None if max_bytes is None else max_bytes + 2 * CHUNK  # what the readers fetch ahead of the rows read
+                yield io.BufferedReader(_Arriving(response, time.monotonic() + limit, cap), CHUNK), media
         except urllib.error.HTTPError as err:
             detail = err.read(500).decode("utf-8", "replace").strip()
             if 400 <= err.code < 500:
                 raise QueryFailed(400, f"the store refused the query: {detail or err.reason}") from None
             raise StoreError(f"the store at {self.query_url} answered {err.code}: {detail or err.reason}") from None
         except (socket.timeout, TimeoutError):
-            raise StoreTimeout(f"the store at {self.query_url} did not answer within {timeout or self.timeout:g} s") from None
+            raise StoreTimeout(late) from None
         except (urllib.error.URLError, OSError) as err:
             reason = getattr(err, "reason", err)
             if isinstance(reason, (socket.timeout, TimeoutError)):
-                raise StoreTimeout(f"the store at {self.query_url} did not answer within {timeout or self.timeout:g} s") from None
+                raise StoreTimeout(late) from None
             raise StoreError(f"the store at {self.query_url} is unreachable: {reason}") from None
 
+    def _query(self, query: str, accept: str) -> bytes:
+        """The whole of the store's answer."""
+        with self._answer(query, accept) as (answer, _):
+            return answer.read()
+
     def graph_query(self, query: str) -> Graph:
-        body, _ = self._query(query, "application/n-triples")
+        body = self._query(query, "application/n-triples")
         return Graph().parse(data=body.decode("utf-8"), format="nt")
 
     def table_query(self, query: str) -> list[dict[str, object]]:
-        body, _ = self._query(query, "application/sparql-results+json")
+        body = self._query(query, "application/sparql-results+json")
         data = json.loads(body)
         try:
             return [{k: to_rdflib(_ox_term(v)) for k, v in row.items()} for row in data["results"]["bindings"]]
@@ -83,30 +91,102 @@ class RemoteStore(Store):
             raise StoreError(f"the store at {self.query_url} sent an answer pianold cannot read: {str(err)[:200]}") from None
 
     def ask(self, query: str) -> bool:
-        body, _ = self._query(query, "application/sparql-results+json")
+        body = self._query(query, "application/sparql-results+json")
         return bool(json.loads(body)["boolean"])
 
     def sparql(self, job: QueryJob, timeout: float) -> QueryAnswer:
         """Run a checked query on the store, in a format pianold reads (SPARQL JSON results, or
         N-Triples for a graph), and write its answer in the wanted format with the embedded
-        store's writers, cut at the row cap as theirs are."""
+        store's writers, cut at the row cap as theirs are: the store's answer is read as it
+        arrives, and no further than the row after the cap."""
         graph = job.media_type in GRAPH_TYPES
-        body, _ = self._query(job.query, "application/n-triples" if graph else "application/sparql-results+json",
-                                  default_graphs=job.default_graphs, named_graphs=job.named_graphs, timeout=timeout,
-                                  max_bytes=job.max_bytes)
-        try:
-            if graph:  # as N-Triples, whatever media type the store names it with (text/plain, say)
-                return write_capped(job, "graph", ox.parse(body, format=ox.RdfFormat.N_TRIPLES), serialize_graph)
-            data = json.loads(body)
-            if "boolean" in data:
-                return write_boolean(job, bool(data["boolean"]))
-            variables = data["head"]["vars"]
-            solutions = ([_ox_term(row[v]) if v in row else None for v in variables] for row in data["results"]["bindings"])
-            return write_capped(job, "solutions", solutions, functools.partial(serialize_solutions, variables))
-        except ANSWER_REFUSALS as err:
-            raise refusal(err) from None
-        except (ValueError, SyntaxError, KeyError, TypeError) as err:  # not what the store said it sent
-            raise StoreError(f"the store at {self.query_url} sent an answer pianold cannot read: {str(err)[:200]}") from None
+        with self._answer(job.query, "application/n-triples" if graph else "application/sparql-results+json",
+                          default_graphs=job.default_graphs, named_graphs=job.named_graphs, timeout=timeout,
+                          max_bytes=job.max_bytes) as (answer, _):
+            try:
+                if graph:  # as N-Triples, whatever media type the store names it with (text/plain, say)
+                    return write_capped(job, "graph", ox.parse(answer, format=ox.RdfFormat.N_TRIPLES), serialize_graph)
+                variables, boolean, rows = _sparql_json(answer)
+                if boolean is not None:
+                    return write_boolean(job, boolean)
+                solutions = ([_ox_term(row[v]) if v in row else None for v in variables] for row in rows)
+                return write_capped(job, "solutions", solutions, functools.partial(serialize_solutions, variables))
+            except ANSWER_REFUSALS as err:
+                raise refusal(err) from None
+            except (ValueError, SyntaxError, KeyError, TypeError, AttributeError) as err:  # not what the store said it sent
+                raise StoreError(f"the store at {self.query_url} sent an answer pianold cannot read: {str(err)[:200]}") from None
+
+
+class _Arriving(io.RawIOBase):
+    """A store's answer as it arrives: each read takes what the socket has (the socket timeout
+    holds for one read only, so a store trickling its answer would hold a thread for ever without
+    the deadline), and no more than `max_bytes` in all (422)."""
+
+    def __init__(self, response, deadline: float, max_bytes: int | None):
+        self.response, self.deadline, self.max_bytes, self.size = response, deadline, max_bytes, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if time.monotonic() > self.deadline:
+            raise TimeoutError
+        chunk = self.response.read1(len(buffer))
+        self.size += len(chunk)
+        if self.max_bytes is not None and self.size > self.max_bytes:
+            raise QueryFailed(422, too_large(self.max_bytes))
+        buffer[:len(chunk)] = chunk
+        return len(chunk)
+
+
+_BINDINGS = re.compile(r'"bindings"\s*:\s*\[')
+_HEAD = re.compile(r'"head"\s*:\s*')
+_ROW_GAP = re.compile(r"[\s,]*")
+
+
+def _sparql_json(answer) -> tuple[list[str], bool | None, Iterator[dict]]:
+    """(variables, the boolean of an ASK or None, the rows) of a SPARQL JSON results document,
+    its rows read one by one as they arrive (the `head` before the `results`, as stores write
+    them; a document in another order is read whole)."""
+    decoder, text = json.JSONDecoder(), codecs.getincrementaldecoder("utf-8")()
+    buffer, ended = "", False
+
+    def more() -> bool:
+        nonlocal buffer, ended
+        chunk = answer.read1(CHUNK)
+        ended = not chunk
+        buffer += text.decode(chunk, final=ended)
+        return not ended
+
+    while not (found := _BINDINGS.search(buffer)) and more():
+        pass
+    head = _HEAD.search(buffer, 0, found.start()) if found else None
+    if head is None:  # an ASK's answer, or an unusual order: read whole
+        while more():
+            pass
+        data = json.loads(buffer)
+        if "boolean" in data:
+            return [], bool(data["boolean"]), iter(())
+        return data["head"]["vars"], None, iter(data["results"]["bindings"])
+    variables = decoder.raw_decode(buffer, head.end())[0]["vars"]
+
+    def rows() -> Iterator[dict]:
+        nonlocal buffer
+        position = found.end()
+        while True:
+            position = _ROW_GAP.match(buffer, position).end()
+            if buffer.startswith("]", position):
+                return
+            try:
+                row, position = decoder.raw_decode(buffer, position)
+            except json.JSONDecodeError:
+                buffer, position = buffer[position:], 0  # the row is still arriving
+                if not more():
+                    raise ValueError("the answer ends inside its results") from None
+                continue
+            yield row
+
+    return variables, None, rows()
 
 
 _BNODE_LABEL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-]*")
