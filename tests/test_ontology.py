@@ -256,3 +256,14 @@ def test_national_rules_catch_a_missing_version_iri(onto):
     conforms, text = ndc_report(broken)
     assert not conforms
     assert "versionIRI" in text
+
+
+def test_published_prefixes_cover_the_ontology_file():
+    """The build re-serialises the ontology with pianold.vocab's prefixes only: a prefix of ontology/psm.ttl
+    missing there (vann:, admsapit:) turns into full IRIs in the published psm.ttl and psm.jsonld."""
+    from pianold.vocab import PREFIXES
+
+    declared = dict(re.findall(r"^@prefix\s+([a-z0-9]+):\s+<([^>]+)>", ONTOLOGY_FILE.read_text(encoding="utf-8"), re.M))
+    published = {prefix: str(ns) for prefix, ns in PREFIXES.items()}
+    missing = {p: ns for p, ns in declared.items() if published.get(p) != ns}
+    assert not missing, missing
