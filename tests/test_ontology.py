@@ -132,7 +132,7 @@ PROPERTIES = {
     "adoptionAct": (OWL.ObjectProperty, None, ELI + "LegalResource", None),
     "hasLevel": (OWL.ObjectProperty, PSM + "StrategicPlan", PSM + "Level", None),
     "level": (OWL.ObjectProperty, PSM + "PlanElement", PSM + "Level", None),
-    "levelClass": (OWL.ObjectProperty, PSM + "Level", str(OWL.Class), None),
+    "levelClass": (OWL.ObjectProperty, PSM + "Level", None, None),
     "inPlan": (OWL.ObjectProperty, PSM + "Level", PSM + "StrategicPlan", None),
     "contributesTo": (OWL.ObjectProperty, PSM + "PlanElement", None, str(DCTERMS.relation)),
     "implementedBy": (OWL.ObjectProperty, PSM + "PlanElement", PROJ + "PublicInvestmentProject", None),
@@ -164,6 +164,56 @@ def test_external_superterms_are_declared_not_imported(onto):
             assert onto.value(o, RDFS.label) is None and onto.value(o, RDFS.subClassOf) is None, o
     for s, _, o in onto.triples((None, RDFS.subPropertyOf, None)):
         assert (o, RDF.type, OWL.ObjectProperty) in onto, o
+
+
+# ------------------------------------------------------------------ OWL 2 DL, checked without a reasoner
+
+RESERVED = ("http://www.w3.org/1999/02/22-rdf-syntax-ns#", "http://www.w3.org/2000/01/rdf-schema#",
+            "http://www.w3.org/2002/07/owl#")
+# datatypes of the reserved namespaces a datatype property may have as range (OWL 2 datatype map, RDF 1.1)
+RESERVED_DATATYPES = {RDF.PlainLiteral, RDF.XMLLiteral, RDF.langString, RDFS.Literal, OWL.real, OWL.rational}
+PROPERTY_KINDS = (OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty)
+
+
+def test_no_reserved_vocabulary_used_as_a_class(onto):
+    """OWL 2 DL forbids rdf:, rdfs: and owl: IRIs (but owl:Thing) as classes: `rdfs:range owl:Class`
+    makes the ontology OWL Full, and OWL tools drop or reject the axiom. Values that are classes
+    (psm:levelClass psm:Axis) are punned individuals, which OWL 2 DL allows."""
+    bad = []
+    for prop in (RDFS.domain, RDFS.range, RDFS.subClassOf, OWL.equivalentClass):
+        for s, o in onto.subject_objects(prop):
+            if not str(o).startswith(RESERVED) or o == OWL.Thing:
+                continue
+            if prop == RDFS.range and (s, RDF.type, OWL.DatatypeProperty) in onto and o in RESERVED_DATATYPES:
+                continue
+            bad.append((s.n3(onto.namespace_manager), prop.n3(onto.namespace_manager), o.n3(onto.namespace_manager)))
+    assert not bad, bad
+
+
+def test_every_predicate_is_declared_with_one_property_kind(onto):
+    """OWL 2 DL needs every property declared, as exactly one of object, datatype or annotation property."""
+    for p in set(onto.predicates()):
+        if str(p).startswith(RESERVED):
+            continue
+        kinds = {k for k in PROPERTY_KINDS if (p, RDF.type, k) in onto}
+        assert len(kinds) == 1, (p, kinds)
+    for p in set(onto.subjects(RDF.type, None)):
+        kinds = {k for k in PROPERTY_KINDS if (p, RDF.type, k) in onto}
+        assert len(kinds) <= 1, (p, kinds)
+
+
+def test_object_properties_have_iri_values_and_datatype_properties_literals(onto):
+    for s, p, o in onto:
+        if (p, RDF.type, OWL.ObjectProperty) in onto:
+            assert isinstance(o, URIRef), (s, p, o)
+        if (p, RDF.type, OWL.DatatypeProperty) in onto:
+            assert isinstance(o, Literal), (s, p, o)
+
+
+def test_every_class_used_as_a_type_is_declared(onto):
+    for cls in set(onto.objects(None, RDF.type)):
+        if not str(cls).startswith(RESERVED):
+            assert (cls, RDF.type, OWL.Class) in onto, cls
 
 
 def test_terms_used_by_the_model_are_defined(onto):
@@ -206,3 +256,14 @@ def test_national_rules_catch_a_missing_version_iri(onto):
     conforms, text = ndc_report(broken)
     assert not conforms
     assert "versionIRI" in text
+
+
+def test_published_prefixes_cover_the_ontology_file():
+    """The build re-serialises the ontology with pianold.vocab's prefixes only: a prefix of ontology/psm.ttl
+    missing there (vann:, admsapit:) turns into full IRIs in the published psm.ttl and psm.jsonld."""
+    from pianold.vocab import PREFIXES
+
+    declared = dict(re.findall(r"^@prefix\s+([a-z0-9]+):\s+<([^>]+)>", ONTOLOGY_FILE.read_text(encoding="utf-8"), re.M))
+    published = {prefix: str(ns) for prefix, ns in PREFIXES.items()}
+    missing = {p: ns for p, ns in declared.items() if published.get(p) != ns}
+    assert not missing, missing

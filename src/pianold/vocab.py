@@ -14,13 +14,15 @@ PROJ = Namespace("https://w3id.org/italia/onto/Project/")
 DUL = Namespace("http://www.ontologydesignpatterns.org/ont/dul/DUL.owl#")
 ELI = Namespace("http://data.europa.eu/eli/ontology#")
 DCATAPIT = Namespace("http://dati.gov.it/onto/dcatapit#")
+ADMSAPIT = Namespace("https://w3id.org/italia/onto/ADMS/")
+VANN = Namespace("http://purl.org/vocab/vann/")
 SH = Namespace("http://www.w3.org/ns/shacl#")
 PROVINCES = Namespace("https://w3id.org/italia/controlled-vocabulary/territorial-classifications/provinces/")
 
 PREFIXES = {
     "psm": PSM, "l0": L0, "cov": COV, "clv": CLV, "ti": TI, "ind": IND, "proj": PROJ, "dul": DUL, "eli": ELI,
     "dcatapit": DCATAPIT, "dcat": DCAT, "dct": DCTERMS, "foaf": FOAF, "owl": OWL, "prov": PROV,
-    "rdf": RDF, "rdfs": RDFS, "skos": SKOS, "xsd": XSD,
+    "admsapit": ADMSAPIT, "vann": VANN, "rdf": RDF, "rdfs": RDFS, "skos": SKOS, "xsd": XSD,
 }
 
 
