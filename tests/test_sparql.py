@@ -149,12 +149,18 @@ TRIPLE_TERM = "<<( <http://example.org/a> <http://example.org/b> <http://example
     (f"CONSTRUCT {{ <http://example.org/x> <http://example.org/y> {TRIPLE_TERM} }} WHERE {{}}", "text/html", 200, "&lt;&lt;( "),
     (f"CONSTRUCT {{ <http://example.org/x> <http://example.org/y> {TRIPLE_TERM} }} WHERE {{}}", "application/n-triples", 200, TRIPLE_TERM),
     (f"CONSTRUCT {{ <http://example.org/x> <http://example.org/y> {TRIPLE_TERM} }} WHERE {{}}", "application/ld+json", 406, "JSON-LD cannot carry"),
+    ('SELECT ?t WHERE { BIND("مرحبا"@ar--rtl AS ?t) }', "application/sparql-results+json", 200, '"xml:lang":"ar","its:dir":"rtl"'),
+    ('SELECT ?t WHERE { BIND("مرحبا"@ar--rtl AS ?t) }', "application/sparql-results+xml", 200, 'xml:lang="ar" its:dir="rtl"'),
+    ('SELECT ?t WHERE { BIND("مرحبا"@ar--rtl AS ?t) }', "text/tab-separated-values", 200, '"مرحبا"@ar--rtl'),
 ])
 def test_rdf_1_2_triple_terms_in_answers(live_server, query, accept, status, fragment):
     """pyoxigraph 0.5 reads RDF 1.2 triple terms; every writer either carries them or says it cannot."""
     for limit in ("", " LIMIT 3"):  # Oxigraph's writer (a LIMIT under the row cap) and the capped one
         code, _, body = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": query + limit}), headers={"Accept": accept})
-        assert code == status and fragment in body.decode(), body
+        text = body.decode()
+        if "json" in accept:  # Oxigraph's writer leaves out the spaces pianold's puts after : and ,
+            text = text.replace('": ', '":').replace(', "', ',"')
+        assert code == status and fragment in text, body
 
 
 def test_named_graphs_and_union_default(live_server):

@@ -287,6 +287,8 @@ def test_blank_nodes_and_empty_languages_from_other_stores_are_read():
     virtuoso = _ox_term({"type": "bnode", "value": "nodeID://b10006"})
     assert virtuoso == _ox_term({"type": "bnode", "value": "nodeID://b10006"}) != _ox_term({"type": "bnode", "value": "nodeID://b10007"})
     assert _ox_term({"type": "literal", "value": "x", "xml:lang": ""}).language is None
+    import pyoxigraph as ox  # RDF 1.2 base direction
+    assert _ox_term({"type": "literal", "value": "x", "xml:lang": "ar", "its:dir": "rtl"}).direction == ox.BaseDirection.RTL
 
 
 def test_a_server_on_a_remote_store_serves_the_version_pushed_into_it(tmp_path, plan_copy):

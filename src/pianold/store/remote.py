@@ -204,7 +204,8 @@ def _ox_term(value: dict):
         inner = value["value"]
         return ox.Triple(_ox_term(inner["subject"]), _ox_term(inner["predicate"]), _ox_term(inner["object"]))
     if value.get("xml:lang"):
-        return ox.Literal(value["value"], language=value["xml:lang"])
+        direction = {"ltr": ox.BaseDirection.LTR, "rtl": ox.BaseDirection.RTL}.get(value.get("its:dir"))
+        return ox.Literal(value["value"], language=value["xml:lang"], direction=direction)
     if value.get("datatype"):
         return ox.Literal(value["value"], datatype=ox.NamedNode(value["datatype"]))
     return ox.Literal(value["value"])

@@ -33,6 +33,8 @@ def json_term(term) -> dict:
         out = {"type": "literal", "value": term.value}
         if term.language:
             out["xml:lang"] = term.language
+            if term.direction is not None:  # RDF 1.2 base direction, as Oxigraph's writer has it
+                out["its:dir"] = term.direction.value
         elif term.datatype.value != XSD_STRING:
             out["datatype"] = term.datatype.value
         return out
@@ -46,7 +48,9 @@ def _xml_term(term) -> str:
     kind = _kind(term)
     if kind == "literal":
         if term.language:
-            return f"<literal xml:lang={quoteattr(term.language)}>{escape(term.value)}</literal>"
+            direction = ("" if term.direction is None else
+                         f' its:dir="{term.direction.value}" xmlns:its="http://www.w3.org/2005/11/its" its:version="2.0"')
+            return f"<literal xml:lang={quoteattr(term.language)}{direction}>{escape(term.value)}</literal>"
         if term.datatype.value != XSD_STRING:
             return f"<literal datatype={quoteattr(term.datatype.value)}>{escape(term.value)}</literal>"
         return f"<literal>{escape(term.value)}</literal>"
