@@ -5,7 +5,7 @@ from __future__ import annotations
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SKOS, VOID
 
-from pianold.vocab import COV, L0, PREFIXES, TI
+from pianold.vocab import CLV, COV, DCATAPIT, ELI, L0, PREFIXES, TI
 
 # Properties and classes outside the psm: ontology (whose own labels come from the ontology).
 KNOWN = {
@@ -54,7 +54,23 @@ KNOWN = {
     VOID.target: ("insieme collegato", "target"), VOID.rootResource: ("risorsa radice", "root resource"),
     VOID["class"]: ("classe", "class"), VOID.property: ("proprietà", "property"), VOID.classes: ("classi", "classes"),
     VOID.properties: ("proprietà", "properties"),
+    # classes of the catalogue's and the plans' other resources, in the order a page names its kind by
+    COV.PublicOrganization: ("organizzazione pubblica", "public organisation"),
+    DCAT.Catalog: ("catalogo", "catalogue"), DCAT.Dataset: ("dataset", "dataset"),
+    DCAT.DataService: ("servizio di dati", "data service"), DCAT.Distribution: ("distribuzione", "distribution"),
+    ELI.LegalResource: ("atto giuridico", "legal resource"), CLV.Identifier: ("identificativo", "identifier"),
+    DCTERMS.PeriodOfTime: ("periodo", "period of time"), TI.TimeInterval: ("intervallo di tempo", "time interval"),
+    DCTERMS.Location: ("luogo", "location"), DCTERMS.LicenseDocument: ("licenza", "licence"),
+    DCTERMS.Standard: ("standard", "standard"), DCTERMS.MediaTypeOrExtent: ("formato", "format"),
+    VOID.Linkset: ("insieme di collegamenti", "linkset"), VOID.Dataset: ("dataset", "dataset"),
+    FOAF.Organization: ("organizzazione", "organisation"), FOAF.Agent: ("agente", "agent"),
+    FOAF.Document: ("documento", "document"), DCATAPIT.Agent: ("agente", "agent"),
 }
+KINDS = tuple(term for term in KNOWN if term in {
+    COV.PublicOrganization, DCAT.Catalog, DCAT.Dataset, DCAT.DataService, DCAT.Distribution, ELI.LegalResource,
+    CLV.Identifier, DCTERMS.PeriodOfTime, TI.TimeInterval, DCTERMS.Location, DCTERMS.LicenseDocument, DCTERMS.Standard,
+    DCTERMS.MediaTypeOrExtent, VOID.Linkset, VOID.Dataset, FOAF.Organization, FOAF.Agent, FOAF.Document, DCATAPIT.Agent,
+    SKOS.ConceptScheme, SKOS.Concept})
 
 LABEL_PROPERTIES = (SKOS.prefLabel, RDFS.label, L0.name, DCTERMS.title, FOAF.name)
 

@@ -15,7 +15,7 @@ from pianold.vocab import COV, ONTOLOGY_IRI, PSM
 from pianold.web import catalog, describe
 from pianold.web.caching import Representation, etag_for
 from pianold.web.fastpath import mark_cacheable
-from pianold.web.labels import Namer, short
+from pianold.web.labels import KINDS, Namer, short
 from pianold.web.sdg_chart import sdg_chart_svg, sdg_coverage
 from pianold.web.tree import plan_tree_svg
 from pianold.web.urls import path_for_iri
@@ -190,9 +190,14 @@ def _in_lang(graph, node, prop, lang):
 
 
 def _kind(types, namer) -> str | None:
+    """What the resource is, in words: its class in the ontology, else the most telling of the
+    classes a page has a name for (labels.KINDS), else the first."""
     for t in sorted(types, key=str):
         if str(t).startswith(str(PSM)) or t in (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.Ontology):
             return namer.it(t)
+    named = next((t for t in KINDS if t in types), None)
+    if named is not None:
+        return namer.it(named)
     return namer.it(sorted(types, key=str)[0]) if types else None
 
 
