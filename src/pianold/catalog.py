@@ -143,14 +143,18 @@ class CatalogUris:
 
 
 def catalog_graph(uris: Uris, plans: list[PlanRecord], stats: dict[str, VoidStats], ontology: Graph,
-                  files: dict[str, dict], built: dt.datetime) -> Graph:
+                  files: dict[str, dict], built: dt.datetime, modified: dict[str, dt.date] | None = None,
+                  issued: dt.date | None = None) -> Graph:
     """The catalogue of one build. `stats` maps the plan and ontology IRIs to their VoID statistics;
-    `files` maps dump names to {"bytes", "sha256"} (the manifest's)."""
+    `files` maps dump names to {"bytes", "sha256"} (the manifest's). A plan's dataset was last
+    modified on `modified[plan id]` (the day its data last changed; default: the build's), and the
+    catalogue first issued on `issued` (default: the build's day)."""
     c = CatalogUris(uris)
     g = bind_prefixes(Graph(identifier=c.catalog))
     for prefix, ns in (("vcard", VCARD), ("spdx", SPDX), ("void", VOID), ("ndc", NDC), ("adms", ADMS)):
         g.bind(prefix, ns)
     day = Literal(built.date().isoformat(), datatype=XSD.date)
+    modified = modified or {}
     if not plans:  # only hand-made test builds have no plan (`pianold build` needs one)
         g.add((c.catalog, RDF.type, DCAT.Catalog))
         g.add((c.catalog, DCTERMS.modified, day))
@@ -171,7 +175,7 @@ def catalog_graph(uris: Uris, plans: list[PlanRecord], stats: dict[str, VoidStat
         + "; ".join(p.title_en or p.title for p in plans) + ". With the ontology describing them and a SPARQL endpoint.")))
     g.add((cat, DCTERMS.publisher, publisher_iri))
     g.add((cat, DCTERMS.modified, day))
-    g.add((cat, DCTERMS.issued, day))
+    g.add((cat, DCTERMS.issued, Literal((issued or built.date()).isoformat(), datatype=XSD.date)))
     g.add((cat, FOAF.homepage, URIRef(f"{uris.base}/")))
     g.add((URIRef(f"{uris.base}/"), RDF.type, FOAF.Document))
     _languages(g, cat)
@@ -187,8 +191,9 @@ def catalog_graph(uris: Uris, plans: list[PlanRecord], stats: dict[str, VoidStat
         agents[plan.publisher.ipa] = plan.publisher
         dataset = uris.plan(plan.id)
         g.add((cat, DCAT.dataset, dataset))
-        _plan_dataset(g, c, uris, plan, dataset, day)
-        _distributions(g, c, dataset, plan_dumps(plan.id), files, plan.license, day,
+        plan_day = Literal(modified[plan.id].isoformat(), datatype=XSD.date) if plan.id in modified else day
+        _plan_dataset(g, c, uris, plan, dataset, plan_day)
+        _distributions(g, c, dataset, plan_dumps(plan.id), files, plan.license, plan_day,
                        f"Piano «{plan.title}»", f"plan “{plan.title_en or plan.title}”")
         _void_partitions(g, c, dataset, stats[str(dataset)], plan.id)
     for agent in agents.values():

@@ -177,7 +177,7 @@ def publish(settings: Settings, built: Built) -> Version:
             tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=versions))
             tmp.chmod(0o755)
             try:
-                _write_version(tmp, version_id, settings, built, lines)
+                _write_version(tmp, version_id, settings, built, lines, _History.of(current_version(dist), settings, built, lines))
                 if target.exists():  # incomplete: a killed build's leftover, or files lost since
                     shutil.rmtree(target)
                 os.rename(tmp, target)
@@ -224,8 +224,37 @@ class _Checksummed:
         self._raw.flush()
 
 
+@dataclass(frozen=True)
+class _History:
+    """What a version inherits from the one published before: the day the catalogue was first
+    issued, and for each plan the digest of its data and the day that data last changed, so that
+    a plan's dct:modified (and its pages' sitemap lastmod) moves only when the plan does."""
+
+    issued: dt.date
+    digests: dict[str, str]  # plan id -> digest of its graph and catalogue metadata
+    modified: dict[str, dt.date]  # plan id -> the day its data last changed
+
+    @classmethod
+    def of(cls, previous: Version | None, settings: Settings, built: Built, lines: dict[str, list[bytes]]) -> "_History":
+        today = dt.datetime.now(dt.timezone.utc).date()
+        before = {p["id"]: p for p in previous.manifest["plans"]} if previous else {}
+        digests, modified = {}, {}
+        for plan in built.plans:
+            h = hashlib.sha256(repr(plan.meta()).encode())
+            for line in lines[str(settings.uris.plan(plan.id))]:
+                h.update(line)
+            digests[plan.id] = h.hexdigest()
+            old = before.get(plan.id, {})
+            same = old.get("digest") == digests[plan.id] and "modified" in old
+            modified[plan.id] = dt.date.fromisoformat(old["modified"]) if same else today
+        issued = today
+        if previous is not None:  # a manifest of an older pianold has no "issued": it was built then, at the latest
+            issued = min(today, dt.date.fromisoformat(previous.manifest.get("issued") or previous.built.date().isoformat()))
+        return cls(issued, digests, modified)
+
+
 def _write_version(folder: Path, version_id: str, settings: Settings, built: Built,
-                   lines: dict[str, list[bytes]]) -> None:
+                   lines: dict[str, list[bytes]], history: _History) -> None:
     """Everything of one version, streamed to disk from the sorted N-Triples lines of each graph
     (at a million triples rdflib's serialisers would need another GB, and a joined document
     150 MB per dump), then the catalogue of those files."""
@@ -271,7 +300,8 @@ def _write_version(folder: Path, version_id: str, settings: Settings, built: Bui
     del sources
 
     built_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    catalog = catalog_graph(settings.uris, built.plans, built.stats, built.ontology, inventory, built_at)
+    catalog = catalog_graph(settings.uris, built.plans, built.stats, built.ontology, inventory, built_at,
+                            history.modified, history.issued)
     # The catalogue document is served from these files, not from the store: Oxigraph stores
     # derived integer types (dcat:byteSize's xsd:nonNegativeInteger) as xsd:integer.
     for fmt in GRAPH_FORMATS:
@@ -287,12 +317,14 @@ def _write_version(folder: Path, version_id: str, settings: Settings, built: Bui
         "version": version_id,
         "sources": sources_digest(settings),
         "built": built_at.isoformat(),
+        "issued": history.issued.isoformat(),
         "catalog": str(catalog.identifier),
         "base": settings.base,
         "pianold": __version__,
         "plans": [
             {"id": p.id, "iri": str(settings.uris.plan(p.id)), "title": p.title,
-             "triples": built.stats[str(settings.uris.plan(p.id))].triples}
+             "triples": built.stats[str(settings.uris.plan(p.id))].triples,
+             "digest": history.digests[p.id], "modified": history.modified[p.id].isoformat()}
             for p in built.plans
         ],
         "files": dict(sorted(inventory.items())),

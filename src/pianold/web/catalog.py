@@ -90,10 +90,13 @@ def sitemap():
     root = request.url_root.rstrip("/")
 
     def make() -> Representation:
-        lastmod = version.built.date().isoformat()
-        paths = ["/", "/sparql", "/catalog.html"] + [f"{p}.html" for p in _page_paths()]
+        built = version.built.date().isoformat()
+        # a page changes when its plan does: the day the plan's data last changed (the manifest's)
+        changed = {p["iri"]: p.get("modified", built) for p in version.manifest["plans"]}
+        pages = [("/", built), ("/sparql", built), ("/catalog.html", built)]
+        pages += [(f"{path}.html", max(changed.get(graph, built) for graph in graphs)) for path, graphs in _page_paths().items()]
         urls = "".join(f"<url><loc>{escape(root + p)}</loc><lastmod>{lastmod}</lastmod></url>\n"
-                       for p in paths[:SITEMAP_LIMIT])
+                       for p, lastmod in pages[:SITEMAP_LIMIT])
         body = ('<?xml version="1.0" encoding="UTF-8"?>\n'
                 '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n' + urls + "</urlset>\n")
         return Representation.build(body.encode("utf-8"), "application/xml; charset=utf-8",
@@ -102,13 +105,18 @@ def sitemap():
     return _documents().get((version.id, "sitemap", root), make).respond()
 
 
-def _page_paths() -> list[str]:
-    """Local paths of every resource with a page: subjects of the plan graphs and the ontology."""
+def _page_paths() -> dict[str, set[str]]:
+    """Local paths of every resource with a page (subjects of the plan graphs and the ontology),
+    in order, each with the graphs describing it."""
     base = current_app.config["PIANOLD"].base
     rows = g.snapshot.store.table_query(
-        f"SELECT DISTINCT ?s WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(isIRI(?s) && ?g != <{catalog_uris().catalog}>) }}")
-    paths = {path_for_iri(base, str(row["s"])) for row in rows}
-    return sorted(p for p in paths if p is not None and p != "/catalog" and "/catalog/" not in p)
+        f"SELECT DISTINCT ?s ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(isIRI(?s) && ?g != <{catalog_uris().catalog}>) }}")
+    paths: dict[str, set[str]] = {}
+    for row in rows:
+        path = path_for_iri(base, str(row["s"]))
+        if path is not None and path != "/catalog" and "/catalog/" not in path:
+            paths.setdefault(path, set()).add(str(row["g"]))
+    return dict(sorted(paths.items()))
 
 
 @bp.route("/robots.txt", methods=["GET", "HEAD"])
