@@ -72,7 +72,6 @@ def main() -> None:
                                 times[kind].append(time.perf_counter() - began)
                         medians = {kind: statistics.median(t) for kind, t in times.items()}
                         rows.append((qname, pause, medians))
-                del store
                 report[name] = [{"query": q, "pause_ms": p * 1000, **{k: v * 1e6 for k, v in m.items()}} for q, p, m in rows]
                 print(f"\n{name}: medians of {args.runs} runs, as ratios to the query answered in process")
                 print(f"{'query':<30} {'pause':>6} {'in process':>11} {'worker':>8} {'static HTTP':>12}")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from test_browser import browser  # noqa: F401  (the Chromium fixture)
-
 QUERY = ("PREFIX psm: <https://w3id.org/pianold/onto/psm/>\n"
          "SELECT ?a WHERE { ?a a psm:Action } ORDER BY ?a\n")
 
 
-def test_a_query_too_long_for_a_url_is_posted_and_downloads_by_post(browser, live_server, tmp_path):  # noqa: F811
+def test_a_query_too_long_for_a_url_is_posted_and_downloads_by_post(browser, live_server, tmp_path):
     page = browser.new_page(accept_downloads=True)
     requests = []
     page.on("request", lambda r: requests.append((r.method, r.url)) if r.resource_type == "document" else None)
@@ -29,7 +27,7 @@ def test_a_query_too_long_for_a_url_is_posted_and_downloads_by_post(browser, liv
     assert saved.read_text(encoding="utf-8").splitlines()[0] == "a" and len(saved.read_text().splitlines()) == 11
 
 
-def test_a_short_query_stays_a_shareable_get(browser, live_server):  # noqa: F811
+def test_a_short_query_stays_a_shareable_get(browser, live_server):
     page = browser.new_page()
     page.goto(live_server.url + "/sparql")
     page.evaluate("q => document.querySelector('.CodeMirror').CodeMirror.setValue(q)", QUERY)
