@@ -108,3 +108,35 @@ def test_a_version_left_incomplete_is_rewritten_not_published_as_it_is(tmp_path,
             assert r.read() == whole
     finally:
         server.stop()
+
+
+def test_dist_current_names_a_complete_version_at_every_step_of_a_build(tmp_path, plan_copy, monkeypatch):
+    """The switch is atomic: after every rename, replace, symlink, unlink or rmdir a build makes,
+    dist/current still names a complete version (the old one, then the new one), never nothing.
+    The load test above can only catch a gap by chance; this checks each step."""
+    import os
+
+    from pianold.config import load_settings
+    from pianold.publish import build, is_complete
+
+    settings = load_settings(env={}, data_dir=plan_copy, dist_dir=tmp_path / "dist", base=BASE)
+    old = build(settings)
+    toml = plan_copy / "bari-psm-2030/plan.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('title = "Mare"', 'title = "Mare nostro"'), encoding="utf-8")
+    link = tmp_path / "dist" / "current"
+    steps: list[tuple[str, bool]] = []
+
+    def watched(name, call):
+        def wrapper(*args, **kwargs):
+            result = call(*args, **kwargs)
+            steps.append((name, os.path.islink(link) and is_complete(link.resolve())))
+            return result
+        return wrapper
+
+    for name in ("rename", "replace", "symlink", "unlink", "rmdir"):
+        monkeypatch.setattr(os, name, watched(name, getattr(os, name)))
+    new = build(settings)
+    monkeypatch.undo()
+    assert new.id != old.id and link.resolve().name == new.id
+    assert any(name in ("replace", "rename") for name, _ in steps), steps  # the switch was seen
+    assert all(ok for _, ok in steps), [name for name, ok in steps if not ok]
