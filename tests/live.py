@@ -46,8 +46,8 @@ def start_server(dist: Path, data: Path, base: str, log: Path, *extra: str, env:
     port = free_port()
     args = [sys.executable, "-m", "pianold", "--dist", str(dist), "--data", str(data), "--base", base,
             "serve", "--port", str(port), *extra]
-    out = open(log, "ab")
-    process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+    with open(log, "ab") as out:  # the child keeps its own descriptor
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -62,6 +62,7 @@ def start_server(dist: Path, data: Path, base: str, log: Path, *extra: str, env:
             time.sleep(0.2)
     else:
         process.kill()
+        process.wait()  # reaped: no zombie left behind by a server that never answered
         raise RuntimeError(f"pianold serve did not answer within {timeout}s:\n{log.read_text(errors='replace')}")
     return LiveServer(url, base, dist, process, log)
 
