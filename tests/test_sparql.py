@@ -921,3 +921,20 @@ def test_an_answer_over_the_byte_cap_is_a_422_from_a_running_server(small_answer
     small = query.replace(BIG, "x")
     status, _, body = http(small_answers.url + "/sparql?" + urllib.parse.urlencode({"query": small}), headers={"Accept": medias[0]})
     assert status == 200 and body
+
+
+@pytest.mark.parametrize("values, truncated", [("1 2 3 4", False), ("1 2 3 4 5", False), ("1 2 3 4 5 6", True)])
+@pytest.mark.parametrize("form", ["select", "construct"])
+def test_only_an_answer_with_rows_beyond_the_cap_is_marked_truncated(limited, values, truncated, form):
+    """X-Pianold-Truncated says rows were left out: not on an answer of exactly the cap's rows
+    (5 here). REGEX keeps these queries off the in-process tier, so the capped writer answers."""
+    where = f'WHERE {{ VALUES ?x {{ {values} }} FILTER(REGEX(STR(?x), "^[0-9]$")) }}'
+    if form == "select":
+        query, accept = f"SELECT ?x {where}", "text/csv"
+    else:
+        query, accept = f"CONSTRUCT {{ <http://example.org/s> <http://example.org/p> ?x }} {where}", "application/n-triples"
+    status, headers, body = http(limited.url + "/sparql?" + urllib.parse.urlencode({"query": query}), headers={"Accept": accept})
+    assert status == 200, body
+    rows = [line for line in body.decode().splitlines() if line.strip()][1 if form == "select" else 0:]
+    assert len(rows) == min(len(values.split()), 5), body
+    assert (headers.get("X-Pianold-Truncated") == "5") if truncated else ("X-Pianold-Truncated" not in headers), dict(headers)
