@@ -114,3 +114,27 @@ def test_serve_rebuilds_changed_sources_and_keeps_serving_when_they_break(tmp_pa
         server.stop()
     log = (tmp_path / "second.log").read_text(errors="replace")
     assert "still serving the previous version" in log and "5.1.1.a" in log and "Traceback" not in log
+
+
+def test_the_harness_tries_another_port_when_its_free_port_was_taken(tmp_path, built_dist, monkeypatch):
+    """live.free_port() releases the port before the server binds it; if another process takes it
+    in between, start_server must try another port rather than fail the test that needed a server."""
+    import live
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    taken_port = taken.getsockname()[1]
+    ports = [taken_port]
+    real = live.free_port
+    monkeypatch.setattr(live, "free_port", lambda: ports.pop() if ports else real())
+    try:
+        server = live.start_server(built_dist.dist_dir, DATA, BASE, tmp_path / "server.log")
+    finally:
+        taken.close()
+    try:
+        assert ports == [] and server.url != f"http://127.0.0.1:{taken_port}"  # the taken port was tried, then another
+        assert http(server.url + "/health/live")[0] == 200
+    finally:
+        server.stop()
+    assert "port taken (attempt 1)" in (tmp_path / "server.log").read_text()
