@@ -23,23 +23,27 @@ from live import free_port, http, start_server
 def oxigraph_server(tmp_path_factory):
     require(shutil.which("oxigraph") is not None, "the `oxigraph` server is not installed (pip install oxigraph)")
     folder = tmp_path_factory.mktemp("oxigraph")
-    port = free_port()
-    process = subprocess.Popen(["oxigraph", "serve", "--location", str(folder / "db"), "--bind", f"127.0.0.1:{port}"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:  # poll until it answers; a server that died or never answers fails here, not in every test after
-        if process.poll() is not None:
-            pytest.fail(f"oxigraph serve exited with {process.returncode} before answering on port {port}")
-        try:
-            urllib.request.urlopen(url + "/query?query=ASK%7B%7D", timeout=1).read()
+    for attempt in range(5):  # free_port() releases its port: another process may take it before oxigraph binds it
+        port = free_port()
+        process = subprocess.Popen(["oxigraph", "serve", "--location", str(folder / "db"), "--bind", f"127.0.0.1:{port}"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while process.poll() is None:  # poll until it answers; one that never answers fails here, not in every test after
+            try:
+                urllib.request.urlopen(url + "/query?query=ASK%7B%7D", timeout=1).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    process.kill()
+                    process.wait()
+                    pytest.fail(f"oxigraph serve did not answer on port {port} within 60 s")
+                time.sleep(0.1)
+        time.sleep(0.2)
+        if process.poll() is None:  # it answered, and it is ours (not another server that held the port)
             break
-        except OSError:
-            if time.monotonic() > deadline:
-                process.kill()
-                process.wait()
-                pytest.fail(f"oxigraph serve did not answer on port {port} within 60 s")
-            time.sleep(0.1)
+    else:
+        pytest.fail(f"oxigraph serve exited with {process.returncode} on five free ports in a row")
     yield url, process
     process.terminate()
     try:
