@@ -88,7 +88,8 @@ def test_no_page_scrolls_sideways_on_a_360px_phone(browser, live_server):
     page = browser.new_page(viewport={"width": 360, "height": 740})
     wide = {}
     for path in PAGES_AT_360:
-        page.goto(live_server.url + path)
+        response = page.goto(live_server.url + path)
+        assert response is not None and response.status == 200, path  # a narrow error page would pass unseen
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > 360:
             wide[path] = width
@@ -120,3 +121,40 @@ def test_action_page_keeps_the_notation_case_and_sparql_lines_read_well(browser,
     colours = number.evaluate("""e => [getComputedStyle(e).color,
         getComputedStyle(document.querySelector('.CodeMirror-gutters')).backgroundColor]""")
     assert _contrast(*colours) >= 4.5, colours
+
+
+def test_no_javascript_needed_and_nothing_from_another_origin(browser, live_server):
+    """README: "No JavaScript needed, nothing from a CDN". With scripts off, a person reaches an
+    action from the home page and runs a query from the SPARQL page's form; with scripts on, no
+    page asks anything of another origin (fonts, scripts, styles, images)."""
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(live_server.url + "/")
+        page.get_by_role("link", name="Piano Strategico Metropolitano – PSM BARI 20>30").click()
+        page.wait_for_url("**/data/plan/bari-psm-2030.html")
+        page.locator("svg.plan-tree a").filter(has_text="5.1.1.a").click()
+        page.wait_for_url("**/action/5.1.1.a.html")
+        assert page.locator("h1").inner_text() == "Rafforzamento dell’Agenzia Metropolitana per la casa"
+        page.goto(live_server.url + "/sparql")
+        page.locator("textarea#query").fill("SELECT ?a WHERE { ?a a <https://w3id.org/pianold/onto/psm/Action> }")
+        page.locator("button[type=submit], input[type=submit]").first.click()
+        page.wait_for_url("**/sparql?*")
+        assert page.locator("#results-h").is_visible()
+        assert page.locator("table a[href$='/action/5.1.1.a']").count() >= 1
+    finally:
+        context.close()
+
+    context = browser.new_context()
+    requested: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("request", lambda r: requested.append(r.url))
+        for path in PAGES_AT_360:
+            assert page.goto(live_server.url + path).status == 200, path
+            page.wait_for_load_state("networkidle")
+    finally:
+        context.close()
+    assert len(requested) > len(PAGES_AT_360)  # pages and their styles, scripts, images were seen
+    elsewhere = [u for u in requested if not u.startswith(live_server.url + "/") and not u.startswith("data:")]
+    assert elsewhere == []

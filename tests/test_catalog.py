@@ -190,6 +190,7 @@ def test_harvester_follows_every_distribution(live_server):
     g = Graph().parse(data=body.decode("utf-8"), format="turtle")
     dists = list(g.subjects(RDF.type, DCAT.Distribution))
     assert len(dists) >= 17
+    downloads = 0
     for dist in dists:
         download = g.value(dist, DCAT.downloadURL)
         if download is None:  # the SPARQL endpoint: its service description answers
@@ -205,6 +206,10 @@ def test_harvester_follows_every_distribution(live_server):
         checksum = g.value(dist, URIRef(SPDX + "checksum"))
         assert hashlib.sha256(data).hexdigest() == str(g.value(checksum, URIRef(SPDX + "checksumValue")))
         assert headers["ETag"]
+        # README: dumps are served with Content-Disposition, saved under their own name
+        assert headers["Content-Disposition"] == f'attachment; filename="{str(download).rsplit("/", 1)[1]}"', download
+        downloads += 1
+    assert downloads >= 14  # the loop above did follow the dumps, not only the endpoint
 
 
 @pytest.mark.parametrize("accept,parser", [("application/ld+json", "json-ld"), ("application/rdf+xml", "xml"),

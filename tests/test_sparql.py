@@ -354,33 +354,62 @@ def test_allowlisted_service_is_attempted_and_fails_cleanly(limited):
     assert status in (400, 502) and b"allowlist" not in body and b"Traceback" not in body
 
 
-def test_killed_worker_gives_503_and_is_replaced(limited):
+def _worker_pids(server_pid: int) -> list[int]:
+    """The query workers of a server: its `spawn_main` children (not the resource tracker, whose
+    command line names multiprocessing too)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                cmd = open(f"/proc/{pid}/cmdline", "rb").read()
+                ppid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            if ppid == server_pid and b"spawn_main" in cmd:
+                found.append(int(pid))
+    return found
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def test_killed_worker_gives_503_and_is_replaced(live_server, tmp_path):
+    """A worker that dies under a query (OOM killer, a crash) is a 503 saying so at once, not a
+    wait for the time limit; a new worker answers the next query. The limit here is long (60 s)
+    so that only the kill can explain the answer, and the worker is killed once it is seen
+    running the query (its CPU time grows), not merely once it exists."""
     import threading
 
-    url = limited.url + "/sparql?" + urllib.parse.urlencode({"query": SLOW + " # kill"})
-    result = {}
-    thread = threading.Thread(target=lambda: result.update(answer=http(url, headers={"Accept": "text/csv"})))
-    thread.start()
-    deadline = time.monotonic() + 5
-    victim = None
-    while victim is None and time.monotonic() < deadline:
-        for pid in os.listdir("/proc"):
-            if pid.isdigit():
-                try:
-                    cmd = open(f"/proc/{pid}/cmdline", "rb").read()
-                    ppid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
-                except OSError:
-                    continue
-                if b"multiprocessing" in cmd and ppid == limited.process.pid:
-                    victim = int(pid)
-        time.sleep(0.05)
-    assert victim is not None
-    time.sleep(0.2)
-    os.kill(victim, signal.SIGKILL)
-    thread.join(30)
-    status, _, body = result["answer"]
-    assert status == 503 and (b"stopped unexpectedly" in body or b"limit" in body)
-    assert http(limited.url + "/sparql?" + urllib.parse.urlencode({"query": ACTIONS}), headers={"Accept": "text/csv"})[0] == 200
+    from live import start_server
+
+    server = start_server(live_server.dist, DATA, BASE, tmp_path / "server.log",
+                          env={"PIANOLD_SPARQL_TIMEOUT": "60", "PIANOLD_SPARQL_WORKERS": "1", "PIANOLD_SPARQL_INLINE_BUDGET": "0"})
+    try:
+        deadline = time.monotonic() + 30
+        while not _worker_pids(server.process.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (victim,) = _worker_pids(server.process.pid)
+        idle = _cpu_ticks(victim)
+        url = server.url + "/sparql?" + urllib.parse.urlencode({"query": SLOW + " # kill"})
+        result = {}
+        thread = threading.Thread(target=lambda: result.update(answer=http(url, headers={"Accept": "text/csv"})))
+        thread.start()
+        deadline = time.monotonic() + 30
+        while _cpu_ticks(victim) < idle + 10 and time.monotonic() < deadline:  # 0.1 s of CPU: it runs the query
+            time.sleep(0.02)
+        assert _cpu_ticks(victim) >= idle + 10, "the worker never started the query"
+        os.kill(victim, signal.SIGKILL)
+        thread.join(60)
+        status, _, body = result["answer"]
+        assert status == 503 and b"stopped unexpectedly" in body, (status, body)
+        status, _, body = http(server.url + "/sparql?" + urllib.parse.urlencode({"query": ACTIONS}), headers={"Accept": "text/csv"})
+        assert status == 200 and len(body.decode().splitlines()) == 11
+        assert victim not in _worker_pids(server.process.pid)
+    finally:
+        server.stop()
+    assert "Traceback" not in (tmp_path / "server.log").read_text(errors="replace")
 
 
 def test_query_page(live_server):
@@ -815,3 +844,103 @@ def test_a_graph_download_is_named_by_its_format(live_server):
     for fmt, name in (("nt", "sparql.nt"), ("ttl", "sparql.ttl"), ("jsonld", "sparql.jsonld"), ("rdf", "sparql.rdf")):
         status, headers, _ = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": LABEL_5311A, "format": fmt}))
         assert status == 200 and headers["Content-Disposition"] == f'attachment; filename="{name}"'
+
+
+UPDATES = [
+    "INSERT DATA { <http://a> <http://b> <http://c> }",
+    "DELETE DATA { <http://a> <http://b> <http://c> }",
+    "DELETE WHERE { ?s ?p ?o }",
+    "LOAD <http://127.0.0.1:9/data.ttl>",
+    "LOAD SILENT <http://127.0.0.1:9/data.ttl> INTO GRAPH <http://g>",
+    "CLEAR ALL",
+    "CLEAR GRAPH <https://w3id.org/pianold/data/plan/bari-psm-2030>",
+    "DROP DEFAULT",
+    "DROP SILENT GRAPH <https://w3id.org/pianold/catalog>",
+    "CREATE GRAPH <http://g>",
+    "COPY DEFAULT TO <http://g>",
+    "MOVE <https://w3id.org/pianold/catalog> TO DEFAULT",
+    "ADD <http://a> TO <http://g>",
+    "WITH <http://g> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }",
+    "PREFIX x: <http://x/>\n# a comment first\nclear all",
+]
+
+
+@pytest.mark.parametrize("update", UPDATES)
+def test_every_form_of_update_is_refused_as_read_only(live_server, update):
+    """README: "Read-only (updates: 403)" — every SPARQL 1.1 Update operation, however it is sent,
+    is refused before it reaches the engine, and the data stays as it was."""
+    url = live_server.url + "/sparql"
+    count = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+    before = http(url + "?" + urllib.parse.urlencode({"query": count}), headers={"Accept": "text/csv"})[2]
+    sent = [
+        http(url + "?" + urllib.parse.urlencode({"query": update}), headers={"Accept": "application/sparql-results+json"}),
+        http(url, urllib.parse.urlencode({"query": update}).encode(), {"Content-Type": "application/x-www-form-urlencoded"}),
+        http(url, update.encode(), {"Content-Type": "application/sparql-query", "Accept": "text/csv"}),
+        http(url, urllib.parse.urlencode({"update": update}).encode(), {"Content-Type": "application/x-www-form-urlencoded"}),
+        http(url, update.encode(), {"Content-Type": "application/sparql-update"}),
+    ]
+    for i, (status, _, body) in enumerate(sent):
+        assert status == 403, (i, status, body[:300])
+        if i < 3:  # sent as a query: the guard says why
+            assert b"read-only" in body, (i, body[:300])
+    assert http(url + "?" + urllib.parse.urlencode({"query": count}), headers={"Accept": "text/csv"})[2] == before
+
+
+def test_an_answers_validator_names_its_format(live_server):
+    """The same query in two formats is two representations: two ETags, and a validator of one
+    never revalidates the other (a cache would otherwise hand CSV to a client asking for JSON)."""
+    url = live_server.url + "/sparql?" + urllib.parse.urlencode({"query": ACTIONS + " # etag per format"})
+    csv_status, csv_headers, _ = http(url, headers={"Accept": "text/csv"})
+    json_status, json_headers, _ = http(url, headers={"Accept": "application/sparql-results+json"})
+    assert csv_status == json_status == 200
+    assert csv_headers["ETag"] != json_headers["ETag"]
+    assert "accept" in csv_headers["Vary"].lower()
+    status, headers, body = http(url, headers={"Accept": "application/sparql-results+json", "If-None-Match": csv_headers["ETag"]})
+    assert status == 200 and headers["Content-Type"] == "application/sparql-results+json"
+    assert len(json.loads(body)["results"]["bindings"]) == 10
+    assert http(url, headers={"Accept": "application/sparql-results+json", "If-None-Match": json_headers["ETag"]})[0] == 304
+
+
+@pytest.fixture(scope="module")
+def small_answers(live_server, tmp_path_factory):
+    """A real server over the already published data with a 1 MB answer cap."""
+    from live import start_server
+
+    folder = tmp_path_factory.mktemp("small-answers")
+    server = start_server(live_server.dist, DATA, BASE, folder / "server.log", env={"PIANOLD_SPARQL_MAX_ANSWER_MB": "1"})
+    yield server
+    server.stop()
+    assert "Traceback" not in (folder / "server.log").read_text(errors="replace")
+
+
+@pytest.mark.parametrize("query, accept", TOO_LARGE.values(), ids=TOO_LARGE.keys())
+def test_an_answer_over_the_byte_cap_is_a_422_from_a_running_server(small_answers, query, accept):
+    """README: answers over `sparql_max_answer_mb` are refused (422) — over HTTP, with the setting
+    read from the environment, in a worker process or the server's own thread alike."""
+    medias = [accept] if accept else ["application/sparql-results+json", "text/csv"]
+    for media in medias:
+        status, headers, body = http(small_answers.url + "/sparql?" + urllib.parse.urlencode({"query": query}),
+                                     headers={"Accept": media})
+        assert status == 422, (media, status, body[:300])
+        assert b"larger than the 1 MB" in body and b"Traceback" not in body
+        assert headers["Access-Control-Allow-Origin"] == "*"
+    small = query.replace(BIG, "x")
+    status, _, body = http(small_answers.url + "/sparql?" + urllib.parse.urlencode({"query": small}), headers={"Accept": medias[0]})
+    assert status == 200 and body
+
+
+@pytest.mark.parametrize("values, truncated", [("1 2 3 4", False), ("1 2 3 4 5", False), ("1 2 3 4 5 6", True)])
+@pytest.mark.parametrize("form", ["select", "construct"])
+def test_only_an_answer_with_rows_beyond_the_cap_is_marked_truncated(limited, values, truncated, form):
+    """X-Pianold-Truncated says rows were left out: not on an answer of exactly the cap's rows
+    (5 here). REGEX keeps these queries off the in-process tier, so the capped writer answers."""
+    where = f'WHERE {{ VALUES ?x {{ {values} }} FILTER(REGEX(STR(?x), "^[0-9]$")) }}'
+    if form == "select":
+        query, accept = f"SELECT ?x {where}", "text/csv"
+    else:
+        query, accept = f"CONSTRUCT {{ <http://example.org/s> <http://example.org/p> ?x }} {where}", "application/n-triples"
+    status, headers, body = http(limited.url + "/sparql?" + urllib.parse.urlencode({"query": query}), headers={"Accept": accept})
+    assert status == 200, body
+    rows = [line for line in body.decode().splitlines() if line.strip()][1 if form == "select" else 0:]
+    assert len(rows) == min(len(values.split()), 5), body
+    assert (headers.get("X-Pianold-Truncated") == "5") if truncated else ("X-Pianold-Truncated" not in headers), dict(headers)

@@ -107,7 +107,9 @@ def test_suite_is_complete():
 
 @pytest.mark.parametrize("test", QUERY_TESTS, ids=[str(t).rsplit("#", 1)[1] for t in QUERY_TESTS])
 def test_w3c_protocol(endpoint, test):
-    for req in _requests(test):
+    requests = _requests(test)
+    assert requests, f"{test} lists no HTTP request: the loop below would check nothing"
+    for req in requests:
         status, content_type, data = _send(endpoint, req)
         resp = MANIFEST.value(req, HT.resp)
         allowed = {str(s).rsplit("StatusCode", 1)[1][0] for s in MANIFEST.objects(resp, MF.expectedStatus)}

@@ -76,3 +76,65 @@ def test_a_dist_it_cannot_write_keeps_the_published_version_served(tmp_path, mon
     assert "still serving the previous version" in caplog.text and "Permission denied" in caplog.text
     from pianold.publish import current_version
     assert current_version(tmp_path / "dist").id == published.id
+
+
+def test_serve_rebuilds_changed_sources_and_keeps_serving_when_they_break(tmp_path, plan_copy):
+    """README: `pianold serve` "builds if nothing is published or the sources changed", and "a wrong
+    file never breaks what is already online": checked on a real server, over HTTP."""
+    import re
+
+    from pianold.config import load_settings
+    from pianold.publish import build as build_all
+
+    dist = tmp_path / "dist"
+    first = build_all(load_settings(env={}, data_dir=plan_copy, dist_dir=dist, base=BASE))
+    toml = plan_copy / "bari-psm-2030" / "plan.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('title = "Mare"', 'title = "Mare nostro"'), encoding="utf-8")
+
+    def title_served(server) -> tuple[str, str]:
+        status, headers, body = http(server.url + "/data/plan/bari-psm-2030/axis/6.nt")
+        assert status == 200
+        label = re.search(r'axis/6> <http://www.w3.org/2004/02/skos/core#prefLabel> "([^"]*)"@it', body.decode()).group(1)
+        return headers["X-Pianold-Version"], label
+
+    server = start_server(dist, plan_copy, BASE, tmp_path / "first.log")
+    try:
+        rebuilt, label = title_served(server)
+    finally:
+        server.stop()
+    assert rebuilt != first.id and label == "Mare nostro"  # the changed sources, built at start
+
+    page = plan_copy / "bari-psm-2030/sources/asse-5-page.txt"
+    page.write_text(page.read_text(encoding="utf-8").replace("5.1.1.b", "5.1.1.a"), encoding="utf-8")  # a duplicate code
+    server = start_server(dist, plan_copy, BASE, tmp_path / "second.log")
+    try:
+        assert title_served(server) == (rebuilt, "Mare nostro")  # the last good version, still online
+        assert http(server.url + "/health/ready")[0] == 200
+    finally:
+        server.stop()
+    log = (tmp_path / "second.log").read_text(errors="replace")
+    assert "still serving the previous version" in log and "5.1.1.a" in log and "Traceback" not in log
+
+
+def test_the_harness_tries_another_port_when_its_free_port_was_taken(tmp_path, built_dist, monkeypatch):
+    """live.free_port() releases the port before the server binds it; if another process takes it
+    in between, start_server must try another port rather than fail the test that needed a server."""
+    import live
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    taken_port = taken.getsockname()[1]
+    ports = [taken_port]
+    real = live.free_port
+    monkeypatch.setattr(live, "free_port", lambda: ports.pop() if ports else real())
+    try:
+        server = live.start_server(built_dist.dist_dir, DATA, BASE, tmp_path / "server.log")
+    finally:
+        taken.close()
+    try:
+        assert ports == [] and server.url != f"http://127.0.0.1:{taken_port}"  # the taken port was tried, then another
+        assert http(server.url + "/health/live")[0] == 200
+    finally:
+        server.stop()
+    assert "port taken (attempt 1)" in (tmp_path / "server.log").read_text()
