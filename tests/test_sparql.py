@@ -944,3 +944,17 @@ def test_only_an_answer_with_rows_beyond_the_cap_is_marked_truncated(limited, va
     rows = [line for line in body.decode().splitlines() if line.strip()][1 if form == "select" else 0:]
     assert len(rows) == min(len(values.split()), 5), body
     assert (headers.get("X-Pianold-Truncated") == "5") if truncated else ("X-Pianold-Truncated" not in headers), dict(headers)
+
+
+def test_plain_json_is_no_answer_when_its_json_form_was_excluded(live_server):
+    """`application/json` stands for SPARQL JSON (SELECT) or JSON-LD (CONSTRUCT); a client that
+    refused that form with q=0 is not sent it under the other name."""
+    for query, accept, status, media in (
+            ("SELECT * WHERE { ?s ?p ?o } LIMIT 1", "application/sparql-results+json;q=0, application/json", 406, None),
+            ("SELECT * WHERE { ?s ?p ?o } LIMIT 1", "application/sparql-results+json;q=0, application/json, text/csv;q=0.1", 200, "text/csv"),
+            ("CONSTRUCT WHERE { ?s ?p ?o } LIMIT 1", "application/ld+json;q=0, application/json", 406, None),
+            ("CONSTRUCT WHERE { ?s ?p ?o } LIMIT 1", "application/json", 200, "application/ld+json")):
+        code, headers, _ = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": query}), headers={"Accept": accept})
+        assert code == status, accept
+        if media:
+            assert headers["Content-Type"].startswith(media)

@@ -78,13 +78,22 @@ def quality(ranges: list[MediaRange], media_type: str) -> float:
     return max(r.q for r in matching if r.specificity() == best)
 
 
-def negotiate(accept: str | None, offers: list[str]) -> str | None:
-    """The offer the client prefers most (server order breaks ties), or None if none is acceptable."""
+def excluded(ranges: list[MediaRange], media_type: str) -> bool:
+    """Whether the client refused `media_type` outright (q=0 on the range that decides it)."""
+    return any(r.matches(media_type) for r in ranges) and quality(ranges, media_type) == 0.0
+
+
+def negotiate(accept: str | None, offers: list[str], aliases: dict[str, str] | None = None) -> str | None:
+    """The offer the client prefers most (server order breaks ties), or None if none is acceptable.
+    An offer in `aliases` (`application/json` for JSON-LD) is answered in the type it stands for,
+    so it is no answer to a client that excluded that type (`application/ld+json;q=0`)."""
     ranges = parse_accept(accept)
     if accept is not None and accept.strip() and not ranges:
         ranges = [MediaRange("*", "*", (), 1.0)]  # nothing parseable: treat as no preference
     best, best_q = None, 0.0
     for offer in offers:
+        if aliases and offer in aliases and excluded(ranges, aliases[offer]):
+            continue
         q = quality(ranges, offer)
         if q > best_q:
             best, best_q = offer, q

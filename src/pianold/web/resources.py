@@ -30,6 +30,8 @@ DOCUMENT_TYPES = {
     "rdf": "application/rdf+xml; charset=utf-8",
     "nt": "application/n-triples; charset=utf-8",
 }
+# offers answered by a document of another type (negotiate never picks one whose document type the client excluded)
+ALIASES = {m: DOCUMENT_TYPES[e].split(";")[0] for m, e in OFFERS if m != DOCUMENT_TYPES[e].split(";")[0]}
 
 
 class DocumentCache:
@@ -101,7 +103,7 @@ def resolve(path: str) -> tuple[str, str, str | None]:
 
 
 def see_other(path: str) -> Response:
-    media = negotiate(request.headers.get("Accept"), [m for m, _ in OFFERS])
+    media = negotiate(request.headers.get("Accept"), [m for m, _ in OFFERS], ALIASES)
     if media is None:
         raise NotAcceptable(path, available=[(DOCUMENT_TYPES[e].split(";")[0], f"{path}.{e}") for e in DOCUMENT_TYPES])
     ext = dict(OFFERS)[media]

@@ -227,7 +227,7 @@ def _media_for(wanted: str | None, accept: str | None, graph_form: bool) -> str:
                                      + ", ".join(sorted(names)) + " (or an Accept header)")
         return media
     offers = GRAPH_OFFERS if graph_form else SOLUTION_OFFERS
-    media = _negotiate(accept, offers)
+    media = _negotiate(accept, offers, graph_form)
     if media is None:
         raise ProtocolError(406, "none of the media types in the Accept header can carry this query's results; available: "
                                  + ", ".join(offers[:-1]))
@@ -237,9 +237,11 @@ def _media_for(wanted: str | None, accept: str | None, graph_form: bool) -> str:
 
 
 @functools.lru_cache(maxsize=256)
-def _negotiate(accept: str | None, offers: tuple[str, ...]) -> str | None:
-    """Clients send the same few Accept headers again and again."""
-    return negotiate(accept, list(offers))
+def _negotiate(accept: str | None, offers: tuple[str, ...], graph_form: bool) -> str | None:
+    """Clients send the same few Accept headers again and again. Plain JSON is the answer's JSON
+    form, so it is no answer to a client that excluded that form."""
+    json_form = "application/ld+json" if graph_form else "application/sparql-results+json"
+    return negotiate(accept, list(offers), {"application/json": json_form})
 
 
 def pool(app) -> WorkerPool:
