@@ -29,7 +29,8 @@ class CsvRow:
         if column not in self.raw:
             return ""
         kwargs = {"max_chars": max_chars} if max_chars else {}
-        return clean_cell(self.raw[column], self.where(column), column, **kwargs)
+        # the location is the spreadsheet column (field number), for every problem in the cell
+        return clean_cell(self.raw[column], self.where(column), column, whole_cell=True, **kwargs)
 
 
 def read_csv(path: Path, required: list[str], optional: list[str] = (), *, allow_empty: bool = False) -> list[CsvRow]:

@@ -82,6 +82,18 @@ class _Doc:
                 return Location(self.path, n + 1, len(self.lines[n]) - len(self.lines[n].lstrip()) + 1)
         return Location(self.path, start + 1 if table is not None else None, None)
 
+    def value_column(self, where: Location, value: str) -> int | None:
+        """The column where a string value's text starts on the line of its key, when the line
+        holds it as written (no escapes, not a multi-line string): problems inside the text can
+        then be reported at their own column."""
+        if where.line is None or "\n" in value:
+            return None
+        line = self.lines[where.line - 1]
+        m = re.match(r"""^\s*[^=]+=\s*(["'])""", line)
+        if m is None or not line.startswith(value, m.end()):
+            return None
+        return m.end() + 1
+
 
 # The keys each part of plan.toml may have: anything else is a typo that would silently drop data.
 KNOWN_KEYS = {
@@ -159,7 +171,8 @@ def _text(doc, value, key, problems, table=None, index=None, *, max_chars=None, 
         return None
     try:
         kwargs = {"max_chars": max_chars} if max_chars else {}
-        text = clean_cell(value, Location(where.path, where.line, None), f"'{name}'", required=True, multiline=multiline, **kwargs)
+        text = clean_cell(value, Location(where.path, where.line, doc.value_column(where, value)), f"'{name}'",
+                          required=True, multiline=multiline, **kwargs)
         return Cell(text, where)
     except SourceError as err:
         problems.extend(err.problems)
