@@ -99,3 +99,58 @@ def test_a_problem_inside_a_plan_toml_string_is_reported_at_its_column(tmp_path)
     line = next(n for n, t in enumerate((folder / TOML).read_text(encoding="utf-8").split("\n"), 1) if t.startswith("title = "))
     assert text.startswith(at(folder, TOML, line, len('title = "Piano ') + 1)), text
     assert "HTML markup '<b>'" in text
+
+
+# ---------------------------------------------------------------- CSV rows and header
+
+
+def add_link_row(folder: Path, row: str) -> None:
+    with open(folder / "links.csv", "a", encoding="utf-8") as fh:
+        fh.write(row + "\n")
+
+
+def links_line(folder: Path) -> int:
+    return len((folder / "links.csv").read_text(encoding="utf-8").rstrip("\n").split("\n"))
+
+
+def test_an_unquoted_comma_in_a_cell_says_to_quote_it(tmp_path):
+    folder = copy_bari(tmp_path)
+    add_link_row(folder, "5.1.1.a,dct:subject,http://eurovoc.europa.eu/2496,Riguarda la casa, e il welfare")
+    text = only_problem(folder)
+    assert text.startswith(at(folder, "links.csv", links_line(folder))), text
+    assert "row has 5 fields, the header has 4" in text and "between double quotes" in text, text
+
+
+def test_a_missing_cell_says_how_to_leave_it_empty(tmp_path):
+    folder = copy_bari(tmp_path)
+    add_link_row(folder, "5.1.1.a,dct:subject,http://eurovoc.europa.eu/2496")
+    text = only_problem(folder)
+    assert "row has 3 fields, the header has 4 (code, property, target, rationale)" in text and "cell is missing" in text, text
+
+
+def test_optional_cells_at_the_end_of_a_row_may_be_left_out(tmp_path):
+    """links.csv with the optional label column, whose rows without a label stop after the
+    rationale (as a hand-edited file does): the rows are read, the labels empty."""
+    folder = copy_bari(tmp_path)
+    path = folder / "links.csv"
+    lines = path.read_text(encoding="utf-8").split("\n")
+    lines[0] += ",label"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    plan = load_plan(folder)
+    assert len(plan.links) == len([ln for ln in lines[1:] if ln.strip()]) and all(link.label is None for link in plan.links)
+
+
+def test_a_page_text_named_as_a_csv_export_says_which_format_it_is(tmp_path):
+    folder = copy_bari(tmp_path)
+    edit(folder, TOML, 'format = "page-text"', 'format = "wdt-csv"')
+    text = only_problem(folder)
+    assert text.startswith(at(folder, PAGE, 1, 1)), text
+    assert "header row" in text and 'format = "page-text"' in text, text
+
+
+def test_a_csv_without_its_header_row_says_so_once(tmp_path):
+    folder = copy_bari(tmp_path, csv=True)
+    path = folder / CSV
+    path.write_text(path.read_text(encoding="utf-8").split("\n", 1)[1], encoding="utf-8")
+    text = only_problem(folder)
+    assert text.startswith(at(folder, CSV, 1, 1)) and "the first line must be the header row" in text, text

@@ -47,6 +47,8 @@ def read_csv(path: Path, required: list[str], optional: list[str] = (), *, allow
     except (StopIteration, csv.Error) as err:
         raise fail(where.at(1, 1), f"cannot read the header row: {err}") from None
     known = [*required, *optional]
+    if not any(name in known for name in header):
+        raise fail(where.at(1, 1), _no_header(text, header, known))
     problems = []
     for pos, name in enumerate(header, start=1):
         if name not in known:
@@ -67,11 +69,37 @@ def read_csv(path: Path, required: list[str], optional: list[str] = (), *, allow
             start_line, line = line + 1, reader.line_num
             if not any(v.strip() for v in record):
                 continue
+            if len(record) < len(header) and all(name in optional for name in header[len(record):]):
+                record = record + [""] * (len(header) - len(record))  # optional cells at the end left out
             if len(record) != len(header):
-                raise fail(where.at(start_line, None), f"row has {len(record)} fields, the header has {len(header)}")
+                raise fail(where.at(start_line, None), _field_count(record, header, delimiter))
             rows.append(CsvRow(path, start_line, dict(zip(header, record)), columns))
     except csv.Error as err:
         raise fail(where.at(reader.line_num, None), f"malformed CSV: {err}") from None
     if not rows and not allow_empty:
         raise fail(where.at(1, None), "the file has a header but no rows")
     return rows
+
+
+_SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+
+
+def _field_count(record: list[str], header: list[str], delimiter: str) -> str:
+    """What is wrong with a row that has more or fewer cells than the header, in words one can act on."""
+    sep = _SEPARATOR_NAMES.get(delimiter, repr(delimiter))
+    said = f"row has {len(record)} fields, the header has {len(header)} ({', '.join(header)})"
+    if len(record) > len(header):
+        return (f"{said}: a text that contains a {sep} ({delimiter!r}) must be between double quotes, "
+                f'e.g. "testo{delimiter} altro testo"; or is a line of the file joined to the next one?')
+    return (f"{said}: a cell is missing; leave an empty cell as two {sep}s in a row, "
+            f"and write each row on one line")
+
+
+def _no_header(text: str, header: list[str], known: list[str]) -> str:
+    """The message for a file whose first line names none of the expected columns."""
+    first = text.split("\n", 1)[0].strip()
+    message = (f"the first line must be the header row with the column names {', '.join(known)}; "
+               f"found {first[:80]!r}")
+    if any(line.strip() == known[0] for line in text.split("\n")[:200]):
+        message += ": this looks like the text of a page, not a CSV export; in plan.toml use format = \"page-text\" for it"
+    return message
