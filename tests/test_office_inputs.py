@@ -154,3 +154,58 @@ def test_a_csv_without_its_header_row_says_so_once(tmp_path):
     path.write_text(path.read_text(encoding="utf-8").split("\n", 1)[1], encoding="utf-8")
     text = only_problem(folder)
     assert text.startswith(at(folder, CSV, 1, 1)) and "the first line must be the header row" in text, text
+
+
+# ---------------------------------------------------------------- a page copied with its table one row a line
+
+
+def tab_copy(folder: Path) -> list[str]:
+    """Rewrite the page as a browser copies a table: one row a line, cells separated by tabs (the
+    empty Link cell too), the heading and the repeated heading below the table likewise."""
+    path = folder / PAGE
+    lines = path.read_text(encoding="utf-8").split("\n")
+    top = lines.index("wdt_ID")
+    bottom = next(i for i in range(top + 5, len(lines)) if lines[i:i + 4] == ["Obiettivo", "Obiettivo Specifico", "Azioni", "Link"])
+    rows, body = [], lines[top + 5:bottom]
+    for start in range(0, len(body), 4):
+        rows.append("\t".join(body[start:start + 4] + [""]))
+    new = lines[:top] + ["\t".join(lines[top:top + 5])] + rows + ["\t".join(lines[bottom:bottom + 4])] + lines[bottom + 4:]
+    path.write_text("\n".join(new), encoding="utf-8")
+    return new
+
+
+def test_a_table_copied_one_row_a_line_with_tabs_reads_as_the_page(tmp_path):
+    expected = load_plan(BARI)
+    folder = copy_bari(tmp_path)
+    tab_copy(folder)
+    plan = load_plan(folder)
+    assert [(e.code, e.title, e.parent) for e in plan.elements] == [(e.code, e.title, e.parent) for e in expected.elements]
+
+
+def test_a_problem_in_a_tab_separated_row_is_at_its_line_and_column(tmp_path):
+    folder = copy_bari(tmp_path)
+    lines = tab_copy(folder)
+    n = next(i for i, t in enumerate(lines, 1) if t.startswith("2\t"))
+    edit(folder, PAGE, "\t5.1.1.b Recupero", "\t5.1.1.b <i>Recupero")
+    text = only_problem(folder)
+    line = (folder / PAGE).read_text(encoding="utf-8").split("\n")[n - 1]
+    assert text.startswith(at(folder, PAGE, n, line.index("<i>") + 1)) and "HTML markup '<i>'" in text, text
+
+
+def test_an_empty_cell_of_a_tab_separated_row_is_named(tmp_path):
+    folder = copy_bari(tmp_path)
+    lines = tab_copy(folder)
+    n = next(i for i, t in enumerate(lines, 1) if t.startswith("3\t"))
+    cells = lines[n - 1].split("\t")
+    lines[n - 1] = "\t".join([cells[0], "", *cells[2:]])
+    (folder / PAGE).write_text("\n".join(lines), encoding="utf-8")
+    text = only_problem(folder)
+    assert text.startswith(at(folder, PAGE, n, 3)), text
+    assert "empty or missing 'Obiettivo' cell" in text and "line after" not in text, text
+
+
+def test_a_csv_export_listed_as_page_text_says_which_format_it_is(tmp_path):
+    folder = copy_bari(tmp_path)
+    shutil.copy(ROOT / "tests/fixtures/asse-5-wdt.csv", folder / PAGE)
+    text = only_problem(folder)
+    assert text.startswith(at(folder, PAGE)) and "looks like a CSV export" in text and 'format = "wdt-csv"' in text, text
