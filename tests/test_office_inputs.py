@@ -209,3 +209,38 @@ def test_a_csv_export_listed_as_page_text_says_which_format_it_is(tmp_path):
     shutil.copy(ROOT / "tests/fixtures/asse-5-wdt.csv", folder / PAGE)
     text = only_problem(folder)
     assert text.startswith(at(folder, PAGE)) and "looks like a CSV export" in text and 'format = "wdt-csv"' in text, text
+
+
+# ---------------------------------------------------------------- plan.toml as an office edits it
+
+
+def toml_line(folder: Path, start: str) -> int:
+    return next(n for n, t in enumerate((folder / TOML).read_text(encoding="utf-8").split("\n"), 1) if t.startswith(start))
+
+
+def test_typographic_quotes_in_plan_toml_are_named(tmp_path):
+    folder = copy_bari(tmp_path)
+    edit(folder, TOML, 'title = "Piano Strategico Metropolitano – PSM BARI 20>30"', "title = “Piano Strategico Metropolitano – PSM BARI 20>30”")
+    text = only_problem(folder)
+    assert text.startswith(at(folder, TOML, toml_line(folder, "title = "), len("title = ") + 1)), text
+    assert "typographic quotes" in text and 'straight quotes "' in text, text
+
+
+@pytest.mark.parametrize("written,iso", [('"01/01/2020"', "2020-01-01"), ('"31.12.2019"', "2019-12-31"), ("01/02/2020", "2020-02-01")])
+def test_a_date_in_italian_format_is_given_back_in_the_form_to_write(tmp_path, written, iso):
+    folder = copy_bari(tmp_path)
+    edit(folder, TOML, "start = 2020-01-01", f"start = {written}")
+    text = only_problem(folder)
+    assert text.startswith(f"{folder / TOML}:{toml_line(folder, 'start = ')}:"), text
+    assert f"without quotes, as {iso}" in text, text
+
+
+@pytest.mark.parametrize("old,message", [
+    ('license = "https://w3id.org/italia/controlled-vocabulary/licences/A21_CCBY40"\n', 'add license = "https://w3id.org/italia/controlled-vocabulary/licences/A21_CCBY40"'),
+    ("end = 2030-12-31\n", "add a line end = … under [period]"),
+])
+def test_a_missing_key_says_what_to_add(tmp_path, old, message):
+    folder = copy_bari(tmp_path)
+    edit(folder, TOML, old, "")
+    text = only_problem(folder)
+    assert "missing required key" in text and message in text, text

@@ -27,6 +27,7 @@ IPA_CODE = re.compile(r"^[A-Za-z0-9_]{1,20}$")
 TABLE_FORMATS = ("page-text", "wdt-csv")
 _DATE_LIKE = re.compile(r"=\s*[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}\b")  # 2020-1-1, 01/01/2020, 2030-13-31
 _HEADER = re.compile(r"^\s*\[\[?\s*[A-Za-z0-9_.\"' -]+\s*\]\]?\s*(#.*)?$")  # [table] or [[array]]
+_SMART_QUOTES = re.compile(r"=\s*\[?\s*([“”„«‘’‚])")  # a value opened with a typographic quote
 EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[a-z]{2,}$", re.I)
 
 
@@ -125,6 +126,20 @@ def _unknown_keys(doc: "_Doc", data: dict, problems: list[Problem], table: str |
         problems.append(Problem(doc.where(key, table, index), f"unknown key '{key}' in {section} ({hint})"))
 
 
+# what to write for a missing required key, as the README's example of plan.toml has it
+_EXAMPLES = {
+    (None, "id"): 'add id = "city-psm-2030" (lower-case letters, digits and -) at the top',
+    (None, "title"): 'add title = "…" (the plan\'s title) at the top',
+    (None, "source"): 'add source = "https://…" (the plan\'s web site) at the top',
+    (None, "license"): 'add license = "https://w3id.org/italia/controlled-vocabulary/licences/A21_CCBY40" '
+                       "(CC BY 4.0, or the licence of the plan's data) at the top",
+    (None, "publisher"): 'add a [publisher] section with name = "…" and ipa = "…" (the IPA code)',
+    (None, "territory"): 'add a [territory] section with province = "072" (the ISTAT province code)',
+    (None, "period"): "add a [period] section with start = 2020-01-01 and end = 2030-12-31",
+    (None, "levels"): "add one [[levels]] section per level of the plan, outermost first",
+    (None, "axes"): "add one [[axes]] section per axis, with code and title",
+}
+
 _TYPE_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "a table", dt.date: "a date (YYYY-MM-DD)"}
 
 
@@ -134,8 +149,12 @@ def _take(doc: _Doc, data: dict, key: str, kind: type, *, required: bool = True,
     if key not in data:
         misspelt = difflib.get_close_matches(key, [k for k in data if k not in KNOWN_KEYS[table]], n=1, cutoff=0.6)
         if required and not misspelt:  # a misspelt key is reported as unknown, with this one as suggestion
+            example = _EXAMPLES.get((table, key))
+            if example is None:
+                example = f"add a line {key} = … under [{table}]" if table and index is None else (
+                    f"add a line {key} = … to that [[{table}]]" if table else f"add {key} = … above the first [section]")
             problems.append(Problem(doc.where(key, table, index) if table else Location(doc.path),
-                                    f"missing required key '{name}'"))
+                                    f"missing required key '{name}': {example} (see the README, 'Input formats')"))
         return None
     value = data[key]
     ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
@@ -143,9 +162,26 @@ def _take(doc: _Doc, data: dict, key: str, kind: type, *, required: bool = True,
         ok = False
     if not ok:
         got = type(value).__name__
-        problems.append(Problem(doc.where(key, table, index), f"'{name}' must be {_TYPE_NAMES[kind]}, not {got} ({value!r:.40})"))
+        hint = ""
+        if kind is dt.date and isinstance(value, str):
+            hint = f"; write it without quotes{_as_iso_date(value)}"
+        problems.append(Problem(doc.where(key, table, index), f"'{name}' must be {_TYPE_NAMES[kind]}, not {got} ({value!r:.40}){hint}"))
         return None
     return value
+
+
+def _as_iso_date(value: str) -> str:
+    """', as 2020-01-31' for a date written as text (31/01/2020, 31.1.2020 or 2020-01-31), '' otherwise."""
+    m = re.fullmatch(r"\s*([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})\s*", value)  # Italian: day first
+    parts = (m.group(3), m.group(2), m.group(1)) if m else None
+    m = re.fullmatch(r"\s*([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})\s*", value)
+    parts = (m.group(1), m.group(2), m.group(3)) if m else parts
+    if parts is None:
+        return ", e.g. 2020-01-01"
+    try:
+        return f", as {dt.date(*map(int, parts)).isoformat()}"
+    except ValueError:
+        return ", e.g. 2020-01-01 (month 01-12, day 01-31)"
 
 
 def _check_url(doc, value, key, problems, table=None, index=None):
@@ -195,8 +231,17 @@ def read_plan_toml(path: Path) -> PlanSpec:
         m = re.search(r"\(at line (\d+), column (\d+)\)", str(err))
         where = Location(path, int(m.group(1)), int(m.group(2))) if m else Location(path)
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(err))
-        if m and _DATE_LIKE.search(text.split("\n")[int(m.group(1)) - 1]):
-            message += "; dates are written YYYY-MM-DD without quotes, e.g. 2020-01-01 (month 01-12, day 01-31)"
+        bad_line = text.split("\n")[int(m.group(1)) - 1] if m else ""
+        date = _DATE_LIKE.search(bad_line)
+        if date:
+            example = _as_iso_date(date.group(0).lstrip("= \t"))
+            example = example if example.startswith(", as") else ", e.g. 2020-01-01"
+            message += f"; dates are written YYYY-MM-DD without quotes{example} (month 01-12, day 01-31)"
+        elif m and _SMART_QUOTES.search(bad_line):
+            quote = _SMART_QUOTES.search(bad_line)
+            where = Location(path, int(m.group(1)), quote.start(1) + 1)
+            message += (f"; the text is between typographic quotes {quote.group(1)}…: write straight quotes \"…\" "
+                        "(an editor or word processor replaced them; save plan.toml from a plain text editor)")
         raise fail(where, f"not valid TOML: {message}") from None
     doc = _Doc(path, text)
     problems: list[Problem] = []
