@@ -244,3 +244,44 @@ def test_a_missing_key_says_what_to_add(tmp_path, old, message):
     edit(folder, TOML, old, "")
     text = only_problem(folder)
     assert "missing required key" in text and message in text, text
+
+
+# ---------------------------------------------------------------- links.csv rows as an office writes them
+
+
+@pytest.mark.parametrize("code,hint", [("5.1.1.A", "did you mean 5.1.1.a?"), ('"5,1"', "did you mean 5.1?"), ("9.9", "e.g. 5.")])
+def test_an_unknown_code_in_links_csv_suggests_the_plan_code(tmp_path, code, hint):
+    folder = copy_bari(tmp_path)
+    add_link_row(folder, f"{code},dct:subject,http://eurovoc.europa.eu/2496,Riguarda la casa")
+    text = only_problem(folder)
+    assert text.startswith(at(folder, "links.csv", links_line(folder), 1)) and "no element of the plan has code" in text and hint in text, text
+
+
+@pytest.mark.parametrize("prop,target,iri", [
+    ("psm:contributesTo", "11.3", "http://metadata.un.org/sdg/11.3"),
+    ("psm:contributesTo", "SDG 11", "http://metadata.un.org/sdg/11"),
+    ("dct:subject", "2496", "http://eurovoc.europa.eu/2496"),
+])
+def test_a_bare_sdg_or_eurovoc_code_is_given_back_as_the_iri_to_write(tmp_path, prop, target, iri):
+    folder = copy_bari(tmp_path)
+    add_link_row(folder, f"5.1.1.a,{prop},{target},Riguarda la casa")
+    text = only_problem(folder)
+    assert text.startswith(at(folder, "links.csv", links_line(folder), 3)) and f"write {iri}" in text, text
+
+
+def test_links_csv_from_an_italian_spreadsheet_is_read(tmp_path):
+    """Excel in an Italian locale: 'CSV UTF-8' with a byte-order mark, ';' between cells, Windows
+    line ends, the rationale quoted because it holds a ';'."""
+    folder = copy_bari(tmp_path)
+    expected = load_plan(folder).links
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO((folder / "links.csv").read_text(encoding="utf-8"))))
+    rows[1][3] = "Capacità di governo; casa"
+    out = io.StringIO()
+    csv.writer(out, delimiter=";", lineterminator="\r\n").writerows(rows)
+    (folder / "links.csv").write_bytes(b"\xef\xbb\xbf" + out.getvalue().encode("utf-8"))
+    links = load_plan(folder).links
+    assert [(k.code, k.property, k.target) for k in links] == [(k.code, k.property, k.target) for k in expected]
+    assert links[0].rationale == "Capacità di governo; casa"
