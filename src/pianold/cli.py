@@ -258,11 +258,14 @@ def validate(obj: Context, file: Path | None, rdf_format: str | None) -> None:
         except SourceError as err:
             for problem in err.problems:
                 click.echo(f"error: {problem}", err=True)
+            click.echo(f"validation failed: {len(err.problems)} problem{'s' if len(err.problems) != 1 else ''} "
+                       "in the sources", err=True)
             sys.exit(2)
         except ValidationFailed as err:
             click.echo(err.report.render(err.graph))
             sys.exit(1)
-        click.echo(f"OK: {len(built.plans)} plan{'s' if len(built.plans) != 1 else ''} conform to the shapes (0 violations).")
+        count = len(built.plans)
+        click.echo(f"OK: {count} plan{'s conform' if count != 1 else ' conforms'} to the shapes (0 violations).")
         return
 
     graph = Graph()

@@ -105,12 +105,35 @@ class Built:
 
 
 def plan_folders(data_dir: Path) -> list[Path]:
-    if not Path(data_dir).is_dir():
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
         raise SourceError(Problem(_loc(data_dir), "data folder not found"))
-    folders = sorted(p.parent for p in Path(data_dir).glob("*/plan.toml"))
+    if (data_dir / "plan.toml").is_file():
+        raise SourceError(Problem(_loc(data_dir), f"this is a plan folder; the data folder is the one that holds plan "
+                                                  f"folders: give --data {data_dir.resolve().parent} (or set data_dir)"))
+    folders = sorted(p.parent for p in data_dir.glob("*/plan.toml"))
+    problems = [problem for folder in sorted(data_dir.iterdir()) if (problem := _without_plan_toml(folder))]
+    if problems:
+        raise SourceError(problems)
     if not folders:
         raise SourceError(Problem(_loc(data_dir), "no plan folders (each needs a plan.toml)"))
     return folders
+
+
+def _without_plan_toml(folder: Path) -> Problem | None:
+    """A folder that looks like a plan's (a plan… file, links.csv or sources/) but has no
+    plan.toml: it would be left out of the build without a word, so it is an error."""
+    if folder.name.startswith(".") or not folder.is_dir() or (folder / "plan.toml").is_file():
+        return None
+    names = sorted(p.name for p in folder.iterdir())
+    similar = [n for n in names if n.lower().replace(" ", "").startswith("plan") or n.lower().endswith(".toml")]
+    if similar:
+        return Problem(_loc(folder / similar[0]), f"a plan folder needs a file named exactly plan.toml: rename "
+                                                   f"{similar[0]!r} to plan.toml (Windows may hide an extension such as .txt)")
+    if "links.csv" in names or "sources" in names:
+        return Problem(_loc(folder), "this plan folder has no plan.toml: add one (see the README, 'Input formats'), "
+                                     "or move the folder out of the data folder")
+    return None
 
 
 def _loc(path: Path):
