@@ -285,3 +285,29 @@ def test_links_csv_from_an_italian_spreadsheet_is_read(tmp_path):
     links = load_plan(folder).links
     assert [(k.code, k.property, k.target) for k in links] == [(k.code, k.property, k.target) for k in expected]
     assert links[0].rationale == "Capacità di governo; casa"
+
+
+# ---------------------------------------------------------------- codes
+
+
+def test_a_mistyped_action_code_is_given_an_example_to_follow(tmp_path):
+    folder = copy_bari(tmp_path)
+    edit(folder, PAGE, "5.1.1.b Recupero", "5.1.1b Recupero")
+    text = only_problem(folder)
+    assert "Azione code '5.1.1b' does not match the pattern" in text and "write it like 5.1.1.a" in text, text
+
+
+def test_a_code_in_typographic_quotes_says_to_remove_them(tmp_path):
+    folder = copy_bari(tmp_path, csv=True)
+    edit(folder, CSV, "5.1.1.b Recupero delle seconde case non utilizzate o sottoutilizzate", "“5.1.1.b Recupero delle seconde case non utilizzate o sottoutilizzate”")
+    text = only_problem(folder)
+    assert text.startswith(at(folder, CSV, 3, 4)) and "without quote marks" in text, text
+
+
+def test_the_example_code_follows_the_plan_levels(tmp_path):
+    """A plan of three levels (Asse > Strategia > Azione, codes 1.2.3): the example is such a code."""
+    folder = tmp_path / "data" / "three"
+    shutil.copytree(ROOT / "tests/fixtures/three-level-plan", folder)
+    edit(folder, "sources/asse-1.csv", ",1.1.2 Orti", ",1-1.2 Orti")
+    problem = only_problem(folder)
+    assert "does not match the pattern" in problem and "write it like 1.1.1 " in problem, problem

@@ -65,18 +65,19 @@ def assemble(spec: PlanSpec, tables: list[Table]) -> PlanRecord:
         for row in table.rows:
             *ancestors, leaf_cell = row.cells
             if not leaf_cell.text:
-                problems.append(Problem(leaf_cell.location, f"empty {leaf.column!r} cell: every row needs its {leaf.name.lower()}, written as code and title, e.g. '{_example(leaf.pattern)} Titolo'"))
+                problems.append(Problem(leaf_cell.location, f"empty {leaf.column!r} cell: every row needs its {leaf.name.lower()}, written as code and title, e.g. '{_example(leaf, table.axis)} Titolo'"))
                 continue
             if _CODE_ONLY.match(leaf_cell.text):
                 problems.append(Problem(leaf_cell.location, f"{leaf.name} {leaf_cell.text} has no title: write it after the code, e.g. '{leaf_cell.text} Titolo'"))
                 continue
             m = _LEAF.match(leaf_cell.text)
             if not m or not any(ch.isdigit() for ch in m.group("code")):
-                problems.append(Problem(leaf_cell.location, f"{leaf.column} cell must start with the {leaf.name.lower()} code, e.g. '{_example(leaf.pattern)} Titolo', not {_q(leaf_cell.text[:60])}"))
+                problems.append(Problem(leaf_cell.location, f"{leaf.column} cell must start with the {leaf.name.lower()} code, e.g. '{_example(leaf, table.axis)} Titolo', not {_q(leaf_cell.text[:60])}"))
                 continue
             code, title = m.group("code"), m.group("title").strip()
             if not leaf.matches(code):
-                problems.append(Problem(leaf_cell.location, f"{leaf.name} code {code!r:.30} does not match the pattern {leaf.pattern}"))
+                problems.append(Problem(leaf_cell.location, f"{leaf.name} code {code!r:.30} does not match the pattern {leaf.pattern}"
+                                                            f"{_how_to_write(code, leaf, table.axis)}"))
                 continue
             chain = [code]
             while parent_code(chain[-1]) is not None:
@@ -99,7 +100,8 @@ def assemble(spec: PlanSpec, tables: list[Table]) -> PlanRecord:
                     ok = False
                     break
                 if not level.matches(anc_code):
-                    problems.append(Problem(cell.location, f"{level.name} code {anc_code} (from {leaf.name.lower()} {code}) does not match the pattern {level.pattern}"))
+                    problems.append(Problem(cell.location, f"{level.name} code {anc_code} (from {leaf.name.lower()} {code}) does not match the pattern {level.pattern}"
+                                                           f"{_how_to_write(anc_code, level, table.axis)}"))
                     ok = False
                     break
                 if note(anc_code, depth, cell):
@@ -145,5 +147,22 @@ def _line(location: Location) -> str:
     return f"line {location.line}" if location.line else str(location.path.name)
 
 
-def _example(pattern: str) -> str:
-    return "5.1.1.a" if pattern.endswith(r"\.[a-z]$") else "1.2.3"
+_QUOTES = "\"'“”„«»‘’‚"
+
+
+def _example(level, axis: str = "1") -> str:
+    """A code the level's pattern accepts, starting with the axis' code: 5.1.1.a, 1.2.3…"""
+    for segments in range(1, 7):
+        for last in ("a", "1", "A"):
+            code = ".".join([axis, *["1"] * (segments - 2), last] if segments > 1 else [axis])
+            if level.matches(code):
+                return code
+    return "5.1.1.a" if level.pattern.endswith(r"\.[a-z]$") else "1.2.3"
+
+
+def _how_to_write(code: str, level, axis: str) -> str:
+    """'; write it like 5.1.1.a …' for a code its level's pattern refuses."""
+    hint = f"; write it like {_example(level, axis)} (dot-separated, as the plan's other {level.name.lower()} codes)"
+    if any(q in code for q in _QUOTES):
+        hint += ", without quote marks"
+    return hint
