@@ -136,6 +136,16 @@ def _without_plan_toml(folder: Path) -> Problem | None:
     return None
 
 
+def _id_location(path: Path):
+    """plan.toml's `id = …` line."""
+    from pianold.ingest import Location
+
+    for n, line in enumerate(path.read_text(encoding="utf-8-sig").split("\n"), start=1):
+        if line.strip().startswith("id") and line.split("=", 1)[0].strip().strip("\"'") == "id":
+            return Location(path, n, 1)
+    return Location(path)
+
+
 def _loc(path: Path):
     from pianold.ingest import Location
 
@@ -146,11 +156,21 @@ def build_dataset(settings: Settings) -> Built:
     """Read, model and validate every plan; raise on the first unusable source or violation.
 
     Each plan is validated on its own graph, in place: at a million triples a copy costs a GB."""
-    plans = [load_plan(folder) for folder in plan_folders(settings.data_dir)]
-    ids = [p.id for p in plans]
-    duplicates = sorted({i for i in ids if ids.count(i) > 1})
-    if duplicates:
-        raise SourceError(Problem(_loc(settings.data_dir), f"two plan folders use the same id: {', '.join(duplicates)}"))
+    plans, problems, first = [], [], {}
+    for folder in plan_folders(settings.data_dir):
+        try:
+            plan = load_plan(folder)
+        except SourceError as err:  # every plan's problems are reported, not only the first plan's
+            problems.extend(err.problems)
+            continue
+        if plan.id in first:
+            problems.append(Problem(_id_location(folder / "plan.toml"),
+                                    f"plan id {plan.id!r} is already the id of {first[plan.id] / 'plan.toml'}: "
+                                    f"give each plan its own id (it becomes part of the plan's IRIs)"))
+        first.setdefault(plan.id, folder)
+        plans.append(plan)
+    if problems:
+        raise SourceError(problems)
     check_links(plans, settings.uris)  # a link into this site must name an element built here
     built = Built(plans, bind_prefixes(Graph(identifier=URIRef(ONTOLOGY_IRI))).parse(ontology_file(), format="turtle"))
     for plan in plans:
