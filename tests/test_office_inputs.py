@@ -311,3 +311,43 @@ def test_the_example_code_follows_the_plan_levels(tmp_path):
     edit(folder, "sources/asse-1.csv", ",1.1.2 Orti", ",1-1.2 Orti")
     problem = only_problem(folder)
     assert "does not match the pattern" in problem and "write it like 1.1.1 " in problem, problem
+
+
+# ---------------------------------------------------------------- a second table
+
+
+def add_table(folder: Path, axis: str, file: str, text: str) -> None:
+    (folder / file).write_text(text, encoding="utf-8")
+    with open(folder / TOML, "a", encoding="utf-8") as fh:
+        fh.write(f'\n[[tables]]\naxis = "{axis}"\nfile = "{file}"\nformat = "wdt-csv"\n')
+
+
+AXIS_1 = ("wdt_ID,Obiettivo,Obiettivo Specifico,Azioni,Link\n"
+          "1,Digitalizzare la PA,Aumentare i servizi online,1.1.1.a Sportello digitale unico,\n")
+
+
+def test_a_second_axis_table_is_published(tmp_path):
+    folder = copy_bari(tmp_path)
+    add_table(folder, "1", "sources/asse-1.csv", AXIS_1)
+    plan = load_plan(folder)
+    assert [(e.code, e.parent) for e in plan.elements if e.code.startswith("1.")] == [("1.1", "1"), ("1.1.1", "1.1"), ("1.1.1.a", "1.1.1")]
+
+
+def test_the_same_table_listed_twice_is_named_in_plan_toml(tmp_path):
+    folder = copy_bari(tmp_path)
+    add_table(folder, "1", "sources/asse-1.csv", AXIS_1)
+    with open(folder / TOML, "a", encoding="utf-8") as fh:
+        fh.write('\n[[tables]]\naxis = "1"\nfile = "sources/asse-1.csv"\nformat = "wdt-csv"\n')
+    lines = (folder / TOML).read_text(encoding="utf-8").split("\n")
+    first, second = [n for n, t in enumerate(lines, 1) if t == 'file = "sources/asse-1.csv"']
+    text = only_problem(folder)
+    assert text.startswith(at(folder, TOML, second, 1)) and f"is already listed at line {first}" in text, text
+
+
+def test_a_clash_with_another_table_names_that_file(tmp_path):
+    folder = copy_bari(tmp_path)
+    add_table(folder, "1", "sources/asse-1.csv", AXIS_1)
+    add_table(folder, "1", "sources/asse-1-bis.csv", AXIS_1.replace("1.1.1.a Sportello", "1.1.1.b Sportello"))
+    text = only_problem(folder)
+    assert text.startswith(at(folder, "sources/asse-1-bis.csv", 2, 4)), text
+    assert "is under two codes: 1.1.1.a (line 2 of asse-1.csv) and 1.1.1.b" in text, text

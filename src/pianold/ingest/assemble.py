@@ -41,11 +41,11 @@ def assemble(spec: PlanSpec, tables: list[Table]) -> PlanRecord:
         level = levels[depth - 1]
         seen = by_code.get(code)
         if seen is not None and seen.title != cell.text:
-            problems.append(Problem(cell.location, f"{level.name} {code} has two different texts: {_q(seen.title)} ({_line(seen.location)}) and {_q(cell.text)}; {first_difference(seen.title, cell.text)}"))
+            problems.append(Problem(cell.location, f"{level.name} {code} has two different texts: {_q(seen.title)} ({_line(seen.location, cell.location)}) and {_q(cell.text)}; {first_difference(seen.title, cell.text)}"))
             return False
         other = by_text.get((depth, cell.text))
         if other is not None and other[0] != code:
-            problems.append(Problem(cell.location, f"the same {level.name.lower()} text {_q(cell.text)} is under two codes: {other[0]} ({_line(other[1])}) and {code}"))
+            problems.append(Problem(cell.location, f"the same {level.name.lower()} text {_q(cell.text)} is under two codes: {other[0]} ({_line(other[1], cell.location)}) and {code}"))
             return False
         by_code.setdefault(code, _Seen(cell.text, cell.location))
         by_text.setdefault((depth, cell.text), (code, cell.location))
@@ -90,7 +90,7 @@ def assemble(spec: PlanSpec, tables: list[Table]) -> PlanRecord:
                 problems.append(Problem(leaf_cell.location, f"{leaf.name} {code} belongs to {levels[0].name} {chain[0]} by its code, but it is in the table of {levels[0].name} {table.axis}"))
                 continue
             if code in elements:
-                problems.append(Problem(leaf_cell.location, f"duplicate {leaf.name.lower()} code {code} (first at {_line(elements[code].location)})"))
+                problems.append(Problem(leaf_cell.location, f"duplicate {leaf.name.lower()} code {code} (first at {_line(elements[code].location, leaf_cell.location)})"))
                 continue
             ok = True
             for depth, (anc_code, cell) in enumerate(zip(chain[1:-1], ancestors), start=2):
@@ -125,7 +125,7 @@ def _merge_page(table: Table, axis: ElementRecord, spec: PlanSpec, problems: lis
     page = table.page
     axis_spec = next(a for a in spec.axes if a.code == axis.code)
     if page.title.text != axis.title:
-        problems.append(Problem(page.title.location, f"the page's title {_q(page.title.text)} differs from plan.toml's title of axis {axis.code}, {_q(axis.title)} ({_line(axis_spec.location)}); {first_difference(page.title.text, axis.title)}"))
+        problems.append(Problem(page.title.location, f"the page's title {_q(page.title.text)} differs from plan.toml's title of axis {axis.code}, {_q(axis.title)} ({_line(axis_spec.location, page.title.location)}); {first_difference(page.title.text, axis.title)}"))
     if page.motto is not None:
         if axis.motto is not None and page.motto.text != axis.motto:
             problems.append(Problem(page.motto.location, f"the page's motto {_q(page.motto.text)} differs from plan.toml's motto of axis {axis.code}, {_q(axis.motto)}; {first_difference(page.motto.text, axis.motto)}"))
@@ -143,8 +143,13 @@ def _q(text: str) -> str:
     return f"«{text if len(text) <= 80 else text[:79] + '…'}»"
 
 
-def _line(location: Location) -> str:
-    return f"line {location.line}" if location.line else str(location.path.name)
+def _line(location: Location, here: Location | None = None) -> str:
+    """'line 12' of the file the problem is in, 'line 12 of asse-1.csv' of another."""
+    if not location.line:
+        return str(location.path.name)
+    if here is not None and here.path != location.path:
+        return f"line {location.line} of {location.path.name}"
+    return f"line {location.line}"
 
 
 _QUOTES = "\"'“”„«»‘’‚"

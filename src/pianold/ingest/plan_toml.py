@@ -431,6 +431,10 @@ def _tables(doc, data, problems, take, folder: Path, axes) -> list[TableSpec]:
             if folder.resolve() not in resolved.parents:
                 problems.append(Problem(doc.where("file", "tables", i), f"tables[{i + 1}].file must stay inside the plan folder, not {file!r:.60}"))
                 file = None
+        if file is not None and (twice := next((tb for tb in tables if tb.file.resolve() == (folder / file).resolve()), None)):
+            problems.append(Problem(doc.where("file", "tables", i), f"tables[{i + 1}].file {file!r:.60} is already listed "
+                                                                    f"at line {twice.location.line}: list each table once"))
+            continue
         if None not in (axis, file, fmt):
             tables.append(TableSpec(axis, folder / file, fmt, doc.where("file", "tables", i)))
     return tables
