@@ -351,3 +351,47 @@ def test_a_clash_with_another_table_names_that_file(tmp_path):
     text = only_problem(folder)
     assert text.startswith(at(folder, "sources/asse-1-bis.csv", 2, 4)), text
     assert "is under two codes: 1.1.1.a (line 2 of asse-1.csv) and 1.1.1.b" in text, text
+
+
+# ---------------------------------------------------------------- header rows as spreadsheets write them
+
+
+def semicolons(folder: Path, name: str, trailing: str = "") -> None:
+    """Rewrite a CSV as Excel in an Italian locale does, with `trailing` after every row."""
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO((folder / name).read_text(encoding="utf-8"))))
+    out = io.StringIO()
+    csv.writer(out, delimiter=";", lineterminator=trailing + "\r\n").writerows(rows)
+    (folder / name).write_text(out.getvalue(), encoding="utf-8")
+
+
+def test_empty_columns_a_spreadsheet_adds_at_the_end_are_ignored(tmp_path):
+    expected = load_plan(copy_bari(tmp_path / "a", csv=True))
+    folder = copy_bari(tmp_path / "b", csv=True)
+    semicolons(folder, CSV, trailing=";;")
+    plan = load_plan(folder)
+    assert [(e.code, e.title) for e in plan.elements] == [(e.code, e.title) for e in expected.elements]
+
+
+def test_text_under_a_column_without_a_name_is_located(tmp_path):
+    folder = copy_bari(tmp_path, csv=True)
+    semicolons(folder, CSV, trailing=";;")
+    lines = (folder / CSV).read_text(encoding="utf-8").split("\n")
+    assert lines[2].endswith(";;;")  # the empty Link cell, then the two empty cells without a name
+    lines[2] = lines[2][:-1] + "nota;"
+    (folder / CSV).write_text("\n".join(lines), encoding="utf-8")
+    text = only_problem(folder)
+    assert text.startswith(at(folder, CSV, 3, 6)) and "column 6 has no name in the header row" in text and "'nota'" in text, text
+
+
+@pytest.mark.parametrize("written,meant", [("Obiettivo specifico", "Obiettivo Specifico"), ("Azioni ", None), ("azioni", "Azioni")])
+def test_a_misspelt_column_name_gets_one_message_with_the_right_name(tmp_path, written, meant):
+    folder = copy_bari(tmp_path, csv=True)
+    edit(folder, CSV, "Obiettivo Specifico" if "biettivo" in written else "Azioni", written)
+    if meant is None:  # spaces around a name are trimmed: nothing to report
+        load_plan(folder)
+        return
+    text = only_problem(folder)
+    assert f"unknown column {written!r}: did you mean {meant!r}?" in text, text

@@ -46,16 +46,28 @@ def read_csv(path: Path, required: list[str], optional: list[str] = (), *, allow
         header = [h.strip() for h in next(reader)]
     except (StopIteration, csv.Error) as err:
         raise fail(where.at(1, 1), f"cannot read the header row: {err}") from None
+    width = len(header)  # the header's cells, without the empty ones a spreadsheet adds at the end
+    while width > 1 and not header[width - 1]:
+        width -= 1
+    unnamed = len(header) - width
+    header = header[:width]
     known = [*required, *optional]
     if not any(name in known for name in header):
         raise fail(where.at(1, 1), _no_header(text, header, known))
     problems = []
+    meant = set()  # expected columns an unknown one is a misspelling of: not also reported missing
     for pos, name in enumerate(header, start=1):
         if name not in known:
-            problems.append(Problem(where.at(1, pos), f"unknown column {name!r:.40}; expected {', '.join(known)}"))
+            close = _close_name(name, [k for k in known if k not in header])
+            if close:
+                meant.add(close)
+                problems.append(Problem(where.at(1, pos), f"unknown column {name!r:.40}: did you mean {close!r}? "
+                                                          "Column names must be written exactly"))
+            else:
+                problems.append(Problem(where.at(1, pos), f"unknown column {name!r:.40}; expected {', '.join(known)}"))
         elif header.index(name) != pos - 1:
             problems.append(Problem(where.at(1, pos), f"column {name!r} appears twice"))
-    missing = [c for c in required if c not in header]
+    missing = [c for c in required if c not in header and c not in meant]
     if missing:
         problems.append(Problem(where.at(1, None), f"missing column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}; the header is {', '.join(header)}"))
     if problems:
@@ -69,6 +81,13 @@ def read_csv(path: Path, required: list[str], optional: list[str] = (), *, allow
             start_line, line = line + 1, reader.line_num
             if not any(v.strip() for v in record):
                 continue
+            if unnamed and len(record) > len(header) and not any(v.strip() for v in record[len(header):]):
+                record = record[:len(header)]  # empty cells under the header's trailing empty ones
+            elif unnamed and len(record) > len(header):
+                extra = next(i for i in range(len(header), len(record)) if record[i].strip())
+                raise fail(where.at(start_line, extra + 1), f"column {extra + 1} has no name in the header row, but this row "
+                                                            f"has text in it ({record[extra].strip()[:40]!r}): delete that "
+                                                            "text, or move it into a named column")
             if len(record) < len(header) and all(name in optional for name in header[len(record):]):
                 record = record + [""] * (len(header) - len(record))  # optional cells at the end left out
             if len(record) != len(header):
@@ -79,6 +98,18 @@ def read_csv(path: Path, required: list[str], optional: list[str] = (), *, allow
     if not rows and not allow_empty:
         raise fail(where.at(1, None), "the file has a header but no rows")
     return rows
+
+
+def _close_name(name: str, candidates: list[str]) -> str | None:
+    """The expected column a header cell is a misspelling of (case, spaces, a typo), if one is close."""
+    import difflib
+
+    squeeze = {" ".join(c.lower().replace("_", " ").split()): c for c in candidates}
+    exact = squeeze.get(" ".join(name.lower().replace("_", " ").split()))
+    if exact:
+        return exact
+    close = difflib.get_close_matches(name.lower(), list(squeeze), n=1, cutoff=0.8)
+    return squeeze[close[0]] if close else None
 
 
 _SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
