@@ -395,3 +395,14 @@ def test_a_misspelt_column_name_gets_one_message_with_the_right_name(tmp_path, w
         return
     text = only_problem(folder)
     assert f"unknown column {written!r}: did you mean {meant!r}?" in text, text
+
+
+def test_a_row_without_its_number_says_how_rows_start_and_the_table_ends(tmp_path):
+    folder = copy_bari(tmp_path)
+    lines = (folder / PAGE).read_text(encoding="utf-8").split("\n")
+    n = lines.index("10")
+    del lines[n]
+    (folder / PAGE).write_text("\n".join(lines), encoding="utf-8")
+    text = only_problem(folder)
+    assert text.startswith(at(folder, PAGE, n + 1, 1)) and "expected a row number (wdt_ID)" in text, text
+    assert "on a line of its own" in text and "heading is repeated (Obiettivo, Obiettivo Specifico, Azioni" in text, text

@@ -60,7 +60,7 @@ def read_page_text(path: Path, levels: list[Level], axis: str) -> Table:
         n, text = body[i]
         row_id = text.strip()
         if not _ROW_ID.match(row_id):
-            raise fail(where.at(n, 1), f"expected a row number (wdt_ID) or the end of the table, found {row_id[:60]!r}")
+            raise fail(where.at(n, 1), _not_a_row_number(row_id, columns))
         cells_lines, link, size = _row_lines(body, i, width)
         if cells_lines is None:  # not a row of the expected shape: say what is wrong with it
             _bad_row(body, i, width, columns, known, where, last=ends_at_eof)
@@ -96,6 +96,12 @@ def _one_cell_a_line(numbered, heading):
                 out.append((n, " " * offset + part))
             offset += len(part) + 1
     return out
+
+
+def _not_a_row_number(text: str, columns: list[str]) -> str:
+    return (f"expected a row number (wdt_ID) or the end of the table, found {text[:60]!r}: each row starts with "
+            f"its number on a line of its own, and the table ends where its heading is repeated "
+            f"({', '.join(columns)}, one a line) or with the file")
 
 
 def _is_row_id(line) -> bool:
@@ -145,7 +151,7 @@ def _bad_row(body, i, width, columns, known, where: Location, *, last: bool):
     if len(lines) > width:
         if len(lines) >= 2 * width:  # a whole other row follows: its number is missing or garbled
             m, text = lines[width]
-            raise fail(where.at(m, 1), f"expected a row number (wdt_ID) or the end of the table, found {text.strip()[:60]!r}")
+            raise fail(where.at(m, 1), _not_a_row_number(text.strip(), columns))
         raise fail(where.at(lines[width][0], 1),
                    f"row {row_id} (line {n}) has {len(lines)} lines of text, expected {expected}: "
                    f"is a cell split over two lines? Each cell must be on one line (lines {lines[0][0]}–{lines[-1][0]})")
