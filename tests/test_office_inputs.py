@@ -182,6 +182,13 @@ def test_a_table_copied_one_row_a_line_with_tabs_reads_as_the_page(tmp_path):
     assert [(e.code, e.title, e.parent) for e in plan.elements] == [(e.code, e.title, e.parent) for e in expected.elements]
 
 
+def test_a_tab_separated_heading_may_end_with_a_tab(tmp_path):
+    folder = copy_bari(tmp_path)
+    tab_copy(folder)
+    edit(folder, PAGE, "Azioni\tLink\n", "Azioni\tLink\t\n")
+    assert len(load_plan(folder).elements) == len(load_plan(BARI).elements)
+
+
 def test_a_problem_in_a_tab_separated_row_is_at_its_line_and_column(tmp_path):
     folder = copy_bari(tmp_path)
     lines = tab_copy(folder)

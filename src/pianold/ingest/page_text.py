@@ -85,7 +85,8 @@ def _one_cell_a_line(numbered, heading):
     lines are split into their cells, each kept at its column (padded with spaces, which are
     trimmed like any other) so that messages name the cell's line and column. Empty cells are
     dropped as blank lines are."""
-    start = next((i for i, (_, text) in enumerate(numbered) if "\t" in text and _split(text, "\t") == heading), None)
+    start = next((i for i, (_, text) in enumerate(numbered)
+                  if "\t" in text and [c for c in _split(text, "\t") if c] == heading), None)  # trailing tabs too
     if start is None:
         return numbered
     out = list(numbered[:start])
