@@ -413,3 +413,17 @@ def test_a_row_without_its_number_says_how_rows_start_and_the_table_ends(tmp_pat
     text = only_problem(folder)
     assert text.startswith(at(folder, PAGE, n + 1, 1)) and "expected a row number (wdt_ID)" in text, text
     assert "on a line of its own" in text and "heading is repeated (Obiettivo, Obiettivo Specifico, Azioni" in text, text
+
+
+def test_an_address_without_https_is_given_back_with_it(tmp_path):
+    folder = copy_bari(tmp_path, csv=True)
+    edit(folder, CSV, "per la casa,\n", "per la casa,www.cittametropolitana.ba.it/casa\n")
+    edit(folder, TOML, 'website = "https://www.cittametropolitana.ba.it"', 'website = "www.cittametropolitana.ba.it"')
+    with pytest.raises(SourceError) as caught:
+        load_plan(folder)
+    text = "\n".join(map(str, caught.value.problems))
+    assert "write \"https://www.cittametropolitana.ba.it\"" in text, text
+    folder = copy_bari(tmp_path / "csv", csv=True)
+    edit(folder, CSV, "per la casa,\n", "per la casa,www.cittametropolitana.ba.it/casa\n")
+    text = only_problem(folder)
+    assert text.startswith(at(folder, CSV, 2, 5)) and "write https://www.cittametropolitana.ba.it/casa" in text, text

@@ -189,7 +189,8 @@ def _check_url(doc, value, key, problems, table=None, index=None):
         return None
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc or any(c in value for c in ' <>"{}|\\^`'):
-        problems.append(Problem(doc.where(key, table, index), f"'{key}' must be an http(s) URL, not {value!r:.60}"))
+        hint = f"; write \"https://{value}\"" if value.lower().startswith("www.") and " " not in value else ""
+        problems.append(Problem(doc.where(key, table, index), f"'{key}' must be an http(s) URL, not {value!r:.60}{hint}"))
         return None
     return value
 
