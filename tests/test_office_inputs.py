@@ -427,3 +427,10 @@ def test_an_address_without_https_is_given_back_with_it(tmp_path):
     edit(folder, CSV, "per la casa,\n", "per la casa,www.cittametropolitana.ba.it/casa\n")
     text = only_problem(folder)
     assert text.startswith(at(folder, CSV, 2, 5)) and "write https://www.cittametropolitana.ba.it/casa" in text, text
+
+
+def test_an_empty_links_csv_says_what_its_first_line_is(tmp_path):
+    folder = copy_bari(tmp_path)
+    (folder / "links.csv").write_text("\n", encoding="utf-8")
+    text = only_problem(folder)
+    assert text == f"{folder / 'links.csv'}: file is empty: its first line must be the header row code,property,target,rationale,label, then one row per line", text

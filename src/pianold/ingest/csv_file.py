@@ -35,8 +35,14 @@ class CsvRow:
 
 def read_csv(path: Path, required: list[str], optional: list[str] = (), *, allow_empty: bool = False) -> list[CsvRow]:
     """The data rows, or a SourceError naming every header problem / the first bad row."""
-    text = read_source(path)
     where = Location(path)
+    try:
+        text = read_source(path)
+    except SourceError as err:
+        if [p.message for p in err.problems] == ["file is empty"]:
+            raise fail(where, f"file is empty: its first line must be the header row "
+                              f"{','.join([*required, *optional])}, then one row per line") from None
+        raise
     try:
         delimiter = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t").delimiter
     except csv.Error:
