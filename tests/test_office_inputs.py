@@ -245,6 +245,7 @@ def test_a_date_in_italian_format_is_given_back_in_the_form_to_write(tmp_path, w
 @pytest.mark.parametrize("old,message", [
     ('license = "https://w3id.org/italia/controlled-vocabulary/licences/A21_CCBY40"\n', 'add license = "https://w3id.org/italia/controlled-vocabulary/licences/A21_CCBY40"'),
     ("end = 2030-12-31\n", "add a line end = … under [period]"),
+    ('format = "page-text"\n', 'add format = "page-text" (a page\'s text) or format = "wdt-csv" (the CSV export) to that [[tables]]'),
 ])
 def test_a_missing_key_says_what_to_add(tmp_path, old, message):
     folder = copy_bari(tmp_path)

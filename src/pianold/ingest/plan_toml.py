@@ -138,6 +138,8 @@ _EXAMPLES = {
     (None, "period"): "add a [period] section with start = 2020-01-01 and end = 2030-12-31",
     (None, "levels"): "add one [[levels]] section per level of the plan, outermost first",
     (None, "axes"): "add one [[axes]] section per axis, with code and title",
+    ("tables", "format"): 'add format = "page-text" (a page\'s text) or format = "wdt-csv" (the CSV export) to that [[tables]]',
+    ("levels", "column"): "add column = \"…\" to that [[levels]]: the heading of the level's column in the tables",
 }
 
 _TYPE_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "a table", dt.date: "a date (YYYY-MM-DD)"}
