@@ -435,3 +435,16 @@ def test_an_empty_links_csv_says_what_its_first_line_is(tmp_path):
     (folder / "links.csv").write_text("\n", encoding="utf-8")
     text = only_problem(folder)
     assert text == f"{folder / 'links.csv'}: file is empty: its first line must be the header row code,property,target,rationale,label, then one row per line", text
+
+
+@pytest.mark.parametrize("name,csv,advice", [
+    (TOML, False, "in Notepad choose 'UTF-8', not 'ANSI'"),
+    (PAGE, False, "in Notepad choose 'UTF-8', not 'ANSI'"),
+    (CSV, True, "in a spreadsheet: File > Save as, type 'CSV UTF-8'"),
+])
+def test_the_advice_for_windows_1252_fits_the_program_that_wrote_the_file(tmp_path, name, csv, advice):
+    folder = copy_bari(tmp_path, csv=csv)
+    path = folder / name
+    path.write_bytes(path.read_text(encoding="utf-8").encode("cp1252", errors="replace"))
+    text = only_problem(folder)
+    assert "not UTF-8" in text and advice in text, text

@@ -35,7 +35,7 @@ def read_source(path: Path) -> str:
     if len(raw) > MAX_FILE_BYTES:
         raise fail(where, f"file is {len(raw)} bytes, more than the {MAX_FILE_BYTES} a source may have")
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise fail(where.at(1, 1), "file is UTF-16; save it as UTF-8 (in a spreadsheet: 'CSV UTF-8')")
+        raise fail(where.at(1, 1), f"file is UTF-16; save it as UTF-8 ({_how_to_save(path)})")
     workbook = {b"PK\x03\x04": "a spreadsheet workbook (.xlsx or .ods)", b"\xd0\xcf\x11\xe0": "an Excel workbook (.xls)"}
     for magic, what in workbook.items():
         if raw.startswith(magic):
@@ -60,12 +60,19 @@ def read_source(path: Path) -> str:
         raise fail(
             where.at(line, column),
             f"not UTF-8 (byte 0x{byte:02X}); the file looks like Windows-1252 or Latin-1{shown}: "
-            "save it as UTF-8 (in a spreadsheet: 'CSV UTF-8')",
+            f"save it as UTF-8 ({_how_to_save(path)})",
         ) from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise fail(where, "file is empty")
     return text
+
+
+def _how_to_save(path: Path) -> str:
+    """How to save a file as UTF-8 from the program that likely wrote it."""
+    if path.suffix.lower() == ".csv":
+        return "in a spreadsheet: File > Save as, type 'CSV UTF-8'"
+    return "in a text editor: Save as, encoding UTF-8; in Notepad choose 'UTF-8', not 'ANSI'"
 
 
 def clean_cell(value: str, where: Location, what: str, *, max_chars: int = MAX_TITLE_CHARS,
