@@ -126,3 +126,12 @@ def test_a_plan_folder_without_plan_toml_is_not_left_out_silently(tmp_path):
     assert f"error: {other / 'plan.toml.txt'}: a plan folder needs a file named exactly plan.toml" in run.stderr, run.stderr
     run = pianold("--data", str(data / "bari-psm-2030"), "--dist", str(dist), "build")
     assert run.returncode == 1 and f"give --data {data}" in run.stderr, run.stderr
+
+
+def test_data_and_dist_may_follow_the_command(tmp_path):
+    """`pianold build --data DIR --dist DIR`, as people write it and as docs/deployment.md does."""
+    dist = tmp_path / "dist"
+    run = pianold("build", "--data", str(DATA), "--dist", str(dist))
+    assert run.returncode == 0 and (dist / "current" / "manifest.json").is_file(), run.stderr
+    run = pianold("validate", "--data", str(tmp_path / "nowhere"))
+    assert run.returncode == 2 and "data folder not found" in run.stderr, run.stderr
