@@ -448,3 +448,15 @@ def test_the_advice_for_windows_1252_fits_the_program_that_wrote_the_file(tmp_pa
     path.write_bytes(path.read_text(encoding="utf-8").encode("cp1252", errors="replace"))
     text = only_problem(folder)
     assert "not UTF-8" in text and advice in text, text
+
+
+@pytest.mark.parametrize("old,new,hint", [
+    ('code = "5"', "code = 5", "'axes[5].code' must be a string, not int (5); write it between quotes: code = \"5\""),
+    ('province = "072"', "province = 072", 'a code with a leading zero is written between quotes: province = "072"'),
+    ("year = 2024", 'year = "2024"', "write it without quotes: year = 2024"),
+])
+def test_numbers_and_codes_with_or_without_quotes_say_how_to_write_them(tmp_path, old, new, hint):
+    folder = copy_bari(tmp_path)
+    edit(folder, TOML, old, new)
+    text = only_problem(folder)  # one: the axis table's [[tables]] entry is not reported as well
+    assert hint in text, text

@@ -167,6 +167,10 @@ def _take(doc: _Doc, data: dict, key: str, kind: type, *, required: bool = True,
         hint = ""
         if kind is dt.date and isinstance(value, str):
             hint = f"; write it without quotes{_as_iso_date(value)}"
+        elif kind is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+            hint = f'; write it between quotes: {key} = "{value}"'
+        elif kind is int and isinstance(value, str) and value.strip().isdigit():
+            hint = f"; write it without quotes: {key} = {value.strip()}"
         problems.append(Problem(doc.where(key, table, index), f"'{name}' must be {_TYPE_NAMES[kind]}, not {got} ({value!r:.40}){hint}"))
         return None
     return value
@@ -240,6 +244,8 @@ def read_plan_toml(path: Path) -> PlanSpec:
             example = _as_iso_date(date.group(0).lstrip("= \t"))
             example = example if example.startswith(", as") else ", e.g. 2020-01-01"
             message += f"; dates are written YYYY-MM-DD without quotes{example} (month 01-12, day 01-31)"
+        elif m and (zero := re.match(r"^\s*([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(0[0-9]+)\s*(#.*)?$", bad_line)):
+            message += f'; a code with a leading zero is written between quotes: {zero.group(1)} = "{zero.group(2)}"'
         elif m and _SMART_QUOTES.search(bad_line):
             quote = _SMART_QUOTES.search(bad_line)
             where = Location(path, int(m.group(1)), quote.start(1) + 1)
@@ -415,6 +421,7 @@ def _axes(doc, data, problems, take, levels) -> list[AxisSpec]:
 def _tables(doc, data, problems, take, folder: Path, axes) -> list[TableSpec]:
     raw = take(data, "tables", list, required=False) or []
     known = {a.code for a in axes}
+    axes_read = isinstance(data.get("axes"), list) and len(axes) == len(data["axes"])  # else already reported
     tables = []
     for i, item in enumerate(raw):
         if not isinstance(item, dict):
@@ -425,7 +432,7 @@ def _tables(doc, data, problems, take, folder: Path, axes) -> list[TableSpec]:
         axis = take(item, "axis", str, **kw)
         file = take(item, "file", str, **kw)
         fmt = take(item, "format", str, **kw)
-        if axis is not None and known and axis not in known:
+        if axis is not None and known and axes_read and axis not in known:
             problems.append(Problem(doc.where("axis", "tables", i), f"tables[{i + 1}].axis {axis!r:.20} is not one of the plan's [[axes]]"))
         if fmt is not None and fmt not in TABLE_FORMATS:
             problems.append(Problem(doc.where("format", "tables", i), f"tables[{i + 1}].format must be one of {', '.join(TABLE_FORMATS)}, not {fmt!r:.40}"))
