@@ -126,7 +126,7 @@ def _without_plan_toml(folder: Path) -> Problem | None:
     if folder.name.startswith(".") or not folder.is_dir() or (folder / "plan.toml").is_file():
         return None
     names = sorted(p.name for p in folder.iterdir())
-    similar = [n for n in names if n.lower().replace(" ", "").startswith("plan") or n.lower().endswith(".toml")]
+    similar = [n for n in names if n.lower().replace(" ", "").startswith("plan")]  # plan.toml.txt, Plan.toml…
     if similar:
         return Problem(_loc(folder / similar[0]), f"a plan folder needs a file named exactly plan.toml: rename "
                                                    f"{similar[0]!r} to plan.toml (Windows may hide an extension such as .txt)")
