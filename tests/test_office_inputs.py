@@ -75,8 +75,17 @@ def test_windows_1252_names_the_character_and_its_column_in_characters(tmp_path)
     start = raw.rfind(b"\n", 0, raw.index(b"\xf9")) + 1
     column = len(raw[start:raw.index(b"\xf9")].decode("utf-8")) + 1
     text = only_problem(folder)
-    assert text.startswith(at(folder, CSV, line, column)), text
-    assert "not UTF-8 (byte 0xF9)" in text and "«ù»" in text, text
+    # in a CSV the column of a message is the spreadsheet column: the character is named in words
+    assert text.startswith(at(folder, CSV, line)), text
+    assert f"not UTF-8 (byte 0xF9 at character {column} of the line)" in text and "«ù»" in text, text
+    page = copy_bari(tmp_path / "page")
+    raw = (page / PAGE).read_bytes()
+    raw = raw.replace("Recupero delle".encode(), "Città: recupero più delle".encode().replace("ù".encode(), b"\xf9"), 1)
+    (page / PAGE).write_bytes(raw)
+    start = raw.rfind(b"\n", 0, raw.index(b"\xf9")) + 1
+    column = len(raw[start:raw.index(b"\xf9")].decode("utf-8")) + 1
+    text = only_problem(page)
+    assert text.startswith(at(page, PAGE, raw[:raw.index(b"\xf9")].count(b"\n") + 1, column)), text
 
 
 # ---------------------------------------------------------------- columns of problems inside a cell

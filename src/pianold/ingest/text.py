@@ -57,10 +57,11 @@ def read_source(path: Path) -> str:
             shown = f", where that byte is «{bytes([byte]).decode('cp1252')}»"
         except UnicodeDecodeError:
             shown = ""
+        csv_file = path.suffix.lower() == ".csv"  # a CSV message's column is the spreadsheet column: not known here
         raise fail(
-            where.at(line, column),
-            f"not UTF-8 (byte 0x{byte:02X}); the file looks like Windows-1252 or Latin-1{shown}: "
-            f"save it as UTF-8 ({_how_to_save(path)})",
+            where.at(line, None if csv_file else column),
+            f"not UTF-8 (byte 0x{byte:02X}{f' at character {column} of the line' if csv_file else ''}); "
+            f"the file looks like Windows-1252 or Latin-1{shown}: save it as UTF-8 ({_how_to_save(path)})",
         ) from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
