@@ -469,3 +469,10 @@ def test_numbers_and_codes_with_or_without_quotes_say_how_to_write_them(tmp_path
     edit(folder, TOML, old, new)
     text = only_problem(folder)  # one: the axis table's [[tables]] entry is not reported as well
     assert hint in text, text
+
+
+def test_the_advice_for_double_encoded_text_fits_the_file(tmp_path):
+    folder = copy_bari(tmp_path)
+    edit(folder, TOML, 'name = "Città metropolitana di Bari"', 'name = "CittÃ  metropolitana di Bari"')
+    text = only_problem(folder)
+    assert "looks double-encoded" in text and "in Notepad choose 'UTF-8'" in text and "spreadsheet" not in text.split("UTF-8 (")[-1], text

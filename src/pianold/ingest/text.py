@@ -107,7 +107,7 @@ def clean_cell(value: str, where: Location, what: str, *, max_chars: int = MAX_T
             at(start),
             f"{what}: the text looks double-encoded: «{bad}» should probably be «{good}». "
             "The file was opened or saved by a program that misread UTF-8 (often a spreadsheet): "
-            "fix the text, or save the file again as UTF-8 (in a spreadsheet: 'CSV UTF-8')",
+            f"fix the text, or save the file again as UTF-8 ({_how_to_save(where.path)})",
         )
     for i, ch in enumerate(text):
         if ch == "\ufeff":
