@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 
@@ -98,3 +99,39 @@ def test_hosts_waitress_listens_on_are_accepted(host):
     from pianold.config import load_settings
 
     assert load_settings(env={"PIANOLD_HOST": host}).host == host
+
+
+def test_validate_counts_plans_in_good_english_and_sums_up_source_problems(tmp_path):
+    run = pianold("--data", str(DATA), "validate")
+    assert run.returncode == 0 and "OK: 1 plan conforms to the shapes" in run.stdout, run.stdout
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data)
+    toml = data / "bari-psm-2030" / "plan.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('ipa = "cmba"\n', ""), encoding="utf-8")
+    run = pianold("--data", str(data), "validate")
+    assert run.returncode == 2 and "missing required key 'publisher.ipa'" in run.stderr, run.stderr
+    assert run.stderr.strip().splitlines()[-1] == "validation failed: 1 problem in the sources", run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_a_plan_folder_without_plan_toml_is_not_left_out_silently(tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data)
+    other = data / "torino-psm"
+    shutil.copytree(DATA / "bari-psm-2030", other)
+    (other / "plan.toml").rename(other / "plan.toml.txt")  # what Windows' hidden extensions make
+    dist = tmp_path / "dist"
+    run = pianold("--data", str(data), "--dist", str(dist), "build")
+    assert run.returncode == 1 and not (dist / "current").exists(), run.stdout
+    assert f"error: {other / 'plan.toml.txt'}: a plan folder needs a file named exactly plan.toml" in run.stderr, run.stderr
+    run = pianold("--data", str(data / "bari-psm-2030"), "--dist", str(dist), "build")
+    assert run.returncode == 1 and f"give --data {data}" in run.stderr, run.stderr
+
+
+def test_data_and_dist_may_follow_the_command(tmp_path):
+    """`pianold build --data DIR --dist DIR`, as people write it and as docs/deployment.md does."""
+    dist = tmp_path / "dist"
+    run = pianold("build", "--data", str(DATA), "--dist", str(dist))
+    assert run.returncode == 0 and (dist / "current" / "manifest.json").is_file(), run.stderr
+    run = pianold("validate", "--data", str(tmp_path / "nowhere"))
+    assert run.returncode == 2 and "data folder not found" in run.stderr, run.stderr

@@ -236,3 +236,28 @@ def test_plan_of_another_shape_needs_no_new_classes(tmp_path):
     assert types == {"https://w3id.org/pianold/onto/psm/PlanElement", "http://www.w3.org/2004/02/skos/core#Concept"}
     link = list(store.query(f"SELECT ?p WHERE {{ <{plan}/action/1.1.2> <http://xmlns.com/foaf/0.1/page> ?p }}", use_default_graph_as_union=True))
     assert link[0]["p"].value == "https://example.org/orti"
+
+
+def test_a_second_plan_copied_from_the_first_names_the_id_to_change(plan_copy, tmp_path):
+    """Starting a second plan by copying the first folder keeps its id: the message names the
+    copy's plan.toml and its id line, and a problem in another plan is reported in the same run."""
+    import shutil
+
+    from pianold.config import load_settings
+    from pianold.ingest import SourceError
+    from pianold.publish import build
+
+    copy = plan_copy / "zz-copia"
+    shutil.copytree(plan_copy / "bari-psm-2030", copy)
+    other = plan_copy / "aa-altro"
+    shutil.copytree(plan_copy / "bari-psm-2030", other)
+    toml = other / "plan.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('id = "bari-psm-2030"', 'id = "altro"').replace('ipa = "cmba"\n', ""), encoding="utf-8")
+    settings = load_settings(env={}, data_dir=plan_copy, dist_dir=tmp_path / "dist")
+    with pytest.raises(SourceError) as caught:
+        build(settings)
+    found = [str(p) for p in caught.value.problems]
+    line = next(n for n, t in enumerate((copy / "plan.toml").read_text(encoding="utf-8").split("\n"), 1) if t.startswith("id ="))
+    assert any(f.startswith(f"{copy / 'plan.toml'}:{line}:1: plan id 'bari-psm-2030' is already the id of") for f in found), found
+    assert any("missing required key 'publisher.ipa'" in f and str(other) in f for f in found), found
+    assert not (tmp_path / "dist" / "current").exists()

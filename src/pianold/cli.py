@@ -34,7 +34,24 @@ def main(ctx: click.Context, config, base, data, dist) -> None:
     ctx.obj = Context(config, base, data, dist)
 
 
+def _folder_options(command):
+    """--data and --dist after the command name too (`pianold build --data DIR`), as people write
+    them and as the deployment guide does: the same as the options before it."""
+    def keep(name):
+        def callback(ctx: click.Context, param, value):
+            if value is not None:
+                setattr(ctx.find_object(Context), name, value)
+            return value
+        return callback
+
+    command = click.option("--dist", type=click.Path(path_type=Path), expose_value=False, callback=keep("dist"),
+                           help="Output folder (same as the option before the command).")(command)
+    return click.option("--data", type=click.Path(path_type=Path), expose_value=False, callback=keep("data"),
+                        help="Folder of plan folders (same as the option before the command).")(command)
+
+
 @main.command()
+@_folder_options
 @click.pass_obj
 def build(obj: Context) -> None:
     """Read the plans' sources, validate them and publish a new version in the output folder.
@@ -62,6 +79,7 @@ def build(obj: Context) -> None:
 
 
 @main.command("check-catalog")
+@_folder_options
 @click.option("--show-warnings/--errors-only", default=True, help="Also list warnings and recommendations (default).")
 @click.pass_obj
 def check_catalog(obj: Context, show_warnings: bool) -> None:
@@ -102,6 +120,7 @@ def _published(settings: Settings):
 
 
 @main.command()
+@_folder_options
 @click.option("--endpoint", help="SPARQL 1.1 endpoint serving other plans (e.g. another pianold's /sparql).")
 @click.option("--plan", "plan_id", help="Only this plan of ours (its id); needed with --accept.")
 @click.option("--out", type=click.Path(path_type=Path), help="Write the candidates CSV here (default: standard output).")
@@ -173,6 +192,7 @@ def _plan_folder(settings: Settings, plan_id: str) -> Path:
 
 
 @main.command()
+@_folder_options
 @click.option("--host", help="Interface to listen on (default 127.0.0.1).")
 @click.option("--port", type=click.IntRange(1, 65535), help="Port (default 8080).")
 @click.option("--workers", type=click.IntRange(1, 256), help="Worker threads of the WSGI server (default 8).")
@@ -209,6 +229,7 @@ def _report_build_error(err: Exception) -> None:
 
 
 @main.command()
+@_folder_options
 @click.option("--gsp-url", help="Graph Store Protocol endpoint of the remote store (default: the store_gsp_url setting).")
 @click.pass_obj
 def push(obj: Context, gsp_url: str | None) -> None:
@@ -241,6 +262,7 @@ def push(obj: Context, gsp_url: str | None) -> None:
 
 
 @main.command()
+@_folder_options
 @click.argument("file", required=False, type=click.Path(path_type=Path))
 @click.option("--format", "rdf_format", help="RDF format of FILE (default: from its extension).")
 @click.pass_obj
@@ -260,11 +282,14 @@ def validate(obj: Context, file: Path | None, rdf_format: str | None) -> None:
         except SourceError as err:
             for problem in err.problems:
                 click.echo(f"error: {problem}", err=True)
+            click.echo(f"validation failed: {len(err.problems)} problem{'s' if len(err.problems) != 1 else ''} "
+                       "in the sources", err=True)
             sys.exit(2)
         except ValidationFailed as err:
             click.echo(err.report.render(err.graph))
             sys.exit(1)
-        click.echo(f"OK: {len(built.plans)} plan{'s' if len(built.plans) != 1 else ''} conform to the shapes (0 violations).")
+        count = len(built.plans)
+        click.echo(f"OK: {count} plan{'s conform' if count != 1 else ' conforms'} to the shapes (0 violations).")
         return
 
     graph = Graph()

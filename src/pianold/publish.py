@@ -108,12 +108,45 @@ class Built:
 
 
 def plan_folders(data_dir: Path) -> list[Path]:
-    if not Path(data_dir).is_dir():
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
         raise SourceError(Problem(_loc(data_dir), "data folder not found"))
-    folders = sorted(p.parent for p in Path(data_dir).glob("*/plan.toml"))
+    if (data_dir / "plan.toml").is_file():
+        raise SourceError(Problem(_loc(data_dir), f"this is a plan folder; the data folder is the one that holds plan "
+                                                  f"folders: give --data {data_dir.resolve().parent} (or set data_dir)"))
+    folders = sorted(p.parent for p in data_dir.glob("*/plan.toml"))
+    problems = [problem for folder in sorted(data_dir.iterdir()) if (problem := _without_plan_toml(folder))]
+    if problems:
+        raise SourceError(problems)
     if not folders:
         raise SourceError(Problem(_loc(data_dir), "no plan folders (each needs a plan.toml)"))
     return folders
+
+
+def _without_plan_toml(folder: Path) -> Problem | None:
+    """A folder that looks like a plan's (a plan… file, links.csv or sources/) but has no
+    plan.toml: it would be left out of the build without a word, so it is an error."""
+    if folder.name.startswith(".") or not folder.is_dir() or (folder / "plan.toml").is_file():
+        return None
+    names = sorted(p.name for p in folder.iterdir())
+    similar = [n for n in names if n.lower().replace(" ", "").startswith("plan")]  # plan.toml.txt, Plan.toml…
+    if similar:
+        return Problem(_loc(folder / similar[0]), f"a plan folder needs a file named exactly plan.toml: rename "
+                                                   f"{similar[0]!r} to plan.toml (Windows may hide an extension such as .txt)")
+    if "links.csv" in names or "sources" in names:
+        return Problem(_loc(folder), "this plan folder has no plan.toml: add one (see the README, 'Input formats'), "
+                                     "or move the folder out of the data folder")
+    return None
+
+
+def _id_location(path: Path):
+    """plan.toml's `id = …` line."""
+    from pianold.ingest import Location
+
+    for n, line in enumerate(path.read_text(encoding="utf-8-sig").split("\n"), start=1):
+        if line.strip().startswith("id") and line.split("=", 1)[0].strip().strip("\"'") == "id":
+            return Location(path, n, 1)
+    return Location(path)
 
 
 def _loc(path: Path):
@@ -126,11 +159,21 @@ def build_dataset(settings: Settings) -> Built:
     """Read, model and validate every plan; raise on the first unusable source or violation.
 
     Each plan is validated on its own graph, in place: at a million triples a copy costs a GB."""
-    plans = [load_plan(folder) for folder in plan_folders(settings.data_dir)]
-    ids = [p.id for p in plans]
-    duplicates = sorted({i for i in ids if ids.count(i) > 1})
-    if duplicates:
-        raise SourceError(Problem(_loc(settings.data_dir), f"two plan folders use the same id: {', '.join(duplicates)}"))
+    plans, problems, first = [], [], {}
+    for folder in plan_folders(settings.data_dir):
+        try:
+            plan = load_plan(folder)
+        except SourceError as err:  # every plan's problems are reported, not only the first plan's
+            problems.extend(err.problems)
+            continue
+        if plan.id in first:
+            problems.append(Problem(_id_location(folder / "plan.toml"),
+                                    f"plan id {plan.id!r} is already the id of {first[plan.id] / 'plan.toml'}: "
+                                    f"give each plan its own id (it becomes part of the plan's IRIs)"))
+        first.setdefault(plan.id, folder)
+        plans.append(plan)
+    if problems:
+        raise SourceError(problems)
     check_links(plans, settings.uris)  # a link into this site must name an element built here
     built = Built(plans, bind_prefixes(Graph(identifier=URIRef(ONTOLOGY_IRI))).parse(ontology_file(), format="turtle"))
     for plan in plans:

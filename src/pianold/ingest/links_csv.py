@@ -43,11 +43,11 @@ def read_links(path: Path, codes: set[str]) -> list[LinkRecord]:
             problems.extend(err.problems)
             continue
         if code not in codes:
-            problems.append(Problem(row.where("code"), f"no element of the plan has code {code!r:.40}"))
+            problems.append(Problem(row.where("code"), f"no element of the plan has code {code!r:.40}{_close_code(code, codes)}"))
         if prop not in PROPERTIES:
             problems.append(Problem(row.where("property"), f"property must be one of {', '.join(PROPERTIES)}, not {prop!r:.40}"))
         elif not _IRI.match(target):
-            problems.append(Problem(row.where("target"), f"target must be an http(s) IRI, not {target!r:.80}"))
+            problems.append(Problem(row.where("target"), f"target must be an http(s) IRI, not {target!r:.80}{_full_iri(PROPERTIES[prop], target)}"))
         elif PROPERTIES[prop] != "match" and (why := check_target(PROPERTIES[prop], target)):
             problems.append(Problem(row.where("target"), why))
         if not rationale:
@@ -60,6 +60,34 @@ def read_links(path: Path, codes: set[str]) -> list[LinkRecord]:
     if problems:
         raise SourceError(problems)
     return links
+
+
+_SDG_CODE = re.compile(r"^(?:SDG|Goal|Obiettivo|Target|Traguardo)?\s*([0-9]{1,2}(?:\.[0-9a-z]{1,2})?)$", re.IGNORECASE)
+_EUROVOC_CODE = re.compile(r"^(?:EuroVoc\s*)?([1-9][0-9]{0,8}|c_[0-9a-f]{8})$", re.IGNORECASE)
+
+
+def _full_iri(kind: str, target: str) -> str:
+    """'; write http://…' when a target is written as a bare SDG or EuroVoc code."""
+    if kind == "sdg" and (m := _SDG_CODE.match(target)):
+        return f"; for SDG {m.group(1)} write http://metadata.un.org/sdg/{m.group(1)}"
+    if kind == "eurovoc" and (m := _EUROVOC_CODE.match(target)):
+        return f"; for EuroVoc concept {m.group(1)} write http://eurovoc.europa.eu/{m.group(1)}"
+    return ""
+
+
+def _close_code(code: str, codes: set[str]) -> str:
+    """'; did you mean …?' for a code that differs from one of the plan's by case, a comma for a
+    dot (a spreadsheet in an Italian locale turns 5.1 into 5,1) or a typo."""
+    import difflib
+
+    repaired = code.lower().replace(",", ".").replace(" ", "")
+    if repaired in codes:
+        return f"; did you mean {repaired}?"
+    close = difflib.get_close_matches(code, sorted(codes), n=1, cutoff=0.8)
+    if close:
+        return f"; did you mean {close[0]}?"
+    example = max(sorted(codes), key=len) if codes else None
+    return f"; the codes are those of the plan's axes and tables, e.g. {example}" if example else ""
 
 
 def check_links(plans: list, uris) -> None:

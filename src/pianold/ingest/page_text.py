@@ -24,13 +24,16 @@ _QUOTED = re.compile(r"^[\"“”„'‘’‹›»<].*[\"“”'‘’‹›«>
 def read_page_text(path: Path, levels: list[Level], axis: str) -> Table:
     lines = read_source(path).split("\n")
     where = Location(path)
-    numbered = [(n + 1, line) for n, line in enumerate(lines) if line.strip()]
     top = levels[0]
     columns = [lv.column for lv in levels[1:]]
     heading = ["wdt_ID", *columns, "Link"]
+    numbered = _one_cell_a_line([(n + 1, line) for n, line in enumerate(lines) if line.strip()], heading)
 
     start = _find_heading(numbered, heading)
     if start is None:
+        if any(_split(text, sep) == heading for _, text in numbered for sep in ",;"):
+            raise fail(where, f"this looks like a CSV export (a line {','.join(heading)}), not the text of a page: "
+                              f"in plan.toml use format = \"wdt-csv\" for it")
         raise fail(where, f"no table heading found: expected the lines {', '.join(heading)} one after another")
     intro = numbered[:start]
     axis_line = re.compile(rf"^{re.escape(top.name)}\s+(\S+)$", re.IGNORECASE)
@@ -57,7 +60,7 @@ def read_page_text(path: Path, levels: list[Level], axis: str) -> Table:
         n, text = body[i]
         row_id = text.strip()
         if not _ROW_ID.match(row_id):
-            raise fail(where.at(n, 1), f"expected a row number (wdt_ID) or the end of the table, found {row_id[:60]!r}")
+            raise fail(where.at(n, 1), _not_a_row_number(row_id, columns))
         cells_lines, link, size = _row_lines(body, i, width)
         if cells_lines is None:  # not a row of the expected shape: say what is wrong with it
             _bad_row(body, i, width, columns, known, where, last=ends_at_eof)
@@ -70,6 +73,36 @@ def read_page_text(path: Path, levels: list[Level], axis: str) -> Table:
     if not rows:
         raise fail(where.at(numbered[start][0], 1), "the table has a heading but no rows")
     return Table(axis=axis, rows=rows, location=where, page=page)
+
+
+def _split(text: str, sep: str) -> list[str]:
+    return [part.strip() for part in text.split(sep)]
+
+
+def _one_cell_a_line(numbered, heading):
+    """The lines of the page with the table one cell a line. Browsers copy a table one row a line,
+    its cells separated by tabs: from the heading written so (wdt_ID<tab>Obiettivo<tab>…) on, such
+    lines are split into their cells, each kept at its column (padded with spaces, which are
+    trimmed like any other) so that messages name the cell's line and column. Empty cells are
+    dropped as blank lines are."""
+    start = next((i for i, (_, text) in enumerate(numbered)
+                  if "\t" in text and [c for c in _split(text, "\t") if c] == heading), None)  # trailing tabs too
+    if start is None:
+        return numbered
+    out = list(numbered[:start])
+    for n, text in numbered[start:]:
+        offset = 0
+        for part in text.split("\t"):
+            if part.strip():
+                out.append((n, " " * offset + part))
+            offset += len(part) + 1
+    return out
+
+
+def _not_a_row_number(text: str, columns: list[str]) -> str:
+    return (f"expected a row number (wdt_ID) or the end of the table, found {text[:60]!r}: each row starts with "
+            f"its number on a line of its own, and the table ends where its heading is repeated "
+            f"({', '.join(columns)}, one a line) or with the file")
 
 
 def _is_row_id(line) -> bool:
@@ -114,10 +147,12 @@ def _bad_row(body, i, width, columns, known, where: Location, *, last: bool):
     if lines and _URL.match(lines[-1][1].strip()):
         lines = lines[:-1]
     expected = f"{width} cells ({', '.join(columns)})"
+    if lines and all(m == n for m, _ in lines) and not (last and k == len(body)):  # one row a line, cells between tabs
+        _bad_tab_row(body[i], lines, width, columns, known, where, expected)
     if len(lines) > width:
         if len(lines) >= 2 * width:  # a whole other row follows: its number is missing or garbled
             m, text = lines[width]
-            raise fail(where.at(m, 1), f"expected a row number (wdt_ID) or the end of the table, found {text.strip()[:60]!r}")
+            raise fail(where.at(m, 1), _not_a_row_number(text.strip(), columns))
         raise fail(where.at(lines[width][0], 1),
                    f"row {row_id} (line {n}) has {len(lines)} lines of text, expected {expected}: "
                    f"is a cell split over two lines? Each cell must be on one line (lines {lines[0][0]}–{lines[-1][0]})")
@@ -134,6 +169,23 @@ def _bad_row(body, i, width, columns, known, where: Location, *, last: bool):
     raise fail(where.at(after + 1, 1), f"row {row_id} (line {n}) has {len(lines)} {cells}, expected {expected}: "
                                        f"empty or missing {names} cell{'s' if len(missing) > 1 else ''}; "
                                        f"write it on the line after line {after}")
+
+
+def _bad_tab_row(row, lines, width, columns, known, where: Location, expected: str):
+    """_bad_row for a row copied on one line, its cells separated by tabs."""
+    n, row_id = row[0], row[1].strip()
+    cells = "cell" if len(lines) == 1 else "cells"
+    said = f"row {row_id} (line {n}) has {len(lines)} {cells} between tabs, expected {expected}"
+    if len(lines) > width:
+        column = 1 + len(lines[width][1]) - len(lines[width][1].lstrip())
+        raise fail(where.at(n, column), f"{said}: is there a tab inside a cell? Each cell is separated from the next by one tab")
+    missing = _missing_columns([t.strip() for _, t in lines], width, known)
+    if missing is None:
+        raise fail(where.at(n, None), f"{said}: a cell is empty or missing")
+    before = lines[missing[0] - 1][1] if missing[0] > 0 else row[1]  # the cell the missing one should follow
+    names = ", ".join(repr(columns[c]) for c in missing)
+    raise fail(where.at(n, len(before.rstrip()) + 2),
+               f"{said}: empty or missing {names} cell{'s' if len(missing) > 1 else ''}; write it there, after the tab")
 
 
 def _missing_columns(texts: list[str], width: int, known: list[set[str]]) -> list[int] | None:

@@ -27,6 +27,7 @@ IPA_CODE = re.compile(r"^[A-Za-z0-9_]{1,20}$")
 TABLE_FORMATS = ("page-text", "wdt-csv")
 _DATE_LIKE = re.compile(r"=\s*[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}\b")  # 2020-1-1, 01/01/2020, 2030-13-31
 _HEADER = re.compile(r"^\s*\[\[?\s*[A-Za-z0-9_.\"' -]+\s*\]\]?\s*(#.*)?$")  # [table] or [[array]]
+_SMART_QUOTES = re.compile(r"=\s*\[?\s*([“”„«‘’‚])")  # a value opened with a typographic quote
 EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[a-z]{2,}$", re.I)
 
 
@@ -82,6 +83,18 @@ class _Doc:
                 return Location(self.path, n + 1, len(self.lines[n]) - len(self.lines[n].lstrip()) + 1)
         return Location(self.path, start + 1 if table is not None else None, None)
 
+    def value_column(self, where: Location, value: str) -> int | None:
+        """The column where a string value's text starts on the line of its key, when the line
+        holds it as written (no escapes, not a multi-line string): problems inside the text can
+        then be reported at their own column."""
+        if where.line is None or "\n" in value:
+            return None
+        line = self.lines[where.line - 1]
+        m = re.match(r"""^\s*[^=]+=\s*(["'])""", line)
+        if m is None or not line.startswith(value, m.end()):
+            return None
+        return m.end() + 1
+
 
 # The keys each part of plan.toml may have: anything else is a typo that would silently drop data.
 KNOWN_KEYS = {
@@ -113,6 +126,22 @@ def _unknown_keys(doc: "_Doc", data: dict, problems: list[Problem], table: str |
         problems.append(Problem(doc.where(key, table, index), f"unknown key '{key}' in {section} ({hint})"))
 
 
+# what to write for a missing required key, as the README's example of plan.toml has it
+_EXAMPLES = {
+    (None, "id"): 'add id = "city-psm-2030" (lower-case letters, digits and -) at the top',
+    (None, "title"): 'add title = "…" (the plan\'s title) at the top',
+    (None, "source"): 'add source = "https://…" (the plan\'s web site) at the top',
+    (None, "license"): 'add license = "https://w3id.org/italia/controlled-vocabulary/licences/A21_CCBY40" '
+                       "(CC BY 4.0, or the licence of the plan's data) at the top",
+    (None, "publisher"): 'add a [publisher] section with name = "…" and ipa = "…" (the IPA code)',
+    (None, "territory"): 'add a [territory] section with province = "072" (the ISTAT province code)',
+    (None, "period"): "add a [period] section with start = 2020-01-01 and end = 2030-12-31",
+    (None, "levels"): "add one [[levels]] section per level of the plan, outermost first",
+    (None, "axes"): "add one [[axes]] section per axis, with code and title",
+    ("tables", "format"): 'add format = "page-text" (a page\'s text) or format = "wdt-csv" (the CSV export) to that [[tables]]',
+    ("levels", "column"): "add column = \"…\" to that [[levels]]: the heading of the level's column in the tables",
+}
+
 _TYPE_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "a table", dt.date: "a date (YYYY-MM-DD)"}
 
 
@@ -122,8 +151,12 @@ def _take(doc: _Doc, data: dict, key: str, kind: type, *, required: bool = True,
     if key not in data:
         misspelt = difflib.get_close_matches(key, [k for k in data if k not in KNOWN_KEYS[table]], n=1, cutoff=0.6)
         if required and not misspelt:  # a misspelt key is reported as unknown, with this one as suggestion
+            example = _EXAMPLES.get((table, key))
+            if example is None:
+                example = f"add a line {key} = … under [{table}]" if table and index is None else (
+                    f"add a line {key} = … to that [[{table}]]" if table else f"add {key} = … above the first [section]")
             problems.append(Problem(doc.where(key, table, index) if table else Location(doc.path),
-                                    f"missing required key '{name}'"))
+                                    f"missing required key '{name}': {example} (see the README, 'Input formats')"))
         return None
     value = data[key]
     ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
@@ -131,9 +164,30 @@ def _take(doc: _Doc, data: dict, key: str, kind: type, *, required: bool = True,
         ok = False
     if not ok:
         got = type(value).__name__
-        problems.append(Problem(doc.where(key, table, index), f"'{name}' must be {_TYPE_NAMES[kind]}, not {got} ({value!r:.40})"))
+        hint = ""
+        if kind is dt.date and isinstance(value, str):
+            hint = f"; write it without quotes{_as_iso_date(value)}"
+        elif kind is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+            hint = f'; write it between quotes: {key} = "{value}"'
+        elif kind is int and isinstance(value, str) and value.strip().isdigit():
+            hint = f"; write it without quotes: {key} = {value.strip()}"
+        problems.append(Problem(doc.where(key, table, index), f"'{name}' must be {_TYPE_NAMES[kind]}, not {got} ({value!r:.40}){hint}"))
         return None
     return value
+
+
+def _as_iso_date(value: str) -> str:
+    """', as 2020-01-31' for a date written as text (31/01/2020, 31.1.2020 or 2020-01-31), '' otherwise."""
+    m = re.fullmatch(r"\s*([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})\s*", value)  # Italian: day first
+    parts = (m.group(3), m.group(2), m.group(1)) if m else None
+    m = re.fullmatch(r"\s*([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})\s*", value)
+    parts = (m.group(1), m.group(2), m.group(3)) if m else parts
+    if parts is None:
+        return ", e.g. 2020-01-01"
+    try:
+        return f", as {dt.date(*map(int, parts)).isoformat()}"
+    except ValueError:
+        return ", e.g. 2020-01-01 (month 01-12, day 01-31)"
 
 
 def _check_url(doc, value, key, problems, table=None, index=None):
@@ -141,7 +195,8 @@ def _check_url(doc, value, key, problems, table=None, index=None):
         return None
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc or any(c in value for c in ' <>"{}|\\^`'):
-        problems.append(Problem(doc.where(key, table, index), f"'{key}' must be an http(s) URL, not {value!r:.60}"))
+        hint = f"; write \"https://{value}\"" if value.lower().startswith("www.") and " " not in value else ""
+        problems.append(Problem(doc.where(key, table, index), f"'{key}' must be an http(s) URL, not {value!r:.60}{hint}"))
         return None
     return value
 
@@ -159,7 +214,8 @@ def _text(doc, value, key, problems, table=None, index=None, *, max_chars=None, 
         return None
     try:
         kwargs = {"max_chars": max_chars} if max_chars else {}
-        text = clean_cell(value, Location(where.path, where.line, None), f"'{name}'", required=True, multiline=multiline, **kwargs)
+        text = clean_cell(value, Location(where.path, where.line, doc.value_column(where, value)), f"'{name}'",
+                          required=True, multiline=multiline, **kwargs)
         return Cell(text, where)
     except SourceError as err:
         problems.extend(err.problems)
@@ -182,8 +238,19 @@ def read_plan_toml(path: Path) -> PlanSpec:
         m = re.search(r"\(at line (\d+), column (\d+)\)", str(err))
         where = Location(path, int(m.group(1)), int(m.group(2))) if m else Location(path)
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(err))
-        if m and _DATE_LIKE.search(text.split("\n")[int(m.group(1)) - 1]):
-            message += "; dates are written YYYY-MM-DD without quotes, e.g. 2020-01-01 (month 01-12, day 01-31)"
+        bad_line = text.split("\n")[int(m.group(1)) - 1] if m else ""
+        date = _DATE_LIKE.search(bad_line)
+        if date:
+            example = _as_iso_date(date.group(0).lstrip("= \t"))
+            example = example if example.startswith(", as") else ", e.g. 2020-01-01"
+            message += f"; dates are written YYYY-MM-DD without quotes{example} (month 01-12, day 01-31)"
+        elif m and (zero := re.match(r"^\s*([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(0[0-9]+)\s*(#.*)?$", bad_line)):
+            message += f'; a code with a leading zero is written between quotes: {zero.group(1)} = "{zero.group(2)}"'
+        elif m and _SMART_QUOTES.search(bad_line):
+            quote = _SMART_QUOTES.search(bad_line)
+            where = Location(path, int(m.group(1)), quote.start(1) + 1)
+            message += (f"; the text is between typographic quotes {quote.group(1)}…: write straight quotes \"…\" "
+                        "(an editor or word processor replaced them; save plan.toml from a plain text editor)")
         raise fail(where, f"not valid TOML: {message}") from None
     doc = _Doc(path, text)
     problems: list[Problem] = []
@@ -354,6 +421,7 @@ def _axes(doc, data, problems, take, levels) -> list[AxisSpec]:
 def _tables(doc, data, problems, take, folder: Path, axes) -> list[TableSpec]:
     raw = take(data, "tables", list, required=False) or []
     known = {a.code for a in axes}
+    axes_read = isinstance(data.get("axes"), list) and len(axes) == len(data["axes"])  # else already reported
     tables = []
     for i, item in enumerate(raw):
         if not isinstance(item, dict):
@@ -364,7 +432,7 @@ def _tables(doc, data, problems, take, folder: Path, axes) -> list[TableSpec]:
         axis = take(item, "axis", str, **kw)
         file = take(item, "file", str, **kw)
         fmt = take(item, "format", str, **kw)
-        if axis is not None and known and axis not in known:
+        if axis is not None and known and axes_read and axis not in known:
             problems.append(Problem(doc.where("axis", "tables", i), f"tables[{i + 1}].axis {axis!r:.20} is not one of the plan's [[axes]]"))
         if fmt is not None and fmt not in TABLE_FORMATS:
             problems.append(Problem(doc.where("format", "tables", i), f"tables[{i + 1}].format must be one of {', '.join(TABLE_FORMATS)}, not {fmt!r:.40}"))
@@ -373,6 +441,10 @@ def _tables(doc, data, problems, take, folder: Path, axes) -> list[TableSpec]:
             if folder.resolve() not in resolved.parents:
                 problems.append(Problem(doc.where("file", "tables", i), f"tables[{i + 1}].file must stay inside the plan folder, not {file!r:.60}"))
                 file = None
+        if file is not None and (twice := next((tb for tb in tables if tb.file.resolve() == (folder / file).resolve()), None)):
+            problems.append(Problem(doc.where("file", "tables", i), f"tables[{i + 1}].file {file!r:.60} is already listed "
+                                                                    f"at line {twice.location.line}: list each table once"))
+            continue
         if None not in (axis, file, fmt):
             tables.append(TableSpec(axis, folder / file, fmt, doc.where("file", "tables", i)))
     return tables

@@ -35,18 +35,33 @@ def read_source(path: Path) -> str:
     if len(raw) > MAX_FILE_BYTES:
         raise fail(where, f"file is {len(raw)} bytes, more than the {MAX_FILE_BYTES} a source may have")
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise fail(where.at(1, 1), "file is UTF-16; save it as UTF-8 (in a spreadsheet: 'CSV UTF-8')")
+        raise fail(where.at(1, 1), f"file is UTF-16; save it as UTF-8 ({_how_to_save(path)})")
+    workbook = {b"PK\x03\x04": "a spreadsheet workbook (.xlsx or .ods)", b"\xd0\xcf\x11\xe0": "an Excel workbook (.xls)"}
+    for magic, what in workbook.items():
+        if raw.startswith(magic):
+            raise fail(where, f"this is {what}, not a CSV or text file: open it in the spreadsheet and save it "
+                              f"again with File > Save as, type 'CSV UTF-8', as {path.name}")
+    if raw.startswith(b"%PDF"):
+        raise fail(where, "this is a PDF, not a text file: copy the text from the browser and save it as a UTF-8 text file")
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         line = raw.count(b"\n", 0, err.start) + 1
-        column = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
+        line_start = raw.rfind(b"\n", 0, err.start) + 1
+        # the column in characters: the line may have UTF-8 letters before the bad byte
+        column = len(raw[line_start:err.start].decode("utf-8", errors="replace")) + 1
+        byte = raw[err.start]
+        try:
+            shown = f", where that byte is «{bytes([byte]).decode('cp1252')}»"
+        except UnicodeDecodeError:
+            shown = ""
+        csv_file = path.suffix.lower() == ".csv"  # a CSV message's column is the spreadsheet column: not known here
         raise fail(
-            where.at(line, column),
-            f"not UTF-8 (byte 0x{raw[err.start]:02X}); the file looks like Windows-1252 or Latin-1: "
-            "save it as UTF-8 (in a spreadsheet: 'CSV UTF-8')",
+            where.at(line, None if csv_file else column),
+            f"not UTF-8 (byte 0x{byte:02X}{f' at character {column} of the line' if csv_file else ''}); "
+            f"the file looks like Windows-1252 or Latin-1{shown}: save it as UTF-8 ({_how_to_save(path)})",
         ) from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
@@ -54,45 +69,63 @@ def read_source(path: Path) -> str:
     return text
 
 
+def _how_to_save(path: Path) -> str:
+    """How to save a file as UTF-8 from the program that likely wrote it."""
+    if path.suffix.lower() == ".csv":
+        return "in a spreadsheet: File > Save as, type 'CSV UTF-8'"
+    return "in a text editor: Save as, encoding UTF-8; in Notepad choose 'UTF-8', not 'ANSI'"
+
+
 def clean_cell(value: str, where: Location, what: str, *, max_chars: int = MAX_TITLE_CHARS,
-               required: bool = False, multiline: bool = False) -> str:
+               required: bool = False, multiline: bool = False, whole_cell: bool = False) -> str:
     """A cell's text, trimmed, or a located error if it is not publishable plain text.
 
+    where.column is the column the value starts at in its line: a problem inside the text is
+    reported at its own column. When where.column is None (the value's place in the line is not
+    known) only the line is reported. whole_cell: where.column names the cell as a whole (a CSV
+    field number, as a spreadsheet shows it), and every problem is reported there.
     required: empty (or only spaces) is an error. multiline: the text may hold several paragraphs,
     one a line; they are trimmed, blank lines dropped, and joined with one line break, as
     `clean_paragraphs` does for text read line by line."""
     if multiline:
         return clean_paragraphs([(line, where) for line in value.split("\n")], what, max_chars=max_chars, required=required)
     text = value.strip()
-    col0 = (where.column or 1) + (len(value) - len(value.lstrip()))
+    lead = len(value) - len(value.lstrip())
+
+    def at(i: int) -> Location:
+        """Where the text's character i is (the cell itself when positions inside it are not known)."""
+        if where.column is None or whole_cell:
+            return where
+        return where.at(where.line, where.column + lead + i)
+
     if required and not _visible(text):
         raise fail(where, f"{what} is empty: write the text")
     mojibake = find_mojibake(text)
     if mojibake is not None:
         start, bad, good = mojibake
         raise fail(
-            where.at(where.line, col0 + start),
+            at(start),
             f"{what}: the text looks double-encoded: «{bad}» should probably be «{good}». "
             "The file was opened or saved by a program that misread UTF-8 (often a spreadsheet): "
-            "fix the text, or save the file again as UTF-8 (in a spreadsheet: 'CSV UTF-8')",
+            f"fix the text, or save the file again as UTF-8 ({_how_to_save(where.path)})",
         )
     for i, ch in enumerate(text):
         if ch == "\ufeff":
-            raise fail(where.at(where.line, col0 + i), f"{what}: stray byte-order mark inside the text")
+            raise fail(at(i), f"{what}: stray byte-order mark inside the text")
         if ch == "\n":
-            raise fail(where.at(where.line, col0 + i), f"{what}: a line break inside the text; it must be on one line")
+            raise fail(at(i), f"{what}: a line break inside the text; it must be on one line")
         if unicodedata.category(ch) == "Cc" and ch != "\t":
-            raise fail(where.at(where.line, col0 + i), f"{what}: invisible control character U+{ord(ch):04X} in the text; delete it")
+            raise fail(at(i), f"{what}: invisible control character U+{ord(ch):04X} in the text; delete it")
     if _FORMULA.match(text):
-        raise fail(where.at(where.line, col0), f"{what}: looks like a spreadsheet formula ({_excerpt(text)}); export values, not formulas")
+        raise fail(at(0), f"{what}: looks like a spreadsheet formula ({_excerpt(text)}); export values, not formulas")
     markup = _MARKUP.search(text)
     if markup:
         raise fail(
-            where.at(where.line, col0 + markup.start()),
+            at(markup.start()),
             f"{what}: HTML markup {markup.group(0)[:40]!r} in text; plan text must be plain text",
         )
     if len(text) > max_chars:
-        raise fail(where.at(where.line, col0), f"{what}: {len(text)} characters, more than the {max_chars} allowed")
+        raise fail(at(0), f"{what}: {len(text)} characters, more than the {max_chars} allowed")
     return text
 
 

@@ -19,6 +19,7 @@ def read_wdt_csv(path: Path, levels: list[Level], axis: str) -> Table:
         cells = tuple(Cell(row.text(c), row.where(c)) for c in columns)
         link = row.text("Link") or None
         if link is not None and (not link.startswith(("http://", "https://")) or any(c.isspace() for c in link)):
-            raise fail(row.where("Link"), f"Link must be an http(s) URL, not {link[:60]!r}")
+            hint = f"; write https://{link}" if link.lower().startswith("www.") and not any(c.isspace() for c in link) else ""
+            raise fail(row.where("Link"), f"Link must be an http(s) URL, not {link[:60]!r}{hint}")
         rows.append(TableRow(row_id, cells, row.where(), link))
     return Table(axis=axis, rows=rows, location=Location(path))
