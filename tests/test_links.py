@@ -450,3 +450,33 @@ def test_link_timeout_is_a_deadline_for_the_whole_answer(tmp_path):
         sock.close()
     assert run.returncode == 1 and "did not answer within 2 s" in run.stderr, run.stderr
     assert time.monotonic() - started < 60  # the build of an empty dist first, then 2 s, not for ever
+
+
+def test_a_eurovoc_concept_pianold_does_not_list_is_taken_with_its_label(plan_copy, tmp_path):
+    """The plan office adds a EuroVoc concept without editing pianold's own list (which an
+    upgrade would replace): the row gives its label; without one, the row is refused."""
+    import subprocess
+    import sys
+
+    from rdflib import Graph, Literal, URIRef
+    from rdflib.namespace import DCTERMS, SKOS
+
+    links = plan_copy / "bari-psm-2030" / "links.csv"
+    original = links.read_text(encoding="utf-8")
+    unknown = "http://eurovoc.europa.eu/999999"
+
+    def build(row: str):
+        links.write_text(original.rstrip("\n") + "\n" + row + "\n", encoding="utf-8")
+        return subprocess.run([sys.executable, "-m", "pianold", "--dist", str(tmp_path / "dist"), "--data", str(plan_copy),
+                               "--base", BASE, "build"], capture_output=True, text=True, timeout=300)
+
+    refused = build(f"5.1.1.a,dct:subject,{unknown},A reason.")
+    assert refused.returncode != 0 and "end the first line with ',label'" in refused.stderr and "links.csv:" in refused.stderr
+    original = original.replace("code,property,target,rationale\n", "code,property,target,rationale,label\n", 1)
+    taken = build(f'5.1.1.a,dct:subject,{unknown},A reason.,"concetto di prova"')
+    assert taken.returncode == 0, taken.stderr
+    plan = Graph().parse((tmp_path / "dist" / "current" / "plans" / "bari-psm-2030.ttl").as_posix(), format="turtle")
+    assert plan.value(URIRef(unknown), SKOS.prefLabel) == Literal("concetto di prova", lang="it")
+    catalog = Graph().parse((tmp_path / "dist" / "current" / "catalog.ttl").as_posix(), format="turtle")
+    assert (URIRef(f"{BASE}/data/plan/bari-psm-2030"), DCTERMS.subject, URIRef(unknown)) in catalog
+    assert catalog.value(URIRef(unknown), SKOS.prefLabel) == Literal("concetto di prova", lang="it")

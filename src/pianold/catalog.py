@@ -284,12 +284,15 @@ def _plan_dataset(g: Graph, c: CatalogUris, uris: Uris, plan: PlanRecord, datase
 
 
 def _subjects(g: Graph, dataset, plans: list[PlanRecord]) -> None:
-    """The dataset's EuroVoc subjects: those of its elements (links.csv), with their labels."""
-    for iri in sorted({link.target for plan in plans for link in plan.links if link.property == "dct:subject"}):
+    """The dataset's EuroVoc subjects: those of its elements (links.csv), with their labels (pianold's
+    list's, or the links' own for a concept it does not list)."""
+    subjects = {link.target: link.label for plan in plans for link in plan.links if link.property == "dct:subject"}
+    for iri, own_label in sorted(subjects.items()):
         concept = vocabularies.concept(iri)
         g.add((dataset, DCTERMS.subject, URIRef(iri)))
         g.add((URIRef(iri), RDF.type, SKOS.Concept))
-        for label, lang in ((concept.label_it, "it"), (concept.label_en, "en")):
+        labels = ((concept.label_it, "it"), (concept.label_en, "en")) if concept is not None else ((own_label, "it"),)
+        for label, lang in labels:
             if label:
                 g.add((URIRef(iri), SKOS.prefLabel, Literal(label, lang=lang)))
 

@@ -89,8 +89,9 @@ def concept(iri: str) -> Concept | None:
     return known
 
 
-def check_target(kind: str, iri: str) -> str | None:
-    """Why `iri` cannot be the target of a `kind` ("sdg" or "eurovoc") link, or None when it can."""
+def check_target(kind: str, iri: str, labelled: bool = False) -> str | None:
+    """Why `iri` cannot be the target of a `kind` ("sdg" or "eurovoc") link, or None when it can.
+    A EuroVoc concept pianold does not list is taken when the link gives its label (`labelled`)."""
     if kind == "sdg":
         if not iri.startswith(SDG):
             return f"an SDG link needs a UN SDG KOS IRI ({SDG}<goal> or {SDG}<goal>.<target>), not {iri!r:.80}"
@@ -100,7 +101,8 @@ def check_target(kind: str, iri: str) -> str | None:
     if kind == "eurovoc":
         if not iri.startswith(EUROVOC) or not _EUROVOC_ID.match(iri[len(EUROVOC):]):
             return f"a EuroVoc link needs a concept IRI {EUROVOC}<id> (digits, or c_ and 8 hex digits), not {iri!r:.80}"
-        if iri not in concepts():
-            return f"EuroVoc concept {iri} is not in vocabularies/eurovoc.csv; add it there with its labels and where you checked it"
+        if iri not in concepts() and not labelled:
+            return (f"EuroVoc concept {iri} is not among those pianold knows (vocabularies/eurovoc.csv): write its Italian "
+                    "label, as EuroVoc gives it, in the row's label column (a fifth column: end the first line with ',label')")
         return None
     raise ValueError(kind)

@@ -26,7 +26,7 @@ class LinkRecord:
     property: str  # a key of PROPERTIES
     target: str  # IRI
     rationale: str
-    label: str | None  # the target's label, for targets outside the known vocabularies (other plans)
+    label: str | None  # the target's label, for targets outside the known vocabularies (other plans, EuroVoc concepts not listed)
     location: Location
     target_location: Location | None = None  # the target's cell
 
@@ -48,7 +48,7 @@ def read_links(path: Path, codes: set[str]) -> list[LinkRecord]:
             problems.append(Problem(row.where("property"), f"property must be one of {', '.join(PROPERTIES)}, not {prop!r:.40}"))
         elif not _IRI.match(target):
             problems.append(Problem(row.where("target"), f"target must be an http(s) IRI, not {target!r:.80}{_full_iri(PROPERTIES[prop], target)}"))
-        elif PROPERTIES[prop] != "match" and (why := check_target(PROPERTIES[prop], target)):
+        elif PROPERTIES[prop] != "match" and (why := check_target(PROPERTIES[prop], target, labelled=bool(label))):
             problems.append(Problem(row.where("target"), why))
         if not rationale:
             problems.append(Problem(row.where("rationale"), "every link needs a one-line rationale"))
