@@ -57,7 +57,13 @@ def endpoint(tmp_path_factory):
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield server.effective_port
-    server.close()
+
+    def stop():  # in the server's own loop thread: closing its sockets from here would pull them from under select()
+        for channel in list(server._map.values()):
+            channel.close()
+
+    server.trigger.pull_trigger(stop)
+    thread.join(10)
     pool = app.extensions.get("pianold.sparql_pool")
     if pool:
         pool.close()
