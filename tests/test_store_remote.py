@@ -441,3 +441,27 @@ def test_a_remote_answer_ending_inside_its_rows_is_a_store_error():
     url = _store_sending([b'{"head": {"vars": ["s"]}, "results": {"bindings": [{"s": {"type": "uri", "value": "http://e/1"}}, {"s": '])
     with pytest.raises(StoreError, match="ends inside its results"):
         RemoteStore(url).sparql(QueryJob("", "SELECT * {}", "text/csv", 100, 10 ** 6), 10)
+
+
+def test_a_huge_row_is_decoded_a_few_times_not_once_per_chunk(monkeypatch):
+    """A row of many MB (a GROUP_CONCAT over the store) arrives in hundreds of chunks: decoding it
+    from its start at each chunk took seconds of CPU for 30 MB, enough for the time limit's 504."""
+    import io
+    from pianold.store import remote
+
+    attempts = []
+
+    class Counting(json.JSONDecoder):
+        def raw_decode(self, s, idx=0):
+            attempts.append(idx)
+            return super().raw_decode(s, idx)
+
+    monkeypatch.setattr(remote.json, "JSONDecoder", Counting)
+    value = "x" * (8 * 2 ** 20)
+    data = json.dumps({"head": {"vars": ["all"]},
+                       "results": {"bindings": [{"all": {"type": "literal", "value": value}}]}}).encode()
+    answer = io.BufferedReader(io.BytesIO(data), remote.CHUNK)
+    variables, boolean, rows = remote._sparql_json(answer)
+    assert variables == ["all"] and boolean is None
+    assert [row["all"]["value"] == value for row in rows] == [True]
+    assert len(attempts) < 40  # 1 (head) + a few doublings; one a chunk is 129

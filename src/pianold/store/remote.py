@@ -180,9 +180,14 @@ def _sparql_json(answer) -> tuple[list[str], bool | None, Iterator[dict]]:
             try:
                 row, position = decoder.raw_decode(buffer, position)
             except json.JSONDecodeError:
-                buffer, position = buffer[position:], 0  # the row is still arriving
-                if not more():
+                if ended:
                     raise ValueError("the answer ends inside its results") from None
+                buffer, position = buffer[position:], 0  # the row is still arriving
+                # try again once as much again has arrived, not at every chunk: a row of many MB
+                # (a GROUP_CONCAT) would otherwise be decoded from its start hundreds of times
+                waiting = len(buffer)
+                while more() and len(buffer) < 2 * waiting:
+                    pass
                 continue
             yield row
 
