@@ -465,3 +465,65 @@ def test_a_huge_row_is_decoded_a_few_times_not_once_per_chunk(monkeypatch):
     assert variables == ["all"] and boolean is None
     assert [row["all"]["value"] == value for row in rows] == [True]
     assert len(attempts) < 40  # 1 (head) + a few doublings; one a chunk is 129
+
+
+def test_a_build_during_a_push_does_not_prune_the_version_being_pushed(tmp_path, plan_copy):
+    """`pianold push` loads the version current when it starts; a build meanwhile (keep_versions=1)
+    pruned that version, so dist/pushed then named a folder that was gone and every page of the
+    servers on the store answered 503. The build now waits for the push."""
+    import http.server
+    import threading
+
+    from pianold.publish import PUSHED, current_version, is_complete
+
+    gate, loading = threading.Event(), threading.Event()
+
+    class Store(http.server.BaseHTTPRequestHandler):
+        def do_PUT(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            loading.set()
+            gate.wait(120)
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    store = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Store)
+    threading.Thread(target=store.serve_forever, daemon=True).start()
+    dist = tmp_path / "dist"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIANOLD_")}
+    env["PIANOLD_KEEP_VERSIONS"] = "1"
+    command = [sys.executable, "-m", "pianold", "--dist", str(dist), "--data", str(plan_copy), "--base", BASE]
+    run = subprocess.run([*command, "build"], capture_output=True, text=True, timeout=300, env=env)
+    assert run.returncode == 0, run.stderr
+    first = current_version(dist).id
+    push = build = None
+    try:
+        push = subprocess.Popen([*command, "push", "--gsp-url", f"http://127.0.0.1:{store.server_address[1]}/store"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        assert loading.wait(60), push.communicate()
+        page = plan_copy / "bari-psm-2030" / "sources" / "asse-5-page.txt"
+        page.write_text(page.read_text(encoding="utf-8").replace("per la casa", "per l’abitare"), encoding="utf-8")
+        build = subprocess.Popen([*command, "build"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        deadline = time.monotonic() + 240
+        while build.poll() is None and time.monotonic() < deadline:  # until it is done, or waits for the push's lock
+            if any(f" -> FLOCK " in line and f" {build.pid} " in line for line in open("/proc/locks")):
+                break
+            time.sleep(0.2)
+        gate.set()
+        out, err = push.communicate(timeout=120)
+        assert push.returncode == 0, err
+        out, err = build.communicate(timeout=300)
+        assert build.returncode == 0, err
+        pushed = current_version(dist, PUSHED)
+        assert pushed is not None and pushed.id == first and is_complete(pushed.path)
+        assert current_version(dist).id != first
+    finally:
+        gate.set()
+        for process in (push, build):
+            if process and process.poll() is None:
+                process.kill()
+                process.wait(10)
+        store.shutdown()
+        store.server_close()

@@ -413,6 +413,23 @@ def mark_pushed(dist: Path, version: Version) -> None:
         _switch(Path(dist), PUSHED, version.id)
 
 
+@contextmanager
+def pushing(dist: Path):
+    """The published version (None if there is none) while `pianold push` loads it into the store,
+    marked pushed when the block ends without error. No build publishes or prunes meanwhile: a
+    build during the push could prune the version being pushed (keep_versions keeps the newest,
+    the current and the pushed one), and dist/pushed would then name a folder that is gone."""
+    dist = Path(dist)
+    if not dist.is_dir():
+        yield None
+        return
+    with _lock(dist):
+        version = current_version(dist)
+        yield version
+        if version is not None:
+            _switch(dist, PUSHED, version.id)
+
+
 def _switch(dist: Path, name: str, version_id: str) -> None:
     link = dist / name
     tmp = dist / f".{name}-{os.getpid()}"
