@@ -527,3 +527,45 @@ def test_a_build_during_a_push_does_not_prune_the_version_being_pushed(tmp_path,
                 process.wait(10)
         store.shutdown()
         store.server_close()
+
+
+def test_a_store_breaking_off_a_chunked_answer_gives_502(tmp_path, stored_dist):
+    """A store that stops mid-answer (killed, or its connection reset) while sending it chunked, as
+    Oxigraph does: http.client raises IncompleteRead, which is no OSError, and the request ended
+    in a 500 instead of the 502 of a store that cannot answer."""
+    import threading
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+
+    def serve():
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return
+            with conn:
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    request += conn.recv(65536)
+                head, body = request.split(b"\r\n\r\n", 1)
+                length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+                while len(body) < length:
+                    body += conn.recv(65536)
+                start = b'{"head": {"vars": ["s"]}, "results": {"bindings": [{"s": {"type": "uri", "value": "http://e/1"}}, '
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                             + b"%x\r\n" % len(start) + start + b"\r\n" + b"400\r\n" + b'{"s": {"type"')
+
+    threading.Thread(target=serve, daemon=True).start()
+    server = start_server(stored_dist.dist_dir, DATA, BASE, tmp_path / "log",
+                          env={"PIANOLD_STORE_URL": f"http://127.0.0.1:{sock.getsockname()[1]}/query"})
+    try:
+        status, _, body = http(server.url + "/sparql?" + urllib.parse.urlencode({"query": "SELECT * WHERE { ?s ?p ?o }"}),
+                               headers={"Accept": "text/csv"})
+        assert status == 502 and b"broke off its answer" in body, (status, body)
+        status, _, body = http(server.url + "/data/plan/bari-psm-2030/action/5.1.1.a.ttl", headers={"Accept": "text/plain"})
+        assert status == 502, (status, body)
+    finally:
+        server.stop()
+        sock.close()

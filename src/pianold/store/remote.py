@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 import functools
 import hashlib
+import http.client
 import io
 import json
 import re
@@ -72,6 +73,8 @@ class RemoteStore(Store):
             if isinstance(reason, (socket.timeout, TimeoutError)):
                 raise StoreTimeout(late) from None
             raise StoreError(f"the store at {self.query_url} is unreachable: {reason}") from None
+        except http.client.HTTPException as err:  # a chunked answer cut off (IncompleteRead), a broken status line…
+            raise StoreError(f"the store at {self.query_url} broke off its answer: {err!r:.200}") from None
 
     def _query(self, query: str, accept: str) -> bytes:
         """The whole of the store's answer."""
