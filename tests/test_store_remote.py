@@ -569,3 +569,17 @@ def test_a_store_breaking_off_a_chunked_answer_gives_502(tmp_path, stored_dist):
     finally:
         server.stop()
         sock.close()
+
+
+def test_an_answer_with_a_byte_order_mark_is_read():
+    """json.loads(bytes) skipped a UTF-8 BOM, as RFC 8259 lets a reader do; the reader of answers as
+    they arrive decoded it as text and refused the ASK (or results-first) answer read whole."""
+    from pianold.store.remote import RemoteStore
+    from pianold.store.workers import QueryJob
+
+    url = _store_sending([b'\xef\xbb\xbf{"head": {}, "boolean": true}'])
+    answer = RemoteStore(url).sparql(QueryJob("", "ASK {}", "application/sparql-results+json", 100, 10 ** 6), 10)
+    assert json.loads(answer.body) == {"head": {}, "boolean": True}
+    url = _store_sending([b'\xef\xbb\xbf{"head": {"vars": ["s"]}, "results": {"bindings": [{"s": {"type": "uri", "value": "http://e/1"}}]}}'])
+    answer = RemoteStore(url).sparql(QueryJob("", "SELECT * {}", "text/csv", 100, 10 ** 6), 10)
+    assert answer.body.decode() == "s\r\nhttp://e/1\r\n"

@@ -151,7 +151,7 @@ def _sparql_json(answer) -> tuple[list[str], bool | None, Iterator[dict]]:
     """(variables, the boolean of an ASK or None, the rows) of a SPARQL JSON results document,
     its rows read one by one as they arrive (the `head` before the `results`, as stores write
     them; a document in another order is read whole)."""
-    decoder, text = json.JSONDecoder(), codecs.getincrementaldecoder("utf-8")()
+    decoder, text = json.JSONDecoder(), codecs.getincrementaldecoder("utf-8-sig")()  # a BOM, as json.loads takes it
     buffer, ended = "", False
 
     def more() -> bool:
