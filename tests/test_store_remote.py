@@ -583,3 +583,40 @@ def test_an_answer_with_a_byte_order_mark_is_read():
     url = _store_sending([b'\xef\xbb\xbf{"head": {"vars": ["s"]}, "results": {"bindings": [{"s": {"type": "uri", "value": "http://e/1"}}]}}'])
     answer = RemoteStore(url).sparql(QueryJob("", "SELECT * {}", "text/csv", 100, 10 ** 6), 10)
     assert answer.body.decode() == "s\r\nhttp://e/1\r\n"
+
+
+def test_the_time_limit_counts_from_the_query_not_from_the_store_s_first_byte():
+    """The whole answer is read against one deadline from when the query is sent (as before answers
+    were read as they arrive): a store that thinks for most of the limit before its headers, then
+    trickles its body, was given a second full limit once the headers came."""
+    import threading
+
+    from pianold.store.remote import RemoteStore, StoreTimeout
+    from pianold.store.workers import QueryJob
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1)
+
+    def serve():
+        conn, _ = sock.accept()
+        with conn:
+            try:
+                conn.recv(65536)
+                time.sleep(1.9)  # thinking, under the 2 s limit of each socket read
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\nContent-Length: 100000\r\n\r\n")
+                for _ in range(400):
+                    conn.sendall(b" ")
+                    time.sleep(0.1)
+            except OSError:
+                pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(StoreTimeout, match="within 2 s"):
+            RemoteStore(f"http://127.0.0.1:{sock.getsockname()[1]}/query").sparql(
+                QueryJob("", "SELECT * {}", "text/csv", 100, 10 ** 6), 2)
+        assert time.monotonic() - started < 3.4  # 2 s and a read; not 1.9 s + 2 s
+    finally:
+        sock.close()

@@ -56,11 +56,12 @@ class RemoteStore(Store):
             headers={"Accept": accept, "Content-Type": "application/x-www-form-urlencoded", "User-Agent": "pianold"})
         limit = timeout or self.timeout
         late = f"the store at {self.query_url} did not answer within {limit:g} s"
+        deadline = time.monotonic() + limit  # for the whole answer, the wait for its first byte included
         try:
             with urllib.request.urlopen(request, timeout=limit) as response:
                 media = response.headers.get("Content-Type", accept).split(";")[0].strip()
                 cap = None if max_bytes is None else max_bytes + 2 * CHUNK  # what the readers fetch ahead of the rows read
-                yield io.BufferedReader(_Arriving(response, time.monotonic() + limit, cap), CHUNK), media
+                yield io.BufferedReader(_Arriving(response, deadline, cap), CHUNK), media
         except urllib.error.HTTPError as err:
             detail = err.read(500).decode("utf-8", "replace").strip()
             if 400 <= err.code < 500:
