@@ -66,3 +66,39 @@ def test_a_plan_is_modified_when_its_data_changes_not_when_another_plan_does(pla
     assert lastmod["/data/plan/bari-psm-2030/action/5.1.1.a.html"] == "2026-01-02"
     assert lastmod["/data/plan/copia-psm/action/5.1.1.a.html"] == today
     assert lastmod["/"] == today and lastmod["/onto/psm.html"] == today
+
+
+def test_a_plan_reverted_to_an_earlier_version_is_modified_on_the_day_of_the_revert(plan_copy, tmp_path):
+    """Sources put back as they were in a version still kept (keep_versions) made the build reuse
+    that version's folder, catalogue and all: the plan's dct:modified (and its pages' lastmod) went
+    back to that version's day, earlier than the change just undone, so a harvester taking the
+    dates at their word kept the undone data."""
+    dist = tmp_path / "dist"
+
+    def age(plan_day):  # the current version, as if built on earlier days
+        manifest_file = (dist / "current").resolve() / "manifest.json"
+        manifest = json.loads(manifest_file.read_text())
+        manifest["issued"] = "2025-06-01"
+        for plan in manifest["plans"]:
+            plan["modified"] = plan_day
+        manifest_file.write_text(json.dumps(manifest))
+
+    page = plan_copy / "bari-psm-2030" / "sources" / "asse-5-page.txt"
+    original = page.read_text(encoding="utf-8")
+    _build(plan_copy, dist)
+    first = (dist / "current").resolve().name
+    age("2026-01-02")
+    page.write_text(original.replace("per la casa", "per l’abitare"), encoding="utf-8")
+    _build(plan_copy, dist)
+    assert (dist / "current").resolve().name != first
+    age("2026-02-03")  # the change, published on a later day
+    page.write_text(original, encoding="utf-8")  # and undone today
+    _build(plan_copy, dist)
+    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    manifest = json.loads(((dist / "current").resolve() / "manifest.json").read_text())
+    assert [p["modified"] for p in manifest["plans"]] == [today] and manifest["issued"] == "2025-06-01"
+    catalog = Graph().parse((dist / "current" / "catalog.ttl").as_posix(), format="turtle")
+    assert catalog.value(URIRef(f"{BASE}/data/plan/bari-psm-2030"), DCTERMS.modified) == Literal(today, datatype=XSD.date)
+
+    _build(plan_copy, dist)  # an unchanged rebuild keeps the version as it is
+    assert json.loads(((dist / "current").resolve() / "manifest.json").read_text()) == manifest

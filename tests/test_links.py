@@ -480,3 +480,29 @@ def test_a_eurovoc_concept_pianold_does_not_list_is_taken_with_its_label(plan_co
     catalog = Graph().parse((tmp_path / "dist" / "current" / "catalog.ttl").as_posix(), format="turtle")
     assert (URIRef(f"{BASE}/data/plan/bari-psm-2030"), DCTERMS.subject, URIRef(unknown)) in catalog
     assert catalog.value(URIRef(unknown), SKOS.prefLabel) == Literal("concetto di prova", lang="it")
+
+
+def test_a_concept_labelled_differently_in_two_rows_is_refused(plan_copy, tmp_path):
+    """A label is published as the target's Italian skos:prefLabel, of which SKOS allows one: two
+    rows giving an unlisted EuroVoc concept two labels ('edilizia sociale', 'Edilizia sociale')
+    published both in the plan and the catalogue."""
+    import subprocess
+    import sys
+
+    links = plan_copy / "bari-psm-2030" / "links.csv"
+    original = links.read_text(encoding="utf-8").replace("code,property,target,rationale\n",
+                                                         "code,property,target,rationale,label\n", 1).rstrip("\n")
+    unknown = "http://eurovoc.europa.eu/999999"
+
+    def build(*rows: str):
+        links.write_text(original + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+        return subprocess.run([sys.executable, "-m", "pianold", "--dist", str(tmp_path / "dist"), "--data", str(plan_copy),
+                               "--base", BASE, "build"], capture_output=True, text=True, timeout=300)
+
+    refused = build(f'5.1.1,dct:subject,{unknown},A reason.,"edilizia sociale"',
+                    f'5.1.1.a,dct:subject,{unknown},A reason.,"Edilizia sociale"')
+    assert refused.returncode != 0 and "give it the same label in every row" in refused.stderr, refused.stderr
+    assert "links.csv:" in refused.stderr and "'edilizia sociale'" in refused.stderr
+    taken = build(f'5.1.1,dct:subject,{unknown},A reason.,"edilizia sociale"',
+                  f'5.1.1.a,dct:subject,{unknown},A reason.,"edilizia sociale"')
+    assert taken.returncode == 0, taken.stderr

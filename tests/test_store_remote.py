@@ -441,3 +441,182 @@ def test_a_remote_answer_ending_inside_its_rows_is_a_store_error():
     url = _store_sending([b'{"head": {"vars": ["s"]}, "results": {"bindings": [{"s": {"type": "uri", "value": "http://e/1"}}, {"s": '])
     with pytest.raises(StoreError, match="ends inside its results"):
         RemoteStore(url).sparql(QueryJob("", "SELECT * {}", "text/csv", 100, 10 ** 6), 10)
+
+
+def test_a_huge_row_is_decoded_a_few_times_not_once_per_chunk(monkeypatch):
+    """A row of many MB (a GROUP_CONCAT over the store) arrives in hundreds of chunks: decoding it
+    from its start at each chunk took seconds of CPU for 30 MB, enough for the time limit's 504."""
+    import io
+    from pianold.store import remote
+
+    attempts = []
+
+    class Counting(json.JSONDecoder):
+        def raw_decode(self, s, idx=0):
+            attempts.append(idx)
+            return super().raw_decode(s, idx)
+
+    monkeypatch.setattr(remote.json, "JSONDecoder", Counting)
+    value = "x" * (8 * 2 ** 20)
+    data = json.dumps({"head": {"vars": ["all"]},
+                       "results": {"bindings": [{"all": {"type": "literal", "value": value}}]}}).encode()
+    answer = io.BufferedReader(io.BytesIO(data), remote.CHUNK)
+    variables, boolean, rows = remote._sparql_json(answer)
+    assert variables == ["all"] and boolean is None
+    assert [row["all"]["value"] == value for row in rows] == [True]
+    assert len(attempts) < 40  # 1 (head) + a few doublings; one a chunk is 129
+
+
+def test_a_build_during_a_push_does_not_prune_the_version_being_pushed(tmp_path, plan_copy):
+    """`pianold push` loads the version current when it starts; a build meanwhile (keep_versions=1)
+    pruned that version, so dist/pushed then named a folder that was gone and every page of the
+    servers on the store answered 503. The build now waits for the push."""
+    import http.server
+    import threading
+
+    from pianold.publish import PUSHED, current_version, is_complete
+
+    gate, loading = threading.Event(), threading.Event()
+
+    class Store(http.server.BaseHTTPRequestHandler):
+        def do_PUT(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            loading.set()
+            gate.wait(120)
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    store = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Store)
+    threading.Thread(target=store.serve_forever, daemon=True).start()
+    dist = tmp_path / "dist"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIANOLD_")}
+    env["PIANOLD_KEEP_VERSIONS"] = "1"
+    command = [sys.executable, "-m", "pianold", "--dist", str(dist), "--data", str(plan_copy), "--base", BASE]
+    run = subprocess.run([*command, "build"], capture_output=True, text=True, timeout=300, env=env)
+    assert run.returncode == 0, run.stderr
+    first = current_version(dist).id
+    push = build = None
+    try:
+        push = subprocess.Popen([*command, "push", "--gsp-url", f"http://127.0.0.1:{store.server_address[1]}/store"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        assert loading.wait(60), push.communicate()
+        page = plan_copy / "bari-psm-2030" / "sources" / "asse-5-page.txt"
+        page.write_text(page.read_text(encoding="utf-8").replace("per la casa", "per l’abitare"), encoding="utf-8")
+        build = subprocess.Popen([*command, "build"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        deadline = time.monotonic() + 240
+        while build.poll() is None and time.monotonic() < deadline:  # until it is done, or waits for the push's lock
+            if any(f" -> FLOCK " in line and f" {build.pid} " in line for line in open("/proc/locks")):
+                break
+            time.sleep(0.2)
+        gate.set()
+        out, err = push.communicate(timeout=120)
+        assert push.returncode == 0, err
+        out, err = build.communicate(timeout=300)
+        assert build.returncode == 0, err
+        pushed = current_version(dist, PUSHED)
+        assert pushed is not None and pushed.id == first and is_complete(pushed.path)
+        assert current_version(dist).id != first
+    finally:
+        gate.set()
+        for process in (push, build):
+            if process and process.poll() is None:
+                process.kill()
+                process.wait(10)
+        store.shutdown()
+        store.server_close()
+
+
+def test_a_store_breaking_off_a_chunked_answer_gives_502(tmp_path, stored_dist):
+    """A store that stops mid-answer (killed, or its connection reset) while sending it chunked, as
+    Oxigraph does: http.client raises IncompleteRead, which is no OSError, and the request ended
+    in a 500 instead of the 502 of a store that cannot answer."""
+    import threading
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+
+    def serve():
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return
+            with conn:
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    request += conn.recv(65536)
+                head, body = request.split(b"\r\n\r\n", 1)
+                length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+                while len(body) < length:
+                    body += conn.recv(65536)
+                start = b'{"head": {"vars": ["s"]}, "results": {"bindings": [{"s": {"type": "uri", "value": "http://e/1"}}, '
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                             + b"%x\r\n" % len(start) + start + b"\r\n" + b"400\r\n" + b'{"s": {"type"')
+
+    threading.Thread(target=serve, daemon=True).start()
+    server = start_server(stored_dist.dist_dir, DATA, BASE, tmp_path / "log",
+                          env={"PIANOLD_STORE_URL": f"http://127.0.0.1:{sock.getsockname()[1]}/query"})
+    try:
+        status, _, body = http(server.url + "/sparql?" + urllib.parse.urlencode({"query": "SELECT * WHERE { ?s ?p ?o }"}),
+                               headers={"Accept": "text/csv"})
+        assert status == 502 and b"broke off its answer" in body, (status, body)
+        status, _, body = http(server.url + "/data/plan/bari-psm-2030/action/5.1.1.a.ttl", headers={"Accept": "text/plain"})
+        assert status == 502, (status, body)
+    finally:
+        server.stop()
+        sock.close()
+
+
+def test_an_answer_with_a_byte_order_mark_is_read():
+    """json.loads(bytes) skipped a UTF-8 BOM, as RFC 8259 lets a reader do; the reader of answers as
+    they arrive decoded it as text and refused the ASK (or results-first) answer read whole."""
+    from pianold.store.remote import RemoteStore
+    from pianold.store.workers import QueryJob
+
+    url = _store_sending([b'\xef\xbb\xbf{"head": {}, "boolean": true}'])
+    answer = RemoteStore(url).sparql(QueryJob("", "ASK {}", "application/sparql-results+json", 100, 10 ** 6), 10)
+    assert json.loads(answer.body) == {"head": {}, "boolean": True}
+    url = _store_sending([b'\xef\xbb\xbf{"head": {"vars": ["s"]}, "results": {"bindings": [{"s": {"type": "uri", "value": "http://e/1"}}]}}'])
+    answer = RemoteStore(url).sparql(QueryJob("", "SELECT * {}", "text/csv", 100, 10 ** 6), 10)
+    assert answer.body.decode() == "s\r\nhttp://e/1\r\n"
+
+
+def test_the_time_limit_counts_from_the_query_not_from_the_store_s_first_byte():
+    """The whole answer is read against one deadline from when the query is sent (as before answers
+    were read as they arrive): a store that thinks for most of the limit before its headers, then
+    trickles its body, was given a second full limit once the headers came."""
+    import threading
+
+    from pianold.store.remote import RemoteStore, StoreTimeout
+    from pianold.store.workers import QueryJob
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1)
+
+    def serve():
+        conn, _ = sock.accept()
+        with conn:
+            try:
+                conn.recv(65536)
+                time.sleep(1.9)  # thinking, under the 2 s limit of each socket read
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\nContent-Length: 100000\r\n\r\n")
+                for _ in range(400):
+                    conn.sendall(b" ")
+                    time.sleep(0.1)
+            except OSError:
+                pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(StoreTimeout, match="within 2 s"):
+            RemoteStore(f"http://127.0.0.1:{sock.getsockname()[1]}/query").sparql(
+                QueryJob("", "SELECT * {}", "text/csv", 100, 10 ** 6), 2)
+        assert time.monotonic() - started < 3.4  # 2 s and a read; not 1.9 s + 2 s
+    finally:
+        sock.close()

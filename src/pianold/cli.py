@@ -237,25 +237,26 @@ def push(obj: Context, gsp_url: str | None) -> None:
     and the catalogue, and their merge as the default graph. With store_url set, the graphs of
     plans no longer published are deleted. Servers using the store serve this version from then
     on (until a push, they serve the version pushed before)."""
-    from pianold.publish import current_version, default_graph, mark_pushed, named_graphs
+    from pianold.publish import default_graph, named_graphs, pushing
     from pianold.store import StoreError
     from pianold.store.remote import push as push_graphs, stored_graphs
 
     settings = obj.settings(**({"store_gsp_url": gsp_url} if gsp_url else {}))
     if not settings.store_gsp_url:
         raise click.ClickException("no remote store: give --gsp-url or set store_gsp_url (PIANOLD_STORE_GSP_URL)")
-    version = current_version(settings.dist_dir)
-    if version is None:
-        raise click.ClickException(f"nothing is published in {settings.dist_dir}: run `pianold build` first")
-    graphs = named_graphs(version)
-    try:
-        # only graphs of plans this site published once: the store may hold other data (a shared service)
-        ours = f"{settings.base.rstrip('/')}/data/plan/"
-        stale = [g for g in stored_graphs(settings.store_url) if g.startswith(ours) and g not in graphs] if settings.store_url else []
-        push_graphs(settings.store_gsp_url, graphs, default_graph(graphs), stale)
-    except StoreError as err:
-        raise click.ClickException(str(err)) from None
-    mark_pushed(settings.dist_dir, version)  # servers using the store now answer for this version
+    # a build waits for the push (it could prune the version being pushed); once loaded, servers
+    # using the store answer for this version
+    with pushing(settings.dist_dir) as version:
+        if version is None:
+            raise click.ClickException(f"nothing is published in {settings.dist_dir}: run `pianold build` first")
+        graphs = named_graphs(version)
+        try:
+            # only graphs of plans this site published once: the store may hold other data (a shared service)
+            ours = f"{settings.base.rstrip('/')}/data/plan/"
+            stale = [g for g in stored_graphs(settings.store_url) if g.startswith(ours) and g not in graphs] if settings.store_url else []
+            push_graphs(settings.store_gsp_url, graphs, default_graph(graphs), stale)
+        except StoreError as err:
+            raise click.ClickException(str(err)) from None
     removed = f", {len(stale)} no longer published removed" if stale else ""
     click.echo(f"loaded version {version.id} into {settings.store_gsp_url}: {len(graphs)} named graphs and their merge "
                f"as the default graph{removed}")

@@ -211,6 +211,10 @@ def publish(settings: Settings, built: Built) -> Version:
         h.update(f"\n{settings.base}\n{__version__}\n{STORE_LAYOUT}".encode())
         for plan in built.plans:  # what only the catalogue says (contact, keywords, themes…) is published too
             h.update(repr(plan.meta()).encode())
+        # the catalogue's dates too: sources put back as they were in a version still kept must not
+        # reuse it, or a plan's dct:modified would go back to that version's day (before the undone change)
+        history = _History.of(current_version(dist), settings, built, lines)
+        h.update(f"\n{history.issued}\n{sorted(history.modified.items())!r}".encode())
         digest = h.hexdigest()
         version_id = digest[:16]
         target = versions / version_id
@@ -220,7 +224,7 @@ def publish(settings: Settings, built: Built) -> Version:
             tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=versions))
             tmp.chmod(0o755)
             try:
-                _write_version(tmp, version_id, settings, built, lines, _History.of(current_version(dist), settings, built, lines))
+                _write_version(tmp, version_id, settings, built, lines, history)
                 if target.exists():  # incomplete: a killed build's leftover, or files lost since
                     shutil.rmtree(target)
                 os.rename(tmp, target)
@@ -411,6 +415,23 @@ def mark_pushed(dist: Path, version: Version) -> None:
     """Record that the remote store now holds `version`: servers using the store switch to it."""
     with _lock(Path(dist)):
         _switch(Path(dist), PUSHED, version.id)
+
+
+@contextmanager
+def pushing(dist: Path):
+    """The published version (None if there is none) while `pianold push` loads it into the store,
+    marked pushed when the block ends without error. No build publishes or prunes meanwhile: a
+    build during the push could prune the version being pushed (keep_versions keeps the newest,
+    the current and the pushed one), and dist/pushed would then name a folder that is gone."""
+    dist = Path(dist)
+    if not dist.is_dir():
+        yield None
+        return
+    with _lock(dist):
+        version = current_version(dist)
+        yield version
+        if version is not None:
+            _switch(dist, PUSHED, version.id)
 
 
 def _switch(dist: Path, name: str, version_id: str) -> None:

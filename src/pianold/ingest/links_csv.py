@@ -10,7 +10,7 @@ from urllib.parse import unquote
 
 from pianold.ingest.csv_file import read_csv
 from pianold.ingest.errors import Location, Problem, SourceError
-from pianold.vocabularies import check_target
+from pianold.vocabularies import check_target, concept
 
 LINKS_FILE = "links.csv"
 COLUMNS = ["code", "property", "target", "rationale"]
@@ -99,6 +99,16 @@ def check_links(plans: list, uris) -> None:
     `plans` are PlanRecords; `uris` the build's Uris."""
     ours = {plan.id: {str(uris.element(plan.id, e.level.key, e.code)): e.code for e in plan.elements} for plan in plans}
     problems: list[Problem] = []
+    # a label is published as the target's skos:prefLabel in Italian, of which SKOS allows one: two rows
+    # (of one plan or two) labelling a target pianold does not list differently would publish both
+    labels: dict[str, LinkRecord] = {}
+    for plan in plans:
+        for link in plan.links:
+            if link.label and concept(link.target) is None:
+                first = labels.setdefault(link.target, link)
+                if first.label != link.label:
+                    problems.append(Problem(link.location, f"{link.target} is labelled {first.label!r:.80} at {first.location}, "
+                                                           f"here {link.label!r:.80}: give it the same label in every row"))
     for plan in plans:
         by_code = {e.code: e for e in plan.elements}
         for link in plan.links:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 import functools
 import hashlib
+import http.client
 import io
 import json
 import re
@@ -55,11 +56,12 @@ class RemoteStore(Store):
             headers={"Accept": accept, "Content-Type": "application/x-www-form-urlencoded", "User-Agent": "pianold"})
         limit = timeout or self.timeout
         late = f"the store at {self.query_url} did not answer within {limit:g} s"
+        deadline = time.monotonic() + limit  # for the whole answer, the wait for its first byte included
         try:
             with urllib.request.urlopen(request, timeout=limit) as response:
                 media = response.headers.get("Content-Type", accept).split(";")[0].strip()
                 cap = None if max_bytes is None else max_bytes + 2 * CHUNK  # what the readers fetch ahead of the rows read
-                yield io.BufferedReader(_Arriving(response, time.monotonic() + limit, cap), CHUNK), media
+                yield io.BufferedReader(_Arriving(response, deadline, cap), CHUNK), media
         except urllib.error.HTTPError as err:
             detail = err.read(500).decode("utf-8", "replace").strip()
             if 400 <= err.code < 500:
@@ -72,6 +74,8 @@ class RemoteStore(Store):
             if isinstance(reason, (socket.timeout, TimeoutError)):
                 raise StoreTimeout(late) from None
             raise StoreError(f"the store at {self.query_url} is unreachable: {reason}") from None
+        except http.client.HTTPException as err:  # a chunked answer cut off (IncompleteRead), a broken status line…
+            raise StoreError(f"the store at {self.query_url} broke off its answer: {err!r:.200}") from None
 
     def _query(self, query: str, accept: str) -> bytes:
         """The whole of the store's answer."""
@@ -148,7 +152,7 @@ def _sparql_json(answer) -> tuple[list[str], bool | None, Iterator[dict]]:
     """(variables, the boolean of an ASK or None, the rows) of a SPARQL JSON results document,
     its rows read one by one as they arrive (the `head` before the `results`, as stores write
     them; a document in another order is read whole)."""
-    decoder, text = json.JSONDecoder(), codecs.getincrementaldecoder("utf-8")()
+    decoder, text = json.JSONDecoder(), codecs.getincrementaldecoder("utf-8-sig")()  # a BOM, as json.loads takes it
     buffer, ended = "", False
 
     def more() -> bool:
@@ -180,9 +184,14 @@ def _sparql_json(answer) -> tuple[list[str], bool | None, Iterator[dict]]:
             try:
                 row, position = decoder.raw_decode(buffer, position)
             except json.JSONDecodeError:
-                buffer, position = buffer[position:], 0  # the row is still arriving
-                if not more():
+                if ended:
                     raise ValueError("the answer ends inside its results") from None
+                buffer, position = buffer[position:], 0  # the row is still arriving
+                # try again once as much again has arrived, not at every chunk: a row of many MB
+                # (a GROUP_CONCAT) would otherwise be decoded from its start hundreds of times
+                waiting = len(buffer)
+                while more() and len(buffer) < 2 * waiting:
+                    pass
                 continue
             yield row
 
