@@ -508,7 +508,7 @@ def test_a_build_during_a_push_does_not_prune_the_version_being_pushed(tmp_path,
         build = subprocess.Popen([*command, "build"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         deadline = time.monotonic() + 240
         while build.poll() is None and time.monotonic() < deadline:  # until it is done, or waits for the push's lock
-            if any(f" -> FLOCK " in line and f" {build.pid} " in line for line in open("/proc/locks")):
+            if any(" -> FLOCK " in line and f" {build.pid} " in line for line in open("/proc/locks")):
                 break
             time.sleep(0.2)
         gate.set()
