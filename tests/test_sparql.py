@@ -320,6 +320,18 @@ def test_timeout_stops_the_query_and_capacity_returns(limited):
     assert status == 200  # a new worker replaced the killed one
 
 
+def test_a_query_the_engine_takes_long_to_plan_is_stopped_at_the_time_limit(limited):
+    """A star of 150 triple patterns of an IRI the data does not hold has no solution, so its
+    match counts prove it small; but Oxigraph plans such a group in about n**4 steps (seconds
+    here), and a query run in a server thread cannot be stopped: it answered 200 long after the
+    1 s limit. It runs in a worker, killed at the limit."""
+    query = "PREFIX : <http://example.org/> SELECT * WHERE { ?a " + ";".join(f":p ?v{i}" for i in range(150)) + " }"
+    started = time.monotonic()
+    status, _, body = http(limited.url + "/sparql?" + urllib.parse.urlencode({"query": query}), headers={"Accept": "text/csv"})
+    assert status == 503 and b"limit" in body
+    assert time.monotonic() - started < 3
+
+
 def test_row_cap_with_note(limited):
     status, headers, body = http(limited.url + "/sparql?" + urllib.parse.urlencode({"query": ACTIONS}), headers={"Accept": "text/csv"})
     assert status == 200 and headers["X-Pianold-Truncated"] == "5"
