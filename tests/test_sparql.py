@@ -436,6 +436,18 @@ def test_query_page(live_server):
     assert "format=csv" in page and "format=json" in page  # downloads
 
 
+def test_result_iris_link_only_to_the_web(live_server):
+    """A query makes its result IRIs: IRI("javascript:…") was a link on the results page (the
+    CSP would block it when clicked, but the page offered it). Only http(s) IRIs are links."""
+    query = ('SELECT ?x ?y ?z WHERE { BIND(IRI("javascript:alert(document.domain)") AS ?x) '
+             'BIND(IRI("JavaScript:alert(1)") AS ?y) BIND(IRI("https://example.org/a") AS ?z) }')
+    status, _, body = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": query, "format": "html"}))
+    page = body.decode()
+    assert status == 200 and "javascript:alert(document.domain)" in page and "JavaScript:alert(1)" in page
+    assert 'href="javascript:' not in page.lower()
+    assert 'href="https://example.org/a" rel="external"' in page
+
+
 def test_query_workers_start_with_the_server_not_on_the_first_query(built_dist):
     from pianold.web import create_app
     from pianold.web.sparql_protocol import start_workers
