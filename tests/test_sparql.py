@@ -320,6 +320,18 @@ def test_timeout_stops_the_query_and_capacity_returns(limited):
     assert status == 200  # a new worker replaced the killed one
 
 
+def test_a_query_the_engine_takes_long_to_plan_is_stopped_at_the_time_limit(limited):
+    """A star of 150 triple patterns of an IRI the data does not hold has no solution, so its
+    match counts prove it small; but Oxigraph plans such a group in about n**4 steps (seconds
+    here), and a query run in a server thread cannot be stopped: it answered 200 long after the
+    1 s limit. It runs in a worker, killed at the limit."""
+    query = "PREFIX : <http://example.org/> SELECT * WHERE { ?a " + ";".join(f":p ?v{i}" for i in range(150)) + " }"
+    started = time.monotonic()
+    status, _, body = http(limited.url + "/sparql?" + urllib.parse.urlencode({"query": query}), headers={"Accept": "text/csv"})
+    assert status == 503 and b"limit" in body
+    assert time.monotonic() - started < 3
+
+
 def test_row_cap_with_note(limited):
     status, headers, body = http(limited.url + "/sparql?" + urllib.parse.urlencode({"query": ACTIONS}), headers={"Accept": "text/csv"})
     assert status == 200 and headers["X-Pianold-Truncated"] == "5"
@@ -422,6 +434,18 @@ def test_query_page(live_server):
     page = body.decode()
     assert 'href="/data/plan/bari-psm-2030/action/5.1.1.a"' in page  # results link to dereferenceable pages
     assert "format=csv" in page and "format=json" in page  # downloads
+
+
+def test_result_iris_link_only_to_the_web(live_server):
+    """A query makes its result IRIs: IRI("javascript:…") was a link on the results page (the
+    CSP would block it when clicked, but the page offered it). Only http(s) IRIs are links."""
+    query = ('SELECT ?x ?y ?z WHERE { BIND(IRI("javascript:alert(document.domain)") AS ?x) '
+             'BIND(IRI("JavaScript:alert(1)") AS ?y) BIND(IRI("https://example.org/a") AS ?z) }')
+    status, _, body = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": query, "format": "html"}))
+    page = body.decode()
+    assert status == 200 and "javascript:alert(document.domain)" in page and "JavaScript:alert(1)" in page
+    assert 'href="javascript:' not in page.lower()
+    assert 'href="https://example.org/a" rel="external"' in page
 
 
 def test_query_workers_start_with_the_server_not_on_the_first_query(built_dist):

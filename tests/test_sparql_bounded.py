@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 
 import pyoxigraph as ox
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from pianold.publish import current_version
-from pianold.store.bounded import Pattern, count_matches, proven_solutions, read_form, solution_limit
+from pianold.store.bounded import MAX_INLINE_GRAPHS, MAX_OPERATORS, MAX_PATTERNS, Pattern, count_matches, proven_solutions, read_form, solution_limit
 from pianold.store.oxigraph import merge_named_graphs
 from pianold.store.workers import QueryJob, WorkerPool, execute
 from pianold.web import create_app
@@ -161,6 +162,44 @@ def test_a_long_constant_weighs_its_length():
     assert read_form(prefixed.format("a" * 200)).size == read_form(prefixed.format("")).size + 2  # 220 bytes: three
 
 
+def test_many_triple_patterns_go_to_a_worker(store):
+    """Oxigraph plans a group of n triple patterns in about n**4 steps, whatever they match: 200
+    patterns of an IRI the store does not hold (each counted as one match, so a bound of one
+    solution) took 11 s to plan, 400 took 208 s, in a server thread the time limit cannot stop.
+    A group of more than MAX_PATTERNS patterns is not bounded; one of MAX_PATTERNS plans in well
+    under a millisecond."""
+    def star(n: int) -> str:
+        return "PREFIX : <http://example.org/> SELECT * WHERE { ?a " + ";".join(f":p ?v{i}" for i in range(n)) + " }"
+
+    assert read_form(star(200)) is None and proven_solutions(store, star(200), budget=10_000) is None
+    assert read_form(star(MAX_PATTERNS + 1)) is None
+    assert len(read_form(star(MAX_PATTERNS)).patterns) == MAX_PATTERNS
+    assert proven_solutions(store, star(MAX_PATTERNS), budget=10_000) == 1
+    started = time.perf_counter()
+    execute(store, QueryJob("", star(MAX_PATTERNS), "application/sparql-results+json", 10, MAX_BYTES))
+    assert time.perf_counter() - started < 0.05
+
+
+@pytest.mark.parametrize("expression", [
+    "FILTER(?o" + "&&1" * 1300 + ")",  # 187 ms
+    "BIND(1" + "+1" * 1900 + " AS ?x)",  # `+1` reads as a signed number: counted as an operator all the same
+    "FILTER(!1)" * 390,  # FILTERs are joined with && into one expression: 8 ms
+], ids=["and chain", "sum of signed numbers", "many filters"])
+def test_long_operator_chains_go_to_a_worker(store, expression):
+    """Oxigraph's optimiser takes time quadratic in a chain of operators, whatever the solutions:
+    `FILTER(?o&&1&&1…)` in the 4096 characters of a bounded query held a server thread for 187 ms
+    with no solution at all, fifty times the slowest query the budget was measured to allow. A
+    query with more than MAX_OPERATORS operators (and FILTERs, which the engine joins with &&)
+    is not bounded; a chain of MAX_OPERATORS is answered in about a millisecond."""
+    query = f"SELECT ?o WHERE {{ <{ACTION}> <http://example.org/absent> ?o {expression} }}"
+    assert len(query) <= 4096 and read_form(query) is None
+    chain = f"SELECT ?o WHERE {{ <{ACTION}> <http://example.org/absent> ?o FILTER(?o" + "&&1" * (MAX_OPERATORS - 1) + ") }"
+    assert proven_solutions(store, chain, budget=10_000) == 1
+    started = time.perf_counter()
+    execute(store, QueryJob("", chain, "application/sparql-results+json", 10, MAX_BYTES))
+    assert time.perf_counter() - started < 0.05
+
+
 def test_a_graph_listed_twice_is_matched_once(store):
     """execute() takes each graph once, whoever builds the job: listed twice, the engine would
     match every triple twice and exceed the bound the proof passed on (QueryJob.at_most)."""
@@ -252,6 +291,26 @@ def test_queries_in_server_threads_are_no_more_than_the_workers(built_dist):
             inline.release()
         assert second.status_code == 200 and len(pool.pids()) == 1
         assert json.loads(second.data) == json.loads(first.data)
+    finally:
+        pool.close()
+
+
+def test_a_query_over_many_listed_graphs_goes_to_a_worker(built_dist):
+    """The engine looks each pattern up in every graph a request lists (default-graph-uri,
+    named-graph-uri), which the match counts do not weigh: a bounded join over 2900 listed graphs
+    (a 64 KiB form) held a server thread for 0.6 s on the Bari data. A request listing more than
+    MAX_INLINE_GRAPHS graphs goes to a worker; one listing a plan's graph stays in the server."""
+    app = create_app(built_dist.replace(sparql_workers=1))
+    client = app.test_client()
+    pool = app.extensions["pianold.sparql_pool"]
+    query, accept = PSM + "SELECT ?e ?l WHERE { ?e psm:level ?l }", {"Accept": "application/sparql-results+json"}
+    try:
+        one = client.post("/sparql", data={"query": query, "default-graph-uri": [PLAN]}, headers=accept)
+        assert one.status_code == 200 and pool.pids() == []  # answered in the server thread
+        many = [PLAN] + [f"a:{i}" for i in range(MAX_INLINE_GRAPHS)]
+        listed = client.post("/sparql", data={"query": query, "default-graph-uri": many}, headers=accept)
+        assert listed.status_code == 200 and len(pool.pids()) == 1  # by a worker
+        assert json.loads(listed.data) == json.loads(one.data)
     finally:
         pool.close()
 

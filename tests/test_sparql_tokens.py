@@ -60,3 +60,41 @@ def test_the_scan_reads_known_cases_as_the_plain_scan(query, ambiguous):
         assert isinstance(found, str) and "unexpected character" in found
     else:
         assert sum(1 for t in found if t[2]) == ambiguous
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT * WHERE { " + "a." * 32000,  # a prefixed name tried at every letter read to the end: 3.4 s
+    "ASK { " + "a-" * 32000 + " }",
+    "ASK { ?s ?p " + '"\\' * 32000,  # an unterminated string tried again at every quote: 19 s
+    "SELECT * WHERE { <a" + ".a" * 32000,
+], ids=["dotted run", "hyphenated run", "unterminated strings", "run after an unclosed IRI"])
+def test_the_scan_takes_time_linear_in_the_query(query):
+    """The guard reads every query in the server process, up to sparql_max_query_bytes (64 KiB),
+    in one regular-expression scan that holds the GIL: a scan quadratic in the query stalled the
+    whole server for seconds per request (every thread, dereference included)."""
+    import time
+
+    from pianold.sparql_guard import Refused, check_query
+
+    assert read(tokens, query[:2000]) == read(plain_scan, query[:2000])
+    started = time.perf_counter()
+    try:
+        check_query(query, ())
+    except Refused:
+        pass
+    read(tokens, query)
+    assert time.perf_counter() - started < 1
+
+
+def test_the_raw_prologue_is_read_in_linear_time():
+    """An unreadable query's form is read from its raw prologue: `\\S*` for the prefix's name made
+    `PREFIX a<<<<…` quadratic (2.7 s for 64 KiB, GIL held, twice per request)."""
+    import time
+
+    from pianold.sparql_tokens import raw_form
+
+    started = time.perf_counter()
+    assert raw_form("PREFIX a" + "<" * 65000 + "`") == "PREFIX"
+    assert time.perf_counter() - started < 0.5
+    assert raw_form("PREFIX ex: <http://e/> PREFIX : <http://f/>\nBASE <http://g/> construct {") == "CONSTRUCT"
+    assert raw_form("PREFIX ex:<http://e/>INSERT DATA {}") == "INSERT"

@@ -620,3 +620,77 @@ def test_the_time_limit_counts_from_the_query_not_from_the_store_s_first_byte():
         assert time.monotonic() - started < 3.4  # 2 s and a read; not 1.9 s + 2 s
     finally:
         sock.close()
+
+
+def _store_answering(status: int, content_type: str, body: bytes, endless: bool = False):
+    """A SPARQL store on loopback that gives every request the same answer (or `body` without end);
+    (its query URL, a function that stops it)."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            if not endless:
+                self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                for _ in range(100_000 if endless else 1):
+                    self.wfile.write(body)
+            except OSError:
+                pass  # the reader hung up
+
+        do_GET = do_POST
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def stop():
+        server.shutdown()
+        server.server_close()
+
+    return f"http://127.0.0.1:{server.server_address[1]}/query", stop
+
+
+@pytest.mark.parametrize("status, content_type, body", [
+    (200, "text/html", b"<html><body>Please log in</body></html>"),  # a proxy's page
+    (429, "text/plain", b"slow down"),  # a store refusing pianold's own queries
+    (200, "application/sparql-results+json", b"\xff\xfe not UTF-8"),
+    (200, "application/sparql-results+json", b'["a list, not results"]'),
+], ids=["html page", "429", "not utf-8", "not results"])
+def test_a_broken_store_gives_502_to_pages_not_500(tmp_path, stored_dist, status, content_type, body):
+    """Pages run pianold's own queries on the store: an answer that is no answer (an HTML page
+    with 200, a 4xx, bytes that are not UTF-8) was a 500 with a traceback on every page."""
+    url, stop = _store_answering(status, content_type, body)
+    server = start_server(stored_dist.dist_dir, DATA, BASE, tmp_path / "log", env={"PIANOLD_STORE_URL": url})
+    try:
+        for path in ("/data/plan/bari-psm-2030/action/5.1.1.a.ttl", "/data/plan/bari-psm-2030/action/5.1.1.a.html",
+                     "/data/plan/bari-psm-2030/action/5.1.1.a", "/sitemap.xml"):
+            got, _, text = http(server.url + path, headers={"Accept": "text/plain"})
+            assert got == 502 and b"store" in text, (path, got, text[:300])
+    finally:
+        server.stop()
+        stop()
+    assert "Traceback" not in (tmp_path / "log").read_text(errors="replace")
+
+
+def test_a_store_sending_without_end_is_cut_for_pages():
+    """A page's query reads the store's answer whole: a store streaming without end filled the
+    memory until the time limit. It is read up to RemoteStore.page_max_bytes, then a StoreError."""
+    from pianold.store.base import StoreError
+    from pianold.store.remote import RemoteStore
+
+    url, stop = _store_answering(200, "application/sparql-results+json", b" " * 65536, endless=True)
+    try:
+        store = RemoteStore(url, timeout=20, page_max_bytes=2 ** 20)
+        started = time.monotonic()
+        with pytest.raises(StoreError, match="did not answer pianold's query"):
+            store.table_query("SELECT * WHERE { ?s ?p ?o }")
+        assert time.monotonic() - started < 10
+    finally:
+        stop()

@@ -17,17 +17,29 @@ import functools
 import re
 from typing import NamedTuple
 
-_TOKEN = re.compile(r"""
+_PATTERNS = r"""
     (?P<space>[\ \t\r\n]+|\#[^\r\n]*)
   | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
   | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''|"(?:[^"\\\r\n]|\\.)*"|'(?:[^'\\\r\n]|\\.)*')
   | (?P<var>[?$][^\W]\w*)
   | (?P<pname>(?:[^\W\d_][\w.\-]*)?:(?:[\w\-:%]|\.(?=[\w\-:%]))*)
+  RUN
   | (?P<number>[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?))
   | (?P<word>[^\W\d]\w*)
   | (?P<lang>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
   | (?P<punct>\^\^|&&|\|\||!=|<=|>=|[{}()\[\].;,*+/|^!=<>?-])
-""", re.X)
+  GAP
+"""
+# The tokens, one match at a time (the reference the scan below must agree with).
+_TOKEN = re.compile(_PATTERNS.replace("RUN", "").replace("GAP", ""), re.X)
+# The scan: the same tokens, read in time linear in the query. A prefixed name is tried at every
+# letter, and where no colon ends it the try reads to the end of the run of name characters: in
+# `a.a.a.…` (or `a-a-…`) every letter read the rest again, seconds for a long query in the server
+# process, with the GIL held. A run that no colon ends is taken whole instead (`run`) and split
+# as _TOKEN splits it, without a prefixed name in it; a character no token starts with is a `gap`,
+# and the scan stops there (an unterminated string tried again at every later quote was the same).
+_SCAN = re.compile(_PATTERNS.replace("RUN", r"| (?P<run>[^\W\d_][\w.\-]*(?![\w.\-:]))").replace("GAP", r"| (?P<gap>[\s\S])"), re.X)
+_IN_RUN = re.compile(r"(?P<number>[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?))|(?P<word>[^\W\d]\w*)|(?P<punct>[.\-])")
 _VALUE_KINDS = frozenset({"var", "string", "number", "iri", "pname", "lang"})
 
 
@@ -54,13 +66,23 @@ def _cached(query: str) -> tuple[Token, ...]:
     return _scan(query)
 
 
+def _matches(query: str):
+    """(kind, text, start) of each token of the query, spaces included, as _TOKEN reads them one
+    after the other; Unreadable at the first character no token starts with."""
+    for m in _SCAN.finditer(query):  # every character is in a match: a token, or a gap
+        kind = m.lastgroup
+        if kind == "run":
+            start = m.start()
+            for part in _IN_RUN.finditer(m.group()):
+                yield part.lastgroup, part.group(), start + part.start()
+        elif kind == "gap":
+            raise Unreadable(f"unexpected character {m.group()!r} at {m.start()}")
+        else:
+            yield kind, m.group(), m.start()
+
+
 def _scan(query: str) -> tuple[Token, ...]:
-    # The matches are disjoint and in order, so they cover the query, with nothing skipped between
-    # them, exactly when their lengths add up to its length (no token is empty).
-    found = [(m.lastgroup, m.group()) for m in _TOKEN.finditer(query)]
-    if sum(len(text) for _, text in found) != len(query):
-        raise Unreadable(_first_unreadable(query))
-    out = [_token(Token, (kind, text, False)) for kind, text in found if kind != "space"]
+    out = [_token(Token, (kind, text, False)) for kind, text, _ in _matches(query) if kind != "space"]
     opened = query.find("(")
     if opened >= 0 and "<" in query[opened:]:  # an IRI may follow a value inside parentheses: mark it
         parens = 0
@@ -80,21 +102,16 @@ _token = tuple.__new__  # a Token without NamedTuple's Python-level constructor,
 def offsets(query: str) -> list[int]:
     """Where each of tokens(query) starts in the query (a readable query's; for the rare checks
     that need to look at the raw text from a token on)."""
-    return [m.start() for m in _TOKEN.finditer(query) if m.lastgroup != "space"]
-
-
-def _first_unreadable(query: str) -> str:
-    pos = 0
-    while (match := _TOKEN.match(query, pos)) is not None:
-        pos = match.end()
-    return f"unexpected character {query[pos]!r} at {pos}"
+    return [start for kind, _, start in _matches(query) if kind != "space"]
 
 
 def _ends_value(t: Token) -> bool:
     return t.kind in _VALUE_KINDS or t.text == ")" or (t.kind == "word" and t.text.lower() in ("true", "false"))
 
 
-_RAW_FORM = re.compile(r"\s*(?:(?:PREFIX\s+\S*\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*([A-Za-z]+)", re.I)
+# the prefix's name cannot hold `<` or spaces: with `\S*` there, `PREFIX a<<<<…` was tried at every
+# `<` to the end of the query (quadratic: seconds for a long query, with the GIL held)
+_RAW_FORM = re.compile(r"\s*(?:(?:PREFIX\s+(?:[^\s<]+\s*)?<[^>]*>|BASE\s*<[^>]*>)\s*)*([A-Za-z]+)", re.I)
 
 
 def raw_form(query: str) -> str | None:

@@ -12,6 +12,12 @@ A query is bounded when
   without FROM (a graph named twice repeats every match), and nothing follows its modifiers;
 - its pattern has no nested group: no OPTIONAL, UNION, MINUS, GRAPH, SERVICE, VALUES, EXISTS or
   subquery (all need a brace, so any brace inside the WHERE group disqualifies it);
+- it has at most MAX_PATTERNS triple patterns: Oxigraph plans a group of n patterns in about n**4
+  steps whatever they match (200 patterns of an IRI the store does not hold, a bound of one
+  solution, took 11 s to plan; 400 took 208 s), a cost no match count sees;
+- it has at most MAX_OPERATORS operators (FILTERs included, which the engine joins with &&): its
+  optimiser takes time quadratic in a chain of them (`FILTER(?o&&1&&1…)` in 4096 characters: 187 ms
+  with no solution at all);
 - its expressions call only functions whose result is no longer than their arguments (so no
   CONCAT or REPLACE chain can grow a string exponentially) and whose cost is linear in them (so
   no REGEX: pyoxigraph 0.5 compiles the pattern again for every solution, milliseconds each for
@@ -49,6 +55,17 @@ import pyoxigraph as ox
 from pianold.sparql_tokens import Token, Unreadable, query_form, tokens
 
 MAX_QUERY_CHARS = 4096
+# Oxigraph 0.5 plans a group's triple patterns in about n**4 steps: 16 plan in under half a
+# millisecond, 50 in 40 ms, 100 in 0.7 s, 200 in 11 s (whatever they match, so no count sees it).
+MAX_PATTERNS = 16
+# Oxigraph 0.5 optimises a chain of operators in time quadratic in its length: `?o&&1` repeated
+# 100 times takes 1.5 ms, 1300 times 187 ms, whatever the solutions (FILTERs are joined with &&).
+MAX_OPERATORS = 64
+# The engine looks every pattern up in each graph a request lists (default-graph-uri,
+# named-graph-uri), a factor the match counts do not see: a bounded join over 2900 listed graphs
+# took 0.6 s. A request listing more goes to a worker (sparql_protocol._run).
+MAX_INLINE_GRAPHS = 8
+_OPERATORS = frozenset("&& || ! = != < > <= >= + - * /".split())
 # No IRI, prefix or literal longer than this, so that no term weighs much more than the data's own
 # values (a prefixed name expands to its prefix's IRI and its own text, at most twice this).
 MAX_TOKEN_CHARS = 256
@@ -121,6 +138,12 @@ def read_form(query: str) -> Form | None:
             return None
         reader = _Reader(toks)
         found = reader.query()
+        if len(found) > MAX_PATTERNS:
+            return None
+        # a signed number (`+1`) is an operator and a number to the engine in `?o+1`
+        if sum(t.text in _OPERATORS or (t.kind == "number" and t.text[0] in "+-")
+               or (t.kind == "word" and t.text.upper() == "FILTER") for t in toks) > MAX_OPERATORS:
+            return None
     except (_NotBounded, ValueError):  # ValueError: an IRI pyoxigraph refuses; the engine will say so, from a worker
         return None
     return Form(found, reader.size, reader.sorted)

@@ -30,6 +30,9 @@ from pianold.store.workers import (ANSWER_REFUSALS, QueryAnswer, QueryFailed, Qu
 
 
 CHUNK = 1 << 16  # read from a store's answer at a time
+# The most a store may send for one of pianold's own queries (a page's, the sitemap's): far more
+# than any of them needs, so that a broken store streaming without end cannot fill the memory.
+PAGE_MAX_BYTES = 256 * 2 ** 20
 
 
 class StoreTimeout(StoreError):
@@ -37,9 +40,10 @@ class StoreTimeout(StoreError):
 
 
 class RemoteStore(Store):
-    def __init__(self, query_url: str, timeout: float = 10.0):
+    def __init__(self, query_url: str, timeout: float = 10.0, page_max_bytes: int = PAGE_MAX_BYTES):
         self.query_url = query_url
         self.timeout = timeout
+        self.page_max_bytes = page_max_bytes
 
     @contextmanager
     def _answer(self, query: str, accept: str, *, default_graphs=(), named_graphs=(), timeout: float | None = None,
@@ -78,25 +82,41 @@ class RemoteStore(Store):
             raise StoreError(f"the store at {self.query_url} broke off its answer: {err!r:.200}") from None
 
     def _query(self, query: str, accept: str) -> bytes:
-        """The whole of the store's answer."""
-        with self._answer(query, accept) as (answer, _):
-            return answer.read()
+        """The whole of the store's answer to one of pianold's own queries (for pages): a refusal
+        is the store's fault, not the client's (a 502, as an unreadable answer is)."""
+        try:
+            with self._answer(query, accept, max_bytes=self.page_max_bytes) as (answer, _):
+                body = answer.read()
+        except QueryFailed as err:  # a 4xx from the store, or an answer over the cap
+            raise StoreError(f"the store at {self.query_url} did not answer pianold's query: {err}") from None
+        if len(body) > self.page_max_bytes:
+            raise StoreError(f"the store at {self.query_url} sent more than {self.page_max_bytes} bytes for one of pianold's queries")
+        return body
+
+    def _unreadable(self, err: Exception) -> StoreError:
+        return StoreError(f"the store at {self.query_url} sent an answer pianold cannot read: {str(err)[:200]}")
 
     def graph_query(self, query: str) -> Graph:
         body = self._query(query, "application/n-triples")
-        return Graph().parse(data=body.decode("utf-8"), format="nt")
+        try:
+            return Graph().parse(data=body.decode("utf-8"), format="nt")
+        except Exception as err:  # not UTF-8, not N-Triples (an HTML page): rdflib's parse errors have no common class
+            raise self._unreadable(err) from None
 
     def table_query(self, query: str) -> list[dict[str, object]]:
         body = self._query(query, "application/sparql-results+json")
-        data = json.loads(body)
         try:
+            data = json.loads(body)
             return [{k: to_rdflib(_ox_term(v)) for k, v in row.items()} for row in data["results"]["bindings"]]
-        except (ValueError, KeyError, TypeError) as err:
-            raise StoreError(f"the store at {self.query_url} sent an answer pianold cannot read: {str(err)[:200]}") from None
+        except (ValueError, KeyError, TypeError, AttributeError, StoreError) as err:
+            raise self._unreadable(err) from None
 
     def ask(self, query: str) -> bool:
         body = self._query(query, "application/sparql-results+json")
-        return bool(json.loads(body)["boolean"])
+        try:
+            return bool(json.loads(body)["boolean"])
+        except (ValueError, KeyError, TypeError) as err:
+            raise self._unreadable(err) from None
 
     def sparql(self, job: QueryJob, timeout: float) -> QueryAnswer:
         """Run a checked query on the store, in a format pianold reads (SPARQL JSON results, or

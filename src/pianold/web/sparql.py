@@ -4,6 +4,7 @@ and its errors. Query requests for machine formats are answered in front of Flas
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, g, render_template, request
@@ -18,6 +19,9 @@ from pianold.web.sparql_examples import EXAMPLES, PREFIXES
 from pianold.web.sparql_protocol import PARSED, PATH, ProtocolError, ProtocolRequest, answer
 
 bp = Blueprint("sparql", __name__)
+# A result IRI is made by the query (IRI("javascript:…")), so only web IRIs become links; the CSP
+# would block a `javascript:` link, but a page should not offer one.
+_WEB_LINK = re.compile(r"https?://", re.I)
 
 # The longest link the page offers: RFC 9110 §4.1 asks clients and servers to take URLs of at least
 # 8000 octets; longer ones fail somewhere (browsers, proxies, this server's 32 KiB header cap).
@@ -122,6 +126,8 @@ def _cell(value: dict | None, link_for) -> dict:
         return {}
     if value["type"] == "uri":
         href, local = link_for(value["value"])
+        if not local and not _WEB_LINK.match(href):  # `javascript:`, `data:`… from the query itself: shown, not linked
+            href = None
         return {"iri": value["value"], "href": href, "local": local}
     if value["type"] == "triple":  # an RDF 1.2 triple term, written as in N-Triples
         return {"text": "<<( " + " ".join(_nt(value["value"][k]) for k in ("subject", "predicate", "object")) + " )>>"}

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl
 
 from pianold.sparql_guard import READ_ONLY, Refused, check_query
 from pianold.sparql_tokens import Unreadable, query_form, raw_form, tokens
-from pianold.store.bounded import proven_solutions, solution_limit
+from pianold.store.bounded import MAX_INLINE_GRAPHS, proven_solutions, solution_limit
 from pianold.store.workers import QueryAnswer, QueryFailed, QueryJob, WorkerPool, execute
 from pianold.web import ops
 from pianold.web.caching import Representation, etag_for
@@ -296,7 +296,8 @@ def _run(app, snapshot: Snapshot, job: QueryJob) -> QueryAnswer:
             admitted.release()
     inline = app.extensions["pianold.sparql_inline"]
     # as many queries in server threads as in workers: SPARQL leaves threads free for dereference
-    if settings.sparql_inline_budget and inline.acquire(blocking=False):
+    if (settings.sparql_inline_budget and len(job.default_graphs) + len(job.named_graphs) <= MAX_INLINE_GRAPHS
+            and inline.acquire(blocking=False)):
         try:
             at_most = proven_solutions(store.oxigraph, job.query, settings.sparql_inline_budget, store.match_counts)
             if at_most is not None:  # provably small: no worker round trip
