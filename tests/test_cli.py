@@ -83,6 +83,7 @@ def test_bad_configuration_is_a_clear_error(tmp_path):
     ("data_dir = 5\n", {}, "5 is not a valid Path"),
     ('host = ["a"]\n', {}, "is not a valid str"),
     ("", {"PIANOLD_HOST": "999.1.1.1"}, "host must be a host name or an IP address"),
+    ("sparql_worker_memory_mb = 100\n", {}, "sparql_worker_memory_mb must be at least 256"),
 ])
 def test_settings_that_would_break_the_server_are_refused(tmp_path, toml, env, fragment):
     """Values that pass as numbers or text but no server can run with: one line, before anything starts."""

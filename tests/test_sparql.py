@@ -982,3 +982,24 @@ def test_plain_json_is_no_answer_when_its_json_form_was_excluded(live_server):
         assert code == status, accept
         if media:
             assert headers["Content-Type"].startswith(media)
+
+
+def test_a_query_needing_more_memory_than_a_worker_may_take_is_stopped(live_server, tmp_path):
+    """A sort of a cross join grows by about half a GB a second: the worker's heap limit stops it
+    within moments, with a message saying why, instead of it taking the host's memory until the
+    time limit; a new worker answers the next query."""
+    from live import start_server
+
+    server = start_server(live_server.dist, DATA, BASE, tmp_path / "server.log",
+                          env={"PIANOLD_SPARQL_TIMEOUT": "60", "PIANOLD_SPARQL_WORKERS": "1", "PIANOLD_SPARQL_WORKER_MEMORY_MB": "400"})
+    try:
+        product = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } ORDER BY ?a"
+        started = time.monotonic()
+        status, headers, body = http(server.url + "/sparql?" + urllib.parse.urlencode({"query": product}), headers={"Accept": "text/csv"})
+        assert status == 503 and b"more memory than a query may take here (400 MB)" in body, body
+        assert time.monotonic() - started < 30 and "Retry-After" not in headers  # the same query would fail again
+        status, _, body = http(server.url + "/sparql?" + urllib.parse.urlencode({"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"}),
+                               headers={"Accept": "text/csv"})
+        assert status == 200 and int(body.decode().splitlines()[1]) > 900
+    finally:
+        server.stop()

@@ -47,6 +47,7 @@ class Settings:
     sparql_max_rows: int = 10000  # results (solutions or triples) beyond this are cut, with a note
     sparql_max_query_bytes: int = 65536  # a larger request is refused with 413
     sparql_max_answer_mb: int = 32  # a larger answer is refused with 422, however few its rows
+    sparql_worker_memory_mb: int = 2048  # heap a query worker may take (RLIMIT_DATA); a query needing more is stopped (503)
     sparql_inline_budget: int = 10000  # a query whose solutions times its weighed length provably stay under this runs in a server thread, unstoppable (store/bounded.py; slowest found at 10000 by bench/inline_budget.py: 3.7 ms on Bari); 0: always a worker
     sparql_service_allowlist: tuple[str, ...] = ()  # SERVICE endpoints a query may call; none by default
     store_url: str | None = None  # a remote SPARQL 1.1 query endpoint instead of the embedded store
@@ -162,6 +163,8 @@ def _check(settings: Settings) -> None:
     if settings.sparql_workers < 1 or settings.sparql_timeout <= 0 or settings.sparql_max_rows < 1 \
             or settings.sparql_max_answer_mb < 1:
         raise ConfigError("sparql_workers, sparql_timeout, sparql_max_rows and sparql_max_answer_mb must be positive")
+    if settings.sparql_worker_memory_mb < 256:
+        raise ConfigError("sparql_worker_memory_mb must be at least 256 (a worker needs about 100 MB before any query)")
     if settings.cache_mb < 0:
         raise ConfigError("cache_mb must be 0 (keep no answers) or more")
     if settings.trusted_proxies < 0:

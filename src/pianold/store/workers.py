@@ -21,6 +21,7 @@ import itertools
 import marshal
 import multiprocessing as mp
 import queue
+import resource
 import signal
 import threading
 import time
@@ -131,13 +132,20 @@ def execute(store, job: QueryJob) -> QueryAnswer:
         raise QueryFailed(400, f"syntax error in the query: {err}") from None
     except OSError as err:
         raise QueryFailed(502, f"the store could not answer: {err}") from None
+    except MemoryError:
+        raise
     except Exception as err:  # an engine error (e.g. a type error, a bad graph IRI) is the query's fault
         raise QueryFailed(400, f"the query could not be evaluated: {err}") from None
 
 
-def _worker_main(conn) -> None:
+def _worker_main(conn, memory_bytes: int | None = None) -> None:
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if memory_bytes:
+        # the heap and anonymous mappings, not the store's files: a query materialising a huge
+        # product (a sort of a cross join) fails its allocation, and the worker ends, instead of
+        # taking the host's memory until the time limit
+        resource.setrlimit(resource.RLIMIT_DATA, (memory_bytes, memory_bytes))
     stores: dict[str, object] = {}
     while True:
         try:
@@ -152,6 +160,8 @@ def _worker_main(conn) -> None:
             reply = ("ok", *execute(store, job))
         except QueryFailed as err:
             reply = ("error", err.status, str(err))
+        except MemoryError:
+            reply = ("error", 503, _too_much_memory(memory_bytes // 2 ** 20 if memory_bytes else None))
         except OSError as err:
             reply = ("error", 502, f"the store could not answer: {err}")
         try:
@@ -160,10 +170,17 @@ def _worker_main(conn) -> None:
             return
 
 
+def _too_much_memory(memory_mb: int | None) -> str:
+    limit = f" ({memory_mb} MB)" if memory_mb else ""
+    return (f"the query needed more memory than a query may take here{limit} and was stopped; narrow it "
+            "(fewer unconnected patterns, a LIMIT, no ORDER BY over a large product)")
+
+
 class Worker:
-    def __init__(self):
+    def __init__(self, memory_mb: int | None = None):
         self.conn, child = _CTX.Pipe()
-        self.process = _CTX.Process(target=_worker_main, args=(child,), daemon=True, name="pianold-sparql")
+        memory = memory_mb * 2 ** 20 if memory_mb else None
+        self.process = _CTX.Process(target=_worker_main, args=(child, memory), daemon=True, name="pianold-sparql")
         self.process.start()
         child.close()
 
@@ -195,8 +212,9 @@ class WorkerPool:
     """`size` workers; at most `size + max_waiting` requests in flight, the rest refused at once
     (so SPARQL load never ties up every server thread and dereference keeps answering)."""
 
-    def __init__(self, size: int, max_waiting: int = 2, wait_seconds: float = 5.0):
+    def __init__(self, size: int, max_waiting: int = 2, wait_seconds: float = 5.0, memory_mb: int | None = None):
         self.size = size
+        self.memory_mb = memory_mb  # each worker's heap limit
         self.max_waiting = max_waiting
         self.wait_seconds = wait_seconds
         self.idle = _Stack()
@@ -220,7 +238,7 @@ class WorkerPool:
         try:
             for i, worker in enumerate(taken):
                 if worker is None:
-                    taken[i] = Worker()
+                    taken[i] = Worker(self.memory_mb)
         finally:
             for worker in reversed(taken):  # in the order they were: the stack's top stays on top
                 self._give_back(worker)
@@ -231,7 +249,7 @@ class WorkerPool:
             if worker is not None:
                 worker.kill()
             try:
-                worker = Worker()
+                worker = Worker(self.memory_mb)
             except Exception:  # e.g. no memory or processes left: the slot stays, for a later try
                 self._give_back(None, booting=True)
                 raise QueryFailed(503, "the SPARQL endpoint could not start a query worker; retry in a few seconds", retry_after=5) from None
@@ -258,9 +276,13 @@ class WorkerPool:
                                            "narrow it (LIMIT, more specific patterns) and try again")
                 message = marshal.loads(worker.conn.recv_bytes())
             except (EOFError, OSError, BrokenPipeError):
+                worker.process.join(1)
+                out_of_memory = worker.process.exitcode == -signal.SIGABRT  # a failed allocation aborts the engine
                 self._replace(worker)
                 worker = None
                 self.deaths += 1
+                if out_of_memory and self.memory_mb:
+                    raise QueryFailed(503, _too_much_memory(self.memory_mb)) from None
                 raise QueryFailed(503, "the query worker stopped unexpectedly; the query was not answered, retry it", retry_after=5) from None
             finally:
                 if worker is not None:
@@ -289,7 +311,7 @@ class WorkerPool:
         fresh = None
         if not self.closed:
             try:
-                fresh = Worker()
+                fresh = Worker(self.memory_mb)
             except Exception:
                 pass  # started on its next acquire instead
         self._give_back(fresh, booting=True)

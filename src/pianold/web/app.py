@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     cache_bytes = settings.cache_mb * 1024 * 1024  # for each of the two caches
     published = app.extensions["pianold.published"] = Published(settings.dist_dir, settings.store_url, settings.sparql_timeout)
     app.extensions["pianold.documents"] = DocumentCache(max_bytes=cache_bytes)
-    app.extensions["pianold.sparql_pool"] = WorkerPool(settings.sparql_workers)  # no process until a query or start_workers
+    app.extensions["pianold.sparql_pool"] = WorkerPool(settings.sparql_workers, memory_mb=settings.sparql_worker_memory_mb)  # no process until a query or start_workers
     app.extensions["pianold.sparql_inline"] = threading.Semaphore(settings.sparql_workers)  # queries run in server threads at once
     app.extensions["pianold.sparql_remote"] = threading.Semaphore(settings.sparql_workers + 2)  # queries waiting on a remote store
 
