@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import time
@@ -1003,3 +1004,19 @@ def test_a_query_needing_more_memory_than_a_worker_may_take_is_stopped(live_serv
         assert status == 200 and int(body.decode().splitlines()[1]) > 900
     finally:
         server.stop()
+
+
+def test_a_results_page_shows_its_first_rows_and_offers_all_as_downloads(live_server):
+    """A results page is rendered in a server thread after the query: it shows the first
+    PAGE_ROWS rows and says so; the download links carry every row."""
+    from pianold.web.sparql import PAGE_ROWS
+
+    query = "SELECT ?s ?p ?o WHERE { ?s ?p ?o }"
+    status, _, body = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": query, "format": "html"}))
+    page = body.decode()
+    total = int(json.loads(http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": query.replace("?s ?p ?o WHERE", "(COUNT(*) AS ?n) WHERE")}))[2])["results"]["bindings"][0]["n"]["value"])
+    assert status == 200 and total > PAGE_ROWS
+    assert page.count("<tr>") == PAGE_ROWS + 1  # the heading's row and the rows shown
+    assert f"{total} righe" in page and f"The page shows the first {PAGE_ROWS} rows" in page
+    csv_link = re.search(r'<a href="(/sparql\?[^"]*format=csv)"', page).group(1).replace("&amp;", "&")
+    assert len(http(live_server.url + csv_link)[2].decode().splitlines()) == total + 1
