@@ -644,10 +644,10 @@ def test_a_worker_that_cannot_start_costs_one_503_not_a_slot(built_dist, monkeyp
     pool = workers.WorkerPool(1, wait_seconds=1)
     real, failures = workers.Worker, [BlockingIOError(11, "Resource temporarily unavailable")]
 
-    def flaky():
+    def flaky(memory_mb=None):
         if failures:
             raise failures.pop()
-        return real()
+        return real(memory_mb)
 
     monkeypatch.setattr(workers, "Worker", flaky)
     try:
@@ -668,7 +668,7 @@ def test_a_pool_closed_while_it_starts_keeps_nothing(monkeypatch):
     class Fake:  # a worker whose spawn takes long enough for close() to come in between
         alive = True
 
-        def __init__(self):
+        def __init__(self, memory_mb=None):
             pool.close()
 
         def kill(self):
