@@ -694,3 +694,42 @@ def test_a_store_sending_without_end_is_cut_for_pages():
         assert time.monotonic() - started < 10
     finally:
         stop()
+
+
+def test_a_busy_store_is_a_503_to_retry_not_the_query_s_fault(tmp_path, stored_dist):
+    """A store answering 429 or 503 is busy: the client is told to retry (503, Retry-After), not
+    that its query was refused (400)."""
+    for status in (429, 503):
+        url, stop = _store_answering(status, "text/plain", b"slow down")
+        server = start_server(stored_dist.dist_dir, DATA, BASE, tmp_path / f"log{status}", env={"PIANOLD_STORE_URL": url})
+        try:
+            got, headers, body = http(server.url + "/sparql?" + urllib.parse.urlencode({"query": "ASK {}"}), headers={"Accept": "text/csv"})
+            assert got == 503 and headers["Retry-After"] == "5" and b"busy" in body, (status, got, body)
+        finally:
+            server.stop()
+            stop()
+
+
+def test_a_long_head_is_searched_once_for_the_rows():
+    """The reader looks for the rows' start in what has newly arrived only: a head of many chunks
+    (a store's `link` list, say) is searched once, not again at every chunk."""
+    from pianold.store import remote
+
+    head = b'{"head": {"vars": ["s"], "link": [' + b",".join(b'"http://e/%d"' % i for i in range(200_000)) + b']},'
+    rows = b' "results": {"bindings": [{"s": {"type": "uri", "value": "http://e/1"}}]}}'
+    searched = []
+    real = remote._BINDINGS
+
+    class Counting:
+        def search(self, text, start=0, *args):
+            searched.append(len(text) - start)
+            return real.search(text, start, *args)
+
+    import io
+    remote._BINDINGS = Counting()
+    try:
+        variables, boolean, found = remote._sparql_json(io.BufferedReader(io.BytesIO(head + rows), remote.CHUNK))
+        assert variables == ["s"] and boolean is None and [r["s"]["value"] for r in found] == ["http://e/1"]
+    finally:
+        remote._BINDINGS = real
+    assert sum(searched) < 2 * len(head + rows)

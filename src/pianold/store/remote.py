@@ -68,6 +68,8 @@ class RemoteStore(Store):
                 yield io.BufferedReader(_Arriving(response, deadline, cap), CHUNK), media
         except urllib.error.HTTPError as err:
             detail = err.read(500).decode("utf-8", "replace").strip()
+            if err.code in (429, 503):  # busy, not the query's fault
+                raise QueryFailed(503, f"the data store is busy ({err.code}); retry in a few seconds", retry_after=5) from None
             if 400 <= err.code < 500:
                 raise QueryFailed(400, f"the store refused the query: {detail or err.reason}") from None
             raise StoreError(f"the store at {self.query_url} answered {err.code}: {detail or err.reason}") from None
@@ -182,8 +184,11 @@ def _sparql_json(answer) -> tuple[list[str], bool | None, Iterator[dict]]:
         buffer += text.decode(chunk, final=ended)
         return not ended
 
-    while not (found := _BINDINGS.search(buffer)) and more():
-        pass
+    searched = 0  # where the next search starts: the text before it was searched already (a long head costs one pass)
+    while not (found := _BINDINGS.search(buffer, max(0, searched - 64))):
+        searched = len(buffer)
+        if not more():
+            break
     head = _HEAD.search(buffer, 0, found.start()) if found else None
     if head is None:  # an ASK's answer, or an unusual order: read whole
         while more():
