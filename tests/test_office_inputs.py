@@ -13,34 +13,7 @@ import pytest
 from pianold.ingest import SourceError, load_plan
 
 from conftest import BARI, ROOT
-
-PAGE = "sources/asse-5-page.txt"
-CSV = "sources/asse-5.csv"
-TOML = "plan.toml"
-
-
-def copy_bari(tmp_path: Path, csv: bool = False) -> Path:
-    folder = tmp_path / "data" / "bari-psm-2030"
-    shutil.copytree(BARI, folder)
-    if csv:
-        shutil.copy(ROOT / "tests/fixtures/asse-5-wdt.csv", folder / CSV)
-        edit(folder, TOML, 'file = "sources/asse-5-page.txt"\nformat = "page-text"', 'file = "sources/asse-5.csv"\nformat = "wdt-csv"')
-    return folder
-
-
-def edit(folder: Path, name: str, old: str, new: str, encoding: str = "utf-8") -> None:
-    path = folder / name
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding=encoding)
-
-
-def only_problem(folder: Path) -> str:
-    with pytest.raises(SourceError) as caught:
-        load_plan(folder)
-    found = [str(p) for p in caught.value.problems]
-    assert len(found) == 1, "\n".join(found)
-    return found[0]
+from plan_sources import CSV, PAGE, TOML, copy_bari, edit, only_problem
 
 
 def at(folder: Path, name: str, line: int | None = None, column: int | None = None) -> str:

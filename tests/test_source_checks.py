@@ -4,34 +4,14 @@ changes one thing, and checks the message and its file:line:column."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from pianold.ingest import SourceError, load_plan
+from pianold.ingest import load_plan
 
 from conftest import BARI, DATA, ROOT
-
-PAGE = "sources/asse-5-page.txt"
-CSV = "sources/asse-5.csv"
-TOML = "plan.toml"
-
-
-def copy_bari(tmp_path: Path, csv: bool = False) -> Path:
-    folder = tmp_path / "data" / "bari-psm-2030"
-    shutil.copytree(BARI, folder)
-    if csv:
-        shutil.copy(ROOT / "tests/fixtures/asse-5-wdt.csv", folder / CSV)
-        edit(folder, TOML, 'file = "sources/asse-5-page.txt"\nformat = "page-text"', 'file = "sources/asse-5.csv"\nformat = "wdt-csv"')
-    return folder
-
-
-def edit(folder: Path, name: str, old: str, new: str) -> None:
-    path = folder / name
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+from plan_sources import CSV, PAGE, TOML, copy_bari, edit, only_problem, problems
 
 
 def set_line(folder: Path, name: str, number: int, new: str | None) -> None:
@@ -43,18 +23,6 @@ def set_line(folder: Path, name: str, number: int, new: str | None) -> None:
     else:
         lines[number - 1] = new
     path.write_text("\n".join(lines), encoding="utf-8")
-
-
-def problems(folder: Path) -> list[str]:
-    with pytest.raises(SourceError) as caught:
-        load_plan(folder)
-    return [str(p) for p in caught.value.problems]
-
-
-def only_problem(folder: Path) -> str:
-    found = problems(folder)
-    assert len(found) == 1, "\n".join(found)
-    return found[0]
 
 
 def toml_edit_is_refused(tmp_path: Path, old: str, new: str, line: int, message: str, column: int | None = None) -> None:
