@@ -288,13 +288,18 @@ def _subjects(g: Graph, dataset, plans: list[PlanRecord]) -> None:
     list's, or the links' own for a concept it does not list)."""
     subjects = {link.target: link.label for plan in plans for link in plan.links if link.property == "dct:subject"}
     for iri, own_label in sorted(subjects.items()):
-        concept = vocabularies.concept(iri)
-        g.add((dataset, DCTERMS.subject, URIRef(iri)))
-        g.add((URIRef(iri), RDF.type, SKOS.Concept))
-        labels = ((concept.label_it, "it"), (concept.label_en, "en")) if concept is not None else ((own_label, "it"),)
-        for label, lang in labels:
-            if label:
-                g.add((URIRef(iri), SKOS.prefLabel, Literal(label, lang=lang)))
+        _subject(g, dataset, iri, own_label)
+
+
+def _subject(g: Graph, dataset, iri: str, own_label: str | None) -> None:
+    """dataset dct:subject a EuroVoc concept, labelled from pianold's list (or `own_label`, a links.csv row's)."""
+    concept = vocabularies.concept(iri)
+    g.add((dataset, DCTERMS.subject, URIRef(iri)))
+    g.add((URIRef(iri), RDF.type, SKOS.Concept))
+    labels = ((concept.label_it, "it"), (concept.label_en, "en")) if concept is not None else ((own_label, "it"),)
+    for label, lang in labels:
+        if label:
+            g.add((URIRef(iri), SKOS.prefLabel, Literal(label, lang=lang)))
 
 
 def _ontology_dataset(g: Graph, c: CatalogUris, ontology: Graph, onto: URIRef, publisher, day, files) -> None:
@@ -309,6 +314,8 @@ def _ontology_dataset(g: Graph, c: CatalogUris, ontology: Graph, onto: URIRef, p
     for prop in (DCTERMS.title, DCTERMS.description):
         for value in ontology.objects(onto, prop):
             g.add((onto, prop, value))
+    for subject in sorted(ontology.objects(onto, DCTERMS.subject)):  # EuroVoc concepts, with pianold's labels
+        _subject(g, onto, str(subject), None)
     g.add((onto, RDF.type, DCTERMS.Standard))
     g.add((onto, RDF.type, DCATAPIT.Standard))
     g.add((onto, DCAT.landingPage, URIRef(f"{onto}.html")))
