@@ -733,3 +733,30 @@ def test_a_long_head_is_searched_once_for_the_rows():
     finally:
         remote._BINDINGS = real
     assert sum(searched) < 2 * len(head + rows)
+
+
+def test_the_rows_start_is_found_across_any_chunk_boundary():
+    """`"bindings": [` split anywhere between two chunks (whitespace of any length included, as a
+    pretty-printing store writes it) is still found, so the rows are read as they arrive and the
+    answer is not read whole first."""
+    from pianold.store import remote
+
+    class Pieces:
+        def __init__(self, data: bytes, cut: int):
+            self.pieces, self.ended = [data[:cut], data[cut:]], False
+
+        def read1(self, size=-1):
+            if not self.pieces:
+                self.ended = True
+                return b""
+            return self.pieces.pop(0)
+
+    head = b'{"head": {"vars": ["s"], "link": ["' + b"http://e/" * 20 + b'"]}, "results": {'
+    rest = b'{"s": {"type": "uri", "value": "http://e/1"}}]}}' + b" " * 100_000
+    for gap in (b'"bindings": [', b'"bindings"' + b" " * 100 + b":\n" + b" " * 100 + b"["):
+        data = head + gap + rest
+        for cut in range(len(head) - 70, len(head) + len(gap) + 1):
+            reader = Pieces(data, cut)
+            variables, boolean, rows = remote._sparql_json(reader)
+            assert not reader.ended, (gap[:12], cut)  # streamed, not read whole
+            assert variables == ["s"] and [r["s"]["value"] for r in rows] == ["http://e/1"], cut

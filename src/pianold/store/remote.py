@@ -184,9 +184,14 @@ def _sparql_json(answer) -> tuple[list[str], bool | None, Iterator[dict]]:
         buffer += text.decode(chunk, final=ended)
         return not ended
 
-    searched = 0  # where the next search starts: the text before it was searched already (a long head costs one pass)
-    while not (found := _BINDINGS.search(buffer, max(0, searched - 64))):
-        searched = len(buffer)
+    resume = 0  # where the next search starts: the text before it was searched already (a long head costs one pass)
+    while not (found := _BINDINGS.search(buffer, resume)):
+        # a match cut by the chunk's end starts at most 10 characters ("bindings" in quotes)
+        # before its trailing whitespace and colon, however much whitespace a store writes
+        end = len(buffer)
+        while end > 0 and buffer[end - 1] in " \t\r\n:":  # not rstrip: that copies the whole buffer
+            end -= 1
+        resume = max(0, end - 10)
         if not more():
             break
     head = _HEAD.search(buffer, 0, found.start()) if found else None
