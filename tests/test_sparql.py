@@ -1020,3 +1020,30 @@ def test_a_results_page_shows_its_first_rows_and_offers_all_as_downloads(live_se
     assert f"{total} righe" in page and f"The page shows the first {PAGE_ROWS} rows" in page
     csv_link = re.search(r'<a href="(/sparql\?[^"]*format=csv)"', page).group(1).replace("&amp;", "&")
     assert len(http(live_server.url + csv_link)[2].decode().splitlines()) == total + 1
+
+
+def test_a_worker_at_the_least_memory_answers_whatever_the_host_s_stack_limit(built_dist):
+    """RLIMIT_DATA counts thread stacks, and the store's engine starts its threads with the
+    stack size of `ulimit -s`: at 64 MB a worker at the 256 MB minimum (or 512) could not even
+    open the store, and every query, an ASK included, was told it needed too much memory."""
+    import resource
+
+    import pianold.store.workers as workers
+    from pianold.publish import current_version
+
+    store = str(current_version(built_dist.dist_dir).store_path)
+    soft, hard = resource.getrlimit(resource.RLIMIT_STACK)
+    wanted = 64 * 2 ** 20
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        pytest.skip("the hard stack limit is below 64 MB")
+    resource.setrlimit(resource.RLIMIT_STACK, (wanted, hard))  # inherited by the worker spawned now
+    try:
+        pool = workers.WorkerPool(1, memory_mb=256)
+        pool.start()  # the worker is spawned under the raised limit
+    finally:
+        resource.setrlimit(resource.RLIMIT_STACK, (soft, hard))
+    try:
+        answer = pool.run(workers.QueryJob(store, "ASK { ?s ?p ?o }", "application/sparql-results+json", 100, MAX_BYTES), 60)
+        assert b"true" in answer.body and pool.deaths == 0
+    finally:
+        pool.close()

@@ -138,10 +138,32 @@ def execute(store, job: QueryJob) -> QueryAnswer:
         raise QueryFailed(400, f"the query could not be evaluated: {err}") from None
 
 
+THREAD_STACK = 8 * 2 ** 20  # glibc's usual default; RocksDB's threads need no more
+
+
+def _modest_thread_stacks() -> None:
+    """Threads started without a stack size (RocksDB's, opening a store) take `ulimit -s`, and
+    RLIMIT_DATA counts their stacks: at 64 MB a worker at 512 MB could not open the store. Cap
+    the default at THREAD_STACK (Rust's threads set their own, 2 MB)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        attr = ctypes.create_string_buffer(256)  # a pthread_attr_t: 56 bytes on x86-64, 64 on arm64
+        if libc.pthread_getattr_default_np(attr) != 0:
+            return
+        size = ctypes.c_size_t()
+        if libc.pthread_attr_getstacksize(attr, ctypes.byref(size)) == 0 and size.value > THREAD_STACK:
+            libc.pthread_attr_setstacksize(attr, ctypes.c_size_t(THREAD_STACK))
+            libc.pthread_setattr_default_np(attr)
+        libc.pthread_attr_destroy(attr)
+    except (OSError, AttributeError):  # not glibc: its default stays
+        pass
+
+
 def _worker_main(conn, memory_bytes: int | None = None) -> None:
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if memory_bytes:
+        _modest_thread_stacks()
         # the heap and anonymous mappings, not the store's files: a query materialising a huge
         # product (a sort of a cross join) fails its allocation, and the worker ends, instead of
         # taking the host's memory until the time limit
