@@ -164,7 +164,7 @@ def _check(settings: Settings) -> None:
             or settings.sparql_max_answer_mb < 1:
         raise ConfigError("sparql_workers, sparql_timeout, sparql_max_rows and sparql_max_answer_mb must be positive")
     if settings.sparql_worker_memory_mb < 256:
-        raise ConfigError("sparql_worker_memory_mb must be at least 256 (a worker needs about 100 MB before any query)")
+        raise ConfigError("sparql_worker_memory_mb must be at least 256 (a worker holds about 100 MB before any query, and briefly nearly 200 MB while it opens the store)")
     if settings.cache_mb < 0:
         raise ConfigError("cache_mb must be 0 (keep no answers) or more")
     if settings.trusted_proxies < 0:
