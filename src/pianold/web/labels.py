@@ -7,6 +7,22 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SKOS, VO
 
 from pianold.vocab import CLV, COV, DCATAPIT, ELI, L0, PREFIXES, TI
 
+# Classes of resources outside the psm: ontology, in the order a page names a resource's kind by
+# (the first of its types found here).
+CLASSES = {
+    SKOS.Concept: ("concetto SKOS", "SKOS concept"), SKOS.ConceptScheme: ("schema di concetti SKOS", "SKOS concept scheme"),
+    TI.TimeInterval: ("intervallo di tempo", "time interval"),
+    COV.PublicOrganization: ("organizzazione pubblica", "public organisation"),
+    DCAT.Catalog: ("catalogo", "catalogue"), DCAT.Dataset: ("dataset", "dataset"),
+    DCAT.DataService: ("servizio di dati", "data service"), DCAT.Distribution: ("distribuzione", "distribution"),
+    ELI.LegalResource: ("atto giuridico", "legal resource"), CLV.Identifier: ("identificativo", "identifier"),
+    DCTERMS.PeriodOfTime: ("periodo", "period of time"),
+    DCTERMS.Location: ("luogo", "location"), DCTERMS.LicenseDocument: ("licenza", "licence"),
+    DCTERMS.Standard: ("standard", "standard"), DCTERMS.MediaTypeOrExtent: ("formato", "format"),
+    VOID.Linkset: ("insieme di collegamenti", "linkset"), VOID.Dataset: ("dataset", "dataset"),
+    FOAF.Organization: ("organizzazione", "organisation"), FOAF.Agent: ("agente", "agent"),
+    FOAF.Document: ("documento", "document"), DCATAPIT.Agent: ("agente", "agent"),
+}
 # Properties and classes outside the psm: ontology (whose own labels come from the ontology).
 KNOWN = {
     RDF.type: ("tipo", "type"), RDFS.label: ("etichetta", "label"), RDFS.comment: ("commento", "comment"),
@@ -17,7 +33,6 @@ KNOWN = {
     SKOS.narrower: ("comprende", "narrower"), SKOS.inScheme: ("piano", "in scheme"),
     SKOS.topConceptOf: ("asse di", "top concept of"), SKOS.hasTopConcept: ("assi", "top concepts"),
     SKOS.closeMatch: ("corrisponde a", "close match"), SKOS.relatedMatch: ("collegato a", "related match"),
-    SKOS.Concept: ("concetto SKOS", "SKOS concept"), SKOS.ConceptScheme: ("schema di concetti SKOS", "SKOS concept scheme"),
     DCTERMS.identifier: ("identificativo", "identifier"), DCTERMS.title: ("titolo", "title"),
     DCTERMS.description: ("descrizione", "description"), DCTERMS.isPartOf: ("parte di", "is part of"),
     DCTERMS.hasPart: ("contiene", "has part"), DCTERMS.publisher: ("editore", "publisher"),
@@ -32,8 +47,7 @@ KNOWN = {
     FOAF.page: ("pagina", "page"), FOAF.homepage: ("sito web", "homepage"), FOAF.name: ("nome", "name"),
     L0.name: ("nome", "name"), L0.description: ("descrizione", "description"),
     TI.hasTemporalCoverage: ("periodo di validità", "period"), TI.startTime: ("inizio", "start"),
-    TI.endTime: ("fine", "end"), TI.TimeInterval: ("intervallo di tempo", "time interval"),
-    COV.IPAcode: ("codice IPA", "IPA code"), COV.PublicOrganization: ("organizzazione pubblica", "public organisation"),
+    TI.endTime: ("fine", "end"), COV.IPAcode: ("codice IPA", "IPA code"),
     OWL.Ontology: ("ontologia", "ontology"), OWL.Class: ("classe", "class"), OWL.ObjectProperty: ("proprietà", "object property"),
     OWL.DatatypeProperty: ("proprietà di dati", "datatype property"), OWL.versionIRI: ("IRI di versione", "version IRI"),
     OWL.versionInfo: ("versione", "version"), DCAT.theme: ("tema", "theme"), DCAT.keyword: ("parola chiave", "keyword"),
@@ -54,23 +68,9 @@ KNOWN = {
     VOID.target: ("insieme collegato", "target"), VOID.rootResource: ("risorsa radice", "root resource"),
     VOID["class"]: ("classe", "class"), VOID.property: ("proprietà", "property"), VOID.classes: ("classi", "classes"),
     VOID.properties: ("proprietà", "properties"),
-    # classes of the catalogue's and the plans' other resources, in the order a page names its kind by
-    COV.PublicOrganization: ("organizzazione pubblica", "public organisation"),
-    DCAT.Catalog: ("catalogo", "catalogue"), DCAT.Dataset: ("dataset", "dataset"),
-    DCAT.DataService: ("servizio di dati", "data service"), DCAT.Distribution: ("distribuzione", "distribution"),
-    ELI.LegalResource: ("atto giuridico", "legal resource"), CLV.Identifier: ("identificativo", "identifier"),
-    DCTERMS.PeriodOfTime: ("periodo", "period of time"), TI.TimeInterval: ("intervallo di tempo", "time interval"),
-    DCTERMS.Location: ("luogo", "location"), DCTERMS.LicenseDocument: ("licenza", "licence"),
-    DCTERMS.Standard: ("standard", "standard"), DCTERMS.MediaTypeOrExtent: ("formato", "format"),
-    VOID.Linkset: ("insieme di collegamenti", "linkset"), VOID.Dataset: ("dataset", "dataset"),
-    FOAF.Organization: ("organizzazione", "organisation"), FOAF.Agent: ("agente", "agent"),
-    FOAF.Document: ("documento", "document"), DCATAPIT.Agent: ("agente", "agent"),
+    **CLASSES,
 }
-KINDS = tuple(term for term in KNOWN if term in {
-    COV.PublicOrganization, DCAT.Catalog, DCAT.Dataset, DCAT.DataService, DCAT.Distribution, ELI.LegalResource,
-    CLV.Identifier, DCTERMS.PeriodOfTime, TI.TimeInterval, DCTERMS.Location, DCTERMS.LicenseDocument, DCTERMS.Standard,
-    DCTERMS.MediaTypeOrExtent, VOID.Linkset, VOID.Dataset, FOAF.Organization, FOAF.Agent, FOAF.Document, DCATAPIT.Agent,
-    SKOS.ConceptScheme, SKOS.Concept})
+KINDS = tuple(CLASSES)
 
 LABEL_PROPERTIES = (SKOS.prefLabel, RDFS.label, L0.name, DCTERMS.title, FOAF.name)
 
