@@ -48,7 +48,7 @@ class RemoteStore(Store):
     @contextmanager
     def _answer(self, query: str, accept: str, *, default_graphs=(), named_graphs=(), timeout: float | None = None,
                 max_bytes: int | None = None):
-        """The store's answer as it arrives (a file object, with its media type), read against
+        """The store's answer as it arrives (a file object), read against
         a deadline for the whole answer and at most `max_bytes`; leaving the block closes the
         connection, so an answer read only in part is not sent further."""
         fields = [("query", query)]
@@ -63,9 +63,8 @@ class RemoteStore(Store):
         deadline = time.monotonic() + limit  # for the whole answer, the wait for its first byte included
         try:
             with urllib.request.urlopen(request, timeout=limit) as response:
-                media = response.headers.get("Content-Type", accept).split(";")[0].strip()
                 cap = None if max_bytes is None else max_bytes + 2 * CHUNK  # what the readers fetch ahead of the rows read
-                yield io.BufferedReader(_Arriving(response, deadline, cap), CHUNK), media
+                yield io.BufferedReader(_Arriving(response, deadline, cap), CHUNK)
         except urllib.error.HTTPError as err:
             detail = err.read(500).decode("utf-8", "replace").strip()
             if err.code in (429, 503):  # busy, not the query's fault
@@ -87,7 +86,7 @@ class RemoteStore(Store):
         """The whole of the store's answer to one of pianold's own queries (for pages): a refusal
         is the store's fault, not the client's (a 502, as an unreadable answer is)."""
         try:
-            with self._answer(query, accept, max_bytes=self.page_max_bytes) as (answer, _):
+            with self._answer(query, accept, max_bytes=self.page_max_bytes) as answer:
                 body = answer.read()
         except QueryFailed as err:  # a 4xx from the store, or an answer over the cap
             raise StoreError(f"the store at {self.query_url} did not answer pianold's query: {err}") from None
@@ -128,7 +127,7 @@ class RemoteStore(Store):
         graph = job.media_type in GRAPH_TYPES
         with self._answer(job.query, "application/n-triples" if graph else "application/sparql-results+json",
                           default_graphs=job.default_graphs, named_graphs=job.named_graphs, timeout=timeout,
-                          max_bytes=job.max_bytes) as (answer, _):
+                          max_bytes=job.max_bytes) as answer:
             try:
                 if graph:  # as N-Triples, whatever media type the store names it with (text/plain, say)
                     return write_capped(job, "graph", ox.parse(answer, format=ox.RdfFormat.N_TRIPLES), serialize_graph)
@@ -140,7 +139,7 @@ class RemoteStore(Store):
             except ANSWER_REFUSALS as err:
                 raise refusal(err) from None
             except (ValueError, SyntaxError, KeyError, TypeError, AttributeError) as err:  # not what the store said it sent
-                raise StoreError(f"the store at {self.query_url} sent an answer pianold cannot read: {str(err)[:200]}") from None
+                raise self._unreadable(err) from None
 
 
 class _Arriving(io.RawIOBase):
@@ -229,6 +228,7 @@ def _sparql_json(answer) -> tuple[list[str], bool | None, Iterator[dict]]:
 
 
 _BNODE_LABEL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-]*")
+_DIRECTIONS = {"ltr": ox.BaseDirection.LTR, "rtl": ox.BaseDirection.RTL}  # RDF 1.2 base direction, `its:dir`
 
 
 def _ox_term(value: dict):
@@ -243,7 +243,7 @@ def _ox_term(value: dict):
         inner = value["value"]
         return ox.Triple(_ox_term(inner["subject"]), _ox_term(inner["predicate"]), _ox_term(inner["object"]))
     if value.get("xml:lang"):
-        direction = {"ltr": ox.BaseDirection.LTR, "rtl": ox.BaseDirection.RTL}.get(value.get("its:dir"))
+        direction = _DIRECTIONS.get(value.get("its:dir"))
         return ox.Literal(value["value"], language=value["xml:lang"], direction=direction)
     if value.get("datatype"):
         return ox.Literal(value["value"], datatype=ox.NamedNode(value["datatype"]))
