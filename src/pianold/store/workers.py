@@ -159,15 +159,15 @@ def _modest_thread_stacks() -> None:
         pass
 
 
-def _worker_main(conn, memory_bytes: int | None = None) -> None:
+def _worker_main(conn, memory_mb: int | None = None) -> None:
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if memory_bytes:
+    if memory_mb:
         _modest_thread_stacks()
         # the heap and anonymous mappings, not the store's files: a query materialising a huge
         # product (a sort of a cross join) fails its allocation, and the worker ends, instead of
         # taking the host's memory until the time limit
-        resource.setrlimit(resource.RLIMIT_DATA, (memory_bytes, memory_bytes))
+        resource.setrlimit(resource.RLIMIT_DATA, (memory_mb * 2 ** 20, memory_mb * 2 ** 20))
     stores: dict[str, object] = {}
     while True:
         try:
@@ -183,7 +183,7 @@ def _worker_main(conn, memory_bytes: int | None = None) -> None:
         except QueryFailed as err:
             reply = ("error", err.status, str(err))
         except MemoryError:
-            reply = ("error", 503, _too_much_memory(memory_bytes // 2 ** 20 if memory_bytes else None))
+            reply = ("error", 503, _too_much_memory(memory_mb))
         except OSError as err:
             reply = ("error", 502, f"the store could not answer: {err}")
         try:
@@ -201,8 +201,7 @@ def _too_much_memory(memory_mb: int | None) -> str:
 class Worker:
     def __init__(self, memory_mb: int | None = None):
         self.conn, child = _CTX.Pipe()
-        memory = memory_mb * 2 ** 20 if memory_mb else None
-        self.process = _CTX.Process(target=_worker_main, args=(child, memory), daemon=True, name="pianold-sparql")
+        self.process = _CTX.Process(target=_worker_main, args=(child, memory_mb), daemon=True, name="pianold-sparql")
         self.process.start()
         child.close()
 
