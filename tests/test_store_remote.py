@@ -63,9 +63,10 @@ def oxigraph_server(tmp_path_factory):
 @pytest.fixture
 def stored_dist(built_dist):
     """The session's build, recorded as the version a remote store holds (what `pianold push` marks)."""
-    from pianold.publish import current_version, mark_pushed
+    from pianold.publish import pushing
 
-    mark_pushed(built_dist.dist_dir, current_version(built_dist.dist_dir))
+    with pushing(built_dist.dist_dir):
+        pass  # as if loaded into a store
     return built_dist
 
 

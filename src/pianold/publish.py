@@ -296,7 +296,8 @@ class _History:
             modified[plan.id] = dt.date.fromisoformat(old["modified"]) if same else today
         issued = today
         if previous is not None:  # a manifest of an older pianold has no "issued": it was built then, at the latest
-            issued = min(today, dt.date.fromisoformat(previous.manifest.get("issued") or previous.built.date().isoformat()))
+            first = previous.manifest.get("issued")
+            issued = min(today, dt.date.fromisoformat(first) if first else previous.built.date())
         return cls(issued, digests, modified)
 
 
@@ -409,12 +410,6 @@ def _fsync_tree(folder: Path) -> None:
         if path.is_file():
             with open(path, "rb") as fh:
                 os.fsync(fh.fileno())
-
-
-def mark_pushed(dist: Path, version: Version) -> None:
-    """Record that the remote store now holds `version`: servers using the store switch to it."""
-    with _lock(Path(dist)):
-        _switch(Path(dist), PUSHED, version.id)
 
 
 @contextmanager
