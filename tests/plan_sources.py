@@ -44,3 +44,12 @@ def only_problem(folder: Path) -> str:
     found = problems(folder)
     assert len(found) == 1, "\n".join(found)
     return found[0]
+
+
+def second_plan(data: Path, plan_id: str = "copia-psm") -> Path:
+    """A second plan in a copied data folder: the Bari plan again under another id, without links."""
+    folder = data / plan_id
+    shutil.copytree(data / "bari-psm-2030", folder)
+    edit(folder, TOML, 'id = "bari-psm-2030"', f'id = "{plan_id}"')
+    (folder / "links.csv").unlink()
+    return folder

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import shutil
 import subprocess
 import sys
 
@@ -15,6 +14,7 @@ from rdflib.namespace import DCAT, DCTERMS, OWL, XSD
 
 from conftest import BASE
 from live import http, start_server
+from plan_sources import second_plan
 
 
 def _build(data, dist):
@@ -24,11 +24,7 @@ def _build(data, dist):
 
 
 def test_a_plan_is_modified_when_its_data_changes_not_when_another_plan_does(plan_copy, tmp_path):
-    second = plan_copy / "copia-psm"
-    shutil.copytree(plan_copy / "bari-psm-2030", second)
-    toml = second / "plan.toml"
-    toml.write_text(toml.read_text(encoding="utf-8").replace('id = "bari-psm-2030"', 'id = "copia-psm"'), encoding="utf-8")
-    (second / "links.csv").unlink()
+    second = second_plan(plan_copy)
     dist = tmp_path / "dist"
     _build(plan_copy, dist)
 

@@ -127,12 +127,10 @@ def test_the_remote_store_answers_as_the_embedded_one(remote_server, live_server
 def test_a_push_removes_the_graphs_of_plans_no_longer_published(oxigraph_server, remote_server, tmp_path, plan_copy):
     import shutil as sh
 
+    from plan_sources import second_plan
+
     url, _ = oxigraph_server
-    second = plan_copy / "copia-psm"
-    sh.copytree(plan_copy / "bari-psm-2030", second)
-    toml = second / "plan.toml"
-    toml.write_text(toml.read_text(encoding="utf-8").replace('id = "bari-psm-2030"', 'id = "copia-psm"'), encoding="utf-8")
-    (second / "links.csv").unlink()
+    second = second_plan(plan_copy)
     dist = tmp_path / "dist"
     env = {**os.environ, "PIANOLD_STORE_URL": url + "/query"}
 
@@ -266,35 +264,8 @@ def test_the_row_cap_applies_to_a_remote_store(oxigraph_server, remote_server, t
 
 def test_a_store_trickling_its_answer_is_stopped_at_the_time_limit(tmp_path, stored_dist):
     """The time limit holds for the whole answer, not for each read of the socket."""
-    import threading
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(8)
-    held = []
-
-    def serve():
-        while True:
-            try:
-                conn, _ = sock.accept()
-            except OSError:
-                return
-            held.append(conn)
-
-            def trickle(conn=conn):
-                try:
-                    conn.recv(65536)
-                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\nContent-Length: 100000\r\n\r\n")
-                    for _ in range(60):
-                        conn.sendall(b" ")
-                        time.sleep(0.5)
-                except OSError:
-                    pass
-            threading.Thread(target=trickle, daemon=True).start()
-
-    threading.Thread(target=serve, daemon=True).start()
-    server = start_server(stored_dist.dist_dir, DATA, BASE, tmp_path / "log",
-                          env={"PIANOLD_STORE_URL": f"http://127.0.0.1:{sock.getsockname()[1]}/query", "PIANOLD_SPARQL_TIMEOUT": "2"})
+    url, stop = _store_trickling(think=0, interval=0.5, count=60)
+    server = start_server(stored_dist.dist_dir, DATA, BASE, tmp_path / "log", env={"PIANOLD_STORE_URL": url, "PIANOLD_SPARQL_TIMEOUT": "2"})
     try:
         started = time.monotonic()
         status, _, body = http(server.url + "/sparql?" + urllib.parse.urlencode({"query": "SELECT * WHERE { ?s ?p ?o }"}),
@@ -303,9 +274,58 @@ def test_a_store_trickling_its_answer_is_stopped_at_the_time_limit(tmp_path, sto
         assert time.monotonic() - started < 8
     finally:
         server.stop()
+        stop()
+
+
+def _store_trickling(think: float, interval: float, count: int):
+    """A SPARQL store on loopback that, for each query, thinks `think` seconds, sends the headers of
+    a long answer, then one byte every `interval` seconds, `count` times; (its query URL, a function
+    that stops it)."""
+    def trickle(conn):
+        time.sleep(think)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\nContent-Length: 100000\r\n\r\n")
+        for _ in range(count):
+            conn.sendall(b" ")
+            time.sleep(interval)
+
+    return _raw_store(trickle)
+
+
+def _raw_store(answer):
+    """A SPARQL store on loopback speaking raw HTTP: each connection, in a thread of its own, has
+    its request read whole, then `answer(conn)` writes what it will; (its query URL, a function
+    that stops it and closes the connections)."""
+    import threading
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    held = []
+
+    def handle(conn):
+        try:
+            _read_request(conn)
+            answer(conn)
+        except OSError:
+            pass
+
+    def serve():
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return
+            held.append(conn)
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+
+    def stop():
         sock.close()
         for conn in held:
             conn.close()
+
+    return f"http://127.0.0.1:{sock.getsockname()[1]}/query", stop
 
 
 def test_blank_nodes_and_empty_languages_from_other_stores_are_read():
@@ -386,6 +406,18 @@ def test_a_remote_answer_is_cut_at_the_row_cap_as_the_embedded_one(oxigraph_serv
 
 
 
+def _read_request(conn) -> None:
+    """Read a whole HTTP request (POST with a Content-Length) from a connection: closing one with
+    unread bytes would reset it under the client's feet."""
+    request = b""
+    while b"\r\n\r\n" not in request:
+        request += conn.recv(65536)
+    head, body = request.split(b"\r\n\r\n", 1)
+    length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+    while len(body) < length:
+        body += conn.recv(65536)
+
+
 def _store_sending(chunks: list[bytes]):
     """A one-answer SPARQL store on loopback that sends `chunks` as the body, each in its own write."""
     import threading
@@ -397,13 +429,7 @@ def _store_sending(chunks: list[bytes]):
     def serve():
         conn, _ = sock.accept()
         with conn:
-            request = b""
-            while b"\r\n\r\n" not in request:  # the whole request, or closing would reset the connection
-                request += conn.recv(65536)
-            head, body = request.split(b"\r\n\r\n", 1)
-            length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
-            while len(body) < length:
-                body += conn.recv(65536)
+            _read_request(conn)
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\nConnection: close\r\n\r\n")
             for chunk in chunks:
                 conn.sendall(chunk)
@@ -534,33 +560,14 @@ def test_a_store_breaking_off_a_chunked_answer_gives_502(tmp_path, stored_dist):
     """A store that stops mid-answer (killed, or its connection reset) while sending it chunked, as
     Oxigraph does: http.client raises IncompleteRead, which is no OSError, and the request ended
     in a 500 instead of the 502 of a store that cannot answer."""
-    import threading
+    def break_off(conn):
+        start = b'{"head": {"vars": ["s"]}, "results": {"bindings": [{"s": {"type": "uri", "value": "http://e/1"}}, '
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     + b"%x\r\n" % len(start) + start + b"\r\n" + b"400\r\n" + b'{"s": {"type"')
+        conn.close()
 
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(8)
-
-    def serve():
-        while True:
-            try:
-                conn, _ = sock.accept()
-            except OSError:
-                return
-            with conn:
-                request = b""
-                while b"\r\n\r\n" not in request:
-                    request += conn.recv(65536)
-                head, body = request.split(b"\r\n\r\n", 1)
-                length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
-                while len(body) < length:
-                    body += conn.recv(65536)
-                start = b'{"head": {"vars": ["s"]}, "results": {"bindings": [{"s": {"type": "uri", "value": "http://e/1"}}, '
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\nTransfer-Encoding: chunked\r\n\r\n"
-                             + b"%x\r\n" % len(start) + start + b"\r\n" + b"400\r\n" + b'{"s": {"type"')
-
-    threading.Thread(target=serve, daemon=True).start()
-    server = start_server(stored_dist.dist_dir, DATA, BASE, tmp_path / "log",
-                          env={"PIANOLD_STORE_URL": f"http://127.0.0.1:{sock.getsockname()[1]}/query"})
+    url, stop = _raw_store(break_off)
+    server = start_server(stored_dist.dist_dir, DATA, BASE, tmp_path / "log", env={"PIANOLD_STORE_URL": url})
     try:
         status, _, body = http(server.url + "/sparql?" + urllib.parse.urlencode({"query": "SELECT * WHERE { ?s ?p ?o }"}),
                                headers={"Accept": "text/csv"})
@@ -569,7 +576,7 @@ def test_a_store_breaking_off_a_chunked_answer_gives_502(tmp_path, stored_dist):
         assert status == 502, (status, body)
     finally:
         server.stop()
-        sock.close()
+        stop()
 
 
 def test_an_answer_with_a_byte_order_mark_is_read():
@@ -590,37 +597,17 @@ def test_the_time_limit_counts_from_the_query_not_from_the_store_s_first_byte():
     """The whole answer is read against one deadline from when the query is sent (as before answers
     were read as they arrive): a store that thinks for most of the limit before its headers, then
     trickles its body, was given a second full limit once the headers came."""
-    import threading
-
     from pianold.store.remote import RemoteStore, StoreTimeout
     from pianold.store.workers import QueryJob
 
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(1)
-
-    def serve():
-        conn, _ = sock.accept()
-        with conn:
-            try:
-                conn.recv(65536)
-                time.sleep(1.9)  # thinking, under the 2 s limit of each socket read
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\nContent-Length: 100000\r\n\r\n")
-                for _ in range(400):
-                    conn.sendall(b" ")
-                    time.sleep(0.1)
-            except OSError:
-                pass
-
-    threading.Thread(target=serve, daemon=True).start()
+    url, stop = _store_trickling(think=1.9, interval=0.1, count=400)  # thinking under the 2 s limit of each socket read
     started = time.monotonic()
     try:
         with pytest.raises(StoreTimeout, match="within 2 s"):
-            RemoteStore(f"http://127.0.0.1:{sock.getsockname()[1]}/query").sparql(
-                QueryJob("", "SELECT * {}", "text/csv", 100, 10 ** 6), 2)
+            RemoteStore(url).sparql(QueryJob("", "SELECT * {}", "text/csv", 100, 10 ** 6), 2)
         assert time.monotonic() - started < 3.4  # 2 s and a read; not 1.9 s + 2 s
     finally:
-        sock.close()
+        stop()
 
 
 def _store_answering(status: int, content_type: str, body: bytes, endless: bool = False):
