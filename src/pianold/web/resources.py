@@ -77,10 +77,7 @@ def resource(rest: str) -> Response:
     if kind == "resource":
         return see_other(path)
     if kind == "alias":  # iri: the resource it stands for, which negotiates its own documents
-        response = Response(status=303, headers={"Location": request.script_root + path_for_iri(current_app.config["PIANOLD"].base, iri)})
-        response.cache_control.public = True
-        response.cache_control.max_age = 300
-        return response
+        return _see(path_for_iri(current_app.config["PIANOLD"].base, iri))
     raise NotFoundHere(f"<{iri}> is not described here")
 
 
@@ -106,10 +103,14 @@ def see_other(path: str) -> Response:
     media = negotiate(request.headers.get("Accept"), [m for m, _ in OFFERS], ALIASES)
     if media is None:
         raise NotAcceptable(path, available=[(DOCUMENT_TYPES[e].split(";")[0], f"{path}.{e}") for e in DOCUMENT_TYPES])
-    ext = dict(OFFERS)[media]
-    response = Response(status=303)
-    response.headers["Location"] = f"{request.script_root}{path}.{ext}"
+    response = _see(f"{path}.{dict(OFFERS)[media]}")
     response.vary.add("Accept")
+    return response
+
+
+def _see(path: str) -> Response:
+    """303 See Other to a local path, cacheable for five minutes."""
+    response = Response(status=303, headers={"Location": request.script_root + path})
     response.cache_control.public = True
     response.cache_control.max_age = 300
     return cors(response)
