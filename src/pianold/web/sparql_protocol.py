@@ -44,6 +44,7 @@ SOLUTION_FORMATS = {
     "xml": "application/sparql-results+xml", "srx": "application/sparql-results+xml",
     "csv": "text/csv", "tsv": "text/tab-separated-values", "html": "text/html",
 }
+JSON_FORM = {False: "application/sparql-results+json", True: "application/ld+json"}  # by graph_form: what plain JSON stands for
 EXTENSIONS = {"application/sparql-results+json": "json", "application/sparql-results+xml": "xml", "text/csv": "csv",
               "text/tab-separated-values": "tsv", "text/turtle": "ttl", "application/n-triples": "nt",
               "application/rdf+xml": "rdf", "application/ld+json": "jsonld"}  # of a downloaded answer
@@ -232,7 +233,7 @@ def _media_for(wanted: str | None, accept: str | None, graph_form: bool) -> str:
         raise ProtocolError(406, "none of the media types in the Accept header can carry this query's results; available: "
                                  + ", ".join(offers[:-1]))
     if media == "application/json":  # plain JSON: the JSON form of the answer
-        return "application/ld+json" if graph_form else "application/sparql-results+json"
+        return JSON_FORM[graph_form]
     return media
 
 
@@ -240,8 +241,7 @@ def _media_for(wanted: str | None, accept: str | None, graph_form: bool) -> str:
 def _negotiate(accept: str | None, offers: tuple[str, ...], graph_form: bool) -> str | None:
     """Clients send the same few Accept headers again and again. Plain JSON is the answer's JSON
     form, so it is no answer to a client that excluded that form."""
-    json_form = "application/ld+json" if graph_form else "application/sparql-results+json"
-    return negotiate(accept, list(offers), {"application/json": json_form})
+    return negotiate(accept, list(offers), {"application/json": JSON_FORM[graph_form]})
 
 
 def pool(app) -> WorkerPool:
