@@ -45,6 +45,18 @@ def test_the_scan_reads_as_the_plain_scan(query):
     assert read(tokens, query) == read(plain_scan, query)
 
 
+PROLOGUES = ["", "PREFIX a: <http://a/> ", "prefix : <b>\n", "PREFIX a-b:<http://a#>PREFIX c_1: <c> ", "PREFIX x: <y> PREFIX x: <z>",
+             "\tPREFIX  e:\n<e>"]
+
+
+@hsettings(max_examples=3000, deadline=None)
+@given(st.sampled_from(PROLOGUES), st.lists(st.sampled_from(PIECES + ["PREFIX", "<q>", "PREFIX p: <q>"]), max_size=30).map("".join))
+def test_a_query_after_plain_prefix_declarations_reads_as_the_plain_scan(prologue, rest):
+    """The declarations are read once and kept (clients repeat them before every query): what
+    follows them, however it starts, reads as in one scan of the whole query."""
+    assert read(tokens, prologue + rest) == read(plain_scan, prologue + rest)
+
+
 @pytest.mark.parametrize("query, ambiguous", [
     ("SELECT * WHERE { ?s ?p ?o FILTER(?o<'>' && '<'>?o) }", 2),  # comparisons the engine may read as IRIs' starts
     ("SELECT * WHERE { ?s ?p ?o } VALUES (?a ?b) { (<http://a> <http://b>) }", 1),  # after a value: the second

@@ -66,10 +66,10 @@ def _cached(query: str) -> tuple[Token, ...]:
     return _scan(query)
 
 
-def _matches(query: str):
-    """(kind, text, start) of each token of the query, spaces included, as _TOKEN reads them one
-    after the other; Unreadable at the first character no token starts with."""
-    for m in _SCAN.finditer(query):  # every character is in a match: a token, or a gap
+def _matches(query: str, pos: int = 0):
+    """(kind, text, start) of each token of the query from `pos` on, spaces included, as _TOKEN
+    reads them one after the other; Unreadable at the first character no token starts with."""
+    for m in _SCAN.finditer(query, pos):  # every character is in a match: a token, or a gap
         kind = m.lastgroup
         if kind == "run":
             start = m.start()
@@ -81,8 +81,22 @@ def _matches(query: str):
             yield kind, m.group(), m.start()
 
 
+# Plain PREFIX declarations at the start of a query. Clients send the same few before every query;
+# read once, they are not read again. Each ends with an IRI's `>`, which no token reads past, and
+# the scan looks behind no position, so the rest of the query reads the same on its own.
+_PROLOGUE = re.compile(r"(?:[\ \t\r\n]*PREFIX[\ \t\r\n]+(?:[A-Za-z][A-Za-z0-9_\-]*)?:[\ \t\r\n]*<[^<>\"{}|^`\\\x00-\x20]*>)+", re.I)
+
+
+@functools.lru_cache(maxsize=64)
+def _prologue(text: str) -> tuple[Token, ...]:
+    return tuple(_token(Token, (kind, t, False)) for kind, t, _ in _matches(text) if kind != "space")
+
+
 def _scan(query: str) -> tuple[Token, ...]:
-    out = [_token(Token, (kind, text, False)) for kind, text, _ in _matches(query) if kind != "space"]
+    prologue = _PROLOGUE.match(query)
+    out = list(_prologue(prologue.group())) if prologue else []
+    out += [_token(Token, (kind, text, False)) for kind, text, _ in _matches(query, prologue.end() if prologue else 0)
+            if kind != "space"]
     opened = query.find("(")
     if opened >= 0 and "<" in query[opened:]:  # an IRI may follow a value inside parentheses: mark it
         parens = 0
