@@ -610,7 +610,7 @@ def test_the_time_limit_counts_from_the_query_not_from_the_store_s_first_byte():
         stop()
 
 
-def _store_answering(status: int, content_type: str, body: bytes, endless: bool = False):
+def _store_answering(status: int, content_type: str, body: bytes, endless: bool = False, headers: dict | None = None):
     """A SPARQL store on loopback that gives every request the same answer (or `body` without end);
     (its query URL, a function that stops it)."""
     import http.server
@@ -621,6 +621,8 @@ def _store_answering(status: int, content_type: str, body: bytes, endless: bool 
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             self.send_response(status)
             self.send_header("Content-Type", content_type)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             if not endless:
                 self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -696,6 +698,31 @@ def test_a_busy_store_is_a_503_to_retry_not_the_query_s_fault(tmp_path, stored_d
         finally:
             server.stop()
             stop()
+
+
+def test_a_busy_store_s_own_retry_after_is_passed_on(tmp_path, stored_dist):
+    """When the store says how long to wait, the client is told the same (in seconds, bounded)."""
+    url, stop = _store_answering(503, "text/plain", b"overloaded", headers={"Retry-After": "120"})
+    server = start_server(stored_dist.dist_dir, DATA, BASE, tmp_path / "log", env={"PIANOLD_STORE_URL": url})
+    try:
+        got, headers, body = http(server.url + "/sparql?" + urllib.parse.urlencode({"query": "ASK {}"}), headers={"Accept": "text/csv"})
+        assert got == 503 and headers["Retry-After"] == "120" and b"retry in 120 s" in body, (got, headers, body)
+    finally:
+        server.stop()
+        stop()
+
+
+@pytest.mark.parametrize("header, seconds", [
+    (None, 5), ("", 5), ("soon", 5), ("7", 7), (" 7 ", 7), ("0", 1), ("-3", 5), ("99999999999", 3600), ("٣", 5),
+    ("Sun, 29 Nov 2026 12:00:30 GMT", 30), ("Sun, 29 Nov 2026 11:00:00 GMT", 1),  # a date: from now; a past one: at once
+])
+def test_a_store_s_retry_after_is_read_as_seconds_or_a_date(header, seconds):
+    from datetime import datetime, timezone
+
+    from pianold.store.remote import retry_after
+
+    now = datetime(2026, 11, 29, 12, 0, 0, tzinfo=timezone.utc).timestamp()
+    assert retry_after(header, now=now) == seconds
 
 
 def test_a_long_head_is_searched_once_for_the_rows():

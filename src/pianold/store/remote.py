@@ -9,6 +9,7 @@ import hashlib
 import http.client
 import io
 import json
+import math
 import re
 import socket
 import time
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rdflib import Graph
+from werkzeug.http import parse_date
 
 import pyoxigraph as ox
 
@@ -37,6 +39,25 @@ PAGE_MAX_BYTES = 256 * 2 ** 20
 
 class StoreTimeout(StoreError):
     """The remote store did not answer in time."""
+
+
+BUSY_RETRY = 5  # seconds, when a busy store does not say
+MAX_RETRY = 3600  # a store's Retry-After is passed on up to an hour; a longer one reads as this
+
+
+def retry_after(header: str | None, now: float | None = None) -> int:
+    """A busy store's Retry-After (RFC 9110 §10.2.3: seconds, or an HTTP date) as whole seconds
+    for pianold's own answer, at least 1 and at most MAX_RETRY; BUSY_RETRY when it gives none or
+    nothing readable."""
+    value = (header or "").strip()
+    if value.isascii() and value.isdigit():
+        seconds = int(value[:7])
+    else:
+        when = parse_date(value) if value else None
+        if when is None:
+            return BUSY_RETRY
+        seconds = math.ceil(when.timestamp() - (time.time() if now is None else now))
+    return min(MAX_RETRY, max(1, seconds))
 
 
 class RemoteStore(Store):
@@ -68,7 +89,8 @@ class RemoteStore(Store):
         except urllib.error.HTTPError as err:
             detail = err.read(500).decode("utf-8", "replace").strip()
             if err.code in (429, 503):  # busy, not the query's fault
-                raise QueryFailed(503, f"the data store is busy ({err.code}); retry in a few seconds", retry_after=5) from None
+                wait = retry_after(err.headers.get("Retry-After"))
+                raise QueryFailed(503, f"the data store is busy ({err.code}); retry in {wait} s", retry_after=wait) from None
             if 400 <= err.code < 500:
                 raise QueryFailed(400, f"the store refused the query: {detail or err.reason}") from None
             raise StoreError(f"the store at {self.query_url} answered {err.code}: {detail or err.reason}") from None
