@@ -506,3 +506,23 @@ def test_a_concept_labelled_differently_in_two_rows_is_refused(plan_copy, tmp_pa
     taken = build(f'5.1.1,dct:subject,{unknown},A reason.,"edilizia sociale"',
                   f'5.1.1.a,dct:subject,{unknown},A reason.,"edilizia sociale"')
     assert taken.returncode == 0, taken.stderr
+
+
+@pytest.mark.parametrize("label, refused", [("politica della casa", False), ("", False), ("Politiche abitative", True)])
+def test_a_label_for_a_concept_pianold_lists_must_be_the_one_it_publishes(tmp_path, label, refused):
+    """pianold publishes its own Italian label for a EuroVoc concept it lists (politica della casa
+    for 2496): a different label in links.csv would be dropped without a word, so the row is
+    refused at its label cell, saying what to do; the listed label itself, or none, is taken."""
+    from pianold.ingest.errors import SourceError
+    from pianold.ingest.links_csv import read_links
+
+    path = tmp_path / "links.csv"
+    path.write_text("code,property,target,rationale,label\n"
+                    f'5.1.1,dct:subject,http://eurovoc.europa.eu/2496,About housing policy.,"{label}"\n', encoding="utf-8")
+    if not refused:
+        assert [link.label or "" for link in read_links(path, {"5.1.1"})] == [label]
+        return
+    with pytest.raises(SourceError) as err:
+        read_links(path, {"5.1.1"})
+    message = str(err.value)
+    assert "links.csv:2" in message and "'politica della casa'" in message and "leave the label empty" in message, message

@@ -50,6 +50,10 @@ def read_links(path: Path, codes: set[str]) -> list[LinkRecord]:
             problems.append(Problem(row.where("target"), f"target must be an http(s) IRI, not {target!r:.80}{_full_iri(PROPERTIES[prop], target)}"))
         elif PROPERTIES[prop] != "match" and (why := check_target(PROPERTIES[prop], target, labelled=bool(label))):
             problems.append(Problem(row.where("target"), why))
+        elif label and (known := concept(target)) is not None and known.label_it and label != known.label_it:
+            # pianold publishes its own label for a concept it lists: a different one here would be dropped unseen
+            problems.append(Problem(row.where("label"), f"pianold lists {target} with the label {known.label_it!r} and publishes "
+                                                        f"that one; leave the label empty in this row (not {label!r:.80})"))
         if not rationale:
             problems.append(Problem(row.where("rationale"), "every link needs a one-line rationale"))
         key = (code, prop, target)
