@@ -217,6 +217,16 @@ def test_service_description(live_server):
     assert (None, URIRef(sd + "feature"), URIRef(sd + "BasicFederatedQuery")) not in g  # SERVICE calls nothing without an allowlist
 
 
+def test_service_description_as_plain_json_is_json_ld(live_server):
+    """The description is a graph: `Accept: application/json` gets JSON-LD, as dereference gives it, not Turtle."""
+    status, headers, body = http(live_server.url + "/sparql", headers={"Accept": "application/json"})
+    assert status == 200 and headers["Content-Type"].startswith("application/ld+json")
+    g = Graph().parse(data=json.loads(body), format="json-ld")
+    assert (URIRef(f"{BASE}/sparql"), URIRef("http://www.w3.org/ns/sparql-service-description#endpoint"), None) in g
+    status, headers, _ = http(live_server.url + "/sparql", headers={"Accept": "application/ld+json;q=0, application/json"})
+    assert not headers["Content-Type"].startswith("application/ld+json")  # refused JSON-LD: not sent as plain JSON
+
+
 def test_cached_answer_has_etag_and_304(live_server):
     url = live_server.url + "/sparql?" + urllib.parse.urlencode({"query": ACTIONS})
     status, headers, _ = http(url, headers={"Accept": "text/csv"})
