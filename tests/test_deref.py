@@ -402,3 +402,32 @@ def test_a_type_excluded_with_q0_is_never_the_answer_through_an_alias(live_serve
             assert status == 406, accept
         else:
             assert status == 303 and headers["location"].endswith(answer), accept
+
+
+def test_documents_state_the_literals_as_published(live_server):
+    """A resource's document holds its triples as the dumps and the catalogue publish them. Oxigraph
+    stores derived integer types as xsd:integer, so a level's psm:depth (xsd:positiveInteger, the
+    ontology's range and the shapes' datatype) and a distribution's dcat:byteSize
+    (xsd:nonNegativeInteger, as DCAT-AP requires) came out of the store as xsd:integer."""
+    import gzip
+
+    from rdflib import BNode
+
+    published = Graph()
+    published.parse(data=gzip.decompress(request(live_server, "GET", "/dumps/all.nt.gz")[2]).decode(), format="nt")
+    published.parse(data=request(live_server, "GET", "/catalog.nt")[2].decode(), format="nt")
+    described = tuple(f"{BASE}/{root}" for root in ("data/", "catalog", "onto/"))  # not the dumps, the endpoint, the home page
+    subjects = {s for s in published.subjects() if isinstance(s, URIRef) and str(s).startswith(described)}
+    assert URIRef(f"{BASE}/data/plan/bari-psm-2030/level/axis") in subjects
+    assert URIRef(f"{BASE}/catalog/distribution/all-nt-gz") in subjects
+    for subject in sorted(subjects):
+        if subject == URIRef(f"{BASE}/onto/psm"):
+            continue  # its document is the whole ontology
+        status, _, body = request(live_server, "GET", live_server.iri_to_url(str(subject))[len(live_server.url):] + ".nt")
+        assert status == 200, subject
+        served = Graph().parse(data=body.decode(), format="nt")
+
+        def own(graph):
+            return {(p, o) for p, o in graph.predicate_objects(subject) if not isinstance(o, BNode)}
+
+        assert own(served) == own(published), subject
