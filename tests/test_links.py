@@ -290,6 +290,23 @@ def test_link_discovers_reviews_and_publishes(other_city, plan_copy, tmp_path):
     assert [str(catalog.value(l, VOID.objectsTarget)) for l in linksets] == [f"{BASE}/data/plan/test-tre-livelli"]
 
 
+def test_link_reads_every_element_of_an_endpoint_with_a_row_limit(other_city, tmp_path):
+    """An endpoint answering at most 4 rows a query (pianold's sparql_max_rows, said with
+    X-Pianold-Truncated) still gives `pianold link` all its elements and targets: the command
+    read the first 4 rows only and proposed matches against those, saying nothing."""
+    from pianold.linking import remote_elements
+
+    folder = tmp_path / "capped"
+    shutil.copytree(FIXTURE, folder / "data" / "test-tre-livelli")
+    capped = start_server(folder / "dist", folder / "data", BASE, folder / "server.log", env={"PIANOLD_SPARQL_MAX_ROWS": "4"})
+    try:
+        whole = {e.iri: (e.label, e.code, e.targets) for e in remote_elements(other_city.url + "/sparql")}
+        assert len(whole) == 12
+        assert {e.iri: (e.label, e.code, e.targets) for e in remote_elements(capped.url + "/sparql", timeout=60)} == whole
+    finally:
+        capped.stop()
+
+
 _HELD: list = []  # accepted connections stay open (and silent) until the test process ends
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import os
@@ -215,6 +216,28 @@ def test_service_description(live_server):
                              headers={"Accept": "application/sparql-results+json"})[2])["results"]["bindings"]
     assert {b["g"]["value"] for b in listed} == named
     assert (None, URIRef(sd + "feature"), URIRef(sd + "BasicFederatedQuery")) not in g  # SERVICE calls nothing without an allowlist
+
+
+def test_the_query_page_says_what_the_default_graph_holds(live_server):
+    """The page said the default graph is "the union of the plans": it is also the ontology and the
+    catalogue (a query for titles meets the distributions), as the service description says."""
+    page = http(live_server.url + "/sparql", headers={"Accept": "text/html"})[2].decode()
+    query = "ASK { ?d a <http://www.w3.org/ns/dcat#Distribution> ; <http://purl.org/dc/terms/title> ?t }"
+    body = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": query}),
+                headers={"Accept": "application/sparql-results+json"})[2]
+    assert json.loads(body)["boolean"] is True
+    assert "each plan, the ontology and the catalogue are named graphs; the default graph is their union" in page
+    assert "ogni piano, l'ontologia e il catalogo sono grafi con nome" in html.unescape(page)
+
+
+def test_service_description_as_plain_json_is_json_ld(live_server):
+    """The description is a graph: `Accept: application/json` gets JSON-LD, as dereference gives it, not Turtle."""
+    status, headers, body = http(live_server.url + "/sparql", headers={"Accept": "application/json"})
+    assert status == 200 and headers["Content-Type"].startswith("application/ld+json")
+    g = Graph().parse(data=json.loads(body), format="json-ld")
+    assert (URIRef(f"{BASE}/sparql"), URIRef("http://www.w3.org/ns/sparql-service-description#endpoint"), None) in g
+    status, headers, _ = http(live_server.url + "/sparql", headers={"Accept": "application/ld+json;q=0, application/json"})
+    assert not headers["Content-Type"].startswith("application/ld+json")  # refused JSON-LD: not sent as plain JSON
 
 
 def test_cached_answer_has_etag_and_304(live_server):

@@ -9,6 +9,7 @@ import io
 import re
 import socket
 import threading
+import time
 import unicodedata
 import urllib.error
 from dataclasses import dataclass, field
@@ -28,6 +29,10 @@ SELECT ?e ?label ?plan ?code ?target WHERE {
   OPTIONAL { ?e skos:notation ?code }
   OPTIONAL { ?e psm:contributesTo|dct:subject ?target }
 }"""
+# The remote elements are read in pages, in a total order, so an endpoint's row limit (pianold's
+# sparql_max_rows, which it signals with X-Pianold-Truncated) never silently leaves elements out.
+PAGE_ROWS = 5000
+PAGE_ORDER = "ORDER BY ?e ?target ?label ?plan ?code"
 LINK_COLUMNS = ["code", "property", "target", "rationale", "label"]  # links.csv
 CLOSE = 0.55  # score from which a candidate is proposed as skos:closeMatch rather than relatedMatch
 
@@ -118,16 +123,38 @@ class EndpointError(Exception):
 def remote_elements(endpoint: str, timeout: float = 30.0) -> list[Element]:
     """Plan elements served by a SPARQL 1.1 endpoint, with their SDG/EuroVoc targets."""
     from SPARQLWrapper import JSON, SPARQLWrapper
-    from SPARQLWrapper.SPARQLExceptions import EndPointNotFound, SPARQLWrapperException
 
     if not re.match(r"^https?://[^\s]+$", endpoint):
         raise EndpointError(f"the endpoint must be an http(s) URL, not {endpoint!r:.80}")
     client = SPARQLWrapper(endpoint, agent="pianold-link")
-    client.setQuery(ELEMENTS_QUERY)
     client.setReturnFormat(JSON)
     client.setTimeout(int(max(timeout, 1)))
+    deadline = time.monotonic() + timeout
+    bindings: list = []
+    page = PAGE_ROWS
+    while True:
+        client.setQuery(f"{ELEMENTS_QUERY}\n{PAGE_ORDER} LIMIT {page} OFFSET {len(bindings)}")
+        rows, truncated = _page(client, endpoint, deadline - time.monotonic(), timeout)
+        bindings.extend(rows)
+        if truncated and rows:  # the endpoint's row limit is below our page: go on at its size
+            page = len(rows)
+        elif len(rows) < page:
+            break
+    return _elements(bindings)
+
+
+def _page(client, endpoint: str, seconds: float, timeout: float) -> tuple[list, bool]:
+    """One page of rows, and whether the endpoint said it cut them short (X-Pianold-Truncated)."""
+    from SPARQLWrapper.SPARQLExceptions import EndPointNotFound, SPARQLWrapperException
+
+    def query():
+        result = client.query()
+        return result.convert(), result.info().get("x-pianold-truncated") is not None
+
     try:
-        data = _within(timeout, lambda: client.query().convert())
+        if seconds <= 0:
+            raise TimeoutError
+        data, truncated = _within(seconds, query)
     except urllib.error.HTTPError as err:
         raise EndpointError(f"{endpoint} answered HTTP {err.code} {err.reason}: is it a SPARQL endpoint?") from None
     except EndPointNotFound:
@@ -145,7 +172,7 @@ def remote_elements(endpoint: str, timeout: float = 30.0) -> list[Element]:
         raise EndpointError(f"{endpoint} did not answer with SPARQL JSON results ({str(err)[:120]})") from None
     except OSError as err:
         raise EndpointError(f"cannot reach {endpoint}: {err}") from None
-    return _elements(_bindings(data, endpoint))
+    return _bindings(data, endpoint), truncated
 
 
 def _within(seconds: float, work):

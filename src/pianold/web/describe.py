@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
-from rdflib import Graph, URIRef
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import DCAT, XSD
 
 from pianold.store import Store
-from pianold.vocab import ONTOLOGY_IRI
+from pianold.vocab import ONTOLOGY_IRI, PSM
 
 _IRI_OK = re.compile(r'^[^\s<>"{}|^`\\]+$')
 INCOMING_LIMIT = 500
@@ -42,13 +43,29 @@ def alias_of(store: Store, iri: str) -> str | None:
     return None
 
 
+# Literals of a derived integer type, by property, as the build writes them (model.py, catalog.py).
+# Oxigraph stores them as xsd:integer ("1"^^xsd:positiveInteger comes back "1"^^xsd:integer), so a
+# document made from the store would contradict the dumps, the ontology's range and the shapes.
+PUBLISHED_DATATYPES = {PSM.depth: XSD.positiveInteger, DCAT.byteSize: XSD.nonNegativeInteger}
+
+
+def as_published(graph: Graph) -> Graph:
+    """`graph` with the literals of PUBLISHED_DATATYPES' properties typed as the build wrote them."""
+    for prop, datatype in PUBLISHED_DATATYPES.items():
+        for s, o in list(graph.subject_objects(prop)):
+            if isinstance(o, Literal) and o.datatype == XSD.integer:
+                graph.remove((s, prop, o))
+                graph.add((s, prop, Literal(str(o), datatype=datatype)))
+    return graph
+
+
 def describe(store: Store, iri: str) -> Graph:
     """Own triples, labels of the resources they point at (parent, children, plan …),
     and incoming links with their subjects' labels. The ontology IRI describes the whole ontology."""
     iri = safe_iri(iri)
     if iri == ONTOLOGY_IRI:
-        return store.graph_query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{iri}> {{ ?s ?p ?o }} }}")
-    return store.graph_query(PREFIXES + f"""
+        return as_published(store.graph_query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{iri}> {{ ?s ?p ?o }} }}"))
+    return as_published(store.graph_query(PREFIXES + f"""
         CONSTRUCT {{ <{iri}> ?p ?o . ?o ?lp ?label . ?s ?ip <{iri}> . ?s ?slp ?slabel . }}
         WHERE {{
           {{ <{iri}> ?p ?o .
@@ -56,7 +73,7 @@ def describe(store: Store, iri: str) -> Graph:
           UNION
           {{ {{ SELECT DISTINCT ?s ?ip WHERE {{ ?s ?ip <{iri}> }} LIMIT {INCOMING_LIMIT} }}
              OPTIONAL {{ ?s ?slp ?slabel . VALUES ?slp {{ {LABEL_PROPS} }} }} }}
-        }}""")
+        }}"""))
 
 
 def ancestors(store: Store, iri: str) -> list[dict]:

@@ -22,6 +22,8 @@ OFFERS = [
     ("text/html", "html"), ("text/turtle", "ttl"), ("application/ld+json", "jsonld"),
     ("application/rdf+xml", "rdf"), ("application/n-triples", "nt"),
     ("application/json", "jsonld"), ("application/xml", "rdf"), ("text/plain", "nt"),
+    # Turtle is N3 too: rdflib's parse(format="n3") and older clients ask for text/n3 (else they get HTML)
+    ("text/n3", "ttl"), ("application/x-turtle", "ttl"),
 ]
 DOCUMENT_TYPES = {
     "html": "text/html; charset=utf-8",

@@ -72,7 +72,8 @@ def endpoint() -> Response:
 def _without_query() -> Response:
     """A bare GET: the query page for a browser, the service description for a machine."""
     media = negotiate(request.headers.get("Accept"), ["text/html", "text/turtle", "application/n-triples",
-                                                      "application/rdf+xml", "application/ld+json"])
+                                                      "application/rdf+xml", "application/ld+json", "application/json"],
+                      {"application/json": "application/ld+json"})  # a graph: plain JSON is JSON-LD, as in dereference
     if media == "text/html":
         response = Response(render_template("sparql.html", max_link=MAX_LINK, query=request.args.get("example_query") or EXAMPLES[0]["query"],
                                             examples=EXAMPLES, prefixes=PREFIXES, answer=None),
@@ -82,7 +83,8 @@ def _without_query() -> Response:
     from pianold.formats import BY_EXTENSION, serialize
     from pianold.web.service_description import service_description
 
-    ext = {"text/turtle": "ttl", "application/n-triples": "nt", "application/rdf+xml": "rdf", "application/ld+json": "jsonld"}.get(media, "ttl")
+    ext = {"text/turtle": "ttl", "application/n-triples": "nt", "application/rdf+xml": "rdf", "application/ld+json": "jsonld",
+           "application/json": "jsonld"}.get(media, "ttl")
     version = g.snapshot.version
     settings = current_app.config["PIANOLD"]
     body = serialize(service_description(settings.base + "/sparql", version.manifest, bool(settings.sparql_service_allowlist)),

@@ -17,34 +17,38 @@ SELECT ?plan ?title ?publisher ?start ?end WHERE {
   FILTER(lang(?title) = "it")
 }"""},
     {"title": "Azioni per asse", "title_en": "Actions per axis", "query": PREFIXES + """
-SELECT ?axisCode ?axis (COUNT(?action) AS ?actions) WHERE {
-  ?axis_ a psm:Axis ; skos:notation ?axisCode ; skos:prefLabel ?axis .
+SELECT ?plan ?axisCode ?axis (COUNT(?action) AS ?actions) WHERE {
+  ?axis_ a psm:Axis ; skos:inScheme ?plan ; skos:notation ?axisCode ; skos:prefLabel ?axis .
   OPTIONAL { ?action a psm:Action ; skos:broader+ ?axis_ . }
 }
-GROUP BY ?axisCode ?axis
-ORDER BY xsd:integer(?axisCode)"""},
+GROUP BY ?plan ?axisCode ?axis
+ORDER BY ?plan xsd:integer(?axisCode)"""},
     {"title": "Percorso completo di un'azione", "title_en": "Full path of an action", "query": PREFIXES + """
-SELECT ?depth ?level ?code ?title WHERE {
-  ?action skos:notation "5.1.1.a" .
+SELECT ?plan ?depth ?level ?code ?title WHERE {
+  ?action skos:notation "5.1.1.a" ; skos:inScheme ?plan .
   ?action skos:broader* ?node .
   ?node skos:notation ?code ; skos:prefLabel ?title ; psm:level ?l .
   ?l psm:depth ?depth ; skos:prefLabel ?level .
   FILTER(lang(?level) = "it")
 }
-ORDER BY ?depth"""},
+ORDER BY ?plan ?depth"""},
     {"title": "Obiettivi e obiettivi specifici dell'asse 5", "title_en": "Objectives of axis 5", "query": PREFIXES + """
-SELECT ?objective ?objectiveTitle ?specific ?specificTitle WHERE {
-  ?axis a psm:Axis ; skos:notation "5" .
+SELECT ?plan ?objective ?objectiveTitle ?specific ?specificTitle WHERE {
+  ?axis a psm:Axis ; skos:inScheme ?plan ; skos:notation "5" .
   ?o skos:broader ?axis ; skos:notation ?objective ; skos:prefLabel ?objectiveTitle .
   ?s skos:broader ?o ; skos:notation ?specific ; skos:prefLabel ?specificTitle .
 }
-ORDER BY ?objective ?specific"""},
-    {"title": "Azioni senza collegamento agli SDG", "title_en": "Actions without an SDG link", "query": PREFIXES + """
-SELECT ?code ?title WHERE {
-  ?action a psm:Action ; skos:notation ?code ; skos:prefLabel ?title .
-  FILTER NOT EXISTS { ?action psm:contributesTo ?sdg }
+ORDER BY ?plan ?objective ?specific"""},
+    {"title": "Traguardi SDG di ogni azione (prima le azioni senza)", "title_en": "SDG targets of each action (unlinked first)",
+     "query": PREFIXES + """
+SELECT ?plan ?code ?title ?target ?targetTitle WHERE {
+  ?action a psm:Action ; skos:inScheme ?plan ; skos:notation ?code ; skos:prefLabel ?title .
+  OPTIONAL {
+    ?action psm:contributesTo ?sdg . ?sdg skos:notation ?target ; skos:prefLabel ?targetTitle .
+    FILTER(lang(?targetTitle) = "it")
+  }
 }
-ORDER BY ?code"""},
+ORDER BY BOUND(?target) ?plan ?code ?target"""},
     {"title": "Cerca nei titoli", "title_en": "Search the titles", "query": PREFIXES + """
 SELECT ?element ?code ?title WHERE {
   ?element a psm:PlanElement ; skos:notation ?code ; skos:prefLabel ?title .
@@ -52,11 +56,11 @@ SELECT ?element ?code ?title WHERE {
 }
 ORDER BY ?code"""},
     {"title": "Assi con il loro motto", "title_en": "Axes and their mottos", "query": PREFIXES + """
-SELECT ?code ?title ?motto WHERE {
-  ?axis a psm:Axis ; skos:notation ?code ; skos:prefLabel ?title .
+SELECT ?plan ?code ?title ?motto WHERE {
+  ?axis a psm:Axis ; skos:inScheme ?plan ; skos:notation ?code ; skos:prefLabel ?title .
   OPTIONAL { ?axis psm:motto ?motto }
 }
-ORDER BY xsd:integer(?code)"""},
+ORDER BY ?plan xsd:integer(?code)"""},
     {"title": "Livelli di ogni piano", "title_en": "Levels of every plan", "query": PREFIXES + """
 SELECT ?plan ?depth ?level (COUNT(?e) AS ?elements) WHERE {
   ?plan psm:hasLevel ?l . ?l psm:depth ?depth ; skos:prefLabel ?level .
@@ -66,10 +70,12 @@ SELECT ?plan ?depth ?level (COUNT(?e) AS ?elements) WHERE {
 GROUP BY ?plan ?depth ?level
 ORDER BY ?plan ?depth"""},
     {"title": "Corrispondenze tra piani", "title_en": "Matches across plans", "query": PREFIXES + """
-SELECT ?element ?title ?match ?property WHERE {
+SELECT ?element ?title ?property ?match ?matchTitle WHERE {
   VALUES ?property { skos:closeMatch skos:relatedMatch skos:exactMatch }
   ?element ?property ?match ; skos:prefLabel ?title .
-}"""},
+  OPTIONAL { ?match skos:prefLabel ?matchTitle }
+}
+ORDER BY ?element ?match"""},
     {"title": "Descrizione di un'azione (grafo)", "title_en": "Describe an action (graph)", "query": PREFIXES + """
 CONSTRUCT { ?action ?p ?o } WHERE {
   ?action skos:notation "5.2.2.a" ; ?p ?o .
