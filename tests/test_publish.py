@@ -144,6 +144,36 @@ def test_a_new_store_layout_publishes_a_new_version(tmp_path, monkeypatch):
     assert bool(store.query(f"ASK {{ <{PLAN}> ?p ?o }}"))  # the default graph, without asking for the union
 
 
+def test_pianold_s_own_files_changed_publish_a_new_version(tmp_path, monkeypatch):
+    """A checkout updated without a new release number (an editable install follows the working
+    tree) may build and render otherwise: the next build is not skipped nor reused, so answers get
+    new validators instead of a 304 that keeps what the old code made."""
+    import pianold.publish as publish
+    from pianold.publish import is_current
+
+    old = build(settings_for(DATA, tmp_path / "d"))
+    assert old.manifest["pianold_files"] == publish.own_files_digest()
+    monkeypatch.setattr(publish, "own_files_digest", lambda: "0" * 64)
+    settings = settings_for(DATA, tmp_path / "d")
+    assert not is_current(settings)
+    new = build(settings)
+    assert new.id != old.id and is_current(settings) and new.manifest["pianold_files"] == "0" * 64
+
+
+def test_the_digest_of_pianold_s_files_reads_names_and_contents(tmp_path):
+    from pianold.resources import files_digest, own_files_digest
+
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / "b.html").write_text("<p>")
+    files = {"pianold/a.py": tmp_path / "a.py", "pianold/templates/b.html": tmp_path / "b.html"}
+    first = files_digest(files)
+    assert files_digest(dict(reversed(files.items()))) == first  # the order found on disk does not matter
+    (tmp_path / "b.html").write_text("<p>.")
+    assert files_digest(files) != first
+    assert files_digest({"pianold/c.py": tmp_path / "a.py", "pianold/templates/b.html": tmp_path / "b.html"}) != files_digest(files)
+    assert len(own_files_digest()) == 64
+
+
 def test_sources_edited_without_changing_the_data_keep_the_version_and_are_current(tmp_path, plan_copy):
     from pianold.publish import is_current
 

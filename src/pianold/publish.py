@@ -47,7 +47,7 @@ from pianold.formats import (GRAPH_FORMATS, JSONLD, JSONLD_CONTEXT, NQUADS, RDFX
                              ntriples_chunks, serialize, sorted_ntriples, write_from_lines)
 from pianold.ingest import PlanRecord, Problem, SourceError, check_links, load_plan
 from pianold.model import plan_graph
-from pianold.resources import ontology_file, shapes_files
+from pianold.resources import ontology_file, own_files_digest, shapes_files
 from pianold.store.oxigraph import STORE_LAYOUT, merge_named_graphs
 from pianold.validate import Report, validate
 from pianold.vocab import ONTOLOGY_IRI, bind_prefixes
@@ -208,7 +208,7 @@ def publish(settings: Settings, built: Built) -> Version:
         h = hashlib.sha256()
         for chunk in _nquads(lines):
             h.update(chunk)
-        h.update(f"\n{settings.base}\n{__version__}\n{STORE_LAYOUT}".encode())
+        h.update(f"\n{settings.base}\n{__version__}\n{own_files_digest()}\n{STORE_LAYOUT}".encode())
         for plan in built.plans:  # what only the catalogue says (contact, keywords, themes…) is published too
             h.update(repr(plan.meta()).encode())
         # the catalogue's dates too: sources put back as they were in a version still kept must not
@@ -369,6 +369,7 @@ def _write_version(folder: Path, version_id: str, settings: Settings, built: Bui
         "catalog": str(catalog.identifier),
         "base": settings.base,
         "pianold": __version__,
+        "pianold_files": own_files_digest(),  # which of pianold's own files built it (resources.own_files_digest)
         "plans": [
             {"id": p.id, "iri": str(settings.uris.plan(p.id)), "title": p.title,
              "triples": built.stats[str(settings.uris.plan(p.id))].triples,
@@ -481,7 +482,7 @@ def current_version(dist: Path, link_name: str = CURRENT) -> Version | None:
 
 def sources_digest(settings: Settings) -> str:
     """A digest of everything a build reads, to tell whether the published version is stale."""
-    h = hashlib.sha256(f"{settings.base}\n{__version__}\n{STORE_LAYOUT}\n".encode())
+    h = hashlib.sha256(f"{settings.base}\n{__version__}\n{own_files_digest()}\n{STORE_LAYOUT}\n".encode())
     inputs = [p for p in sorted(Path(settings.data_dir).rglob("*")) if p.is_file()]
     for path in [*inputs, ontology_file(), *shapes_files()]:
         h.update(str(path.relative_to(path.parents[1])).encode() + b"\0" + path.read_bytes() + b"\0")
