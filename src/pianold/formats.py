@@ -127,7 +127,7 @@ def jsonld_from_lines(lines: list[bytes]) -> bytes:
 
 def jsonld_chunks(lines: list[bytes]) -> Iterator[bytes]:
     """JSON-LD 1.1 of sorted N-Triples lines: one node object per subject in subject order, compact
-    IRIs from the inline @context (the one published at {base}/context.jsonld), so documents parse
+    IRIs from the inline @context (the one published at {base}/dumps/context.jsonld), so documents parse
     without fetching anything. Streams: a million triples need no graph, nor the document, in memory."""
     import pyoxigraph
 
