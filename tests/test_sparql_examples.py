@@ -1,10 +1,12 @@
-"""The query page's example gallery against real servers: every example runs and answers on the
-Bari data, and each row names the plan it is about, so a second plan on the same server adds rows
-of its own and changes none about Bari (an example grouping by axis code and title summed two plans' actions)."""
+"""The query page's example gallery against real servers: every example, as the page offers it,
+runs and answers on the Bari data, and each row names the plan it is about, so a second plan on the
+same server adds rows of its own and changes none about Bari (an example grouping by axis code and
+title summed two plans' actions); on another city's plan alone the examples answer too."""
 
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 import shutil
@@ -13,13 +15,15 @@ import urllib.parse
 import pytest
 from rdflib import Graph
 
-from conftest import BASE, DATA
+from conftest import BASE, DATA, ROOT
 from live import http, start_server
 from plan_sources import second_plan
 from pianold.web.sparql_examples import EXAMPLES
 
 PLAN_IRI = re.compile(re.escape(BASE) + r"/data/plan/([^/]+)")
-SELECTS = [e for e in EXAMPLES if "CONSTRUCT" not in e["query"]]
+SELECTS = [i for i, e in enumerate(EXAMPLES) if "CONSTRUCT" not in e["query"]]
+GRAPH = next(i for i, e in enumerate(EXAMPLES) if "CONSTRUCT" in e["query"])
+_EXAMPLE_LINK = re.compile(r'<li><a href="/sparql\?([^"]+)">([^<]+)</a>')
 MATCHES = "Matches across plans"  # Bari links to no other plan: this one answers only where a plan does
 
 
@@ -40,6 +44,16 @@ def two_plans(tmp_path_factory):
     assert "Traceback" not in (folder / "server.log").read_text(errors="replace")
 
 
+def served_examples(server) -> list[dict]:
+    """The gallery as the query page offers it: (title, query) of each example's link."""
+    status, _, body = http(server.url + "/sparql", headers={"Accept": "text/html"})
+    assert status == 200
+    found = [{"title": html.unescape(title), "query": urllib.parse.parse_qs(html.unescape(link))["query"][0]}
+             for link, title in _EXAMPLE_LINK.findall(body.decode())]
+    assert len(found) == len(EXAMPLES)
+    return found
+
+
 def rows(server, query: str) -> list[tuple[str, ...]]:
     status, _, body = http(server.url + "/sparql?" + urllib.parse.urlencode({"query": query}), headers={"Accept": "text/csv"})
     assert status == 200, body
@@ -55,21 +69,45 @@ def plan_of(row: tuple[str, ...]) -> str | None:
     return None
 
 
-@pytest.mark.parametrize("example", SELECTS, ids=[e["title_en"] for e in SELECTS])
-def test_each_example_answers_about_each_plan_apart(live_server, two_plans, example):
+@pytest.mark.parametrize("index", SELECTS, ids=[EXAMPLES[i]["title_en"] for i in SELECTS])
+def test_each_example_answers_about_each_plan_apart(live_server, two_plans, index):
+    example = served_examples(live_server)[index]
     alone = rows(live_server, example["query"])
-    assert alone or example["title_en"] == MATCHES, "no row on the Bari data"
+    assert alone or EXAMPLES[index]["title_en"] == MATCHES, "no row on the Bari data"
     assert [r for r in alone if plan_of(r) != "bari-psm-2030"] == [], "rows that do not say which plan they are about"
+    assert served_examples(two_plans)[index] == example  # Bari is the first plan: its elements are the ones named
     both = rows(two_plans, example["query"])
     assert sorted(r for r in both if plan_of(r) == "bari-psm-2030") == sorted(alone)  # the copy changes nothing about Bari
     assert any(plan_of(r) == "copia-psm" for r in both)  # and answers for itself
     assert all(plan_of(r) in ("bari-psm-2030", "copia-psm") for r in both)
 
 
-def test_the_graph_example_describes_an_action(live_server):
-    (example,) = [e for e in EXAMPLES if "CONSTRUCT" in e["query"]]
-    status, _, body = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": example["query"]}),
-                           headers={"Accept": "text/turtle"})
+def describes(server, query: str) -> set[str]:
+    status, _, body = http(server.url + "/sparql?" + urllib.parse.urlencode({"query": query}), headers={"Accept": "text/turtle"})
     assert status == 200
-    graph = Graph().parse(data=body.decode(), format="turtle")
-    assert {str(s) for s in graph.subjects()} == {f"{BASE}/data/plan/bari-psm-2030/action/5.2.2.a"}
+    return {str(s) for s in Graph().parse(data=body.decode(), format="turtle").subjects()}
+
+
+def test_the_graph_example_describes_an_action(live_server):
+    example = served_examples(live_server)[GRAPH]
+    assert describes(live_server, example["query"]) == {f"{BASE}/data/plan/bari-psm-2030/action/5.1.1.b"}
+    assert "asse 5" in served_examples(live_server)[3]["title"]
+
+
+def test_the_examples_name_elements_of_another_city_s_plan(tmp_path):
+    """A deployment publishing another plan alone (three levels, Asse > Strategia > Azione, with
+    codes such as 1.1.1) is offered examples about its own elements, and each answers there."""
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "three-level-plan", data / "test-tre-livelli")
+    server = start_server(tmp_path / "dist", data, BASE, tmp_path / "server.log")
+    try:
+        examples = served_examples(server)
+        for index in SELECTS:
+            found = rows(server, examples[index]["query"])
+            assert found or EXAMPLES[index]["title_en"] == MATCHES, examples[index]["title"]
+            assert {plan_of(r) for r in found} <= {"test-tre-livelli"}
+        assert describes(server, examples[GRAPH]["query"]) == {f"{BASE}/data/plan/test-tre-livelli/action/1.1.2"}
+        assert examples[3]["title"] == "I due livelli sotto l'asse 1"
+    finally:
+        server.stop()
+

@@ -11,11 +11,12 @@ from flask import Blueprint, Response, current_app, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from pianold.sparql_guard import Refused
+from pianold.store.base import StoreError
 from pianold.store.workers import QueryAnswer, QueryFailed
 from pianold.web.caching import Representation, cors, etag_for, preflight
 from pianold.web.conneg import negotiate
 from pianold.web.fastpath import mark_cacheable
-from pianold.web.sparql_examples import EXAMPLES, PREFIXES
+from pianold.web.sparql_examples import PREFIXES, gallery, sample_codes, sample_query
 from pianold.web.sparql_protocol import PARSED, PATH, ProtocolError, ProtocolRequest, answer
 
 bp = Blueprint("sparql", __name__)
@@ -69,14 +70,28 @@ def endpoint() -> Response:
     return page
 
 
+def _examples() -> list[dict]:
+    """The gallery, naming elements of the first published plan (read once per data version)."""
+    snapshot = g.snapshot
+    plans = snapshot.version.manifest["plans"]
+
+    def make() -> list[dict]:
+        return gallery(sample_codes(snapshot.store.table_query(sample_query(plans[0]["iri"])) if plans else []))
+
+    try:
+        return current_app.extensions["pianold.documents"].get((snapshot.version.id, "sparql-examples"), make)
+    except StoreError:  # a remote store that cannot answer: the page still offers the examples (naming Bari's elements)
+        return gallery(sample_codes([]))
+
+
 def _without_query() -> Response:
     """A bare GET: the query page for a browser, the service description for a machine."""
     media = negotiate(request.headers.get("Accept"), ["text/html", "text/turtle", "application/n-triples",
                                                       "application/rdf+xml", "application/ld+json", "application/json"],
                       {"application/json": "application/ld+json"})  # a graph: plain JSON is JSON-LD, as in dereference
     if media == "text/html":
-        response = Response(render_template("sparql.html", max_link=MAX_LINK, query=request.args.get("example_query") or EXAMPLES[0]["query"],
-                                            examples=EXAMPLES, prefixes=PREFIXES, answer=None),
+        response = Response(render_template("sparql.html", max_link=MAX_LINK, query=request.args.get("example_query") or _examples()[0]["query"],
+                                            examples=_examples(), prefixes=PREFIXES, answer=None),
                             content_type="text/html; charset=utf-8")
         response.vary.add("Accept")  # the service description answers the same URL
         return response
@@ -121,7 +136,7 @@ def _results_page(query: str, result: QueryAnswer, dgs, ngs) -> Response:
     # a query too long for a URL is downloaded by POSTing it, and has no link to share
     downloads = [(name, fmt, "/sparql?" + urlencode(params + [("format", fmt)])) for name, fmt in DOWNLOADS[table["kind"]]]
     long_query = len(share) > MAX_LINK
-    body = render_template("sparql.html", max_link=MAX_LINK, query=query, examples=EXAMPLES, prefixes=PREFIXES, answer=table,
+    body = render_template("sparql.html", max_link=MAX_LINK, query=query, examples=_examples(), prefixes=PREFIXES, answer=table,
                            downloads=downloads, share=None if long_query else share, params=params,
                            max_rows=current_app.config["PIANOLD"].sparql_max_rows)
     response = Response(body, content_type="text/html; charset=utf-8")
@@ -161,7 +176,7 @@ def _error(status: int, message: str, retry_after: int | None = None) -> Respons
     query = request.form.get("query") if request.method == "POST" else request.args.get("query")
     if query is not None and wants_html():
         title_it, title_en = TITLES.get(status, ("Errore", "Error"))
-        body = render_template("sparql.html", max_link=MAX_LINK, query=query, examples=EXAMPLES, prefixes=PREFIXES, answer=None,
+        body = render_template("sparql.html", max_link=MAX_LINK, query=query, examples=_examples(), prefixes=PREFIXES, answer=None,
                                error={"status": status, "title_it": title_it, "title_en": title_en, "message": message})
         response = Response(body, status=status, content_type="text/html; charset=utf-8")
         response.vary.add("Accept")

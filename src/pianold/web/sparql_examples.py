@@ -1,4 +1,8 @@
-"""The example-query gallery of the query page: real questions about the published plans."""
+"""The example-query gallery of the query page: real questions about the published plans.
+
+The examples about one element name it by code: an action of the first published plan and its
+axis, read from the data (`sample_codes`), so that a deployment publishing another city's plan
+gets examples that answer there too (Bari's codes were written into them)."""
 
 PREFIXES = """PREFIX psm: <https://w3id.org/pianold/onto/psm/>
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
@@ -25,16 +29,16 @@ GROUP BY ?plan ?axisCode ?axis
 ORDER BY ?plan xsd:integer(?axisCode)"""},
     {"title": "Percorso completo di un'azione", "title_en": "Full path of an action", "query": PREFIXES + """
 SELECT ?plan ?depth ?level ?code ?title WHERE {
-  ?action skos:notation "5.1.1.a" ; skos:inScheme ?plan .
+  ?action skos:notation "@ACTION@" ; skos:inScheme ?plan .
   ?action skos:broader* ?node .
   ?node skos:notation ?code ; skos:prefLabel ?title ; psm:level ?l .
   ?l psm:depth ?depth ; skos:prefLabel ?level .
   FILTER(lang(?level) = "it")
 }
 ORDER BY ?plan ?depth"""},
-    {"title": "Obiettivi e obiettivi specifici dell'asse 5", "title_en": "Objectives of axis 5", "query": PREFIXES + """
+    {"title": "I due livelli sotto l'asse @AXIS@", "title_en": "The two levels below axis @AXIS@", "query": PREFIXES + """
 SELECT ?plan ?objective ?objectiveTitle ?specific ?specificTitle WHERE {
-  ?axis a psm:Axis ; skos:inScheme ?plan ; skos:notation "5" .
+  ?axis a psm:Axis ; skos:inScheme ?plan ; skos:notation "@AXIS@" .
   ?o skos:broader ?axis ; skos:notation ?objective ; skos:prefLabel ?objectiveTitle .
   ?s skos:broader ?o ; skos:notation ?specific ; skos:prefLabel ?specificTitle .
 }
@@ -78,9 +82,40 @@ SELECT ?element ?title ?property ?match ?matchTitle WHERE {
 ORDER BY ?element ?match"""},
     {"title": "Descrizione di un'azione (grafo)", "title_en": "Describe an action (graph)", "query": PREFIXES + """
 CONSTRUCT { ?action ?p ?o } WHERE {
-  ?action skos:notation "5.2.2.a" ; ?p ?o .
+  ?action skos:notation "@OTHER_ACTION@" ; ?p ?o .
 }"""},
 ]
 
 for example in EXAMPLES:
     example["query"] = example["query"].replace("PREFIX rdfs:", "PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>\nPREFIX rdfs:", 1).strip()
+
+BARI_CODES = {"ACTION": "5.1.1.a", "AXIS": "5", "OTHER_ACTION": "5.2.2.a"}  # when the data has no action to show
+
+
+def sample_query(plan_iri: str) -> str:
+    """Two actions of the plan (the first by code, and the next) and the first one's axis."""
+    return PREFIXES + f"""
+SELECT ?action ?axis WHERE {{
+  ?a a psm:Action ; skos:inScheme <{plan_iri}> ; skos:notation ?action ; skos:broader+ ?x .
+  ?x a psm:Axis ; skos:notation ?axis .
+}}
+ORDER BY ?action
+LIMIT 2"""
+
+
+def sample_codes(rows: list[dict]) -> dict[str, str]:
+    """The codes the examples name, from sample_query's rows (Bari's when there are none)."""
+    if not rows:
+        return BARI_CODES
+    first = str(rows[0]["action"])
+    return {"ACTION": first, "AXIS": str(rows[0]["axis"]), "OTHER_ACTION": str(rows[-1]["action"])}
+
+
+def gallery(codes: dict[str, str]) -> list[dict]:
+    """The examples, naming the elements `codes` gives (in a query, as the text of a SPARQL string)."""
+    def fill(text: str, literal: bool) -> str:
+        for name, code in codes.items():
+            text = text.replace(f"@{name}@", code.replace("\\", "\\\\").replace('"', '\\"') if literal else code)
+        return text
+
+    return [{key: fill(value, key == "query") for key, value in example.items()} for example in EXAMPLES]
