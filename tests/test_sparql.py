@@ -857,6 +857,45 @@ def test_a_bad_query_from_the_page_comes_back_in_the_editor_with_the_message(liv
     assert status == 400 and json.loads(body)["error"].startswith("syntax error")
 
 
+@pytest.mark.parametrize("accept", [None, "*/*", "application/sparql-results+json,*/*;q=0.9"])
+@pytest.mark.parametrize("method", ["GET", "POST form", "POST direct"])
+def test_a_program_gets_an_error_as_text_not_the_query_page(live_server, accept, method):
+    """curl and urllib send `*/*` or no Accept, YASGUI `application/sparql-results+json,*/*;q=0.9`:
+    programs, which show an error's body as it is. Only a browser (text/html named) gets the page."""
+    query = "SELECT * WHERE { ?s ?p }"
+    headers = {"Accept": accept} if accept else {}
+    url = live_server.url + "/sparql"
+    if method == "GET":
+        status, got, body = http(url + "?" + urllib.parse.urlencode({"query": query}), headers=headers)
+    elif method == "POST form":
+        status, got, body = http(url, urllib.parse.urlencode({"query": query}).encode(),
+                                 {**headers, "Content-Type": "application/x-www-form-urlencoded"})
+    else:
+        status, got, body = http(url, query.encode(), {**headers, "Content-Type": "application/sparql-query"})
+    assert status == 400 and got["Content-Type"] == "text/plain; charset=utf-8"
+    assert body.decode().startswith("400 Bad request: syntax error in the query: error at 1:")
+    status, got, body = http(url, b"", {**headers, "Content-Type": "application/x-www-form-urlencoded"})  # no query
+    assert status == 400 and got["Content-Type"] == "text/plain; charset=utf-8" and b"no query" in body
+
+
+def test_sparqlwrapper_shows_the_endpoints_message_not_a_page(live_server):
+    """For a SELECT asked in an RDF format SPARQLWrapper sends `Accept: */*` with `format=turtle`."""
+    sw = SPARQLWrapper(live_server.url + "/sparql")
+    sw.setQuery(ACTIONS)
+    sw.setReturnFormat(TURTLE)
+    with pytest.warns(RuntimeWarning), pytest.raises(Exception) as caught:
+        sw.query()
+    assert "format='turtle' is not available for a SELECT or ASK" in str(caught.value)
+    assert "<html" not in str(caught.value)
+
+
+def test_a_browser_still_gets_the_page_for_an_error(live_server):
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+    status, got, body = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": "SELECT * WHERE { ?s ?p }"}),
+                             headers={"Accept": browser})
+    assert status == 400 and got["Content-Type"].startswith("text/html") and b'<textarea id="query"' in body
+
+
 @pytest.mark.parametrize("fmt, name", [("json", "sparql.json"), ("xml", "sparql.xml"), ("csv", "sparql.csv"), ("tsv", "sparql.tsv")])
 def test_a_download_link_saves_a_named_file(live_server, fmt, name):
     status, headers, _ = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": ACTIONS, "format": fmt}))
