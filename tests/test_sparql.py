@@ -1024,6 +1024,37 @@ def test_plain_json_is_no_answer_when_its_json_form_was_excluded(live_server):
             assert headers["Content-Type"].startswith(media)
 
 
+@pytest.mark.parametrize("return_format", ["xml", "json", "csv", "tsv"])
+@pytest.mark.parametrize("method", ["GET", "POST", "POST_FORM"])
+def test_rdflib_sparqlstore_answers_every_query_form_in_each_return_format(live_server, return_format, method):
+    """rdflib's SPARQLStore sends its returnFormat's media type (application/sparql-results+json,
+    text/csv…) as the Accept of every query, a CONSTRUCT's too, and parses what comes back by its
+    Content-Type; Fuseki answers such a CONSTRUCT in Turtle."""
+    from rdflib.plugins.stores.sparqlstore import SPARQLStore
+
+    g = Graph(store=SPARQLStore(live_server.url + "/sparql", returnFormat=return_format, method=method))
+    rows = list(g.query(LABEL_5311A.replace("CONSTRUCT { ?a skos:prefLabel ?l }", "SELECT ?a ?l")))
+    assert len(rows) == 1 and "Rafforzamento dell’Agenzia" in rows[0][1]
+    constructed = g.query(LABEL_5311A)
+    assert not isinstance(constructed, tuple), constructed  # (status, message, None): rdflib's form of an HTTP error
+    assert len(constructed.graph) == 1 and "Rafforzamento dell’Agenzia" in next(iter(constructed.graph))[2]
+    described = g.query(f"DESCRIBE <{BASE}/data/plan/bari-psm-2030/action/5.1.1.a>")
+    assert not isinstance(described, tuple), described
+    assert (URIRef(f"{BASE}/data/plan/bari-psm-2030/action/5.1.1.a"), None, None) in described.graph
+
+
+def test_an_accept_naming_only_the_other_kind_of_answer_gets_this_kinds_format(live_server):
+    for query, accept, media in (
+            ("CONSTRUCT WHERE { ?s ?p ?o } LIMIT 1", "application/sparql-results+json", "text/turtle"),
+            ("CONSTRUCT WHERE { ?s ?p ?o } LIMIT 1", "text/csv, text/turtle;q=0", "application/n-triples"),
+            ("SELECT * WHERE { ?s ?p ?o } LIMIT 1", "text/turtle", "application/sparql-results+json"),
+            ("ASK {}", "application/rdf+xml", "application/sparql-results+json"),
+            ("SELECT * WHERE { ?s ?p ?o } LIMIT 1", "image/png", None),
+            ("CONSTRUCT WHERE { ?s ?p ?o } LIMIT 1", "text/csv, */*;q=0", None)):
+        code, headers, _ = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": query}), headers={"Accept": accept})
+        assert (code, headers["Content-Type"].split(";")[0]) == ((200, media) if media else (406, "text/plain")), accept
+
+
 def test_a_query_needing_more_memory_than_a_worker_may_take_is_stopped(live_server, tmp_path):
     """A sort of a cross join grows by about half a GB a second: the worker's heap limit stops it
     within moments, with a message saying why, instead of it taking the host's memory until the

@@ -24,7 +24,7 @@ from pianold.store.bounded import MAX_INLINE_GRAPHS, proven_solutions, solution_
 from pianold.store.workers import QueryAnswer, QueryFailed, QueryJob, WorkerPool, execute
 from pianold.web import ops
 from pianold.web.caching import Representation, etag_for
-from pianold.web.conneg import negotiate
+from pianold.web.conneg import excluded, negotiate, parse_accept
 from pianold.web.fastpath import mark_cacheable
 from pianold.web.published import Snapshot
 
@@ -237,11 +237,26 @@ def _media_for(wanted: str | None, accept: str | None, graph_form: bool) -> str:
     return media
 
 
+# the formats of the other kind of answer: a graph's for a SELECT or ASK, a results format for a CONSTRUCT or DESCRIBE
+OTHER_KIND = {False: GRAPH_OFFERS[:4], True: SOLUTION_OFFERS[:4]}
+
+
 @functools.lru_cache(maxsize=256)
 def _negotiate(accept: str | None, offers: tuple[str, ...], graph_form: bool) -> str | None:
     """Clients send the same few Accept headers again and again. Plain JSON is the answer's JSON
-    form, so it is no answer to a client that excluded that form."""
-    return negotiate(accept, list(offers), {"application/json": JSON_FORM[graph_form]})
+    form, so it is no answer to a client that excluded that form.
+
+    A client that sends one Accept for every query, naming formats of the other kind of answer
+    only, gets this kind's first format it did not refuse, as from Fuseki (which answers a
+    query's unmatched Accept with its default format): rdflib's SPARQLStore with
+    `returnFormat="json"` asks for `application/sparql-results+json` for a CONSTRUCT too, and
+    parses the graph by the Content-Type it gets. A header naming neither kind (`image/png`) is
+    still a 406."""
+    media = negotiate(accept, list(offers), {"application/json": JSON_FORM[graph_form]})
+    if media is None and negotiate(accept, list(OTHER_KIND[graph_form])) is not None:
+        ranges = parse_accept(accept)
+        media = next((m for m in offers[:4] if not excluded(ranges, m)), None)
+    return media
 
 
 def pool(app) -> WorkerPool:
