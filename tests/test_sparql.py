@@ -1055,6 +1055,34 @@ def test_an_accept_naming_only_the_other_kind_of_answer_gets_this_kinds_format(l
         assert (code, headers["Content-Type"].split(";")[0]) == ((200, media) if media else (406, "text/plain")), accept
 
 
+PATH_TO_NOWHERE = "OPTIONAL { <http://example.org/a> <http://example.org/p>+ ?z }"  # no bound proven: a worker
+
+
+@pytest.mark.parametrize("pattern, limit", [("", ""), (PATH_TO_NOWHERE, ""), (PATH_TO_NOWHERE, "LIMIT 5")],
+                         ids=["in-process", "capped writer", "oxigraph writer"])
+def test_xml_answers_keep_a_carriage_return_and_refuse_what_xml_cannot_carry(live_server, pattern, limit):
+    """A parser reads a raw carriage return as a line feed, and XML 1.0 has no form at all for
+    the other C0 control characters (a raw one makes the whole document unreadable)."""
+    escaped, value = r"Città\r\n“metropolitana” <&> 'è'\t.", "Città\r\n“metropolitana” <&> 'è'\t."
+    select = f'SELECT ?x WHERE {{ BIND("{escaped}" AS ?x) {pattern} }} {limit}'
+    construct = f'CONSTRUCT {{ <http://example.org/a> <http://example.org/b> ?x }} WHERE {{ BIND("{escaped}" AS ?x) {pattern} }} {limit}'
+    sw = SPARQLWrapper(live_server.url + "/sparql")
+    sw.setQuery(select)
+    sw.setReturnFormat(XML)
+    assert sw.query().convert().getElementsByTagName("literal")[0].firstChild.data == value
+    sw.setQuery(construct)
+    sw.setReturnFormat(RDFXML)
+    assert str(next(iter(sw.query().convert()))[2]) == value
+    for query, accept, instead in ((select, "application/sparql-results+xml", "ask for JSON, CSV or TSV"),
+                                   (construct, "application/rdf+xml", "ask for Turtle, N-Triples or JSON-LD")):
+        url = live_server.url + "/sparql?" + urllib.parse.urlencode({"query": query.replace(r"\t", r"\u0001")})
+        status, headers, body = http(url, headers={"Accept": accept})
+        assert status == 406 and f"the control character U+0001, which XML 1.0 cannot carry; {instead}" in body.decode()
+    status, _, body = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": select.replace(r"\t", r"\u0001")}),
+                           headers={"Accept": "application/sparql-results+json"})
+    assert status == 200 and json.loads(body)["results"]["bindings"][0]["x"]["value"] == value.replace("\t", "\x01")
+
+
 def test_a_query_needing_more_memory_than_a_worker_may_take_is_stopped(live_server, tmp_path):
     """A sort of a cross join grows by about half a GB a second: the worker's heap limit stops it
     within moments, with a message saying why, instead of it taking the host's memory until the

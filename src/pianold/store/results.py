@@ -7,6 +7,7 @@ import csv
 import io
 import itertools
 import json
+import re
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
@@ -112,6 +113,40 @@ class AnswerBuffer(io.RawIOBase):
         return self._data.getvalue()
 
 
+# XML 1.0 has no form for the C0 control characters other than tab, line feed and carriage return,
+# not even a character reference; and a parser reads a carriage return written as it is as a line
+# feed. Both Oxigraph's XML writers and the one below write literals' characters as they are.
+_XML_UNSAFE = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\r]")
+_XML_FORBIDDEN = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+class _WellFormedXml(io.RawIOBase):
+    """Writes an XML answer (SPARQL results or RDF/XML) into `out` as XML parsers read it back:
+    a carriage return, which these writers put only in a literal's text, as `&#13;`; a control
+    character XML 1.0 cannot carry refuses the answer (AnswerNotExpressible) instead of sending a
+    document no client can parse."""
+
+    def __init__(self, out, instead: str):
+        super().__init__()
+        self.out = out
+        self.instead = instead  # the formats that can carry it, for the message
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        data = bytes(data)
+        if _XML_UNSAFE.search(data) is None:
+            return self.out.write(data)
+        bad = _XML_FORBIDDEN.search(data)
+        if bad is not None:
+            raise AnswerNotExpressible(f"this answer holds the control character U+{bad.group()[0]:04X}, which XML 1.0 "
+                                       f"cannot carry; ask for {self.instead}")
+        self.out.write(data.replace(b"\r", b"&#13;"))
+        return len(data)
+
+
+_NOT_XML_RESULTS = "JSON, CSV or TSV"
 _OXIGRAPH_RESULTS = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML,
                      "csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV}
 
@@ -120,6 +155,8 @@ def serialize_all_solutions(result, media_type: str, out: AnswerBuffer) -> str:
     """Every solution of a pyoxigraph result, by Oxigraph's own writer (several times faster than
     serialize_solutions, but it cannot stop at a row cap: only for results known to be small)."""
     media = media_type if media_type in SOLUTION_TYPES else "application/sparql-results+json"
+    if media == "application/sparql-results+xml":
+        out = _WellFormedXml(out, _NOT_XML_RESULTS)
     result.serialize(out, format=_OXIGRAPH_RESULTS[SOLUTION_TYPES[media]])
     return media
 
@@ -128,6 +165,8 @@ def serialize_solutions(variables: list[str] | None, rows, media_type: str, out:
     """rows: pyoxigraph QuerySolution list, or a bool for ASK (variables None)."""
     fmt = SOLUTION_TYPES.get(media_type, "json")
     media = media_type if media_type in SOLUTION_TYPES else "application/sparql-results+json"
+    if fmt == "xml":
+        out = _WellFormedXml(out, _NOT_XML_RESULTS)
     if variables is None:  # ASK
         if fmt == "xml":
             out.write((f'<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head/>'
@@ -174,6 +213,8 @@ def serialize_graph(triples, media_type: str, out: AnswerBuffer) -> str:
     kwargs = {"prefixes": prefixes} if prefixes else {}
     if media == "application/ld+json":
         triples = _without_triple_terms(triples, "JSON-LD")
+    elif media == "application/rdf+xml":
+        out = _WellFormedXml(out, "Turtle, N-Triples or JSON-LD")
     ox.serialize(triples, out, format=fmt, **kwargs)
     return media
 
