@@ -13,7 +13,7 @@ import urllib.request
 from http.client import HTTPConnection
 
 import pytest
-from SPARQLWrapper import CSV, JSON, JSONLD, N3, RDFXML, TURTLE, XML, SPARQLWrapper
+from SPARQLWrapper import CSV, JSON, JSONLD, N3, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
 from rdflib import Graph, URIRef
 
 from conftest import BASE, DATA, MAX_BYTES
@@ -301,14 +301,29 @@ def test_text_that_is_not_utf8_is_named_as_such(live_server, path, body, content
 def test_an_empty_format_in_the_url_leaves_the_forms_format(live_server):
     status, headers, body = http(live_server.url + "/sparql?format=", b"query=ASK%7B%7D&format=csv",
                                  {"Content-Type": "application/x-www-form-urlencoded"})
-    assert (status, headers["Content-Type"], body) == (200, "text/csv; charset=utf-8", b"true\n")
+    assert (status, headers["Content-Type"], body) == (200, "text/csv; charset=utf-8", b"_askResult\r\ntrue\r\n")
 
 
 def test_form_fields_are_read_whatever_the_content_type_parameters(live_server):
     """`application/x-www-form-urlencoded; charset=UTF-8` (as jQuery and many clients send it) is a form."""
     for content_type in ("application/x-www-form-urlencoded; charset=UTF-8", "Application/X-WWW-Form-Urlencoded"):
         status, headers, body = http(live_server.url + "/sparql", b"query=ASK%7B%7D&format=csv", {"Content-Type": content_type})
-        assert (status, headers["Content-Type"], body) == (200, "text/csv; charset=utf-8", b"true\n"), content_type
+        assert (status, headers["Content-Type"], body) == (200, "text/csv; charset=utf-8", b"_askResult\r\ntrue\r\n"), content_type
+
+
+@pytest.mark.parametrize("fmt, dialect", [(CSV, "excel"), (TSV, "excel-tab")])
+@pytest.mark.parametrize("query, value", [("ASK { ?s ?p ?o }", "true"), ("ASK { ?s <http://example.org/nothing> ?o }", "false")])
+def test_an_ask_in_csv_or_tsv_is_a_table_a_csv_reader_reads(live_server, fmt, dialect, query, value):
+    """The CSV/TSV results spec covers SELECT only; Jena/Fuseki write an ASK as a one-cell table
+    (`_askResult`, `?_askResult` in TSV). A bare `true` was read by CSV readers as a header
+    over no rows: the answer was lost."""
+    import csv
+
+    sw = SPARQLWrapper(live_server.url + "/sparql")
+    sw.setQuery(query)
+    sw.setReturnFormat(fmt)
+    rows = list(csv.DictReader(sw.query().convert().decode().splitlines(), dialect=dialect))
+    assert rows == [{"_askResult" if fmt == CSV else "?_askResult": value}]
 
 
 def test_timeout_stops_the_query_and_capacity_returns(limited):

@@ -171,8 +171,10 @@ def serialize_solutions(variables: list[str] | None, rows, media_type: str, out:
         if fmt == "xml":
             out.write((f'<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head/>'
                        f"<boolean>{'true' if rows else 'false'}</boolean></sparql>\n").encode())
-        elif fmt in ("csv", "tsv"):
-            out.write((("true" if rows else "false") + "\n").encode())
+        elif fmt == "csv":  # not in the CSV/TSV results spec (SELECT only): Jena's form, a column with one cell,
+            out.write(b"_askResult\r\n" + (b"true" if rows else b"false") + b"\r\n")  # so a CSV reader finds a row
+        elif fmt == "tsv":
+            out.write(b"?_askResult\n" + (b"true" if rows else b"false") + b"\n")
         else:
             out.write(json.dumps({"head": {}, "boolean": bool(rows)}).encode())
         return media
