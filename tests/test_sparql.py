@@ -1058,6 +1058,37 @@ def test_rdflib_sparqlstore_answers_every_query_form_in_each_return_format(live_
     assert (URIRef(f"{BASE}/data/plan/bari-psm-2030/action/5.1.1.a"), None, None) in described.graph
 
 
+@pytest.mark.parametrize("query, accept, media, parse", [
+    (ACTIONS, "application/xml", "application/sparql-results+xml", None),
+    (LABEL_5311A, "application/xml", "application/rdf+xml", "xml"),
+    (LABEL_5311A, "text/n3", "text/turtle", "n3"),
+    (LABEL_5311A, "application/n3", "text/turtle", "n3"),
+    (LABEL_5311A, "text/rdf+n3", "text/turtle", "n3"),
+    (LABEL_5311A, "application/x-turtle", "text/turtle", "turtle"),
+    (LABEL_5311A, "text/plain", "application/n-triples", "nt"),
+], ids=["select-xml", "construct-xml", "text-n3", "application-n3", "text-rdf+n3", "x-turtle", "text-plain"])
+def test_other_names_of_the_formats_are_answered_in_the_format_they_name(live_server, query, accept, media, parse):
+    """Names Fuseki takes too: plain XML, N3's (Turtle is N3), Turtle's old one, N-Triples' old text/plain."""
+    from xml.dom.minidom import parseString
+
+    status, headers, body = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": query}), headers={"Accept": accept})
+    assert status == 200 and headers["Content-Type"].split(";")[0] == media
+    if query == ACTIONS:
+        assert len(parseString(body).getElementsByTagName("result")) == 10
+    else:
+        g = Graph().parse(data=body.decode(), format=parse)
+        assert len(g) == 1 and "Rafforzamento dell’Agenzia" in str(next(iter(g))[2])
+    refused = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": query}), headers={"Accept": f"{accept}, {media};q=0"})
+    assert refused[0] == 406  # an alias is no way round a refusal of the format it stands for
+
+
+def test_rdflib_sparqlstore_with_the_n3_return_format_gets_graphs(live_server):
+    from rdflib.plugins.stores.sparqlstore import SPARQLStore
+
+    g = Graph(store=SPARQLStore(live_server.url + "/sparql", returnFormat="n3"))
+    assert len(g.query(LABEL_5311A).graph) == 1
+
+
 def test_an_accept_naming_only_the_other_kind_of_answer_gets_this_kinds_format(live_server):
     for query, accept, media in (
             ("CONSTRUCT WHERE { ?s ?p ?o } LIMIT 1", "application/sparql-results+json", "text/turtle"),

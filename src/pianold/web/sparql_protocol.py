@@ -32,9 +32,18 @@ PATH = "/sparql"
 PARSED = "pianold.sparql.request"  # environ key: the ProtocolRequest, or the error met reading or answering it
 
 SOLUTION_OFFERS = ("application/sparql-results+json", "application/sparql-results+xml", "text/csv",
-                   "text/tab-separated-values", "text/html", "application/json")
-GRAPH_OFFERS = ("text/turtle", "application/n-triples", "application/rdf+xml", "application/ld+json", "text/html",
-                "application/json")
+                   "text/tab-separated-values", "text/html")
+GRAPH_OFFERS = ("text/turtle", "application/n-triples", "application/rdf+xml", "application/ld+json", "text/html")
+# Other names clients use for these formats, answered in the format they stand for (by graph_form),
+# after the formats' own names: Fuseki takes them all. Plain JSON and XML are the answer's JSON and
+# XML forms; N3 clients (rdflib's returnFormat="n3" sends text/n3) read Turtle, which is N3; text/plain
+# was N-Triples' type before RDF 1.1.
+ALIASES = {
+    False: {"application/json": "application/sparql-results+json", "application/xml": "application/sparql-results+xml"},
+    True: {"application/json": "application/ld+json", "application/xml": "application/rdf+xml", "text/n3": "text/turtle",
+           "application/n3": "text/turtle", "text/rdf+n3": "text/turtle", "application/x-turtle": "text/turtle",
+           "text/plain": "application/n-triples"},
+}
 # The `format` parameter (not in the protocol: for browsers' download links, and sent by clients
 # such as SPARQLWrapper with an Accept header that agrees). A name means what it means for the
 # query's kind of answer, as in Fuseki: `xml` and `json` are results formats for a SELECT or ASK,
@@ -44,7 +53,6 @@ SOLUTION_FORMATS = {
     "xml": "application/sparql-results+xml", "srx": "application/sparql-results+xml",
     "csv": "text/csv", "tsv": "text/tab-separated-values", "html": "text/html",
 }
-JSON_FORM = {False: "application/sparql-results+json", True: "application/ld+json"}  # by graph_form: what plain JSON stands for
 EXTENSIONS = {"application/sparql-results+json": "json", "application/sparql-results+xml": "xml", "text/csv": "csv",
               "text/tab-separated-values": "tsv", "text/turtle": "ttl", "application/n-triples": "nt",
               "application/rdf+xml": "rdf", "application/ld+json": "jsonld"}  # of a downloaded answer
@@ -231,10 +239,8 @@ def _media_for(wanted: str | None, accept: str | None, graph_form: bool) -> str:
     media = _negotiate(accept, offers, graph_form)
     if media is None:
         raise ProtocolError(406, "none of the media types in the Accept header can carry this query's results; available: "
-                                 + ", ".join(offers[:-1]))
-    if media == "application/json":  # plain JSON: the JSON form of the answer
-        return JSON_FORM[graph_form]
-    return media
+                                 + ", ".join(offers))
+    return ALIASES[graph_form].get(media, media)
 
 
 # the formats of the other kind of answer: a graph's for a SELECT or ASK, a results format for a CONSTRUCT or DESCRIBE
@@ -243,8 +249,8 @@ OTHER_KIND = {False: GRAPH_OFFERS[:4], True: SOLUTION_OFFERS[:4]}
 
 @functools.lru_cache(maxsize=256)
 def _negotiate(accept: str | None, offers: tuple[str, ...], graph_form: bool) -> str | None:
-    """Clients send the same few Accept headers again and again. Plain JSON is the answer's JSON
-    form, so it is no answer to a client that excluded that form.
+    """Clients send the same few Accept headers again and again. An alias (ALIASES) is answered
+    in the format it stands for, so it is no answer to a client that excluded that format.
 
     A client that sends one Accept for every query, naming formats of the other kind of answer
     only, gets this kind's first format it did not refuse, as from Fuseki (which answers a
@@ -252,7 +258,8 @@ def _negotiate(accept: str | None, offers: tuple[str, ...], graph_form: bool) ->
     `returnFormat="json"` asks for `application/sparql-results+json` for a CONSTRUCT too, and
     parses the graph by the Content-Type it gets. A header naming neither kind (`image/png`) is
     still a 406."""
-    media = negotiate(accept, list(offers), {"application/json": JSON_FORM[graph_form]})
+    aliases = ALIASES[graph_form]
+    media = negotiate(accept, [*offers, *aliases], aliases)
     if media is None and negotiate(accept, list(OTHER_KIND[graph_form])) is not None:
         ranges = parse_accept(accept)
         media = next((m for m in offers[:4] if not excluded(ranges, m)), None)
