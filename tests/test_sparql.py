@@ -298,6 +298,16 @@ def test_text_that_is_not_utf8_is_named_as_such(live_server, path, body, content
     assert status == 400 and fragment in answer.decode(), answer
 
 
+def test_a_query_file_starting_with_a_byte_order_mark_is_read(live_server):
+    """`curl --data-binary @query.rq` sends a file as it is, with the BOM Windows editors write."""
+    query = "\ufeffPREFIX skos: <http://www.w3.org/2004/02/skos/core#>\r\nASK { ?a skos:prefLabel \"Rafforzamento dell’Agenzia Metropolitana per la casa\"@it }\r\n"
+    url = live_server.url + "/sparql"
+    for body, content_type in ((query.encode(), "application/sparql-query"),
+                               (urllib.parse.urlencode({"query": query}).encode(), "application/x-www-form-urlencoded")):
+        status, _, answer = http(url, body, {"Content-Type": content_type, "Accept": "application/sparql-results+json"})
+        assert (status, json.loads(answer).get("boolean")) == (200, True), answer
+
+
 def test_an_empty_format_in_the_url_leaves_the_forms_format(live_server):
     status, headers, body = http(live_server.url + "/sparql?format=", b"query=ASK%7B%7D&format=csv",
                                  {"Content-Type": "application/x-www-form-urlencoded"})

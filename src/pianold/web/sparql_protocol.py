@@ -95,6 +95,10 @@ def read(environ: dict, max_bytes: int, allowlist: tuple[str, ...]) -> ProtocolR
         if kind == "application/x-www-form-urlencoded":
             form = _fields(body, "form body")
     query, dgs, ngs = _params(method, kind, args, form, body)
+    if query is not None and query.startswith("\ufeff"):
+        # a byte order mark, as editors on Windows start a saved query file with (sent as it is by
+        # `curl --data-binary @query.rq`): no part of the query, which Jena's grammar also skips
+        query = query[1:]
     dgs, ngs = _unique(dgs), _unique(ngs)
     if query is None:
         if method == "POST":
