@@ -131,6 +131,19 @@ def test_format_names_what_it_means_for_the_kind_of_answer(live_server):
     assert status == 200 and headers["Content-Type"].startswith("application/ld+json")  # as dereference has it
 
 
+def test_format_may_be_a_media_type(live_server):
+    """`format=application/sparql-results+json`, as in links made for Virtuoso (DBpedia) and taken by Fuseki."""
+    browser = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+    url = live_server.url + "/sparql?"
+    for query, fmt, media in ((ACTIONS, "application/sparql-results+json", "application/sparql-results+json"),
+                              (ACTIONS, "text/csv", "text/csv"), (ACTIONS, "application/json", "application/sparql-results+json"),
+                              (LABEL_5311A, "application/rdf+xml", "application/rdf+xml"), (LABEL_5311A, "text/n3", "text/turtle")):
+        status, headers, _ = http(url + urllib.parse.urlencode({"query": query, "format": fmt}), headers=browser)
+        assert (status, headers["Content-Type"].split(";")[0]) == (200, media), fmt
+    status, _, body = http(url + urllib.parse.urlencode({"query": ACTIONS, "format": "text/turtle"}))
+    assert status == 400 and b"format='text/turtle' is not available for a SELECT or ASK" in body
+
+
 @pytest.mark.parametrize("accept", ['application/ld+json;profile="http://www.w3.org/ns/json-ld#expanded"',
                                     "text/csv;header=present"])
 def test_media_type_parameters_are_no_reason_for_a_406(live_server, accept):

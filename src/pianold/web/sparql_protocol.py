@@ -234,6 +234,9 @@ def _media_for(wanted: str | None, accept: str | None, graph_form: bool) -> str:
     if wanted:
         names = GRAPH_FORMATS if graph_form else SOLUTION_FORMATS
         media = names.get(wanted.lower())
+        if media is None:  # a media type itself (format=text/csv), as Virtuoso and Fuseki take it too
+            typed = wanted.split(";", 1)[0].strip().lower()
+            media = typed if typed in (GRAPH_OFFERS if graph_form else SOLUTION_OFFERS) else ALIASES[graph_form].get(typed)
         if media is None:
             kind = "a CONSTRUCT or DESCRIBE" if graph_form else "a SELECT or ASK"
             raise ProtocolError(400, f"format={wanted!r} is not available for {kind}; use one of "
