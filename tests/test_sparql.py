@@ -131,6 +131,16 @@ def test_format_names_what_it_means_for_the_kind_of_answer(live_server):
     assert status == 200 and headers["Content-Type"].startswith("application/ld+json")  # as dereference has it
 
 
+def test_output_is_a_name_for_format_as_in_fuseki(live_server):
+    url = live_server.url + "/sparql?"
+    for query, output, media in ((ACTIONS, "csv", "text/csv"), (ACTIONS, "xml", "application/sparql-results+xml"),
+                                 (LABEL_5311A, "xml", "application/rdf+xml"), (ACTIONS, "text/tab-separated-values", "text/tab-separated-values")):
+        status, headers, _ = http(url + urllib.parse.urlencode({"query": query, "output": output}), headers={"Accept": "*/*"})
+        assert (status, headers["Content-Type"].split(";")[0]) == (200, media), output
+    status, headers, _ = http(url + urllib.parse.urlencode({"query": ACTIONS, "format": "tsv", "output": "csv"}))
+    assert headers["Content-Type"].startswith("text/tab-separated-values")  # format first
+
+
 def test_format_may_be_a_media_type(live_server):
     """`format=application/sparql-results+json`, as in links made for Virtuoso (DBpedia) and taken by Fuseki."""
     browser = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}

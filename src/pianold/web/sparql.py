@@ -16,7 +16,7 @@ from pianold.web.caching import Representation, cors, etag_for, preflight
 from pianold.web.conneg import named, negotiate
 from pianold.web.fastpath import mark_cacheable
 from pianold.web.sparql_examples import EXAMPLES, PREFIXES
-from pianold.web.sparql_protocol import PARSED, PATH, ProtocolError, ProtocolRequest, answer
+from pianold.web.sparql_protocol import FORMAT_PARAMETERS, PARSED, PATH, ProtocolError, ProtocolRequest, answer
 
 bp = Blueprint("sparql", __name__)
 # A result IRI is made by the query (IRI("javascript:…")), so only web IRIs become links; the CSP
@@ -157,7 +157,8 @@ def _asked_for_a_page() -> bool:
     for some formats, YASGUI's `application/sparql-results+json,*/*;q=0.9`) or no Accept at all is
     a program, which shows or logs an error's body as it is: it gets the message as plain text, as
     from Fuseki, not a 12 KB page."""
-    formats = request.args.getlist("format") + (request.form.getlist("format") if request.method == "POST" else [])
+    formats = [f for name in FORMAT_PARAMETERS
+               for f in request.args.getlist(name) + (request.form.getlist(name) if request.method == "POST" else [])]
     if next((f for f in formats if f), "").lower() == "html":
         return True
     return named(request.headers.get("Accept"), "text/html")

@@ -48,6 +48,7 @@ ALIASES = {
 # such as SPARQLWrapper with an Accept header that agrees). A name means what it means for the
 # query's kind of answer, as in Fuseki: `xml` and `json` are results formats for a SELECT or ASK,
 # RDF/XML and JSON-LD for a CONSTRUCT or DESCRIBE.
+FORMAT_PARAMETERS = ("format", "output")
 SOLUTION_FORMATS = {
     "json": "application/sparql-results+json", "srj": "application/sparql-results+json",
     "xml": "application/sparql-results+xml", "srx": "application/sparql-results+xml",
@@ -110,7 +111,8 @@ def read(environ: dict, max_bytes: int, allowlist: tuple[str, ...]) -> ProtocolR
         raise ProtocolError(400, "the query is empty")
     check_query(query, allowlist)
     graph_form = is_graph_form(query)
-    wanted = next((v for v in (*args.get("format", ()), *form.get("format", ())) if v), None)
+    # `output` is Fuseki's name for `format` (and SPARQLWrapper sends both, alike)
+    wanted = next((v for name in FORMAT_PARAMETERS for v in (*args.get(name, ()), *form.get(name, ())) if v), None)
     media = _media_for(wanted, environ.get("HTTP_ACCEPT"), graph_form)
     return ProtocolRequest(query, dgs, ngs, media, graph_form, is_repeatable(query), bool(wanted) and media != "text/html")
 
