@@ -1162,6 +1162,27 @@ def test_xml_answers_keep_a_carriage_return_and_refuse_what_xml_cannot_carry(liv
     assert status == 200 and json.loads(body)["results"]["bindings"][0]["x"]["value"] == value.replace("\t", "\x01")
 
 
+@pytest.mark.parametrize("predicate", ["http://example.org/2030", "http://example.org/p/", "http://example.org/p#",
+                                       "http://example.org/x?y=1"])
+def test_a_predicate_rdf_xml_cannot_name_is_refused_not_written_as_broken_xml(live_server, predicate):
+    """RDF/XML names a predicate as namespace + XML name; an IRI ending in no XML name has no
+    form there (Oxigraph wrote `<oxprefix: …>`, which no parser reads). SPARQLWrapper asks for
+    RDF/XML by default."""
+    query = f"CONSTRUCT {{ <http://example.org/a> <{predicate}> \"x\" }} WHERE {{}}"
+    sw = SPARQLWrapper(live_server.url + "/sparql")
+    sw.setQuery(query)
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        sw.query()
+    message = caught.value.read().decode()
+    assert caught.value.code == 406 and f"the predicate <{predicate}>, which RDF/XML cannot write" in message
+    assert "ask for Turtle, N-Triples or JSON-LD" in message
+    sw.setReturnFormat(TURTLE)
+    assert (URIRef("http://example.org/a"), URIRef(predicate), None) in Graph().parse(data=sw.query().convert().decode(), format="turtle")
+    sw.setQuery(query.replace(predicate, predicate.rstrip("/#") + "/p2030"))  # a name at the end: written
+    sw.setReturnFormat(RDFXML)
+    assert len(sw.query().convert()) == 1
+
+
 def test_a_query_needing_more_memory_than_a_worker_may_take_is_stopped(live_server, tmp_path):
     """A sort of a cross join grows by about half a GB a second: the worker's heap limit stops it
     within moments, with a message saying why, instead of it taking the host's memory until the

@@ -216,9 +216,35 @@ def serialize_graph(triples, media_type: str, out: AnswerBuffer) -> str:
     if media == "application/ld+json":
         triples = _without_triple_terms(triples, "JSON-LD")
     elif media == "application/rdf+xml":
+        triples = _with_xml_names(triples)
         out = _WellFormedXml(out, "Turtle, N-Triples or JSON-LD")
     ox.serialize(triples, out, format=fmt, **kwargs)
     return media
+
+
+_NAME_START = ("A-Z_a-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c\u200d\u2070-\u218f"
+               "\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff")
+_NAME_CHARS = re.compile(f"[{_NAME_START}\\-.0-9\u00b7\u0300-\u036f\u203f\u2040]*")
+_NAME_START_CHAR = re.compile(f"[{_NAME_START}]")
+
+
+def _ends_in_xml_name(iri: str) -> bool:
+    """Whether an XML name without colons (NCName) ends the IRI: RDF/XML writes a predicate as
+    an element named by a namespace and that name, so an IRI ending otherwise (`…/123`, `…/p/`,
+    `…#`) has no form. Linear: the trailing run of name characters, read backwards, must hold a
+    character a name may start with."""
+    run = _NAME_CHARS.match(iri[::-1]).end()
+    return _NAME_START_CHAR.search(iri, len(iri) - run) is not None
+
+
+def _with_xml_names(triples):
+    """The triples, refused (AnswerNotExpressible) at the first predicate RDF/XML cannot name:
+    Oxigraph's writer would write it as an element named `oxprefix:`, which is no XML."""
+    for t in triples:
+        if not _ends_in_xml_name(t.predicate.value):
+            raise AnswerNotExpressible(f"this answer holds the predicate <{t.predicate.value}>, which RDF/XML cannot write "
+                                       "(its IRI does not end in an XML name); ask for Turtle, N-Triples or JSON-LD")
+        yield t
 
 
 def _without_triple_terms(triples, name: str):
