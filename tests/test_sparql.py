@@ -131,6 +131,21 @@ def test_format_names_what_it_means_for_the_kind_of_answer(live_server):
     assert status == 200 and headers["Content-Type"].startswith("application/ld+json")  # as dereference has it
 
 
+def test_an_empty_graph_parameter_names_no_graph(live_server):
+    """Virtuoso's query form sends its empty graph field: links shared from it read
+    `?default-graph-uri=&query=…&format=text%2Fcsv`."""
+    count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    url = live_server.url + "/sparql?"
+    _, _, plain = http(url + urllib.parse.urlencode({"query": count, "format": "csv"}))
+    status, _, body = http(url + "default-graph-uri=&" + urllib.parse.urlencode({"query": count, "format": "text/csv"}))
+    assert status == 200 and body == plain
+    status, _, body = http(url + "default-graph-uri=&named-graph-uri=&" + urllib.parse.urlencode({"query": count, "format": "csv"}))
+    assert status == 200 and body == plain
+    status, _, body = http(url, urllib.parse.urlencode({"query": count, "default-graph-uri": ""}).encode(),
+                           {"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/csv"})
+    assert status == 200 and body == plain
+
+
 def test_output_is_a_name_for_format_as_in_fuseki(live_server):
     url = live_server.url + "/sparql?"
     for query, output, media in ((ACTIONS, "csv", "text/csv"), (ACTIONS, "xml", "application/sparql-results+xml"),

@@ -185,8 +185,10 @@ def _params(method: str, kind: str, args: dict, form: dict, body: bytes) -> tupl
 
 def _unique(graphs: list[str]) -> tuple[str, ...]:
     """A graph named twice is the same graph (the default graph is their merge); passed twice,
-    the engine would repeat every match once per copy and per pattern."""
-    return tuple(dict.fromkeys(graphs))
+    the engine would repeat every match once per copy and per pattern. An empty value names no
+    graph: it is a form's empty field, as in the links Virtuoso's query form makes
+    (`?default-graph-uri=&query=…`)."""
+    return tuple(dict.fromkeys(g for g in graphs if g))
 
 
 def is_graph_form(query: str) -> bool:
