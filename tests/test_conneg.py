@@ -87,3 +87,15 @@ def test_choice_has_maximal_quality(pairs):
         assert chosen is None
     else:
         assert quality(ranges, chosen) == best
+
+
+@pytest.mark.parametrize("accept, expected", [
+    ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", True),
+    ("TEXT/HTML;level=1", True),
+    ("*/*", False), ("text/*", False), (None, False), ("", False),
+    ("application/sparql-results+json,*/*;q=0.9", False), ("text/html;q=0, */*", False),
+])
+def test_named_is_only_the_type_itself(accept, expected):
+    from pianold.web.conneg import named
+
+    assert named(accept, "text/html") is expected

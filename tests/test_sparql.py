@@ -14,7 +14,7 @@ import urllib.request
 from http.client import HTTPConnection
 
 import pytest
-from SPARQLWrapper import CSV, JSON, JSONLD, N3, RDFXML, TURTLE, XML, SPARQLWrapper
+from SPARQLWrapper import CSV, JSON, JSONLD, N3, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
 from rdflib import Graph, URIRef
 
 from conftest import BASE, DATA, MAX_BYTES
@@ -130,6 +130,44 @@ def test_format_names_what_it_means_for_the_kind_of_answer(live_server):
     assert status == 400 and "ttl" in body.decode() and "CONSTRUCT" in body.decode()
     status, headers, _ = http(url + urllib.parse.urlencode({"query": LABEL_5311A}), headers={"Accept": "application/json"})
     assert status == 200 and headers["Content-Type"].startswith("application/ld+json")  # as dereference has it
+
+
+def test_an_empty_graph_parameter_names_no_graph(live_server):
+    """Virtuoso's query form sends its empty graph field: links shared from it read
+    `?default-graph-uri=&query=…&format=text%2Fcsv`."""
+    count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    url = live_server.url + "/sparql?"
+    _, _, plain = http(url + urllib.parse.urlencode({"query": count, "format": "csv"}))
+    status, _, body = http(url + "default-graph-uri=&" + urllib.parse.urlencode({"query": count, "format": "text/csv"}))
+    assert status == 200 and body == plain
+    status, _, body = http(url + "default-graph-uri=&named-graph-uri=&" + urllib.parse.urlencode({"query": count, "format": "csv"}))
+    assert status == 200 and body == plain
+    status, _, body = http(url, urllib.parse.urlencode({"query": count, "default-graph-uri": ""}).encode(),
+                           {"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/csv"})
+    assert status == 200 and body == plain
+
+
+def test_output_is_a_name_for_format_as_in_fuseki(live_server):
+    url = live_server.url + "/sparql?"
+    for query, output, media in ((ACTIONS, "csv", "text/csv"), (ACTIONS, "xml", "application/sparql-results+xml"),
+                                 (LABEL_5311A, "xml", "application/rdf+xml"), (ACTIONS, "text/tab-separated-values", "text/tab-separated-values")):
+        status, headers, _ = http(url + urllib.parse.urlencode({"query": query, "output": output}), headers={"Accept": "*/*"})
+        assert (status, headers["Content-Type"].split(";")[0]) == (200, media), output
+    status, headers, _ = http(url + urllib.parse.urlencode({"query": ACTIONS, "format": "tsv", "output": "csv"}))
+    assert headers["Content-Type"].startswith("text/tab-separated-values")  # format first
+
+
+def test_format_may_be_a_media_type(live_server):
+    """`format=application/sparql-results+json`, as in links made for Virtuoso (DBpedia) and taken by Fuseki."""
+    browser = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+    url = live_server.url + "/sparql?"
+    for query, fmt, media in ((ACTIONS, "application/sparql-results+json", "application/sparql-results+json"),
+                              (ACTIONS, "text/csv", "text/csv"), (ACTIONS, "application/json", "application/sparql-results+json"),
+                              (LABEL_5311A, "application/rdf+xml", "application/rdf+xml"), (LABEL_5311A, "text/n3", "text/turtle")):
+        status, headers, _ = http(url + urllib.parse.urlencode({"query": query, "format": fmt}), headers=browser)
+        assert (status, headers["Content-Type"].split(";")[0]) == (200, media), fmt
+    status, _, body = http(url + urllib.parse.urlencode({"query": ACTIONS, "format": "text/turtle"}))
+    assert status == 400 and b"format='text/turtle' is not available for a SELECT or ASK" in body
 
 
 @pytest.mark.parametrize("accept", ['application/ld+json;profile="http://www.w3.org/ns/json-ld#expanded"',
@@ -321,17 +359,42 @@ def test_text_that_is_not_utf8_is_named_as_such(live_server, path, body, content
     assert status == 400 and fragment in answer.decode(), answer
 
 
+def test_a_query_file_starting_with_a_byte_order_mark_is_read(live_server):
+    """`curl --data-binary @query.rq` sends a file as it is, with the BOM Windows editors write."""
+    query = "\ufeffPREFIX skos: <http://www.w3.org/2004/02/skos/core#>\r\nASK { ?a skos:prefLabel \"Rafforzamento dell’Agenzia Metropolitana per la casa\"@it }\r\n"
+    url = live_server.url + "/sparql"
+    for body, content_type in ((query.encode(), "application/sparql-query"),
+                               (urllib.parse.urlencode({"query": query}).encode(), "application/x-www-form-urlencoded")):
+        status, _, answer = http(url, body, {"Content-Type": content_type, "Accept": "application/sparql-results+json"})
+        assert (status, json.loads(answer).get("boolean")) == (200, True), answer
+
+
 def test_an_empty_format_in_the_url_leaves_the_forms_format(live_server):
     status, headers, body = http(live_server.url + "/sparql?format=", b"query=ASK%7B%7D&format=csv",
                                  {"Content-Type": "application/x-www-form-urlencoded"})
-    assert (status, headers["Content-Type"], body) == (200, "text/csv; charset=utf-8", b"true\n")
+    assert (status, headers["Content-Type"], body) == (200, "text/csv; charset=utf-8", b"_askResult\r\ntrue\r\n")
 
 
 def test_form_fields_are_read_whatever_the_content_type_parameters(live_server):
     """`application/x-www-form-urlencoded; charset=UTF-8` (as jQuery and many clients send it) is a form."""
     for content_type in ("application/x-www-form-urlencoded; charset=UTF-8", "Application/X-WWW-Form-Urlencoded"):
         status, headers, body = http(live_server.url + "/sparql", b"query=ASK%7B%7D&format=csv", {"Content-Type": content_type})
-        assert (status, headers["Content-Type"], body) == (200, "text/csv; charset=utf-8", b"true\n"), content_type
+        assert (status, headers["Content-Type"], body) == (200, "text/csv; charset=utf-8", b"_askResult\r\ntrue\r\n"), content_type
+
+
+@pytest.mark.parametrize("fmt, dialect", [(CSV, "excel"), (TSV, "excel-tab")])
+@pytest.mark.parametrize("query, value", [("ASK { ?s ?p ?o }", "true"), ("ASK { ?s <http://example.org/nothing> ?o }", "false")])
+def test_an_ask_in_csv_or_tsv_is_a_table_a_csv_reader_reads(live_server, fmt, dialect, query, value):
+    """The CSV/TSV results spec covers SELECT only; Jena/Fuseki write an ASK as a one-cell table
+    (`_askResult`, `?_askResult` in TSV). A bare `true` was read by CSV readers as a header
+    over no rows: the answer was lost."""
+    import csv
+
+    sw = SPARQLWrapper(live_server.url + "/sparql")
+    sw.setQuery(query)
+    sw.setReturnFormat(fmt)
+    rows = list(csv.DictReader(sw.query().convert().decode().splitlines(), dialect=dialect))
+    assert rows == [{"_askResult" if fmt == CSV else "?_askResult": value}]
 
 
 def test_timeout_stops_the_query_and_capacity_returns(limited):
@@ -880,6 +943,45 @@ def test_a_bad_query_from_the_page_comes_back_in_the_editor_with_the_message(liv
     assert status == 400 and json.loads(body)["error"].startswith("syntax error")
 
 
+@pytest.mark.parametrize("accept", [None, "*/*", "application/sparql-results+json,*/*;q=0.9"])
+@pytest.mark.parametrize("method", ["GET", "POST form", "POST direct"])
+def test_a_program_gets_an_error_as_text_not_the_query_page(live_server, accept, method):
+    """curl and urllib send `*/*` or no Accept, YASGUI `application/sparql-results+json,*/*;q=0.9`:
+    programs, which show an error's body as it is. Only a browser (text/html named) gets the page."""
+    query = "SELECT * WHERE { ?s ?p }"
+    headers = {"Accept": accept} if accept else {}
+    url = live_server.url + "/sparql"
+    if method == "GET":
+        status, got, body = http(url + "?" + urllib.parse.urlencode({"query": query}), headers=headers)
+    elif method == "POST form":
+        status, got, body = http(url, urllib.parse.urlencode({"query": query}).encode(),
+                                 {**headers, "Content-Type": "application/x-www-form-urlencoded"})
+    else:
+        status, got, body = http(url, query.encode(), {**headers, "Content-Type": "application/sparql-query"})
+    assert status == 400 and got["Content-Type"] == "text/plain; charset=utf-8"
+    assert body.decode().startswith("400 Bad request: syntax error in the query: error at 1:")
+    status, got, body = http(url, b"", {**headers, "Content-Type": "application/x-www-form-urlencoded"})  # no query
+    assert status == 400 and got["Content-Type"] == "text/plain; charset=utf-8" and b"no query" in body
+
+
+def test_sparqlwrapper_shows_the_endpoints_message_not_a_page(live_server):
+    """For a SELECT asked in an RDF format SPARQLWrapper sends `Accept: */*` with `format=turtle`."""
+    sw = SPARQLWrapper(live_server.url + "/sparql")
+    sw.setQuery(ACTIONS)
+    sw.setReturnFormat(TURTLE)
+    with pytest.warns(RuntimeWarning), pytest.raises(Exception) as caught:
+        sw.query()
+    assert "format='turtle' is not available for a SELECT or ASK" in str(caught.value)
+    assert "<html" not in str(caught.value)
+
+
+def test_a_browser_still_gets_the_page_for_an_error(live_server):
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+    status, got, body = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": "SELECT * WHERE { ?s ?p }"}),
+                             headers={"Accept": browser})
+    assert status == 400 and got["Content-Type"].startswith("text/html") and b'<textarea id="query"' in body
+
+
 @pytest.mark.parametrize("fmt, name", [("json", "sparql.json"), ("xml", "sparql.xml"), ("csv", "sparql.csv"), ("tsv", "sparql.tsv")])
 def test_a_download_link_saves_a_named_file(live_server, fmt, name):
     status, headers, _ = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": ACTIONS, "format": fmt}))
@@ -1006,6 +1108,117 @@ def test_plain_json_is_no_answer_when_its_json_form_was_excluded(live_server):
         assert code == status, accept
         if media:
             assert headers["Content-Type"].startswith(media)
+
+
+@pytest.mark.parametrize("return_format", ["xml", "json", "csv", "tsv"])
+@pytest.mark.parametrize("method", ["GET", "POST", "POST_FORM"])
+def test_rdflib_sparqlstore_answers_every_query_form_in_each_return_format(live_server, return_format, method):
+    """rdflib's SPARQLStore sends its returnFormat's media type (application/sparql-results+json,
+    text/csv…) as the Accept of every query, a CONSTRUCT's too, and parses what comes back by its
+    Content-Type; Fuseki answers such a CONSTRUCT in Turtle."""
+    from rdflib.plugins.stores.sparqlstore import SPARQLStore
+
+    g = Graph(store=SPARQLStore(live_server.url + "/sparql", returnFormat=return_format, method=method))
+    rows = list(g.query(LABEL_5311A.replace("CONSTRUCT { ?a skos:prefLabel ?l }", "SELECT ?a ?l")))
+    assert len(rows) == 1 and "Rafforzamento dell’Agenzia" in rows[0][1]
+    constructed = g.query(LABEL_5311A)
+    assert not isinstance(constructed, tuple), constructed  # (status, message, None): rdflib's form of an HTTP error
+    assert len(constructed.graph) == 1 and "Rafforzamento dell’Agenzia" in next(iter(constructed.graph))[2]
+    described = g.query(f"DESCRIBE <{BASE}/data/plan/bari-psm-2030/action/5.1.1.a>")
+    assert not isinstance(described, tuple), described
+    assert (URIRef(f"{BASE}/data/plan/bari-psm-2030/action/5.1.1.a"), None, None) in described.graph
+
+
+@pytest.mark.parametrize("query, accept, media, parse", [
+    (ACTIONS, "application/xml", "application/sparql-results+xml", None),
+    (LABEL_5311A, "application/xml", "application/rdf+xml", "xml"),
+    (LABEL_5311A, "text/n3", "text/turtle", "n3"),
+    (LABEL_5311A, "application/n3", "text/turtle", "n3"),
+    (LABEL_5311A, "text/rdf+n3", "text/turtle", "n3"),
+    (LABEL_5311A, "application/x-turtle", "text/turtle", "turtle"),
+    (LABEL_5311A, "text/plain", "application/n-triples", "nt"),
+], ids=["select-xml", "construct-xml", "text-n3", "application-n3", "text-rdf+n3", "x-turtle", "text-plain"])
+def test_other_names_of_the_formats_are_answered_in_the_format_they_name(live_server, query, accept, media, parse):
+    """Names Fuseki takes too: plain XML, N3's (Turtle is N3), Turtle's old one, N-Triples' old text/plain."""
+    from xml.dom.minidom import parseString
+
+    status, headers, body = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": query}), headers={"Accept": accept})
+    assert status == 200 and headers["Content-Type"].split(";")[0] == media
+    if query == ACTIONS:
+        assert len(parseString(body).getElementsByTagName("result")) == 10
+    else:
+        g = Graph().parse(data=body.decode(), format=parse)
+        assert len(g) == 1 and "Rafforzamento dell’Agenzia" in str(next(iter(g))[2])
+    refused = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": query}), headers={"Accept": f"{accept}, {media};q=0"})
+    assert refused[0] == 406  # an alias is no way round a refusal of the format it stands for
+
+
+def test_rdflib_sparqlstore_with_the_n3_return_format_gets_graphs(live_server):
+    from rdflib.plugins.stores.sparqlstore import SPARQLStore
+
+    g = Graph(store=SPARQLStore(live_server.url + "/sparql", returnFormat="n3"))
+    assert len(g.query(LABEL_5311A).graph) == 1
+
+
+def test_an_accept_naming_only_the_other_kind_of_answer_gets_this_kinds_format(live_server):
+    for query, accept, media in (
+            ("CONSTRUCT WHERE { ?s ?p ?o } LIMIT 1", "application/sparql-results+json", "text/turtle"),
+            ("CONSTRUCT WHERE { ?s ?p ?o } LIMIT 1", "text/csv, text/turtle;q=0", "application/n-triples"),
+            ("SELECT * WHERE { ?s ?p ?o } LIMIT 1", "text/turtle", "application/sparql-results+json"),
+            ("ASK {}", "application/rdf+xml", "application/sparql-results+json"),
+            ("SELECT * WHERE { ?s ?p ?o } LIMIT 1", "image/png", None),
+            ("CONSTRUCT WHERE { ?s ?p ?o } LIMIT 1", "text/csv, */*;q=0", None)):
+        code, headers, _ = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": query}), headers={"Accept": accept})
+        assert (code, headers["Content-Type"].split(";")[0]) == ((200, media) if media else (406, "text/plain")), accept
+
+
+PATH_TO_NOWHERE = "OPTIONAL { <http://example.org/a> <http://example.org/p>+ ?z }"  # no bound proven: a worker
+
+
+@pytest.mark.parametrize("pattern, limit", [("", ""), (PATH_TO_NOWHERE, ""), (PATH_TO_NOWHERE, "LIMIT 5")],
+                         ids=["in-process", "capped writer", "oxigraph writer"])
+def test_xml_answers_keep_a_carriage_return_and_refuse_what_xml_cannot_carry(live_server, pattern, limit):
+    """A parser reads a raw carriage return as a line feed, and XML 1.0 has no form at all for
+    the other C0 control characters (a raw one makes the whole document unreadable)."""
+    escaped, value = r"Città\r\n“metropolitana” <&> 'è'\t.", "Città\r\n“metropolitana” <&> 'è'\t."
+    select = f'SELECT ?x WHERE {{ BIND("{escaped}" AS ?x) {pattern} }} {limit}'
+    construct = f'CONSTRUCT {{ <http://example.org/a> <http://example.org/b> ?x }} WHERE {{ BIND("{escaped}" AS ?x) {pattern} }} {limit}'
+    sw = SPARQLWrapper(live_server.url + "/sparql")
+    sw.setQuery(select)
+    sw.setReturnFormat(XML)
+    assert sw.query().convert().getElementsByTagName("literal")[0].firstChild.data == value
+    sw.setQuery(construct)
+    sw.setReturnFormat(RDFXML)
+    assert str(next(iter(sw.query().convert()))[2]) == value
+    for query, accept, instead in ((select, "application/sparql-results+xml", "ask for JSON, CSV or TSV"),
+                                   (construct, "application/rdf+xml", "ask for Turtle, N-Triples or JSON-LD")):
+        url = live_server.url + "/sparql?" + urllib.parse.urlencode({"query": query.replace(r"\t", r"\u0001")})
+        status, headers, body = http(url, headers={"Accept": accept})
+        assert status == 406 and f"the control character U+0001, which XML 1.0 cannot carry; {instead}" in body.decode()
+    status, _, body = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": select.replace(r"\t", r"\u0001")}),
+                           headers={"Accept": "application/sparql-results+json"})
+    assert status == 200 and json.loads(body)["results"]["bindings"][0]["x"]["value"] == value.replace("\t", "\x01")
+
+
+@pytest.mark.parametrize("predicate", ["http://example.org/2030", "http://example.org/p/", "http://example.org/p#",
+                                       "http://example.org/x?y=1"])
+def test_a_predicate_rdf_xml_cannot_name_is_refused_not_written_as_broken_xml(live_server, predicate):
+    """RDF/XML names a predicate as namespace + XML name; an IRI ending in no XML name has no
+    form there (Oxigraph wrote `<oxprefix: …>`, which no parser reads). SPARQLWrapper asks for
+    RDF/XML by default."""
+    query = f"CONSTRUCT {{ <http://example.org/a> <{predicate}> \"x\" }} WHERE {{}}"
+    sw = SPARQLWrapper(live_server.url + "/sparql")
+    sw.setQuery(query)
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        sw.query()
+    message = caught.value.read().decode()
+    assert caught.value.code == 406 and f"the predicate <{predicate}>, which RDF/XML cannot write" in message
+    assert "ask for Turtle, N-Triples or JSON-LD" in message
+    sw.setReturnFormat(TURTLE)
+    assert (URIRef("http://example.org/a"), URIRef(predicate), None) in Graph().parse(data=sw.query().convert().decode(), format="turtle")
+    sw.setQuery(query.replace(predicate, predicate.rstrip("/#") + "/p2030"))  # a name at the end: written
+    sw.setReturnFormat(RDFXML)
+    assert len(sw.query().convert()) == 1
 
 
 def test_a_query_needing_more_memory_than_a_worker_may_take_is_stopped(live_server, tmp_path):

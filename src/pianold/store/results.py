@@ -7,6 +7,7 @@ import csv
 import io
 import itertools
 import json
+import re
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
@@ -112,6 +113,40 @@ class AnswerBuffer(io.RawIOBase):
         return self._data.getvalue()
 
 
+# XML 1.0 has no form for the C0 control characters other than tab, line feed and carriage return,
+# not even a character reference; and a parser reads a carriage return written as it is as a line
+# feed. Both Oxigraph's XML writers and the one below write literals' characters as they are.
+_XML_UNSAFE = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\r]")
+_XML_FORBIDDEN = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+class _WellFormedXml(io.RawIOBase):
+    """Writes an XML answer (SPARQL results or RDF/XML) into `out` as XML parsers read it back:
+    a carriage return, which these writers put only in a literal's text, as `&#13;`; a control
+    character XML 1.0 cannot carry refuses the answer (AnswerNotExpressible) instead of sending a
+    document no client can parse."""
+
+    def __init__(self, out, instead: str):
+        super().__init__()
+        self.out = out
+        self.instead = instead  # the formats that can carry it, for the message
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        data = bytes(data)
+        if _XML_UNSAFE.search(data) is None:
+            return self.out.write(data)
+        bad = _XML_FORBIDDEN.search(data)
+        if bad is not None:
+            raise AnswerNotExpressible(f"this answer holds the control character U+{bad.group()[0]:04X}, which XML 1.0 "
+                                       f"cannot carry; ask for {self.instead}")
+        self.out.write(data.replace(b"\r", b"&#13;"))
+        return len(data)
+
+
+_NOT_XML_RESULTS = "JSON, CSV or TSV"
 _OXIGRAPH_RESULTS = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML,
                      "csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV}
 
@@ -120,6 +155,8 @@ def serialize_all_solutions(result, media_type: str, out: AnswerBuffer) -> str:
     """Every solution of a pyoxigraph result, by Oxigraph's own writer (several times faster than
     serialize_solutions, but it cannot stop at a row cap: only for results known to be small)."""
     media = media_type if media_type in SOLUTION_TYPES else "application/sparql-results+json"
+    if media == "application/sparql-results+xml":
+        out = _WellFormedXml(out, _NOT_XML_RESULTS)
     result.serialize(out, format=_OXIGRAPH_RESULTS[SOLUTION_TYPES[media]])
     return media
 
@@ -128,12 +165,16 @@ def serialize_solutions(variables: list[str] | None, rows, media_type: str, out:
     """rows: pyoxigraph QuerySolution list, or a bool for ASK (variables None)."""
     fmt = SOLUTION_TYPES.get(media_type, "json")
     media = media_type if media_type in SOLUTION_TYPES else "application/sparql-results+json"
+    if fmt == "xml":
+        out = _WellFormedXml(out, _NOT_XML_RESULTS)
     if variables is None:  # ASK
         if fmt == "xml":
             out.write((f'<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head/>'
                        f"<boolean>{'true' if rows else 'false'}</boolean></sparql>\n").encode())
-        elif fmt in ("csv", "tsv"):
-            out.write((("true" if rows else "false") + "\n").encode())
+        elif fmt == "csv":  # not in the CSV/TSV results spec (SELECT only): Jena's form, a column with one cell,
+            out.write(b"_askResult\r\n" + (b"true" if rows else b"false") + b"\r\n")  # so a CSV reader finds a row
+        elif fmt == "tsv":
+            out.write(b"?_askResult\n" + (b"true" if rows else b"false") + b"\n")
         else:
             out.write(json.dumps({"head": {}, "boolean": bool(rows)}).encode())
         return media
@@ -174,8 +215,36 @@ def serialize_graph(triples, media_type: str, out: AnswerBuffer) -> str:
     kwargs = {"prefixes": prefixes} if prefixes else {}
     if media == "application/ld+json":
         triples = _without_triple_terms(triples, "JSON-LD")
+    elif media == "application/rdf+xml":
+        triples = _with_xml_names(triples)
+        out = _WellFormedXml(out, "Turtle, N-Triples or JSON-LD")
     ox.serialize(triples, out, format=fmt, **kwargs)
     return media
+
+
+_NAME_START = ("A-Z_a-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c\u200d\u2070-\u218f"
+               "\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff")
+_NAME_CHARS = re.compile(f"[{_NAME_START}\\-.0-9\u00b7\u0300-\u036f\u203f\u2040]*")
+_NAME_START_CHAR = re.compile(f"[{_NAME_START}]")
+
+
+def _ends_in_xml_name(iri: str) -> bool:
+    """Whether an XML name without colons (NCName) ends the IRI: RDF/XML writes a predicate as
+    an element named by a namespace and that name, so an IRI ending otherwise (`…/123`, `…/p/`,
+    `…#`) has no form. Linear: the trailing run of name characters, read backwards, must hold a
+    character a name may start with."""
+    run = _NAME_CHARS.match(iri[::-1]).end()
+    return _NAME_START_CHAR.search(iri, len(iri) - run) is not None
+
+
+def _with_xml_names(triples):
+    """The triples, refused (AnswerNotExpressible) at the first predicate RDF/XML cannot name:
+    Oxigraph's writer would write it as an element named `oxprefix:`, which is no XML."""
+    for t in triples:
+        if not _ends_in_xml_name(t.predicate.value):
+            raise AnswerNotExpressible(f"this answer holds the predicate <{t.predicate.value}>, which RDF/XML cannot write "
+                                       "(its IRI does not end in an XML name); ask for Turtle, N-Triples or JSON-LD")
+        yield t
 
 
 def _without_triple_terms(triples, name: str):

@@ -83,6 +83,13 @@ def excluded(ranges: list[MediaRange], media_type: str) -> bool:
     return any(r.matches(media_type) for r in ranges) and quality(ranges, media_type) == 0.0
 
 
+def named(accept: str | None, media_type: str) -> bool:
+    """Whether the Accept header names `media_type` itself (not through `*/*` or `text/*`) with a
+    quality above 0: what a browser does for HTML, and a program sending `*/*` does not."""
+    t, _, s = media_type.lower().partition("/")
+    return any(r.type == t and r.subtype == s and r.q > 0 for r in parse_accept(accept)) if accept else False
+
+
 def negotiate(accept: str | None, offers: list[str], aliases: dict[str, str] | None = None) -> str | None:
     """The offer the client prefers most (server order breaks ties), or None if none is acceptable.
     An offer in `aliases` (`application/json` for JSON-LD) is answered in the type it stands for,

@@ -14,10 +14,10 @@ from pianold.sparql_guard import Refused
 from pianold.store.base import StoreError
 from pianold.store.workers import QueryAnswer, QueryFailed
 from pianold.web.caching import Representation, cors, etag_for, preflight
-from pianold.web.conneg import negotiate
+from pianold.web.conneg import named, negotiate
 from pianold.web.fastpath import mark_cacheable
 from pianold.web.sparql_examples import PREFIXES, gallery, sample_codes, sample_query
-from pianold.web.sparql_protocol import PARSED, PATH, ProtocolError, ProtocolRequest, answer
+from pianold.web.sparql_protocol import FORMAT_PARAMETERS, PARSED, PATH, ProtocolError, ProtocolRequest, answer
 
 bp = Blueprint("sparql", __name__)
 # A result IRI is made by the query (IRI("javascript:…")), so only web IRIs become links; the CSP
@@ -168,17 +168,35 @@ def _nt(value: dict) -> str:
     return text + (f"@{value['xml:lang']}" if "xml:lang" in value else f"^^<{value['datatype']}>" if "datatype" in value else "")
 
 
+def _asked_for_a_page() -> bool:
+    """Whether the client asked for HTML itself: the query page's form (`format=html`) or an
+    Accept naming text/html, as browsers send. A SPARQL client's `*/*` (curl, urllib, SPARQLWrapper
+    for some formats, YASGUI's `application/sparql-results+json,*/*;q=0.9`) or no Accept at all is
+    a program, which shows or logs an error's body as it is: it gets the message as plain text, as
+    from Fuseki, not a 12 KB page."""
+    formats = [f for name in FORMAT_PARAMETERS
+               for f in request.args.getlist(name) + (request.form.getlist(name) if request.method == "POST" else [])]
+    if next((f for f in formats if f), "").lower() == "html":
+        return True
+    return named(request.headers.get("Accept"), "text/html")
+
+
 def _error(status: int, message: str, retry_after: int | None = None) -> Response:
     """The error as the site gives it; to a browser that sent a query, the query page again, with
     the query in the editor and the message above it, so it can be mended."""
     from pianold.web.errors import TITLES, error_response, wants_html
 
     query = request.form.get("query") if request.method == "POST" else request.args.get("query")
-    if query is not None and wants_html():
+    page = wants_html() and _asked_for_a_page()
+    if query is not None and page:
         title_it, title_en = TITLES.get(status, ("Errore", "Error"))
         body = render_template("sparql.html", max_link=MAX_LINK, query=query, examples=_examples(), prefixes=PREFIXES, answer=None,
                                error={"status": status, "title_it": title_it, "title_en": title_en, "message": message})
         response = Response(body, status=status, content_type="text/html; charset=utf-8")
+        response.vary.add("Accept")
+    elif wants_html() and not page:  # `*/*` or no Accept: a program, which shows or logs the message as text
+        response = Response(f"{status} {TITLES.get(status, ('', 'Error'))[1]}: {message}\n", status=status,
+                            content_type="text/plain; charset=utf-8")
         response.vary.add("Accept")
     else:
         response = error_response(status, message)

@@ -24,7 +24,7 @@ from pianold.store.bounded import MAX_INLINE_GRAPHS, proven_solutions, solution_
 from pianold.store.workers import QueryAnswer, QueryFailed, QueryJob, WorkerPool, execute
 from pianold.web import ops
 from pianold.web.caching import Representation, etag_for
-from pianold.web.conneg import negotiate
+from pianold.web.conneg import excluded, negotiate, parse_accept
 from pianold.web.fastpath import mark_cacheable
 from pianold.web.published import Snapshot
 
@@ -32,19 +32,28 @@ PATH = "/sparql"
 PARSED = "pianold.sparql.request"  # environ key: the ProtocolRequest, or the error met reading or answering it
 
 SOLUTION_OFFERS = ("application/sparql-results+json", "application/sparql-results+xml", "text/csv",
-                   "text/tab-separated-values", "text/html", "application/json")
-GRAPH_OFFERS = ("text/turtle", "application/n-triples", "application/rdf+xml", "application/ld+json", "text/html",
-                "application/json")
+                   "text/tab-separated-values", "text/html")
+GRAPH_OFFERS = ("text/turtle", "application/n-triples", "application/rdf+xml", "application/ld+json", "text/html")
+# Other names clients use for these formats, answered in the format they stand for (by graph_form),
+# after the formats' own names: Fuseki takes them all. Plain JSON and XML are the answer's JSON and
+# XML forms; N3 clients (rdflib's returnFormat="n3" sends text/n3) read Turtle, which is N3; text/plain
+# was N-Triples' type before RDF 1.1.
+ALIASES = {
+    False: {"application/json": "application/sparql-results+json", "application/xml": "application/sparql-results+xml"},
+    True: {"application/json": "application/ld+json", "application/xml": "application/rdf+xml", "text/n3": "text/turtle",
+           "application/n3": "text/turtle", "text/rdf+n3": "text/turtle", "application/x-turtle": "text/turtle",
+           "text/plain": "application/n-triples"},
+}
 # The `format` parameter (not in the protocol: for browsers' download links, and sent by clients
 # such as SPARQLWrapper with an Accept header that agrees). A name means what it means for the
 # query's kind of answer, as in Fuseki: `xml` and `json` are results formats for a SELECT or ASK,
 # RDF/XML and JSON-LD for a CONSTRUCT or DESCRIBE.
+FORMAT_PARAMETERS = ("format", "output")
 SOLUTION_FORMATS = {
     "json": "application/sparql-results+json", "srj": "application/sparql-results+json",
     "xml": "application/sparql-results+xml", "srx": "application/sparql-results+xml",
     "csv": "text/csv", "tsv": "text/tab-separated-values", "html": "text/html",
 }
-JSON_FORM = {False: "application/sparql-results+json", True: "application/ld+json"}  # by graph_form: what plain JSON stands for
 EXTENSIONS = {"application/sparql-results+json": "json", "application/sparql-results+xml": "xml", "text/csv": "csv",
               "text/tab-separated-values": "tsv", "text/turtle": "ttl", "application/n-triples": "nt",
               "application/rdf+xml": "rdf", "application/ld+json": "jsonld"}  # of a downloaded answer
@@ -87,6 +96,10 @@ def read(environ: dict, max_bytes: int, allowlist: tuple[str, ...]) -> ProtocolR
         if kind == "application/x-www-form-urlencoded":
             form = _fields(body, "form body")
     query, dgs, ngs = _params(method, kind, args, form, body)
+    if query is not None and query.startswith("\ufeff"):
+        # a byte order mark, as editors on Windows start a saved query file with (sent as it is by
+        # `curl --data-binary @query.rq`): no part of the query, which Jena's grammar also skips
+        query = query[1:]
     dgs, ngs = _unique(dgs), _unique(ngs)
     if query is None:
         if method == "POST":
@@ -98,7 +111,8 @@ def read(environ: dict, max_bytes: int, allowlist: tuple[str, ...]) -> ProtocolR
         raise ProtocolError(400, "the query is empty")
     check_query(query, allowlist)
     graph_form = is_graph_form(query)
-    wanted = next((v for v in (*args.get("format", ()), *form.get("format", ())) if v), None)
+    # `output` is Fuseki's name for `format` (and SPARQLWrapper sends both, alike)
+    wanted = next((v for name in FORMAT_PARAMETERS for v in (*args.get(name, ()), *form.get(name, ())) if v), None)
     media = _media_for(wanted, environ.get("HTTP_ACCEPT"), graph_form)
     return ProtocolRequest(query, dgs, ngs, media, graph_form, is_repeatable(query), bool(wanted) and media != "text/html")
 
@@ -171,8 +185,10 @@ def _params(method: str, kind: str, args: dict, form: dict, body: bytes) -> tupl
 
 def _unique(graphs: list[str]) -> tuple[str, ...]:
     """A graph named twice is the same graph (the default graph is their merge); passed twice,
-    the engine would repeat every match once per copy and per pattern."""
-    return tuple(dict.fromkeys(graphs))
+    the engine would repeat every match once per copy and per pattern. An empty value names no
+    graph: it is a form's empty field, as in the links Virtuoso's query form makes
+    (`?default-graph-uri=&query=…`)."""
+    return tuple(dict.fromkeys(g for g in graphs if g))
 
 
 def is_graph_form(query: str) -> bool:
@@ -222,6 +238,9 @@ def _media_for(wanted: str | None, accept: str | None, graph_form: bool) -> str:
     if wanted:
         names = GRAPH_FORMATS if graph_form else SOLUTION_FORMATS
         media = names.get(wanted.lower())
+        if media is None:  # a media type itself (format=text/csv), as Virtuoso and Fuseki take it too
+            typed = wanted.split(";", 1)[0].strip().lower()
+            media = typed if typed in (GRAPH_OFFERS if graph_form else SOLUTION_OFFERS) else ALIASES[graph_form].get(typed)
         if media is None:
             kind = "a CONSTRUCT or DESCRIBE" if graph_form else "a SELECT or ASK"
             raise ProtocolError(400, f"format={wanted!r} is not available for {kind}; use one of "
@@ -231,17 +250,31 @@ def _media_for(wanted: str | None, accept: str | None, graph_form: bool) -> str:
     media = _negotiate(accept, offers, graph_form)
     if media is None:
         raise ProtocolError(406, "none of the media types in the Accept header can carry this query's results; available: "
-                                 + ", ".join(offers[:-1]))
-    if media == "application/json":  # plain JSON: the JSON form of the answer
-        return JSON_FORM[graph_form]
-    return media
+                                 + ", ".join(offers))
+    return ALIASES[graph_form].get(media, media)
+
+
+# the formats of the other kind of answer: a graph's for a SELECT or ASK, a results format for a CONSTRUCT or DESCRIBE
+OTHER_KIND = {False: GRAPH_OFFERS[:4], True: SOLUTION_OFFERS[:4]}
 
 
 @functools.lru_cache(maxsize=256)
 def _negotiate(accept: str | None, offers: tuple[str, ...], graph_form: bool) -> str | None:
-    """Clients send the same few Accept headers again and again. Plain JSON is the answer's JSON
-    form, so it is no answer to a client that excluded that form."""
-    return negotiate(accept, list(offers), {"application/json": JSON_FORM[graph_form]})
+    """Clients send the same few Accept headers again and again. An alias (ALIASES) is answered
+    in the format it stands for, so it is no answer to a client that excluded that format.
+
+    A client that sends one Accept for every query, naming formats of the other kind of answer
+    only, gets this kind's first format it did not refuse, as from Fuseki (which answers a
+    query's unmatched Accept with its default format): rdflib's SPARQLStore with
+    `returnFormat="json"` asks for `application/sparql-results+json` for a CONSTRUCT too, and
+    parses the graph by the Content-Type it gets. A header naming neither kind (`image/png`) is
+    still a 406."""
+    aliases = ALIASES[graph_form]
+    media = negotiate(accept, [*offers, *aliases], aliases)
+    if media is None and negotiate(accept, list(OTHER_KIND[graph_form])) is not None:
+        ranges = parse_accept(accept)
+        media = next((m for m in offers[:4] if not excluded(ranges, m)), None)
+    return media
 
 
 def pool(app) -> WorkerPool:
