@@ -214,3 +214,16 @@ def test_schema_org_types_follow_what_the_resource_is(client, path, schema_type)
     block = re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)
     assert block, path
     assert json_module.loads(block.group(1))["@type"] == schema_type
+
+
+def test_linked_catalogue_resources_are_named_by_their_titles(client):
+    """A dataset's distributions, its contact point and the catalogue citing it are named by their
+    dct:title or vcard:fn, which the description of the page does not carry, not by raw IRIs."""
+    dataset = client.get("/catalog/dataset/all.html").get_data(as_text=True)
+    assert re.search(r'<a href="/catalog/distribution/all-ttl"[^>]*>Tutti i dati in Turtle</a>', dataset)
+    assert re.search(r'<a href="/catalog"[^>]*>Catalogo dei Piani Strategici Metropolitani</a>', dataset)  # Citato da
+    assert re.search(r'<a href="/catalog/contact/cmba"[^>]*>Città metropolitana di Bari</a>', dataset)
+    assert not re.search(r'<a [^>]*>https://w3id\.org/pianold/catalog/', dataset)
+    contact = client.get("/catalog/contact/cmba.html").get_data(as_text=True)
+    assert "<h1>Città metropolitana di Bari" in contact
+    assert re.search(r'<a href="/catalog/dataset/all"[^>]*>Tutti i piani strategici metropolitani', contact)

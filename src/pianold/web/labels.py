@@ -5,6 +5,7 @@ from __future__ import annotations
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SKOS, VOID
 
+from pianold.catalog import VCARD
 from pianold.vocab import CLV, COV, DCATAPIT, ELI, L0, PREFIXES, TI
 
 # Classes of resources outside the psm: ontology, in the order a page names a resource's kind by
@@ -72,7 +73,7 @@ KNOWN = {
 }
 KINDS = tuple(CLASSES)
 
-LABEL_PROPERTIES = (SKOS.prefLabel, RDFS.label, L0.name, DCTERMS.title, FOAF.name)
+LABEL_PROPERTIES = (SKOS.prefLabel, RDFS.label, L0.name, DCTERMS.title, FOAF.name, VCARD.fn)
 
 
 def short(iri: str) -> str:
@@ -97,14 +98,18 @@ def literal_in(graph: Graph, node, props=LABEL_PROPERTIES, lang: str = "it") -> 
 
 
 class Namer:
-    """Label lookups for one page: the page's graph first, then the ontology's term labels."""
+    """Label lookups for one page: the page's graph first, then `more` (labels of the resources it
+    links to that its graph does not carry), then the ontology's term labels."""
 
-    def __init__(self, graph: Graph, term_labels: dict[str, dict[str, str]]):
+    def __init__(self, graph: Graph, term_labels: dict[str, dict[str, str]], more: Graph | None = None):
         self.graph = graph
         self.terms = term_labels
+        self.more = more if more is not None else Graph()
 
     def it(self, node) -> str:
         label = literal_in(self.graph, node)
+        if label is None:
+            label = literal_in(self.more, node)
         if label is not None:
             return str(label)
         if str(node) in self.terms:
@@ -116,6 +121,8 @@ class Namer:
 
     def en(self, node) -> str | None:
         label = literal_in(self.graph, node, lang="en")
+        if label is None and literal_in(self.graph, node) is None:
+            label = literal_in(self.more, node, lang="en")
         if label is not None:
             return str(label)
         if str(node) in self.terms:

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, g, render_template, request
 from markupsafe import Markup
-from rdflib import Literal, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, SKOS
 
 from pianold import vocabularies
@@ -15,7 +15,7 @@ from pianold.vocab import COV, ONTOLOGY_IRI, PSM
 from pianold.web import catalog, describe
 from pianold.web.caching import Representation, etag_for
 from pianold.web.fastpath import mark_cacheable
-from pianold.web.labels import KINDS, Namer, short
+from pianold.web.labels import KINDS, LABEL_PROPERTIES, Namer, literal_in, short
 from pianold.web.sdg_chart import sdg_chart_svg, sdg_coverage
 from pianold.web.tree import plan_tree_svg
 from pianold.web.urls import path_for_iri
@@ -79,7 +79,7 @@ def resource_page(iri: str, graph) -> str:
     """The page of any resource; plans, plan elements and the ontology get their own sections."""
     node = URIRef(iri)
     store = g.snapshot.store
-    namer = Namer(graph, term_labels())
+    namer = Namer(graph, term_labels(), _labels_of_linked(store, graph, node))
     types = set(graph.objects(node, RDF.type))
     is_element = PSM.PlanElement in types
     is_plan = PSM.StrategicPlan in types
@@ -146,6 +146,32 @@ def resource_page(iri: str, graph) -> str:
         context["terms"] = _ontology_terms(graph, namer)
     context["schema_json"] = _json_script(_schema_org(node, graph, namer, types))
     return render_template("resource.html", **context)
+
+
+LINKED_LABELS_LIMIT = 500
+
+
+def _labels_of_linked(store, graph, node) -> Graph:
+    """Labels of the local resources the page links to that its graph leaves unnamed: the
+    description carries the skos:prefLabel and rdfs:label of what it links to, not a dataset's or a
+    distribution's dct:title or a contact point's vcard:fn, which the page would show as raw IRIs."""
+    base = current_app.config["PIANOLD"].base
+    linked = {o for o in graph.objects(node, None) if isinstance(o, URIRef)}
+    linked |= {s for s, _ in graph.subject_predicates(node) if isinstance(s, URIRef)}
+    unnamed = []
+    for iri in sorted(str(n) for n in linked if n != node and literal_in(graph, n) is None):
+        if path_for_iri(base, iri) is None:
+            continue
+        try:
+            unnamed.append(f"<{describe.safe_iri(iri)}>")
+        except ValueError:
+            continue
+    if not unnamed:
+        return Graph()
+    props = " ".join(f"<{p}>" for p in LABEL_PROPERTIES)
+    return store.graph_query(f"""CONSTRUCT {{ ?s ?p ?label }} WHERE {{
+        VALUES ?s {{ {" ".join(unnamed[:LINKED_LABELS_LIMIT])} }} VALUES ?p {{ {props} }}
+        ?s ?p ?label FILTER(isLiteral(?label)) }}""")
 
 
 MATCHES = (SKOS.exactMatch, SKOS.closeMatch, SKOS.relatedMatch)
