@@ -227,3 +227,17 @@ def test_linked_catalogue_resources_are_named_by_their_titles(client):
     contact = client.get("/catalog/contact/cmba.html").get_data(as_text=True)
     assert "<h1>Città metropolitana di Bari" in contact
     assert re.search(r'<a href="/catalog/dataset/all"[^>]*>Tutti i piani strategici metropolitani', contact)
+
+
+@pytest.mark.parametrize("path", ["/catalog/contact/cmba.html", "/catalog/distribution/all-ttl/checksum.html",
+                                  "/catalog/linkset/bari-psm-2030/psm-contributesTo/sdg.html", "/catalog.html",
+                                  "/catalog/service/sparql.html", "/onto/psm.html", "/data/plan/bari-psm-2030/period.html"])
+def test_catalogue_properties_are_named_in_words(client, path):
+    """The properties of the catalogue's contact point, checksums and linksets (vCard, SPDX, VoID,
+    DCAT, ADMS-AP_IT, VANN) are named in Italian, with their CURIE aside, not by a raw IRI."""
+    html = client.get(path).get_data(as_text=True)
+    names = re.findall(r'<th scope="row"><a [^>]*>([^<]*)</a>', html)
+    curies = re.findall(r'<th scope="row">.*?<code class="meta">([^<]*)</code></th>', html)
+    assert names and len(curies) == len(names), path
+    assert [n for n in names if re.match(r"[a-z]+:", n)] == [], path  # neither http://… nor vcard:fn
+    assert [c for c in curies if "://" in c] == [], path
