@@ -241,3 +241,17 @@ def test_catalogue_properties_are_named_in_words(client, path):
     assert names and len(curies) == len(names), path
     assert [n for n in names if re.match(r"[a-z]+:", n)] == [], path  # neither http://… nor vcard:fn
     assert [c for c in curies if "://" in c] == [], path
+
+
+def test_external_links_are_named_where_the_data_names_them(client):
+    """The external links of an action (its EuroVoc subjects, its SDG targets, the plan site) read
+    as the same names the Links section gives them, with the IRI as the title; a web page without a
+    name stays its address."""
+    html = client.get("/data/plan/bari-psm-2030/action/5.1.1.a.html").get_data(as_text=True)
+    section = html[html.index('id="external-h"'):]
+    section = section[:section.index("</section>")]
+    links = dict(re.findall(r'<a href="([^"]+)" rel="external"[^>]*>([^<]+)</a>', section))
+    assert links["http://eurovoc.europa.eu/2496"] == "2496 politica della casa"
+    assert links["http://metadata.un.org/sdg/11.1"].startswith("11.1 Entro il 2030, garantire a tutti")
+    assert links["https://pianostrategico.cittametropolitana.ba.it/asse-5"] == "https://pianostrategico.cittametropolitana.ba.it/asse-5"
+    assert 'title="http://eurovoc.europa.eu/2496"' in section

@@ -127,6 +127,14 @@ class Namer:
         self.more = more if more is not None else Graph()
 
     def it(self, node) -> str:
+        named = self.named(node)
+        if named is not None:
+            return named
+        notation = self.graph.value(node, SKOS.notation)
+        return str(notation) if notation is not None else short(str(node))
+
+    def named(self, node) -> str | None:
+        """The Italian name of `node` if it has one (a label, a term's or a known one), else None."""
         label = literal_in(self.graph, node)
         if label is None:
             label = literal_in(self.more, node)
@@ -136,8 +144,7 @@ class Namer:
             return self.terms[str(node)].get("it") or next(iter(self.terms[str(node)].values()))
         if isinstance(node, URIRef) and node in KNOWN:
             return KNOWN[node][0]
-        notation = self.graph.value(node, SKOS.notation)
-        return str(notation) if notation is not None else short(str(node))
+        return None
 
     def en(self, node) -> str | None:
         label = literal_in(self.graph, node, lang="en")

@@ -105,8 +105,9 @@ def resource_page(iri: str, graph) -> str:
     incoming = [(label, iri) for _, label, iri in sorted(
         {(tuple(_code_sort(graph.value(s, SKOS.notation))), namer.it(s), str(s)) for s, _ in graph.subject_predicates(node)
          if isinstance(s, URIRef)})]
-    external = sorted({str(o) for o in graph.objects(node, None) if isinstance(o, URIRef) and not link_for(str(o))[1]
-                       and o not in types})
+    external = [{"href": iri, "label": namer.named(URIRef(iri)) or iri, "notation": graph.value(URIRef(iri), SKOS.notation)}
+                for iri in sorted({str(o) for o in graph.objects(node, None) if isinstance(o, URIRef)
+                                   and not link_for(str(o))[1] and o not in types})]
 
     children = [entry(c) for c in sorted(graph.objects(node, SKOS.narrower), key=_code_key(graph))]
     if is_plan:
