@@ -166,3 +166,23 @@ def test_no_javascript_needed_and_nothing_from_another_origin(browser, live_serv
     assert len(requested) > len(PAGES_AT_360)  # pages and their styles, scripts, images were seen
     elsewhere = [u for u in requested if not u.startswith(live_server.url + "/") and not u.startswith("data:")]
     assert elsewhere == []
+
+
+def test_a_refused_query_is_told_first_and_named_in_the_title(browser, live_server):
+    """A query with a syntax error comes back with its message above the editor that holds it: on a
+    360 px phone the message is on the first screen, not under 16 lines of editor; the page's title
+    (what a screen reader reads first, what a tab shows) says it failed, and a results page says so."""
+    page = browser.new_page(viewport={"width": 360, "height": 740})
+    response = page.goto(live_server.url + "/sparql?format=html&query=SELECT%20*%20WHERE%20%7B%20%3Fs%20%3Fp%20")
+    assert response is not None and response.status == 400
+    error = page.locator(".query-error")
+    assert error.get_attribute("role") == "alert"
+    assert error.evaluate("e => e.getBoundingClientRect().top") < 740  # seen without scrolling
+    assert error.evaluate("e => e.compareDocumentPosition(document.querySelector('form.sparql-form'))"
+                          " & Node.DOCUMENT_POSITION_FOLLOWING")  # the form with the query comes after it
+    assert page.title() == "400 Richiesta non valida · SPARQL · pianold"
+    assert page.evaluate("document.querySelector('.CodeMirror').CodeMirror.getValue()") == "SELECT * WHERE { ?s ?p "
+    page.goto(live_server.url + "/sparql?format=html&query=ASK%20%7B%20%3Fs%20%3Fp%20%3Fo%20%7D")
+    assert page.title() == "Risultati · SPARQL · pianold"
+    page.goto(live_server.url + "/sparql")
+    assert page.title() == "SPARQL · pianold"
