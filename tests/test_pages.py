@@ -255,3 +255,21 @@ def test_external_links_are_named_where_the_data_names_them(client):
     assert links["http://metadata.un.org/sdg/11.1"].startswith("11.1 Entro il 2030, garantire a tutti")
     assert links["https://pianostrategico.cittametropolitana.ba.it/asse-5"] == "https://pianostrategico.cittametropolitana.ba.it/asse-5"
     assert 'title="http://eurovoc.europa.eu/2496"' in section
+
+
+def test_sdg_coverage_sentence_agrees_in_number(tmp_path):
+    """A plan with one action linked to an SDG reads '1 azione su 10 è collegata', not '1 azioni su
+    10 sono collegate' (and '1 of 10 actions is linked')."""
+    from plan_sources import copy_bari
+
+    from pianold.publish import build
+
+    folder = copy_bari(tmp_path)
+    links = (folder / "links.csv").read_text(encoding="utf-8").splitlines()
+    (folder / "links.csv").write_text("\n".join([links[0]] + [r for r in links if r.startswith("5.1.1.a,psm:contributesTo,http://metadata.un.org/sdg/11.1,")]) + "\n",
+                                      encoding="utf-8")
+    settings = load_settings(env={}, data_dir=folder.parent, dist_dir=tmp_path / "dist", base=BASE)
+    build(settings)
+    html = create_app(settings).test_client().get("/data/plan/bari-psm-2030.html").get_data(as_text=True)
+    assert "1 azione su 10 è collegata ad almeno un obiettivo" in html
+    assert "1 of 10 actions is linked" in html
