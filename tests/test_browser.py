@@ -186,3 +186,16 @@ def test_a_refused_query_is_told_first_and_named_in_the_title(browser, live_serv
     assert page.title() == "Risultati · SPARQL · pianold"
     page.goto(live_server.url + "/sparql")
     assert page.title() == "SPARQL · pianold"
+
+
+def test_the_sdg_chart_stays_readable_on_a_360px_phone(browser, live_server):
+    """The chart's goal names are at least 11 px high on a phone (they were 5 px: the SVG shrank to
+    fit 232 px), the chart scrolling in its own box while the page does not scroll sideways."""
+    page = browser.new_page(viewport={"width": 360, "height": 740})
+    page.goto(live_server.url + "/data/plan/bari-psm-2030")
+    heights = page.locator("figure.chart svg > g > text:first-of-type").evaluate_all(
+        "ts => ts.map(t => t.getBoundingClientRect().height)")
+    assert len(heights) == 17 and min(heights) >= 11, heights
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.set_viewport_size({"width": 1280, "height": 800})
+    assert page.locator("figure.chart").evaluate("e => e.scrollWidth <= e.clientWidth")  # no scrolling where there is room
