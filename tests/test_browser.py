@@ -199,3 +199,17 @@ def test_the_sdg_chart_stays_readable_on_a_360px_phone(browser, live_server):
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     page.set_viewport_size({"width": 1280, "height": 800})
     assert page.locator("figure.chart").evaluate("e => e.scrollWidth <= e.clientWidth")  # no scrolling where there is room
+
+
+def test_the_sdg_chart_tells_a_screen_reader_which_goals(browser, live_server):
+    """The chart is one image to assistive technology (its texts are hidden by role="img"): its
+    accessible name says each linked goal by name with its count, not '11: 6'."""
+    page = browser.new_page()
+    page.goto(live_server.url + "/data/plan/bari-psm-2030")
+    chart = page.get_by_role("img", name=re.compile("Azioni per Obiettivo di sviluppo sostenibile"))
+    name = chart.evaluate("e => [...e.getAttribute('aria-labelledby').split(' ')]"
+                          ".map(id => document.getElementById(id).textContent).join(' ')")
+    assert "11. Città e comunità sostenibili: 6" in name, name
+    assert re.search(r"nessuna agli altri \d+ obiettivi", name), name
+    snapshot = page.locator("figure.chart").aria_snapshot()
+    assert "Città e comunità sostenibili: 6" in snapshot, snapshot  # what the accessibility tree exposes
