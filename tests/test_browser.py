@@ -213,3 +213,15 @@ def test_the_sdg_chart_tells_a_screen_reader_which_goals(browser, live_server):
     assert re.search(r"nessuna agli altri \d+ obiettivi", name), name
     snapshot = page.locator("figure.chart").aria_snapshot()
     assert "Città e comunità sostenibili: 6" in snapshot, snapshot  # what the accessibility tree exposes
+
+
+def test_the_plan_tree_is_a_group_of_links_not_an_image(browser, live_server):
+    """The tree's nodes are links a keyboard reaches; inside role="img" (whose children are
+    presentational in WAI-ARIA) a screen reader would be told of one picture and land on unnamed
+    focus stops. As a named group, each of its 29 links is exposed with its level, code and title."""
+    page = browser.new_page()
+    page.goto(live_server.url + "/data/plan/bari-psm-2030")
+    tree = page.get_by_role("group", name="Albero del piano / Plan tree")
+    assert tree.get_by_role("link").count() == 29
+    assert tree.get_by_role("link", name="Azione 5.1.1.a Rafforzamento dell’Agenzia Metropolitana per la casa").count() == 1
+    assert page.locator("svg.plan-tree").get_attribute("role") != "img"
