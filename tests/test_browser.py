@@ -225,3 +225,24 @@ def test_the_plan_tree_is_a_group_of_links_not_an_image(browser, live_server):
     assert tree.get_by_role("link").count() == 29
     assert tree.get_by_role("link", name="Azione 5.1.1.a Rafforzamento dell’Agenzia Metropolitana per la casa").count() == 1
     assert page.locator("svg.plan-tree").get_attribute("role") != "img"
+
+
+def test_the_site_navigation_says_where_the_page_is(browser, live_server):
+    """The header's sections mark the one the page is in (aria-current, and bold for the eye): its
+    own page ("page") or a page within it ("true"), e.g. an action within Piani, a distribution
+    within Catalogo; a page outside them (a 404 at /nope) is in none."""
+    page = browser.new_page()
+    expected = {"/": ("Piani / Plans", "page"), "/data/plan/bari-psm-2030/action/5.1.1.a": ("Piani / Plans", "true"),
+                "/onto/psm": ("Ontologia / Ontology", "page"), "/onto/psm/Action": ("Ontologia / Ontology", "true"),
+                "/sparql": ("SPARQL", "page"), "/catalog": ("Catalogo / Catalogue", "page"),
+                "/catalog/distribution/all-ttl": ("Catalogo / Catalogue", "true"), "/nope": (None, None)}
+    for path, (name, current) in expected.items():
+        page.goto(live_server.url + path)
+        nav = page.get_by_role("navigation", name="Sezioni / Sections")
+        marked = nav.locator("a[aria-current]")
+        if name is None:
+            assert marked.count() == 0, path
+            continue
+        assert marked.count() == 1 and marked.inner_text() == name and marked.get_attribute("aria-current") == current, path
+        weights = nav.get_by_role("link").evaluate_all("as => as.map(a => getComputedStyle(a).fontWeight)")
+        assert sorted(weights) == ["400"] * (len(weights) - 1) + ["700"], (path, weights)
