@@ -273,3 +273,12 @@ def test_sdg_coverage_sentence_agrees_in_number(tmp_path):
     html = create_app(settings).test_client().get("/data/plan/bari-psm-2030.html").get_data(as_text=True)
     assert "1 azione su 10 è collegata ad almeno un obiettivo" in html
     assert "1 of 10 actions is linked" in html
+
+
+def test_download_sizes_are_written_the_italian_way(client):
+    """Sizes in the download lists have a decimal comma ("71,2 kB"), not the English point."""
+    for path in ("/", "/data/plan/bari-psm-2030.html", "/onto/psm.html"):
+        html = client.get(path).get_data(as_text=True)
+        sizes = re.findall(r'</a> <span class="meta">([^<]*)</span></li>', html)
+        assert sizes and all(re.fullmatch(r"\d+(,\d)? [kMG]B|\d+ byte", s) for s in sizes), (path, sizes)
+        assert any("," in s for s in sizes), (path, sizes)

@@ -70,6 +70,14 @@ def home():
     return documents().get((version.id, "home", request.url_root), make).respond()
 
 
+@bp.app_template_filter("size_it")
+def size_it(size: int) -> str:
+    """A file's size as Italian writes it, for the download lists: "71,2 kB" (decimal comma), "512 byte"."""
+    from jinja2.filters import do_filesizeformat
+
+    return f"{size} byte" if size < 1000 else do_filesizeformat(size).replace(".", ",")
+
+
 def _json_script(data) -> Markup:
     text = json.dumps(data, ensure_ascii=False, indent=1)
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
