@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 
 
+CONTAINS = "section[aria-labelledby=children-h] ul.elements"  # the Contains list ('Citato da' names children too)
+
+
 def test_follow_links_down_to_an_action(browser, live_server, tmp_path):
     page = browser.new_page()
     problems = []
@@ -14,14 +17,14 @@ def test_follow_links_down_to_an_action(browser, live_server, tmp_path):
     assert page.locator("html").get_attribute("lang") == "it"
     page.get_by_role("link", name="Piano Strategico Metropolitano – PSM BARI 20>30").click()
     page.wait_for_url("**/data/plan/bari-psm-2030.html")
-    page.locator("main ul.elements").get_by_role("link", name="5 Housing first, inclusione attiva e innovazione sociale").click()
+    page.locator(CONTAINS).get_by_role("link", name="5 Housing first, inclusione attiva e innovazione sociale").click()
     page.wait_for_url("**/axis/5.html")
     assert "«Tutti, nessuno escluso»" in page.locator(".motto").inner_text()
-    page.locator("main ul.elements").get_by_role("link", name="5.1 Contrastare le povertà abitative e favorire l’housing sociale").click()
+    page.locator(CONTAINS).get_by_role("link", name="5.1 Contrastare le povertà abitative e favorire l’housing sociale").click()
     page.wait_for_url("**/objective/5.1.html")
-    page.locator("main ul.elements").get_by_role("link", name="5.1.1 Potenziare", exact=False).click()
+    page.locator(CONTAINS).get_by_role("link", name="5.1.1 Potenziare", exact=False).click()
     page.wait_for_url("**/specific-objective/5.1.1.html")
-    page.locator("main ul.elements").get_by_role("link", name="5.1.1.a Rafforzamento", exact=False).click()
+    page.locator(CONTAINS).get_by_role("link", name="5.1.1.a Rafforzamento", exact=False).click()
     page.wait_for_url("**/action/5.1.1.a.html")
     assert page.locator("h1").inner_text() == "Rafforzamento dell’Agenzia Metropolitana per la casa"
     assert page.locator("nav.breadcrumb li").count() == 5

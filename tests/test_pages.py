@@ -282,3 +282,13 @@ def test_download_sizes_are_written_the_italian_way(client):
         sizes = re.findall(r'</a> <span class="meta">([^<]*)</span></li>', html)
         assert sizes and all(re.fullmatch(r"\d+(,\d)? [kMG]B|\d+ byte", s) for s in sizes), (path, sizes)
         assert any("," in s for s in sizes), (path, sizes)
+
+
+def test_referenced_by_lists_plan_elements_with_their_codes(client):
+    """'Citato da' names plan elements as the other lists do, code first: on the page of the class
+    Azione, '5.1.1.a Rafforzamento…', not ten titles without the code that orders them."""
+    html = client.get("/onto/psm/Action.html").get_data(as_text=True)
+    section = html[html.index('id="incoming-h"'):]
+    section = section[:section.index("</section>")]
+    assert re.search(r'<a href="/data/plan/bari-psm-2030/action/5\.1\.1\.a"[^>]*><span class="code">5\.1\.1\.a</span> '
+                     r'Rafforzamento dell’Agenzia Metropolitana per la casa</a>', section), section
