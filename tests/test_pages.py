@@ -292,3 +292,15 @@ def test_referenced_by_lists_plan_elements_with_their_codes(client):
     section = section[:section.index("</section>")]
     assert re.search(r'<a href="/data/plan/bari-psm-2030/action/5\.1\.1\.a"[^>]*><span class="code">5\.1\.1\.a</span> '
                      r'Rafforzamento dell’Agenzia Metropolitana per la casa</a>', section), section
+
+
+def test_graph_results_name_the_parts_of_a_triple(client):
+    """A CONSTRUCT's results page heads its columns Soggetto / Predicato / Oggetto: '?subject' read as
+    a variable the query does not have; a SELECT's columns stay its variables."""
+    query = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 2"
+    html = client.get("/sparql", query_string={"query": query, "format": "html"}).get_data(as_text=True)
+    heads = re.findall(r'<th scope="col">(.*?)</th>', html)
+    assert heads == ['Soggetto <span lang="en">/ Subject</span>', 'Predicato <span lang="en">/ Predicate</span>',
+                     'Oggetto <span lang="en">/ Object</span>']
+    html = client.get("/sparql", query_string={"query": "SELECT ?s WHERE { ?s ?p ?o } LIMIT 1", "format": "html"}).get_data(as_text=True)
+    assert re.findall(r'<th scope="col">(.*?)</th>', html) == ["?s"]
