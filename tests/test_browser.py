@@ -249,3 +249,18 @@ def test_the_site_navigation_says_where_the_page_is(browser, live_server):
         assert marked.count() == 1 and marked.inner_text() == name and marked.get_attribute("aria-current") == current, path
         weights = nav.get_by_role("link").evaluate_all("as => as.map(a => getComputedStyle(a).fontWeight)")
         assert sorted(weights) == ["400"] * (len(weights) - 1) + ["700"], (path, weights)
+
+
+def test_the_ontology_names_its_terms_by_their_labels(browser, live_server):
+    """The ontology page's term links read as the terms' Italian labels (a link list of a screen
+    reader said 'psm:Action', 'psm:adoptedBy'…), the CURIE next to them as in the properties table."""
+    page = browser.new_page()
+    page.goto(live_server.url + "/onto/psm")
+    terms = page.locator("dl.terms dt")
+    assert terms.count() > 10
+    names = terms.locator("a").all_inner_texts()
+    assert [n for n in names if re.match(r"[a-z]+:", n)] == [], names
+    action = terms.filter(has=page.get_by_role("link", name="Azione", exact=True))
+    assert action.count() == 1 and action.locator("code").inner_text() == "psm:Action"
+    action.get_by_role("link", name="Azione", exact=True).click()
+    page.wait_for_url("**/onto/psm/Action.html")
