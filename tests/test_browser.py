@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 
 
+CONTAINS = "section[aria-labelledby=children-h] ul.elements"  # the Contains list ('Citato da' names children too)
+
+
 def test_follow_links_down_to_an_action(browser, live_server, tmp_path):
     page = browser.new_page()
     problems = []
@@ -14,14 +17,14 @@ def test_follow_links_down_to_an_action(browser, live_server, tmp_path):
     assert page.locator("html").get_attribute("lang") == "it"
     page.get_by_role("link", name="Piano Strategico Metropolitano – PSM BARI 20>30").click()
     page.wait_for_url("**/data/plan/bari-psm-2030.html")
-    page.locator("main ul.elements").get_by_role("link", name="5 Housing first, inclusione attiva e innovazione sociale").click()
+    page.locator(CONTAINS).get_by_role("link", name="5 Housing first, inclusione attiva e innovazione sociale").click()
     page.wait_for_url("**/axis/5.html")
     assert "«Tutti, nessuno escluso»" in page.locator(".motto").inner_text()
-    page.locator("main ul.elements").get_by_role("link", name="5.1 Contrastare le povertà abitative e favorire l’housing sociale").click()
+    page.locator(CONTAINS).get_by_role("link", name="5.1 Contrastare le povertà abitative e favorire l’housing sociale").click()
     page.wait_for_url("**/objective/5.1.html")
-    page.locator("main ul.elements").get_by_role("link", name="5.1.1 Potenziare", exact=False).click()
+    page.locator(CONTAINS).get_by_role("link", name="5.1.1 Potenziare", exact=False).click()
     page.wait_for_url("**/specific-objective/5.1.1.html")
-    page.locator("main ul.elements").get_by_role("link", name="5.1.1.a Rafforzamento", exact=False).click()
+    page.locator(CONTAINS).get_by_role("link", name="5.1.1.a Rafforzamento", exact=False).click()
     page.wait_for_url("**/action/5.1.1.a.html")
     assert page.locator("h1").inner_text() == "Rafforzamento dell’Agenzia Metropolitana per la casa"
     assert page.locator("nav.breadcrumb li").count() == 5
@@ -84,12 +87,20 @@ PAGES_AT_360 = ["/", "/data/plan/bari-psm-2030", "/data/plan/bari-psm-2030/axis/
                 "/sparql?format=html&query=SELECT%20*%20WHERE%20%7B%20%3Fs%20%3Fp%20%3Fo%20%7D%20LIMIT%205"]
 
 
+# pages whose heading or message is a long IRI with no label to stand for it (a linkset, a class
+# partition, a 404 naming the IRI asked for): nothing in it breaks a line unless the style lets it
+LONG_IRI_PAGES_AT_360 = {"/catalog/linkset/bari-psm-2030/psm-contributesTo/sdg": 200,
+                         "/catalog/partition/bari-psm-2030/class/psm-Action": 200,
+                         "/data/plan/bari-psm-2030/action/9.9.9.z": 404}
+
+
 def test_no_page_scrolls_sideways_on_a_360px_phone(browser, live_server):
     page = browser.new_page(viewport={"width": 360, "height": 740})
     wide = {}
-    for path in PAGES_AT_360:
+    expected = {**dict.fromkeys(PAGES_AT_360, 200), **LONG_IRI_PAGES_AT_360}
+    for path, status in expected.items():
         response = page.goto(live_server.url + path)
-        assert response is not None and response.status == 200, path  # a narrow error page would pass unseen
+        assert response is not None and response.status == status, path  # a narrow error page would pass unseen
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > 360:
             wide[path] = width
@@ -158,3 +169,98 @@ def test_no_javascript_needed_and_nothing_from_another_origin(browser, live_serv
     assert len(requested) > len(PAGES_AT_360)  # pages and their styles, scripts, images were seen
     elsewhere = [u for u in requested if not u.startswith(live_server.url + "/") and not u.startswith("data:")]
     assert elsewhere == []
+
+
+def test_a_refused_query_is_told_first_and_named_in_the_title(browser, live_server):
+    """A query with a syntax error comes back with its message above the editor that holds it: on a
+    360 px phone the message is on the first screen, not under 16 lines of editor; the page's title
+    (what a screen reader reads first, what a tab shows) says it failed, and a results page says so."""
+    page = browser.new_page(viewport={"width": 360, "height": 740})
+    response = page.goto(live_server.url + "/sparql?format=html&query=SELECT%20*%20WHERE%20%7B%20%3Fs%20%3Fp%20")
+    assert response is not None and response.status == 400
+    error = page.locator(".query-error")
+    assert error.get_attribute("role") == "alert"
+    assert error.evaluate("e => e.getBoundingClientRect().top") < 740  # seen without scrolling
+    assert error.evaluate("e => e.compareDocumentPosition(document.querySelector('form.sparql-form'))"
+                          " & Node.DOCUMENT_POSITION_FOLLOWING")  # the form with the query comes after it
+    assert page.title() == "400 Richiesta non valida · SPARQL · pianold"
+    assert page.evaluate("document.querySelector('.CodeMirror').CodeMirror.getValue()") == "SELECT * WHERE { ?s ?p "
+    page.goto(live_server.url + "/sparql?format=html&query=ASK%20%7B%20%3Fs%20%3Fp%20%3Fo%20%7D")
+    assert page.title() == "Risultati · SPARQL · pianold"
+    page.goto(live_server.url + "/sparql")
+    assert page.title() == "SPARQL · pianold"
+
+
+def test_the_sdg_chart_stays_readable_on_a_360px_phone(browser, live_server):
+    """The chart's goal names are at least 11 px high on a phone (they were 5 px: the SVG shrank to
+    fit 232 px), the chart scrolling in its own box while the page does not scroll sideways."""
+    page = browser.new_page(viewport={"width": 360, "height": 740})
+    page.goto(live_server.url + "/data/plan/bari-psm-2030")
+    heights = page.locator("figure.chart svg > g > text:first-of-type").evaluate_all(
+        "ts => ts.map(t => t.getBoundingClientRect().height)")
+    assert len(heights) == 17 and min(heights) >= 11, heights
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.set_viewport_size({"width": 1280, "height": 800})
+    assert page.locator("figure.chart").evaluate("e => e.scrollWidth <= e.clientWidth")  # no scrolling where there is room
+
+
+def test_the_sdg_chart_tells_a_screen_reader_which_goals(browser, live_server):
+    """The chart is one image to assistive technology (its texts are hidden by role="img"): its
+    accessible name says each linked goal by name with its count, not '11: 6'."""
+    page = browser.new_page()
+    page.goto(live_server.url + "/data/plan/bari-psm-2030")
+    chart = page.get_by_role("img", name=re.compile("Azioni per Obiettivo di sviluppo sostenibile"))
+    name = chart.evaluate("e => [...e.getAttribute('aria-labelledby').split(' ')]"
+                          ".map(id => document.getElementById(id).textContent).join(' ')")
+    assert "11. Città e comunità sostenibili: 6" in name, name
+    assert re.search(r"nessuna agli altri \d+ obiettivi", name), name
+    snapshot = page.locator("figure.chart").aria_snapshot()
+    assert "Città e comunità sostenibili: 6" in snapshot, snapshot  # what the accessibility tree exposes
+
+
+def test_the_plan_tree_is_a_group_of_links_not_an_image(browser, live_server):
+    """The tree's nodes are links a keyboard reaches; inside role="img" (whose children are
+    presentational in WAI-ARIA) a screen reader would be told of one picture and land on unnamed
+    focus stops. As a named group, each of its 29 links is exposed with its level, code and title."""
+    page = browser.new_page()
+    page.goto(live_server.url + "/data/plan/bari-psm-2030")
+    tree = page.get_by_role("group", name="Albero del piano / Plan tree")
+    assert tree.get_by_role("link").count() == 29
+    assert tree.get_by_role("link", name="Azione 5.1.1.a Rafforzamento dell’Agenzia Metropolitana per la casa").count() == 1
+    assert page.locator("svg.plan-tree").get_attribute("role") != "img"
+
+
+def test_the_site_navigation_says_where_the_page_is(browser, live_server):
+    """The header's sections mark the one the page is in (aria-current, and bold for the eye): its
+    own page ("page") or a page within it ("true"), e.g. an action within Piani, a distribution
+    within Catalogo; a page outside them (a 404 at /nope) is in none."""
+    page = browser.new_page()
+    expected = {"/": ("Piani / Plans", "page"), "/data/plan/bari-psm-2030/action/5.1.1.a": ("Piani / Plans", "true"),
+                "/onto/psm": ("Ontologia / Ontology", "page"), "/onto/psm/Action": ("Ontologia / Ontology", "true"),
+                "/sparql": ("SPARQL", "page"), "/catalog": ("Catalogo / Catalogue", "page"),
+                "/catalog/distribution/all-ttl": ("Catalogo / Catalogue", "true"), "/nope": (None, None)}
+    for path, (name, current) in expected.items():
+        page.goto(live_server.url + path)
+        nav = page.get_by_role("navigation", name="Sezioni / Sections")
+        marked = nav.locator("a[aria-current]")
+        if name is None:
+            assert marked.count() == 0, path
+            continue
+        assert marked.count() == 1 and marked.inner_text() == name and marked.get_attribute("aria-current") == current, path
+        weights = nav.get_by_role("link").evaluate_all("as => as.map(a => getComputedStyle(a).fontWeight)")
+        assert sorted(weights) == ["400"] * (len(weights) - 1) + ["700"], (path, weights)
+
+
+def test_the_ontology_names_its_terms_by_their_labels(browser, live_server):
+    """The ontology page's term links read as the terms' Italian labels (a link list of a screen
+    reader said 'psm:Action', 'psm:adoptedBy'…), the CURIE next to them as in the properties table."""
+    page = browser.new_page()
+    page.goto(live_server.url + "/onto/psm")
+    terms = page.locator("dl.terms dt")
+    assert terms.count() > 10
+    names = terms.locator("a").all_inner_texts()
+    assert [n for n in names if re.match(r"[a-z]+:", n)] == [], names
+    action = terms.filter(has=page.get_by_role("link", name="Azione", exact=True))
+    assert action.count() == 1 and action.locator("code").inner_text() == "psm:Action"
+    action.get_by_role("link", name="Azione", exact=True).click()
+    page.wait_for_url("**/onto/psm/Action.html")

@@ -214,3 +214,93 @@ def test_schema_org_types_follow_what_the_resource_is(client, path, schema_type)
     block = re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)
     assert block, path
     assert json_module.loads(block.group(1))["@type"] == schema_type
+
+
+def test_linked_catalogue_resources_are_named_by_their_titles(client):
+    """A dataset's distributions, its contact point and the catalogue citing it are named by their
+    dct:title or vcard:fn, which the description of the page does not carry, not by raw IRIs."""
+    dataset = client.get("/catalog/dataset/all.html").get_data(as_text=True)
+    assert re.search(r'<a href="/catalog/distribution/all-ttl"[^>]*>Tutti i dati in Turtle</a>', dataset)
+    assert re.search(r'<a href="/catalog"[^>]*>Catalogo dei Piani Strategici Metropolitani</a>', dataset)  # Citato da
+    assert re.search(r'<a href="/catalog/contact/cmba"[^>]*>Città metropolitana di Bari</a>', dataset)
+    assert not re.search(r'<a [^>]*>https://w3id\.org/pianold/catalog/', dataset)
+    contact = client.get("/catalog/contact/cmba.html").get_data(as_text=True)
+    assert "<h1>Città metropolitana di Bari" in contact
+    assert re.search(r'<a href="/catalog/dataset/all"[^>]*>Tutti i piani strategici metropolitani', contact)
+
+
+@pytest.mark.parametrize("path", ["/catalog/contact/cmba.html", "/catalog/distribution/all-ttl/checksum.html",
+                                  "/catalog/linkset/bari-psm-2030/psm-contributesTo/sdg.html", "/catalog.html",
+                                  "/catalog/service/sparql.html", "/onto/psm.html", "/data/plan/bari-psm-2030/period.html"])
+def test_catalogue_properties_are_named_in_words(client, path):
+    """The properties of the catalogue's contact point, checksums and linksets (vCard, SPDX, VoID,
+    DCAT, ADMS-AP_IT, VANN) are named in Italian, with their CURIE aside, not by a raw IRI."""
+    html = client.get(path).get_data(as_text=True)
+    names = re.findall(r'<th scope="row"><a [^>]*>([^<]*)</a>', html)
+    curies = re.findall(r'<th scope="row">.*?<code class="meta">([^<]*)</code></th>', html)
+    assert names and len(curies) == len(names), path
+    assert [n for n in names if re.match(r"[a-z]+:", n)] == [], path  # neither http://… nor vcard:fn
+    assert [c for c in curies if "://" in c] == [], path
+
+
+def test_external_links_are_named_where_the_data_names_them(client):
+    """The external links of an action (its EuroVoc subjects, its SDG targets, the plan site) read
+    as the same names the Links section gives them, with the IRI as the title; a web page without a
+    name stays its address."""
+    html = client.get("/data/plan/bari-psm-2030/action/5.1.1.a.html").get_data(as_text=True)
+    section = html[html.index('id="external-h"'):]
+    section = section[:section.index("</section>")]
+    links = dict(re.findall(r'<a href="([^"]+)" rel="external"[^>]*>([^<]+)</a>', section))
+    assert links["http://eurovoc.europa.eu/2496"] == "2496 politica della casa"
+    assert links["http://metadata.un.org/sdg/11.1"].startswith("11.1 Entro il 2030, garantire a tutti")
+    assert links["https://pianostrategico.cittametropolitana.ba.it/asse-5"] == "https://pianostrategico.cittametropolitana.ba.it/asse-5"
+    assert 'title="http://eurovoc.europa.eu/2496"' in section
+
+
+def test_sdg_coverage_sentence_agrees_in_number(tmp_path):
+    """A plan with one action linked to an SDG reads '1 azione su 10 è collegata', not '1 azioni su
+    10 sono collegate' (and '1 of 10 actions is linked')."""
+    from plan_sources import copy_bari
+
+    from pianold.publish import build
+
+    folder = copy_bari(tmp_path)
+    links = (folder / "links.csv").read_text(encoding="utf-8").splitlines()
+    (folder / "links.csv").write_text("\n".join([links[0]] + [r for r in links if r.startswith("5.1.1.a,psm:contributesTo,http://metadata.un.org/sdg/11.1,")]) + "\n",
+                                      encoding="utf-8")
+    settings = load_settings(env={}, data_dir=folder.parent, dist_dir=tmp_path / "dist", base=BASE)
+    build(settings)
+    html = create_app(settings).test_client().get("/data/plan/bari-psm-2030.html").get_data(as_text=True)
+    assert "1 azione su 10 è collegata ad almeno un obiettivo" in html
+    assert "1 of 10 actions is linked" in html
+
+
+def test_download_sizes_are_written_the_italian_way(client):
+    """Sizes in the download lists have a decimal comma ("71,2 kB"), not the English point."""
+    for path in ("/", "/data/plan/bari-psm-2030.html", "/onto/psm.html"):
+        html = client.get(path).get_data(as_text=True)
+        sizes = re.findall(r'</a> <span class="meta">([^<]*)</span></li>', html)
+        assert sizes and all(re.fullmatch(r"\d+(,\d)? [kMG]B|\d+ byte", s) for s in sizes), (path, sizes)
+        assert any("," in s for s in sizes), (path, sizes)
+
+
+def test_referenced_by_lists_plan_elements_with_their_codes(client):
+    """'Citato da' names plan elements as the other lists do, code first: on the page of the class
+    Azione, '5.1.1.a Rafforzamento…', not ten titles without the code that orders them."""
+    html = client.get("/onto/psm/Action.html").get_data(as_text=True)
+    section = html[html.index('id="incoming-h"'):]
+    section = section[:section.index("</section>")]
+    assert re.search(r'<a href="/data/plan/bari-psm-2030/action/5\.1\.1\.a"[^>]*><span class="code">5\.1\.1\.a</span> '
+                     r'Rafforzamento dell’Agenzia Metropolitana per la casa</a>', section), section
+
+
+def test_graph_results_name_the_parts_of_a_triple(client):
+    """A CONSTRUCT's results page heads its columns Soggetto / Predicato / Oggetto: '?subject' read as
+    a variable the query does not have; a SELECT's columns stay its variables."""
+    query = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 2"
+    html = client.get("/sparql", query_string={"query": query, "format": "html"}).get_data(as_text=True)
+    heads = re.findall(r'<th scope="col">(.*?)</th>', html)
+    assert heads == ['Soggetto <span lang="en">/ Subject</span>', 'Predicato <span lang="en">/ Predicate</span>',
+                     'Oggetto <span lang="en">/ Object</span>']
+    html = client.get("/sparql", query_string={"query": "SELECT ?s WHERE { ?s ?p ?o } LIMIT 1", "format": "html"}).get_data(as_text=True)
+    assert re.findall(r'<th scope="col">(.*?)</th>', html) == ["?s"]

@@ -12,7 +12,8 @@ def test_every_page_names_its_kind_in_words(live_server):
     status, _, body = http(live_server.url + "/sitemap.xml")
     assert status == 200
     paths = [urllib.parse.urlsplit(u).path for u in re.findall(r"<loc>([^<]+)</loc>", body.decode())]
-    paths += ["/catalog/service/sparql.html", "/catalog/distribution/bari-psm-2030-sparql.html"]  # not in the sitemap
+    paths += ["/catalog/service/sparql.html", "/catalog/distribution/bari-psm-2030-sparql.html",  # not in the sitemap
+              "/catalog/contact/cmba.html", "/catalog/distribution/all-ttl/checksum.html"]
     kinds = {}
     for path in paths:
         status, _, page = http(live_server.url + path, headers={"Accept": "text/html"})
@@ -27,3 +28,5 @@ def test_every_page_names_its_kind_in_words(live_server):
     assert kinds["/catalog.html"] == "catalogo"
     assert kinds["/data/plan/bari-psm-2030/adoption.html"] == "atto giuridico"
     assert kinds["/catalog/service/sparql.html"] == "servizio di dati"
+    assert kinds["/catalog/contact/cmba.html"] == "punto di contatto"
+    assert kinds["/catalog/distribution/all-ttl/checksum.html"] == "somma di controllo"

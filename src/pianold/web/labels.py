@@ -5,7 +5,8 @@ from __future__ import annotations
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SKOS, VOID
 
-from pianold.vocab import CLV, COV, DCATAPIT, ELI, L0, PREFIXES, TI
+from pianold.catalog import ADMS, NDC, SPDX, VCARD
+from pianold.vocab import ADMSAPIT, CLV, COV, DCATAPIT, ELI, L0, PREFIXES, TI, VANN
 
 # Classes of resources outside the psm: ontology, in the order a page names a resource's kind by
 # (the first of its types found here).
@@ -22,6 +23,10 @@ CLASSES = {
     VOID.Linkset: ("insieme di collegamenti", "linkset"), VOID.Dataset: ("dataset", "dataset"),
     FOAF.Organization: ("organizzazione", "organisation"), FOAF.Agent: ("agente", "agent"),
     FOAF.Document: ("documento", "document"), DCATAPIT.Agent: ("agente", "agent"),
+    # the catalogue's contact point (dcatapit:Organization, vcard:Organization, vcard:Kind) and checksums
+    VCARD.Kind: ("punto di contatto", "contact point"), DCATAPIT.Organization: ("organizzazione", "organisation"),
+    VCARD.Organization: ("organizzazione", "organisation"), SPDX.Checksum: ("somma di controllo", "checksum"),
+    OWL.FunctionalProperty: ("proprietà funzionale", "functional property"),
 }
 # Properties and classes outside the psm: ontology (whose own labels come from the ontology).
 KNOWN = {
@@ -68,15 +73,31 @@ KNOWN = {
     VOID.target: ("insieme collegato", "target"), VOID.rootResource: ("risorsa radice", "root resource"),
     VOID["class"]: ("classe", "class"), VOID.property: ("proprietà", "property"), VOID.classes: ("classi", "classes"),
     VOID.properties: ("proprietà", "properties"),
+    VOID.subjectsTarget: ("insieme dei soggetti", "subjects target"), VOID.objectsTarget: ("insieme degli oggetti", "objects target"),
+    VCARD.fn: ("nome", "formatted name"), VCARD.hasEmail: ("posta elettronica", "email"), VCARD.hasURL: ("sito web", "website"),
+    SPDX.checksum: ("somma di controllo", "checksum"), SPDX.algorithm: ("algoritmo", "algorithm"),
+    SPDX.checksumValue: ("valore", "checksum value"), DCAT.themeTaxonomy: ("tassonomia dei temi", "theme taxonomy"),
+    DCAT.endpointDescription: ("descrizione dell'endpoint", "endpoint description"),
+    DCATAPIT.startDate: ("data di inizio", "start date"), DCATAPIT.endDate: ("data di fine", "end date"),
+    CLV.hasIdentifier: ("identificativo", "identifier"), CLV.identifierType: ("tipo di identificativo", "identifier type"),
+    L0.identifier: ("identificativo", "identifier"), ELI.passed_by: ("approvato da", "passed by"),
+    OWL.inverseOf: ("inversa di", "inverse of"), ADMSAPIT.acronym: ("acronimo", "acronym"), ADMSAPIT.prefix: ("prefisso", "prefix"),
+    ADMSAPIT.hasSemanticAssetDistribution: ("distribuzione dell'asset semantico", "semantic asset distribution"),
+    VANN.preferredNamespacePrefix: ("prefisso preferito", "preferred namespace prefix"),
+    VANN.preferredNamespaceUri: ("namespace preferito", "preferred namespace URI"),
     **CLASSES,
 }
 KINDS = tuple(CLASSES)
 
-LABEL_PROPERTIES = (SKOS.prefLabel, RDFS.label, L0.name, DCTERMS.title, FOAF.name)
+LABEL_PROPERTIES = (SKOS.prefLabel, RDFS.label, L0.name, DCTERMS.title, FOAF.name, VCARD.fn)
+
+
+# the prefixes the catalogue's own files bind besides the common ones (catalog.catalog_graph)
+DISPLAY_PREFIXES = {**PREFIXES, "vcard": VCARD, "spdx": SPDX, "void": VOID, "ndc": NDC, "adms": ADMS}
 
 
 def short(iri: str) -> str:
-    for prefix, ns in PREFIXES.items():
+    for prefix, ns in DISPLAY_PREFIXES.items():
         if iri.startswith(str(ns)) and len(iri) > len(str(ns)):
             return f"{prefix}:{iri[len(str(ns)):]}"
     return iri
@@ -97,25 +118,38 @@ def literal_in(graph: Graph, node, props=LABEL_PROPERTIES, lang: str = "it") -> 
 
 
 class Namer:
-    """Label lookups for one page: the page's graph first, then the ontology's term labels."""
+    """Label lookups for one page: the page's graph first, then `more` (labels of the resources it
+    links to that its graph does not carry), then the ontology's term labels."""
 
-    def __init__(self, graph: Graph, term_labels: dict[str, dict[str, str]]):
+    def __init__(self, graph: Graph, term_labels: dict[str, dict[str, str]], more: Graph | None = None):
         self.graph = graph
         self.terms = term_labels
+        self.more = more if more is not None else Graph()
 
     def it(self, node) -> str:
+        named = self.named(node)
+        if named is not None:
+            return named
+        notation = self.graph.value(node, SKOS.notation)
+        return str(notation) if notation is not None else short(str(node))
+
+    def named(self, node) -> str | None:
+        """The Italian name of `node` if it has one (a label, a term's or a known one), else None."""
         label = literal_in(self.graph, node)
+        if label is None:
+            label = literal_in(self.more, node)
         if label is not None:
             return str(label)
         if str(node) in self.terms:
             return self.terms[str(node)].get("it") or next(iter(self.terms[str(node)].values()))
         if isinstance(node, URIRef) and node in KNOWN:
             return KNOWN[node][0]
-        notation = self.graph.value(node, SKOS.notation)
-        return str(notation) if notation is not None else short(str(node))
+        return None
 
     def en(self, node) -> str | None:
         label = literal_in(self.graph, node, lang="en")
+        if label is None and literal_in(self.graph, node) is None:
+            label = literal_in(self.more, node, lang="en")
         if label is not None:
             return str(label)
         if str(node) in self.terms:

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, g, render_template, request
 from markupsafe import Markup
-from rdflib import Literal, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, SKOS
 
 from pianold import vocabularies
@@ -15,7 +15,7 @@ from pianold.vocab import COV, ONTOLOGY_IRI, PSM
 from pianold.web import catalog, describe
 from pianold.web.caching import Representation, etag_for
 from pianold.web.fastpath import mark_cacheable
-from pianold.web.labels import KINDS, Namer, short
+from pianold.web.labels import KINDS, LABEL_PROPERTIES, Namer, literal_in, short
 from pianold.web.sdg_chart import sdg_chart_svg, sdg_coverage
 from pianold.web.tree import plan_tree_svg
 from pianold.web.urls import path_for_iri
@@ -70,6 +70,14 @@ def home():
     return documents().get((version.id, "home", request.url_root), make).respond()
 
 
+@bp.app_template_filter("size_it")
+def size_it(size: int) -> str:
+    """A file's size as Italian writes it, for the download lists: "71,2 kB" (decimal comma), "512 byte"."""
+    from jinja2.filters import do_filesizeformat
+
+    return f"{size} byte" if size < 1000 else do_filesizeformat(size).replace(".", ",")
+
+
 def _json_script(data) -> Markup:
     text = json.dumps(data, ensure_ascii=False, indent=1)
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
@@ -79,7 +87,7 @@ def resource_page(iri: str, graph) -> str:
     """The page of any resource; plans, plan elements and the ontology get their own sections."""
     node = URIRef(iri)
     store = g.snapshot.store
-    namer = Namer(graph, term_labels())
+    namer = Namer(graph, term_labels(), _labels_of_linked(store, graph, node))
     types = set(graph.objects(node, RDF.type))
     is_element = PSM.PlanElement in types
     is_plan = PSM.StrategicPlan in types
@@ -105,8 +113,9 @@ def resource_page(iri: str, graph) -> str:
     incoming = [(label, iri) for _, label, iri in sorted(
         {(tuple(_code_sort(graph.value(s, SKOS.notation))), namer.it(s), str(s)) for s, _ in graph.subject_predicates(node)
          if isinstance(s, URIRef)})]
-    external = sorted({str(o) for o in graph.objects(node, None) if isinstance(o, URIRef) and not link_for(str(o))[1]
-                       and o not in types})
+    external = [{"href": iri, "label": namer.named(URIRef(iri)) or iri, "notation": graph.value(URIRef(iri), SKOS.notation)}
+                for iri in sorted({str(o) for o in graph.objects(node, None) if isinstance(o, URIRef)
+                                   and not link_for(str(o))[1] and o not in types})]
 
     children = [entry(c) for c in sorted(graph.objects(node, SKOS.narrower), key=_code_key(graph))]
     if is_plan:
@@ -118,7 +127,8 @@ def resource_page(iri: str, graph) -> str:
         "notation": graph.value(node, SKOS.notation),
         "motto": graph.value(node, PSM.motto), "description": _in_lang(graph, node, DCTERMS.description, "it") or _in_lang(graph, node, RDFS.comment, "it"),
         "description_en": _in_lang(graph, node, DCTERMS.description, "en") or _in_lang(graph, node, RDFS.comment, "en"),
-        "properties": properties, "incoming": [{"label": lab, "href": link_for(s)[0], "iri": s} for lab, s in incoming],
+        "properties": properties, "incoming": [{"label": lab, "href": link_for(s)[0], "iri": s,
+                                                             "notation": graph.value(URIRef(s), SKOS.notation)} for lab, s in incoming],
         "external": external, "children": children, "formats": FORMAT_NAMES, "sparql_link": sparql_link(iri),
         "breadcrumb": [], "siblings": [], "tree_svg": None, "terms": [], "downloads": [], "links": None,
         "sdg_chart": None,
@@ -146,6 +156,32 @@ def resource_page(iri: str, graph) -> str:
         context["terms"] = _ontology_terms(graph, namer)
     context["schema_json"] = _json_script(_schema_org(node, graph, namer, types))
     return render_template("resource.html", **context)
+
+
+LINKED_LABELS_LIMIT = 500
+
+
+def _labels_of_linked(store, graph, node) -> Graph:
+    """Labels of the local resources the page links to that its graph leaves unnamed: the
+    description carries the skos:prefLabel and rdfs:label of what it links to, not a dataset's or a
+    distribution's dct:title or a contact point's vcard:fn, which the page would show as raw IRIs."""
+    base = current_app.config["PIANOLD"].base
+    linked = {o for o in graph.objects(node, None) if isinstance(o, URIRef)}
+    linked |= {s for s, _ in graph.subject_predicates(node) if isinstance(s, URIRef)}
+    unnamed = []
+    for iri in sorted(str(n) for n in linked if n != node and literal_in(graph, n) is None):
+        if path_for_iri(base, iri) is None:
+            continue
+        try:
+            unnamed.append(f"<{describe.safe_iri(iri)}>")
+        except ValueError:
+            continue
+    if not unnamed:
+        return Graph()
+    props = " ".join(f"<{p}>" for p in LABEL_PROPERTIES)
+    return store.graph_query(f"""CONSTRUCT {{ ?s ?p ?label }} WHERE {{
+        VALUES ?s {{ {" ".join(unnamed[:LINKED_LABELS_LIMIT])} }} VALUES ?p {{ {props} }}
+        ?s ?p ?label FILTER(isLiteral(?label)) }}""")
 
 
 MATCHES = (SKOS.exactMatch, SKOS.closeMatch, SKOS.relatedMatch)

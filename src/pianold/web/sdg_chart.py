@@ -42,11 +42,18 @@ def sdg_chart_svg(counts: dict[int, int], leaves: int) -> str:
     top = max(counts.values(), default=0) or 1
     height = len(goals) * (BAR_H + GAP) + GAP
     width = LABEL_W + BAR_W + 40
-    summary = ", ".join(f"{g}: {n}" for g, n in counts.items()) or "nessuna"
+    # what a screen reader says of the chart (role="img" hides its texts): each linked goal by name
+    named = [f"{g}. {goals[g].label_it}: {n}" for g, n in counts.items() if g in goals]
+    others = len(goals) - len(named)
+    if named:
+        description = (f"Azioni collegate a ciascun obiettivo, su {leaves} azioni: " + "; ".join(named)
+                       + (f"; nessuna agli altri {others} obiettivi." if others else "."))
+    else:
+        description = f"Nessuna delle {leaves} azioni è collegata a un obiettivo."
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
              f'role="img" aria-labelledby="sdg-title sdg-desc" class="sdg-chart">',
              '<title id="sdg-title">Azioni per Obiettivo di sviluppo sostenibile / Actions per SDG</title>',
-             f'<desc id="sdg-desc">{escape(f"Su {leaves} azioni; per obiettivo: {summary}")}</desc>']
+             f'<desc id="sdg-desc">{escape(description)}</desc>']
     for i, goal in enumerate(goals.values()):
         y = GAP + i * (BAR_H + GAP)
         n = counts.get(goal.number, 0)

@@ -41,7 +41,9 @@ def plan_tree_svg(rows: list[dict], link_for) -> str:
         place(r)
     depth = max((n["depth"] for n in nodes.values()), default=1)
     width, height = depth * COL + 10, max(next_row[0], 1) * ROW + 10
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="tree-title" class="plan-tree" '
+    # a group, not an img: an img's children are presentational (WAI-ARIA), so its links would reach
+    # the keyboard but not a screen reader
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="group" aria-labelledby="tree-title" class="plan-tree" '
              f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
              '<title id="tree-title">Albero del piano / Plan tree</title>']
     for n in nodes.values():
