@@ -287,7 +287,7 @@ def test_cached_answer_has_etag_and_304(live_server):
 
 
 @pytest.mark.parametrize("query,status,fragment", [
-    ("SELEC * WHERE { ?s ?p ?o }", 400, "error at 1:1"),
+    ("SELEC * WHERE { ?s ?p ?o }", 400, "at line 1, column 1"),
     ("SELECT * WHERE { ?s ?p ", 400, "syntax error"),
     ("INSERT DATA { <http://a> <http://b> <http://c> }", 403, "read-only"),
     ("PREFIX x: <http://x/> DELETE WHERE { ?s ?p ?o }", 403, "read-only"),
@@ -936,7 +936,9 @@ def test_a_bad_query_from_the_page_comes_back_in_the_editor_with_the_message(liv
         page = body.decode()
         assert status == 400 and headers["Content-Type"].startswith("text/html")
         assert '<textarea id="query" name="query"' in page and "SELECT * WHERE { ?s ?p }</textarea>" in page
-        assert 'role="alert"' in page and "Richiesta non valida" in page and "error at 1:" in page
+        assert 'role="alert"' in page and "Richiesta non valida" in page and "at line 1, column 25" in page
+        # the query's line, and a caret under the place, in a block that keeps the columns
+        assert '<pre class="error-excerpt" lang="en" tabindex="0">  SELECT * WHERE { ?s ?p }\n' + " " * 26 + "^</pre>" in page
     # a program asking for JSON gets the error as JSON, not the page
     status, headers, body = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": query}),
                                  headers={"Accept": "application/sparql-results+json, application/json"})
@@ -959,7 +961,7 @@ def test_a_program_gets_an_error_as_text_not_the_query_page(live_server, accept,
     else:
         status, got, body = http(url, query.encode(), {**headers, "Content-Type": "application/sparql-query"})
     assert status == 400 and got["Content-Type"] == "text/plain; charset=utf-8"
-    assert body.decode().startswith("400 Bad request: syntax error in the query: error at 1:")
+    assert body.decode().startswith("400 Bad request: syntax error in the query at line 1, column 25: ")
     status, got, body = http(url, b"", {**headers, "Content-Type": "application/x-www-form-urlencoded"})  # no query
     assert status == 400 and got["Content-Type"] == "text/plain; charset=utf-8" and b"no query" in body
 
@@ -1283,3 +1285,19 @@ def test_a_worker_at_the_least_memory_answers_whatever_the_host_s_stack_limit(bu
         assert b"true" in answer.body and pool.deaths == 0
     finally:
         pool.close()
+
+
+def test_a_syntax_error_says_where_and_shows_the_line():
+    """The engine's message, as a reader wants it: line and column, what could have come there
+    (its list of up to 500 characters shortened), and the line with a caret under the place."""
+    from pianold.store.workers import EXPECTED_CHARS, syntax_message
+
+    query = "PREFIX ex: <http://e/>\nSELECT * WHERE {\n\t?s ?p }"
+    engine = 'error at 3:8: expected one of LATERAL, SERVICE, [_]'
+    assert syntax_message(engine, query) == ("syntax error in the query at line 3, column 8: expected one of LATERAL, SERVICE, [_]\n"
+                                             "   ?s ?p }\n         ^")  # a tab is one column, as the engine counts
+    long = "error at 1:9: expected one of " + ", ".join(f'"{c}"' for c in "!$'()+-.:<?") + ", DESCRIBE, ['A' ..= 'Z'\n| 'a' ..= 'z'], [_]" * 8
+    said = syntax_message(long, "SELECT (").split("\n")[0]
+    assert said.endswith(", …") and len(said) < len("syntax error in the query at line 1, column 9: ") + EXPECTED_CHARS + 4
+    assert syntax_message("error at 9:1: expected x", "ASK {}") == "syntax error in the query at line 9, column 1: expected x"
+    assert syntax_message("unexpected end", "ASK {") == "syntax error in the query: unexpected end"

@@ -21,6 +21,7 @@ import itertools
 import marshal
 import multiprocessing as mp
 import queue
+import re
 import resource
 import signal
 import threading
@@ -93,6 +94,27 @@ def write_boolean(job: QueryJob, value: bool) -> QueryAnswer:
     return QueryAnswer(out.getvalue(), media, "boolean", False)
 
 
+_AT = re.compile(r"error at (\d+):(\d+): (.*)", re.S)
+EXPECTED_CHARS = 160  # of the engine's list of what could have come there: the whole of it can run to 500
+
+
+def syntax_message(engine: str, query: str) -> str:
+    """The engine's syntax error as a reader wants it: where (line and column), what could have
+    come there (its list shortened), and the line itself with a caret under the place."""
+    found = _AT.fullmatch(engine)
+    if found is None:
+        return f"syntax error in the query: {engine}"
+    line, column, expected = int(found.group(1)), int(found.group(2)), " ".join(found.group(3).split())
+    if len(expected) > EXPECTED_CHARS:
+        expected = expected[:expected.rfind(", ", 0, EXPECTED_CHARS)] + ", …"
+    message = f"syntax error in the query at line {line}, column {column}: {expected}"
+    lines = query.splitlines()
+    if 1 <= line <= len(lines) and len(lines[line - 1]) <= 500:
+        text = lines[line - 1].expandtabs(1)  # one column per character, as the engine counts them
+        message += f"\n  {text}\n  {' ' * (column - 1)}^"
+    return message
+
+
 def _die_with_parent() -> None:
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
@@ -129,7 +151,7 @@ def execute(store, job: QueryJob) -> QueryAnswer:
     except ANSWER_REFUSALS as err:
         raise refusal(err) from None
     except SyntaxError as err:
-        raise QueryFailed(400, f"syntax error in the query: {err}") from None
+        raise QueryFailed(400, syntax_message(str(err), job.query)) from None
     except OSError as err:
         raise QueryFailed(502, f"the store could not answer: {err}") from None
     except MemoryError:
