@@ -98,3 +98,40 @@ def test_a_plan_reverted_to_an_earlier_version_is_modified_on_the_day_of_the_rev
 
     _build(plan_copy, dist)  # an unchanged rebuild keeps the version as it is
     assert json.loads(((dist / "current").resolve() / "manifest.json").read_text()) == manifest
+
+
+def test_a_dump_is_last_modified_when_its_content_changed_not_at_every_build(plan_copy, tmp_path):
+    """Every dump was sent with its version's build time as Last-Modified: after a change to one
+    plan, a harvester revalidating the unchanged ontology dumps with If-Modified-Since downloaded
+    them all again, and their Last-Modified was later than the day the catalogue gives them."""
+    dist = tmp_path / "dist"
+    _build(plan_copy, dist)
+    # the first version, as if built on an earlier day (a build records when each file was published)
+    earlier, earlier_http = "2026-01-02T10:00:00+00:00", "Fri, 02 Jan 2026 10:00:00 GMT"
+    manifest_file = (dist / "current").resolve() / "manifest.json"
+    manifest = json.loads(manifest_file.read_text())
+    manifest["built"] = earlier
+    for info in manifest["files"].values():
+        info["modified"] = earlier
+    manifest_file.write_text(json.dumps(manifest))
+
+    page = plan_copy / "bari-psm-2030" / "sources" / "asse-5-page.txt"
+    page.write_text(page.read_text(encoding="utf-8").replace("per la casa", "per l’abitare"), encoding="utf-8")
+    _build(plan_copy, dist)
+
+    server = start_server(dist, plan_copy, BASE, tmp_path / "server.log")
+    try:
+        for name in ("ontology/psm.ttl", "ontology/psm.nt.gz", "context.jsonld"):  # the same bytes as before
+            status, headers, _ = http(f"{server.url}/dumps/{name}")
+            assert status == 200 and headers["Last-Modified"] == earlier_http, name
+            status, head, _ = http(f"{server.url}/dumps/{name}", method="HEAD")
+            assert status == 200 and head["Last-Modified"] == earlier_http, name
+            status, _, body = http(f"{server.url}/dumps/{name}", headers={"If-Modified-Since": earlier_http})
+            assert (status, body) == (304, b""), name
+        for name in ("plans/bari-psm-2030.ttl", "all.nq", "catalog.ttl"):  # changed
+            status, headers, _ = http(f"{server.url}/dumps/{name}")
+            assert status == 200 and headers["Last-Modified"] != earlier_http, name
+            status, _, body = http(f"{server.url}/dumps/{name}", headers={"If-Modified-Since": earlier_http})
+            assert status == 200 and body, name
+    finally:
+        server.stop()

@@ -280,6 +280,17 @@ class _History:
     issued: dt.date
     digests: dict[str, str]  # plan id -> digest of its graph and catalogue metadata
     modified: dict[str, dt.date]  # plan id -> the day its data last changed
+    files: dict[str, dict] = field(default_factory=dict)  # the previous version's manifest files
+    built: str | None = None  # the previous version's build time
+
+    def file_changed(self, name: str, sha256: str, now: str) -> str:
+        """When the file `name` with this content was first published (ISO time): the previous
+        version's time for it when its content is the same, else `now`. Its dumps' Last-Modified,
+        so that a harvester revalidating with If-Modified-Since re-reads only the files that changed."""
+        old = self.files.get(name)
+        if old is not None and old.get("sha256") == sha256:
+            return old.get("modified") or self.built or now
+        return now
 
     @classmethod
     def of(cls, previous: Version | None, settings: Settings, built: Built, lines: dict[str, list[bytes]]) -> "_History":
@@ -298,7 +309,9 @@ class _History:
         if previous is not None:  # a manifest of an older pianold has no "issued": it was built then, at the latest
             first = previous.manifest.get("issued")
             issued = min(today, dt.date.fromisoformat(first) if first else previous.built.date())
-        return cls(issued, digests, modified)
+        if previous is None:
+            return cls(issued, digests, modified)
+        return cls(issued, digests, modified, previous.manifest.get("files", {}), previous.manifest.get("built"))
 
 
 def _write_version(folder: Path, version_id: str, settings: Settings, built: Built,
@@ -375,7 +388,8 @@ def _write_version(folder: Path, version_id: str, settings: Settings, built: Bui
              "digest": history.digests[p.id], "modified": history.modified[p.id].isoformat()}
             for p in built.plans
         ],
-        "files": dict(sorted(inventory.items())),
+        "files": {name: {**info, "modified": history.file_changed(name, info["sha256"], built_at.isoformat())}
+                  for name, info in sorted(inventory.items())},
     }
     _write_manifest(folder, manifest)
     _fsync_tree(folder)
