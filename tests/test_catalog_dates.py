@@ -4,6 +4,7 @@ the catalogue keeps the day it was first issued."""
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import json
 import re
 import subprocess
@@ -135,3 +136,42 @@ def test_a_dump_is_last_modified_when_its_content_changed_not_at_every_build(pla
             assert status == 200 and body, name
     finally:
         server.stop()
+
+
+def test_sources_put_back_the_same_day_publish_a_version_later_than_the_one_they_undo(plan_copy, tmp_path):
+    """Sources put back as they were in a version still kept made the build switch back to that
+    version's folder, and with it to its build time: every Last-Modified went back to before the
+    version it replaced, so a client revalidating with If-Modified-Since was told (304) that the
+    undone data it held was still current."""
+    dist = tmp_path / "dist"
+    page = plan_copy / "bari-psm-2030" / "sources" / "asse-5-page.txt"
+    original = page.read_text(encoding="utf-8")
+    _build(plan_copy, dist)
+    first = (dist / "current").resolve()
+    manifest = json.loads((first / "manifest.json").read_text())
+    manifest["built"] = "2026-01-02T10:00:00+00:00"  # earlier the same day, as far as the catalogue's dates go
+    (first / "manifest.json").write_text(json.dumps(manifest))
+    page.write_text(original.replace("per la casa", "per l’abitare"), encoding="utf-8")
+    _build(plan_copy, dist)
+    changed = (dist / "current").resolve()
+    changed_at = json.loads((changed / "manifest.json").read_text())["built"]
+    page.write_text(original, encoding="utf-8")
+    _build(plan_copy, dist)
+    reverted = (dist / "current").resolve()
+    assert reverted.name not in (first.name, changed.name)
+    assert json.loads((reverted / "manifest.json").read_text())["built"] > changed_at
+
+    since = email.utils.format_datetime(dt.datetime.fromisoformat(changed_at), usegmt=True)
+    server = start_server(dist, plan_copy, BASE, tmp_path / "server.log")
+    try:
+        for path in ("/catalog.ttl", "/data/plan/bari-psm-2030/action/5.1.1.a.ttl", "/dumps/plans/bari-psm-2030.ttl"):
+            status, headers, body = http(server.url + path, headers={"If-Modified-Since": since})
+            assert status == 200 and body, path
+            assert email.utils.parsedate_to_datetime(headers["Last-Modified"]) > dt.datetime.fromisoformat(changed_at), path
+        status, _, body = http(server.url + "/dumps/plans/bari-psm-2030.ttl")
+        assert "per la casa" in body.decode("utf-8")
+    finally:
+        server.stop()
+
+    _build(plan_copy, dist)  # and an unchanged rebuild keeps it
+    assert (dist / "current").resolve() == reverted

@@ -15,7 +15,8 @@ Layout of the output folder (dist/):
     dist/current -> versions/<version>   switched with one rename: readers see old or new, never half
 
 The version is a digest of the published quads, so an unchanged rebuild is byte-identical and
-publishes nothing new. Everything is written under a temporary name first; a failed build removes
+publishes nothing new; sources put back as a version still kept had them publish a new version
+(a later build time, so no Last-Modified goes back), not that folder again. Everything is written under a temporary name first; a failed build removes
 its temporary folder and leaves dist/current as it was.
 """
 
@@ -213,10 +214,11 @@ def publish(settings: Settings, built: Built) -> Version:
             h.update(repr(plan.meta()).encode())
         # the catalogue's dates too: sources put back as they were in a version still kept must not
         # reuse it, or a plan's dct:modified would go back to that version's day (before the undone change)
-        history = _History.of(current_version(dist), settings, built, lines)
+        previous = current_version(dist)
+        history = _History.of(previous, settings, built, lines)
         h.update(f"\n{history.issued}\n{sorted(history.modified.items())!r}".encode())
-        digest = h.hexdigest()
-        version_id = digest[:16]
+        content = h.hexdigest()[:16]
+        version_id = _version_id(content, previous, versions)
         target = versions / version_id
         if is_complete(target):  # the same data: kept, and marked as built from these sources
             _record_sources(target, sources_digest(settings))
@@ -224,7 +226,7 @@ def publish(settings: Settings, built: Built) -> Version:
             tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=versions))
             tmp.chmod(0o755)
             try:
-                _write_version(tmp, version_id, settings, built, lines, history)
+                _write_version(tmp, version_id, content, settings, built, lines, history)
                 if target.exists():  # incomplete: a killed build's leftover, or files lost since
                     shutil.rmtree(target)
                 os.rename(tmp, target)
@@ -234,6 +236,21 @@ def publish(settings: Settings, built: Built) -> Version:
         _switch(dist, CURRENT, version_id)
         _prune(versions, settings.keep_versions, keep={version_id, _target(dist, PUSHED)})
     return current_version(dist)
+
+
+def _version_id(content: str, previous: Version | None, versions: Path) -> str:
+    """The id of the version publishing `content` (the digest of everything it publishes): that
+    digest, or the current version's id when it publishes the same. Content that a version still
+    kept, but no longer current, published (sources put back as they were the same day) is
+    published as a new version: switching back to the old folder would take the build time, and
+    with it every Last-Modified, back to before the version it replaces (a client revalidating
+    with If-Modified-Since would be told it still has the undone data), and a server could
+    replay what it cached of that version the first time."""
+    if previous is not None and previous.manifest.get("content", previous.id) == content:
+        return previous.id
+    if previous is None or not is_complete(versions / content):
+        return content
+    return hashlib.sha256(f"{content}\n{previous.id}".encode()).hexdigest()[:16]
 
 
 def _nquads(lines: dict[str, list[bytes]]):
@@ -314,7 +331,7 @@ class _History:
         return cls(issued, digests, modified, previous.manifest.get("files", {}), previous.manifest.get("built"))
 
 
-def _write_version(folder: Path, version_id: str, settings: Settings, built: Built,
+def _write_version(folder: Path, version_id: str, content: str, settings: Settings, built: Built,
                    lines: dict[str, list[bytes]], history: _History) -> None:
     """Everything of one version, streamed to disk from the sorted N-Triples lines of each graph
     (at a million triples rdflib's serialisers would need another GB, and a joined document
@@ -361,6 +378,8 @@ def _write_version(folder: Path, version_id: str, settings: Settings, built: Bui
     del sources
 
     built_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    if history.built is not None:  # later than the version it replaces, whose Last-Modified has whole seconds
+        built_at = max(built_at, dt.datetime.fromisoformat(history.built) + dt.timedelta(seconds=1))
     catalog = catalog_graph(settings.uris, built.plans, built.stats, built.ontology, inventory, built_at,
                             history.modified, history.issued)
     # The catalogue document is served from these files, not from the store: Oxigraph stores
@@ -376,6 +395,7 @@ def _write_version(folder: Path, version_id: str, settings: Settings, built: Bui
 
     manifest = {
         "version": version_id,
+        "content": content,
         "sources": sources_digest(settings),
         "built": built_at.isoformat(),
         "issued": history.issued.isoformat(),
