@@ -175,3 +175,25 @@ def test_sources_put_back_the_same_day_publish_a_version_later_than_the_one_they
 
     _build(plan_copy, dist)  # and an unchanged rebuild keeps it
     assert (dist / "current").resolve() == reverted
+
+
+def test_the_ontology_and_its_distributions_are_modified_when_the_ontology_is(built_dist):
+    """The ontology's distributions were dated by the build: a build on any later day (a plan's
+    change) dated its unchanged files after the ontology's own dct:modified, and a harvester
+    reading the dates took them for new."""
+    from pianold.catalog import catalog_graph
+    from pianold.publish import build_dataset, current_version
+    from pianold.vocab import ONTOLOGY_IRI
+
+    built = build_dataset(built_dist)
+    onto = URIRef(ONTOLOGY_IRI)
+    own = built.ontology.value(onto, DCTERMS.modified)
+    later = dt.datetime.combine(own.toPython() + dt.timedelta(days=400), dt.time(9), tzinfo=dt.timezone.utc)
+    files = current_version(built_dist.dist_dir).manifest["files"]
+    catalog = catalog_graph(built_dist.uris, built.plans, built.stats, built.ontology, files, later)
+    assert catalog.value(onto, DCTERMS.modified) == own
+    distributions = list(catalog.objects(onto, DCAT.distribution))
+    assert len(distributions) == 6  # five files and the SPARQL endpoint
+    assert {catalog.value(d, DCTERMS.modified) for d in distributions} == {own}
+    everything = catalog.value(None, DCTERMS.hasPart, onto)  # "all", which contains the plans too, is the build's
+    assert catalog.value(everything, DCTERMS.modified) == Literal(later.date().isoformat(), datatype=XSD.date)

@@ -305,12 +305,12 @@ def _subject(g: Graph, dataset, iri: str, own_label: str | None) -> None:
 def _ontology_dataset(g: Graph, c: CatalogUris, ontology: Graph, onto: URIRef, publisher, day, files) -> None:
     version = str(ontology.value(onto, OWL.versionInfo) or __version__)
     owner = ontology.value(onto, DCTERMS.publisher)
+    # the ontology's own date, not the build's, for it and its distributions: its files change when it does
+    day = ontology.value(onto, DCTERMS.modified) or day
     _dataset_core(g, c, onto, identifier=str(ontology.value(onto, DCTERMS.identifier)), publisher_iri=owner,
                   contact=c.of("contact", publisher.ipa), themes=[_slug(t) for t in ontology.objects(onto, DCAT.theme)],
                   frequency=_slug(ontology.value(onto, DCTERMS.accrualPeriodicity)),
                   keywords=ontology.objects(onto, DCAT.keyword), day=day, version=version)
-    g.remove((onto, DCTERMS.modified, None))
-    g.add((onto, DCTERMS.modified, ontology.value(onto, DCTERMS.modified)))
     for prop in (DCTERMS.title, DCTERMS.description):
         for value in ontology.objects(onto, prop):
             g.add((onto, prop, value))
