@@ -514,6 +514,25 @@ def test_check_catalog_command(tmp_path, plan_copy):
     assert "Traceback" not in run.stderr
 
 
+def test_check_catalog_checks_the_catalogue_document_the_portals_harvest(tmp_path):
+    """The command checked the catalogue merged with the plans' and the ontology's graphs, which no
+    portal does: dati.gov.it and data.europa.eu read the catalogue document alone. A record left
+    without what its plan's own graph also says (here the dataset's description) passed."""
+    dist = tmp_path / "dist"
+    command = [sys.executable, "-m", "pianold", "--dist", str(dist), "check-catalog"]
+    assert subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=300).returncode == 0
+    catalog = (dist / "current").resolve() / "catalog.nt"
+    lines = catalog.read_text(encoding="utf-8").splitlines(keepends=True)
+    dropped = f"<{PLAN}> <{DCTERMS.description}> "
+    assert any(line.startswith(dropped) for line in lines)
+    catalog.write_text("".join(line for line in lines if not line.startswith(dropped)), encoding="utf-8")
+    run = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert run.returncode == 1, run.stdout + run.stderr
+    findings = [line for line in run.stdout.splitlines() if line.startswith(("ERROR", "VIOLATION"))]
+    assert any("rule-37" in f and f"<{PLAN}>" in f and "catalogue document" in f for f in findings), run.stdout
+    assert any("DCAT-AP 3.0.1" in f and f"<{PLAN}>" in f for f in findings), run.stdout
+
+
 def test_check_catalog_checks_what_is_published_and_replaces_nothing(tmp_path, plan_copy):
     """Run against a dist built from other sources (or edited since), it checks that version as it
     is and says so: a checker never republishes what a server is serving."""

@@ -110,12 +110,23 @@ def _short_shape(shape) -> str:
     return str(shape).rsplit("#", 1)[-1].rsplit("/", 1)[-1] if shape is not None else "-"
 
 
-def check_catalog(published: Graph) -> CatalogReport:
+def check_catalog(published: Graph, catalog: Graph | None = None) -> CatalogReport:
     """All three checks on the published triples (catalogue, plans and ontology merged, as a
-    harvester following the catalogue's links sees them). `published` must be a plain rdflib Graph."""
+    harvester following the catalogue's links sees them) and, given the catalogue document alone
+    (`catalog`), the two portals' checks on it too: dati.gov.it and data.europa.eu harvest that
+    document without following its links, so a record it leaves incomplete is a finding even when a
+    plan's own graph holds what is missing. Both must be plain rdflib Graphs."""
     findings = [*check_dcat_ap_it(published),
                 *_shacl("DCAT-AP 3.0.1", published, _dcat_ap_shapes()),
                 *_shacl("NDC vocabularies", published, _ndc_vocabulary_shapes())]
     applied = {"DCAT-AP_IT": f"{len(dcat_ap_it_rules())} SPARQL rules (suspended ones excluded)",
                "DCAT-AP 3.0.1": "dcat-ap-SHACL.ttl + ranges.ttl", "NDC vocabularies": "VocabolariControllati rules"}
+    if catalog is not None:
+        seen = set(findings)
+        alone = [f for f in (*check_dcat_ap_it(catalog), *_shacl("DCAT-AP 3.0.1", catalog, _dcat_ap_shapes())) if f not in seen]
+        findings += [Finding(f.check, f.rule, f.severity, f.focus, f"{f.message} (in the catalogue document, as the portal harvests it)")
+                     for f in dict.fromkeys(alone)]
+        for check in ("DCAT-AP_IT", "DCAT-AP 3.0.1"):
+            applied[check] += ", on the catalogue document and on everything published"
+        applied["NDC vocabularies"] += ", on everything published"
     return CatalogReport(tuple(findings), applied)
