@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from rdflib import Graph
+from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import SH
 
+from pianold.formats import compact_iri
 from pianold.resources import resource_dir
 from pianold.validate import Report, validate
 
@@ -101,13 +102,27 @@ def _ndc_vocabulary_shapes() -> Graph:
 
 def _shacl(check: str, graph: Graph, shapes: Graph) -> list[Finding]:
     report: Report = validate(graph, shapes)
-    return [Finding(check, _short_shape(r.shape), r.severity, str(r.focus),
+    return [Finding(check, _short_shape(r.shape, shapes), r.severity, str(r.focus),
                     f"{r.message}" + (f" (path {r.path})" if r.path is not None else "") + (f" (value {r.value})" if r.value is not None else ""))
             for r in report.results]
 
 
-def _short_shape(shape) -> str:
-    return str(shape).rsplit("#", 1)[-1].rsplit("/", 1)[-1] if shape is not None else "-"
+def _short_shape(shape, shapes: Graph) -> str:
+    """A shape's local name. DCAT-AP's property shapes are named by a 40-digit hash (the same one
+    under several classes): theirs is the shape's own name ("byte size"). A blank property shape
+    (the NDC rules') has only a random id: its node shape's name and its path ("VocabularyShape/dct:identifier")."""
+    if shape is None:
+        return "-"
+    local = str(shape).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+    if isinstance(shape, URIRef) and not re.fullmatch(r"[0-9a-f]{40}", local):
+        return local
+    path = shapes.value(shape, SH.path)
+    name = shapes.value(shape, SH.name) or (compact_iri(str(path)) if isinstance(path, URIRef) else None)
+    if isinstance(shape, BNode):
+        parent = shapes.value(None, SH.property, shape)
+        if isinstance(parent, URIRef):
+            return f"{_short_shape(parent, shapes)}/{name or '-'}"
+    return str(name) if name is not None else local
 
 
 def check_catalog(published: Graph, catalog: Graph | None = None) -> CatalogReport:
