@@ -197,3 +197,33 @@ def test_the_ontology_and_its_distributions_are_modified_when_the_ontology_is(bu
     assert {catalog.value(d, DCTERMS.modified) for d in distributions} == {own}
     everything = catalog.value(None, DCTERMS.hasPart, onto)  # "all", which contains the plans too, is the build's
     assert catalog.value(everything, DCTERMS.modified) == Literal(later.date().isoformat(), datatype=XSD.date)
+
+
+def test_a_change_only_the_catalogue_shows_leaves_the_distributions_dates(plan_copy, tmp_path):
+    """A new keyword changes the plan's record (its dct:modified moves) but none of its files: their
+    distributions kept being dated by the plan, so a harvester went to fetch again files whose bytes,
+    checksums and HTTP Last-Modified had not changed."""
+    dist = tmp_path / "dist"
+    _build(plan_copy, dist)
+    manifest_file = (dist / "current").resolve() / "manifest.json"
+    manifest = json.loads(manifest_file.read_text())
+    manifest["built"] = "2026-01-02T10:00:00+00:00"  # as if built on an earlier day
+    for plan in manifest["plans"]:
+        plan["modified"] = "2026-01-02"
+    for info in manifest["files"].values():
+        info["modified"] = manifest["built"]
+    manifest_file.write_text(json.dumps(manifest))
+    toml = plan_copy / "bari-psm-2030" / "plan.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace("keywords = [", 'keywords = ["nuova parola chiave", ', 1), encoding="utf-8")
+    _build(plan_copy, dist)
+    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+
+    catalog = Graph().parse((dist / "current" / "catalog.ttl").as_posix(), format="turtle")
+    bari = URIRef(f"{BASE}/data/plan/bari-psm-2030")
+    assert catalog.value(bari, DCTERMS.modified) == Literal(today, datatype=XSD.date)  # its record changed
+    files = [d for d in catalog.objects(bari, DCAT.distribution) if catalog.value(d, DCAT.downloadURL) is not None]
+    assert len(files) == 5
+    assert {catalog.value(d, DCTERMS.modified) for d in files} == {Literal("2026-01-02", datatype=XSD.date)}
+    everything = URIRef(f"{BASE}/catalog/dataset/all")
+    assert {catalog.value(d, DCTERMS.modified) for d in catalog.objects(everything, DCAT.distribution)
+            if catalog.value(d, DCAT.downloadURL) is not None} == {Literal("2026-01-02", datatype=XSD.date)}

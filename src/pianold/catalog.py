@@ -146,7 +146,7 @@ def catalog_graph(uris: Uris, plans: list[PlanRecord], stats: dict[str, VoidStat
                   files: dict[str, dict], built: dt.datetime, modified: dict[str, dt.date] | None = None,
                   issued: dt.date | None = None) -> Graph:
     """The catalogue of one build. `stats` maps the plan and ontology IRIs to their VoID statistics;
-    `files` maps dump names to {"bytes", "sha256"} (the manifest's). A plan's dataset was last
+    `files` maps dump names to {"bytes", "sha256"} and, when known, "modified" (the manifest's). A plan's dataset was last
     modified on `modified[plan id]` (the day its data last changed; default: the build's), and the
     catalogue first issued on `issued` (default: the build's day)."""
     c = CatalogUris(uris)
@@ -389,7 +389,7 @@ def _distributions(g: Graph, c: CatalogUris, dataset, dumps: list[Dump], files: 
         g.add((SPDX.checksumAlgorithm_sha256, RDF.type, SPDX.ChecksumAlgorithm))
         g.add((checksum, SPDX.checksumValue, Literal(info["sha256"], datatype=XSD.hexBinary)))
         g.add((dist, DCTERMS.license, license_ref))
-        g.add((dist, DCTERMS.modified, day))
+        g.add((dist, DCTERMS.modified, _file_day(info, day)))
         g.add((dist, DCTERMS.conformsTo, URIRef(ONTOLOGY_IRI)))
 
     service = c.of("distribution", _slug(dataset) + "-sparql")
@@ -407,6 +407,16 @@ def _distributions(g: Graph, c: CatalogUris, dataset, dumps: list[Dump], files: 
     g.add((fmt, RDF.type, DCTERMS.MediaTypeOrExtent))
     g.add((service, DCTERMS.license, license_ref))
     g.add((service, DCTERMS.modified, day))
+
+
+def _file_day(info: dict, day: Literal) -> Literal:
+    """A file distribution's dct:modified: the day its file got its content (`info["modified"]`, the
+    manifest's), which a change only the catalogue shows (keywords, a contact) does not move; never
+    later than its dataset's `day`."""
+    changed = info.get("modified")
+    if changed is None:
+        return day
+    return min(day, Literal(changed[:10], datatype=XSD.date), key=lambda d: d.toPython())
 
 
 def _sparql_service(g: Graph, c: CatalogUris, publisher_iri) -> None:

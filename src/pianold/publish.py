@@ -380,6 +380,8 @@ def _write_version(folder: Path, version_id: str, content: str, settings: Settin
     built_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     if history.built is not None:  # later than the version it replaces, whose Last-Modified has whole seconds
         built_at = max(built_at, dt.datetime.fromisoformat(history.built) + dt.timedelta(seconds=1))
+    for name, info in inventory.items():  # when each file got its content: its distribution's date
+        info["modified"] = history.file_changed(name, info["sha256"], built_at.isoformat())
     catalog = catalog_graph(settings.uris, built.plans, built.stats, built.ontology, inventory, built_at,
                             history.modified, history.issued)
     # The catalogue document is served from these files, not from the store: Oxigraph stores
@@ -408,7 +410,7 @@ def _write_version(folder: Path, version_id: str, content: str, settings: Settin
              "digest": history.digests[p.id], "modified": history.modified[p.id].isoformat()}
             for p in built.plans
         ],
-        "files": {name: {**info, "modified": history.file_changed(name, info["sha256"], built_at.isoformat())}
+        "files": {name: {**info, "modified": info.get("modified") or history.file_changed(name, info["sha256"], built_at.isoformat())}
                   for name, info in sorted(inventory.items())},
     }
     _write_manifest(folder, manifest)
