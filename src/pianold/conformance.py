@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from rdflib import BNode, Graph, URIRef
-from rdflib.namespace import SH
+from rdflib.namespace import DCTERMS, SH
 
 from pianold.formats import compact_iri
 from pianold.resources import resource_dir
@@ -87,6 +87,8 @@ def _dcat_ap_shapes() -> Graph:
     g = Graph()
     for name in ("dcat-ap-SHACL.ttl", "ranges.ttl"):
         g.parse(_folder() / "dcat-ap-3.0.1" / name, format="turtle")
+    # the files call DC Terms "dc:", which rdflib keeps for DC Elements: messages said "dc1:description"
+    g.bind("dct", DCTERMS, override=True, replace=True)
     # ranges.ttl 3.0.1 lists 5 property shapes of dcat:DatasetShape that neither file defines;
     # pyshacl (rightly) refuses a reference to an undefined shape, so the dangling references go.
     for shape, prop in list(g.subject_objects(SH.property)):
