@@ -146,9 +146,10 @@ def catalog_graph(uris: Uris, plans: list[PlanRecord], stats: dict[str, VoidStat
                   files: dict[str, dict], built: dt.datetime, modified: dict[str, dt.date] | None = None,
                   issued: dt.date | None = None) -> Graph:
     """The catalogue of one build. `stats` maps the plan and ontology IRIs to their VoID statistics;
-    `files` maps dump names to {"bytes", "sha256"} and, when known, "modified" (the manifest's). A plan's dataset was last
-    modified on `modified[plan id]` (the day its data last changed; default: the build's), and the
-    catalogue first issued on `issued` (default: the build's day)."""
+    `files` maps dump names to {"bytes", "sha256"} and, when known, "modified" (the manifest's:
+    since when the file has its content). A plan's dataset was last modified on
+    `modified[plan id]` (the day its data last changed; default: the build's), and the catalogue
+    first issued on `issued` (default: the build's day)."""
     c = CatalogUris(uris)
     g = bind_prefixes(Graph(identifier=c.catalog))
     for prefix, ns in (("vcard", VCARD), ("spdx", SPDX), ("void", VOID), ("ndc", NDC), ("adms", ADMS)):

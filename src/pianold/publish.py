@@ -15,9 +15,10 @@ Layout of the output folder (dist/):
     dist/current -> versions/<version>   switched with one rename: readers see old or new, never half
 
 The version is a digest of the published quads, so an unchanged rebuild is byte-identical and
-publishes nothing new; sources put back as a version still kept had them publish a new version
-(a later build time, so no Last-Modified goes back), not that folder again. Everything is written under a temporary name first; a failed build removes
-its temporary folder and leaves dist/current as it was.
+publishes nothing new; sources put back as they were in an earlier version still kept publish a
+new version (built later, so that no Last-Modified goes back), not that folder again. Everything
+is written under a temporary name first; a failed build removes its temporary folder and leaves
+dist/current as it was.
 """
 
 from __future__ import annotations
@@ -301,9 +302,9 @@ class _History:
     built: str | None = None  # the previous version's build time
 
     def file_changed(self, name: str, sha256: str, now: str) -> str:
-        """When the file `name` with this content was first published (ISO time): the previous
-        version's time for it when its content is the same, else `now`. Its dumps' Last-Modified,
-        so that a harvester revalidating with If-Modified-Since re-reads only the files that changed."""
+        """Since when the file `name` has had this content (ISO time): the previous version's time
+        for it when its content is the same there, else `now`. Its Last-Modified under /dumps/ and
+        its distribution's day, so that a harvester re-reads only the files that changed."""
         old = self.files.get(name)
         if old is not None and old.get("sha256") == sha256:
             return old.get("modified") or self.built or now
@@ -388,6 +389,8 @@ def _write_version(folder: Path, version_id: str, content: str, settings: Settin
     # derived integer types (dcat:byteSize's xsd:nonNegativeInteger) as xsd:integer.
     for fmt in GRAPH_FORMATS:
         write(f"catalog.{fmt.extension}", serialize(bind_prefixes(catalog), fmt))
+    for name, info in inventory.items():  # the catalogue's own files
+        info.setdefault("modified", history.file_changed(name, info["sha256"], built_at.isoformat()))
     store.bulk_load(path=str(folder / "catalog.nt"), format=pyoxigraph.RdfFormat.N_TRIPLES,
                     to_graph=pyoxigraph.NamedNode(str(catalog.identifier)))
     merge_named_graphs(store)
@@ -410,8 +413,7 @@ def _write_version(folder: Path, version_id: str, content: str, settings: Settin
              "digest": history.digests[p.id], "modified": history.modified[p.id].isoformat()}
             for p in built.plans
         ],
-        "files": {name: {**info, "modified": info.get("modified") or history.file_changed(name, info["sha256"], built_at.isoformat())}
-                  for name, info in sorted(inventory.items())},
+        "files": dict(sorted(inventory.items())),
     }
     _write_manifest(folder, manifest)
     _fsync_tree(folder)
