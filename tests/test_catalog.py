@@ -128,6 +128,20 @@ def test_changing_plan_toml_changes_the_record(plan_copy, tmp_path):
     assert [str(t).rsplit("/", 1)[1] for t in g.objects(PLAN, DCAT.theme)] == ["SOCI"]
 
 
+def test_the_sparql_service_names_the_datasets_it_serves(built_dist, two_plans):
+    """DCAT-AP 3 recommends dcat:servesDataset on a data service. The SPARQL service named none: a
+    harvester reading the service could not tell what it serves (only the distributions pointed to it)."""
+    from pianold.publish import current_version
+
+    for version in (current_version(built_dist.dist_dir), two_plans):
+        g = catalog_of(version)
+        service = URIRef(f"{BASE}/catalog/service/sparql")
+        datasets = set(g.objects(CATALOG, DCAT.dataset))
+        assert len(datasets) == 2 + len(version.manifest["plans"])  # the plans, the ontology, everything
+        assert set(g.objects(service, DCAT.servesDataset)) == datasets
+        assert {g.value(d, DCAT.accessService) for d in g.subjects(DCAT.accessURL, URIRef(f"{BASE}/sparql"))} == {service}
+
+
 def test_sizes_and_checksums_describe_the_files(built_dist):
     from pianold.publish import current_version
 

@@ -209,6 +209,8 @@ def catalog_graph(uris: Uris, plans: list[PlanRecord], stats: dict[str, VoidStat
     everything = c.everything
     g.add((cat, DCAT.dataset, everything))
     _everything_dataset(g, c, uris, plans, everything, publisher, day, files)
+    for dataset in sorted(g.objects(cat, DCAT.dataset)):  # the endpoint holds each (a named graph) and their union
+        g.add((c.of("service", "sparql"), DCAT.servesDataset, dataset))
 
     for license_iri in {p.license for p in plans} | set(map(str, ontology.objects(onto, DCTERMS.license))):
         _licence(g, URIRef(license_iri))
