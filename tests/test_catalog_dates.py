@@ -227,3 +227,20 @@ def test_a_change_only_the_catalogue_shows_leaves_the_distributions_dates(plan_c
     everything = URIRef(f"{BASE}/catalog/dataset/all")
     assert {catalog.value(d, DCTERMS.modified) for d in catalog.objects(everything, DCAT.distribution)
             if catalog.value(d, DCAT.downloadURL) is not None} == {Literal("2026-01-02", datatype=XSD.date)}
+
+
+def test_content_put_back_is_a_new_version_even_when_its_old_folder_lost_files(plan_copy, tmp_path):
+    """The old folder, damaged since, was written again under its old id: a server that had served
+    that id before could replay what it cached of it then, with the old Last-Modified."""
+    dist = tmp_path / "dist"
+    page = plan_copy / "bari-psm-2030" / "sources" / "asse-5-page.txt"
+    original = page.read_text(encoding="utf-8")
+    _build(plan_copy, dist)
+    first = (dist / "current").resolve()
+    page.write_text(original.replace("per la casa", "per l’abitare"), encoding="utf-8")
+    _build(plan_copy, dist)
+    dump = first / "plans" / "bari-psm-2030.ttl"
+    dump.write_bytes(dump.read_bytes()[:100])  # a file lost since
+    page.write_text(original, encoding="utf-8")
+    _build(plan_copy, dist)
+    assert (dist / "current").resolve().name != first.name

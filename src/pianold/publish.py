@@ -249,7 +249,7 @@ def _version_id(content: str, previous: Version | None, versions: Path) -> str:
     replay what it cached of that version the first time."""
     if previous is not None and previous.manifest.get("content", previous.id) == content:
         return previous.id
-    if previous is None or not is_complete(versions / content):
+    if previous is None or not (versions / content).exists():  # even incomplete, it was served once
         return content
     return hashlib.sha256(f"{content}\n{previous.id}".encode()).hexdigest()[:16]
 
