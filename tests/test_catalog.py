@@ -77,8 +77,8 @@ def test_rules_do_catch_a_broken_record(built_dist):
     rules = {(f.check, f.rule) for f in check_catalog(graph).errors}
     assert ("DCAT-AP_IT", "rule-209.added") in rules  # contact point without e-mail
     assert ("DCAT-AP_IT", "rule-178.added") in rules  # dataset without identifier
-    assert any(c == "NDC vocabularies" for c, _ in rules)  # the plan's scheme lost its identifier
-    assert any(c == "DCAT-AP 3.0.1" for c, _ in rules)  # byte size not a nonNegativeInteger
+    assert ("NDC vocabularies", "VocabularyShape/dct:identifier") in rules  # the plan's scheme lost its identifier
+    assert ("DCAT-AP 3.0.1", "byte size") in rules  # not a nonNegativeInteger; the shape's name, not its hashed IRI
 
 
 def test_records_come_from_plan_toml(built_dist):
@@ -126,6 +126,20 @@ def test_changing_plan_toml_changes_the_record(plan_copy, tmp_path):
     g = catalog_of(version)
     assert str(g.value(PLAN, DCTERMS.accrualPeriodicity)).endswith("/ANNUAL")
     assert [str(t).rsplit("/", 1)[1] for t in g.objects(PLAN, DCAT.theme)] == ["SOCI"]
+
+
+def test_the_sparql_service_names_the_datasets_it_serves(built_dist, two_plans):
+    """DCAT-AP 3 recommends dcat:servesDataset on a data service. The SPARQL service named none: a
+    harvester reading the service could not tell what it serves (only the distributions pointed to it)."""
+    from pianold.publish import current_version
+
+    for version in (current_version(built_dist.dist_dir), two_plans):
+        g = catalog_of(version)
+        service = URIRef(f"{BASE}/catalog/service/sparql")
+        datasets = set(g.objects(CATALOG, DCAT.dataset))
+        assert len(datasets) == 2 + len(version.manifest["plans"])  # the plans, the ontology, everything
+        assert set(g.objects(service, DCAT.servesDataset)) == datasets
+        assert {g.value(d, DCAT.accessService) for d in g.subjects(DCAT.accessURL, URIRef(f"{BASE}/sparql"))} == {service}
 
 
 def test_sizes_and_checksums_describe_the_files(built_dist):
@@ -512,6 +526,26 @@ def test_check_catalog_command(tmp_path, plan_copy):
     assert run.returncode == 1
     assert "rule-209.added" in run.stdout and "does not have a vcard:hasEmail" in run.stdout
     assert "Traceback" not in run.stderr
+
+
+def test_check_catalog_checks_the_catalogue_document_the_portals_harvest(tmp_path):
+    """The command checked the catalogue merged with the plans' and the ontology's graphs, which no
+    portal does: dati.gov.it and data.europa.eu read the catalogue document alone. A record left
+    without what its plan's own graph also says (here the dataset's description) passed."""
+    dist = tmp_path / "dist"
+    command = [sys.executable, "-m", "pianold", "--dist", str(dist), "check-catalog"]
+    assert subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=300).returncode == 0
+    catalog = (dist / "current").resolve() / "catalog.nt"
+    lines = catalog.read_text(encoding="utf-8").splitlines(keepends=True)
+    dropped = f"<{PLAN}> <{DCTERMS.description}> "
+    assert any(line.startswith(dropped) for line in lines)
+    catalog.write_text("".join(line for line in lines if not line.startswith(dropped)), encoding="utf-8")
+    run = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert run.returncode == 1, run.stdout + run.stderr
+    findings = [line for line in run.stdout.splitlines() if line.startswith(("ERROR", "VIOLATION"))]
+    assert any("rule-37" in f and f"<{PLAN}>" in f and "catalogue document" in f for f in findings), run.stdout
+    assert any("DCAT-AP 3.0.1" in f and f"<{PLAN}>" in f and "->dct:description" in f for f in findings), run.stdout
+    assert "dc1:" not in run.stdout  # DC Terms under the name its readers know
 
 
 def test_check_catalog_checks_what_is_published_and_replaces_nothing(tmp_path, plan_copy):

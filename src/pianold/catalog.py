@@ -146,9 +146,10 @@ def catalog_graph(uris: Uris, plans: list[PlanRecord], stats: dict[str, VoidStat
                   files: dict[str, dict], built: dt.datetime, modified: dict[str, dt.date] | None = None,
                   issued: dt.date | None = None) -> Graph:
     """The catalogue of one build. `stats` maps the plan and ontology IRIs to their VoID statistics;
-    `files` maps dump names to {"bytes", "sha256"} (the manifest's). A plan's dataset was last
-    modified on `modified[plan id]` (the day its data last changed; default: the build's), and the
-    catalogue first issued on `issued` (default: the build's day)."""
+    `files` maps dump names to {"bytes", "sha256"} and, when known, "modified" (the manifest's:
+    since when the file has its content). A plan's dataset was last modified on
+    `modified[plan id]` (the day its data last changed; default: the build's), and the catalogue
+    first issued on `issued` (default: the build's day)."""
     c = CatalogUris(uris)
     g = bind_prefixes(Graph(identifier=c.catalog))
     for prefix, ns in (("vcard", VCARD), ("spdx", SPDX), ("void", VOID), ("ndc", NDC), ("adms", ADMS)):
@@ -208,6 +209,8 @@ def catalog_graph(uris: Uris, plans: list[PlanRecord], stats: dict[str, VoidStat
     everything = c.everything
     g.add((cat, DCAT.dataset, everything))
     _everything_dataset(g, c, uris, plans, everything, publisher, day, files)
+    for dataset in sorted(g.objects(cat, DCAT.dataset)):  # the endpoint holds each (a named graph) and their union
+        g.add((c.of("service", "sparql"), DCAT.servesDataset, dataset))
 
     for license_iri in {p.license for p in plans} | set(map(str, ontology.objects(onto, DCTERMS.license))):
         _licence(g, URIRef(license_iri))
@@ -305,12 +308,12 @@ def _subject(g: Graph, dataset, iri: str, own_label: str | None) -> None:
 def _ontology_dataset(g: Graph, c: CatalogUris, ontology: Graph, onto: URIRef, publisher, day, files) -> None:
     version = str(ontology.value(onto, OWL.versionInfo) or __version__)
     owner = ontology.value(onto, DCTERMS.publisher)
+    # the ontology's own date, not the build's, for it and its distributions: its files change when it does
+    day = ontology.value(onto, DCTERMS.modified) or day
     _dataset_core(g, c, onto, identifier=str(ontology.value(onto, DCTERMS.identifier)), publisher_iri=owner,
                   contact=c.of("contact", publisher.ipa), themes=[_slug(t) for t in ontology.objects(onto, DCAT.theme)],
                   frequency=_slug(ontology.value(onto, DCTERMS.accrualPeriodicity)),
                   keywords=ontology.objects(onto, DCAT.keyword), day=day, version=version)
-    g.remove((onto, DCTERMS.modified, None))
-    g.add((onto, DCTERMS.modified, ontology.value(onto, DCTERMS.modified)))
     for prop in (DCTERMS.title, DCTERMS.description):
         for value in ontology.objects(onto, prop):
             g.add((onto, prop, value))
@@ -389,7 +392,7 @@ def _distributions(g: Graph, c: CatalogUris, dataset, dumps: list[Dump], files: 
         g.add((SPDX.checksumAlgorithm_sha256, RDF.type, SPDX.ChecksumAlgorithm))
         g.add((checksum, SPDX.checksumValue, Literal(info["sha256"], datatype=XSD.hexBinary)))
         g.add((dist, DCTERMS.license, license_ref))
-        g.add((dist, DCTERMS.modified, day))
+        g.add((dist, DCTERMS.modified, _file_day(info, day)))
         g.add((dist, DCTERMS.conformsTo, URIRef(ONTOLOGY_IRI)))
 
     service = c.of("distribution", _slug(dataset) + "-sparql")
@@ -407,6 +410,16 @@ def _distributions(g: Graph, c: CatalogUris, dataset, dumps: list[Dump], files: 
     g.add((fmt, RDF.type, DCTERMS.MediaTypeOrExtent))
     g.add((service, DCTERMS.license, license_ref))
     g.add((service, DCTERMS.modified, day))
+
+
+def _file_day(info: dict, day: Literal) -> Literal:
+    """A file distribution's dct:modified: the day its file got its content (`info["modified"]`, the
+    manifest's), which a change only the catalogue shows (keywords, a contact) does not move; never
+    later than its dataset's `day`."""
+    changed = info.get("modified")
+    if changed is None:
+        return day
+    return min(day, Literal(changed[:10], datatype=XSD.date), key=lambda d: d.toPython())
 
 
 def _sparql_service(g: Graph, c: CatalogUris, publisher_iri) -> None:

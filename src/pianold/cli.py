@@ -87,11 +87,13 @@ def check_catalog(obj: Context, show_warnings: bool) -> None:
     SHACL) and schema.gov.it (controlled-vocabulary rules) do. Exit 0 when there are no errors.
 
     Builds first only when nothing is published; otherwise it checks what is published, as is."""
+    from rdflib import Graph
+
     from pianold.conformance import check_catalog as run_checks
     from pianold.publish import published_graph
 
     version = _published(obj.settings())
-    report = run_checks(published_graph(version))
+    report = run_checks(published_graph(version), Graph().parse(version.path / "catalog.nt", format="nt"))
     if not show_warnings:
         report = type(report)(tuple(f for f in report.findings if f.is_error), report.rules_applied)
     click.echo(f"version {version.id} ({version.path})")

@@ -15,8 +15,10 @@ Layout of the output folder (dist/):
     dist/current -> versions/<version>   switched with one rename: readers see old or new, never half
 
 The version is a digest of the published quads, so an unchanged rebuild is byte-identical and
-publishes nothing new. Everything is written under a temporary name first; a failed build removes
-its temporary folder and leaves dist/current as it was.
+publishes nothing new; sources put back as they were in an earlier version still kept publish a
+new version (built later, so that no Last-Modified goes back), not that folder again. Everything
+is written under a temporary name first; a failed build removes its temporary folder and leaves
+dist/current as it was.
 """
 
 from __future__ import annotations
@@ -213,10 +215,11 @@ def publish(settings: Settings, built: Built) -> Version:
             h.update(repr(plan.meta()).encode())
         # the catalogue's dates too: sources put back as they were in a version still kept must not
         # reuse it, or a plan's dct:modified would go back to that version's day (before the undone change)
-        history = _History.of(current_version(dist), settings, built, lines)
+        previous = current_version(dist)
+        history = _History.of(previous, settings, built, lines)
         h.update(f"\n{history.issued}\n{sorted(history.modified.items())!r}".encode())
-        digest = h.hexdigest()
-        version_id = digest[:16]
+        content = h.hexdigest()[:16]
+        version_id = _version_id(content, previous, versions)
         target = versions / version_id
         if is_complete(target):  # the same data: kept, and marked as built from these sources
             _record_sources(target, sources_digest(settings))
@@ -224,7 +227,7 @@ def publish(settings: Settings, built: Built) -> Version:
             tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=versions))
             tmp.chmod(0o755)
             try:
-                _write_version(tmp, version_id, settings, built, lines, history)
+                _write_version(tmp, version_id, content, settings, built, lines, history)
                 if target.exists():  # incomplete: a killed build's leftover, or files lost since
                     shutil.rmtree(target)
                 os.rename(tmp, target)
@@ -234,6 +237,21 @@ def publish(settings: Settings, built: Built) -> Version:
         _switch(dist, CURRENT, version_id)
         _prune(versions, settings.keep_versions, keep={version_id, _target(dist, PUSHED)})
     return current_version(dist)
+
+
+def _version_id(content: str, previous: Version | None, versions: Path) -> str:
+    """The id of the version publishing `content` (the digest of everything it publishes): that
+    digest, or the current version's id when it publishes the same. Content that a version still
+    kept, but no longer current, published (sources put back as they were the same day) is
+    published as a new version: switching back to the old folder would take the build time, and
+    with it every Last-Modified, back to before the version it replaces (a client revalidating
+    with If-Modified-Since would be told it still has the undone data), and a server could
+    replay what it cached of that version the first time."""
+    if previous is not None and previous.manifest.get("content", previous.id) == content:
+        return previous.id
+    if previous is None or not (versions / content).exists():  # even incomplete, it was served once
+        return content
+    return hashlib.sha256(f"{content}\n{previous.id}".encode()).hexdigest()[:16]
 
 
 def _nquads(lines: dict[str, list[bytes]]):
@@ -280,6 +298,17 @@ class _History:
     issued: dt.date
     digests: dict[str, str]  # plan id -> digest of its graph and catalogue metadata
     modified: dict[str, dt.date]  # plan id -> the day its data last changed
+    files: dict[str, dict] = field(default_factory=dict)  # the previous version's manifest files
+    built: str | None = None  # the previous version's build time
+
+    def file_changed(self, name: str, sha256: str, now: str) -> str:
+        """Since when the file `name` has had this content (ISO time): the previous version's time
+        for it when its content is the same there, else `now`. Its Last-Modified under /dumps/ and
+        its distribution's day, so that a harvester re-reads only the files that changed."""
+        old = self.files.get(name)
+        if old is not None and old.get("sha256") == sha256:
+            return old.get("modified") or self.built or now
+        return now
 
     @classmethod
     def of(cls, previous: Version | None, settings: Settings, built: Built, lines: dict[str, list[bytes]]) -> "_History":
@@ -298,10 +327,12 @@ class _History:
         if previous is not None:  # a manifest of an older pianold has no "issued": it was built then, at the latest
             first = previous.manifest.get("issued")
             issued = min(today, dt.date.fromisoformat(first) if first else previous.built.date())
-        return cls(issued, digests, modified)
+        if previous is None:
+            return cls(issued, digests, modified)
+        return cls(issued, digests, modified, previous.manifest.get("files", {}), previous.manifest.get("built"))
 
 
-def _write_version(folder: Path, version_id: str, settings: Settings, built: Built,
+def _write_version(folder: Path, version_id: str, content: str, settings: Settings, built: Built,
                    lines: dict[str, list[bytes]], history: _History) -> None:
     """Everything of one version, streamed to disk from the sorted N-Triples lines of each graph
     (at a million triples rdflib's serialisers would need another GB, and a joined document
@@ -348,12 +379,18 @@ def _write_version(folder: Path, version_id: str, settings: Settings, built: Bui
     del sources
 
     built_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    if history.built is not None:  # later than the version it replaces, whose Last-Modified has whole seconds
+        built_at = max(built_at, dt.datetime.fromisoformat(history.built) + dt.timedelta(seconds=1))
+    for name, info in inventory.items():  # when each file got its content: its distribution's date
+        info["modified"] = history.file_changed(name, info["sha256"], built_at.isoformat())
     catalog = catalog_graph(settings.uris, built.plans, built.stats, built.ontology, inventory, built_at,
                             history.modified, history.issued)
     # The catalogue document is served from these files, not from the store: Oxigraph stores
     # derived integer types (dcat:byteSize's xsd:nonNegativeInteger) as xsd:integer.
     for fmt in GRAPH_FORMATS:
         write(f"catalog.{fmt.extension}", serialize(bind_prefixes(catalog), fmt))
+    for name, info in inventory.items():  # the catalogue's own files
+        info.setdefault("modified", history.file_changed(name, info["sha256"], built_at.isoformat()))
     store.bulk_load(path=str(folder / "catalog.nt"), format=pyoxigraph.RdfFormat.N_TRIPLES,
                     to_graph=pyoxigraph.NamedNode(str(catalog.identifier)))
     merge_named_graphs(store)
@@ -363,6 +400,7 @@ def _write_version(folder: Path, version_id: str, settings: Settings, built: Bui
 
     manifest = {
         "version": version_id,
+        "content": content,
         "sources": sources_digest(settings),
         "built": built_at.isoformat(),
         "issued": history.issued.isoformat(),

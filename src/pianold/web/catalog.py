@@ -3,6 +3,7 @@ and the schema.org records of the catalogue and its datasets (for the HTML pages
 
 from __future__ import annotations
 
+import datetime as dt
 from xml.sax.saxutils import escape
 
 from flask import Blueprint, Response, current_app, g, request
@@ -79,7 +80,10 @@ def dump(name: str):
         return current_app.make_default_options_response()
     info = version.manifest["files"][name]
     disposition = ("Content-Disposition", f'attachment; filename="{name.rsplit("/", 1)[-1]}"')
-    return FileRepresentation.build(version.path / name, files[name], info["sha256"], version.built, cors=True,
+    # the file is as it was when first published with this content, maybe several versions ago
+    # (manifests of older builds do not say: then the version's build time)
+    changed = dt.datetime.fromisoformat(info["modified"]) if "modified" in info else version.built
+    return FileRepresentation.build(version.path / name, files[name], info["sha256"], changed, cors=True,
                                     extra=(disposition,)).respond()
 
 
