@@ -591,3 +591,37 @@ def test_a_link_to_another_citys_pianold_plan_has_its_linkset(tmp_path, plan_cop
     targets = {str(catalog.value(l, VOID.objectsTarget)) for l in catalog.subjects(RDF.type, VOID.Linkset)
                if catalog.value(l, VOID.linkPredicate) == SKOS.closeMatch}
     assert "https://dati.comune.example.it/psm/data/plan/torino-psm" in targets
+
+
+CC0 = "https://w3id.org/italia/controlled-vocabulary/licences/A11_CCO10"
+CC_BY = "https://w3id.org/italia/controlled-vocabulary/licences/A21_CCBY40"
+
+
+def test_the_dump_of_everything_never_declares_one_part_s_licence_for_another_s(tmp_path):
+    """A second city's plan under CC0 beside Bari's under CC BY: the dump of everything joins both,
+    and declaring the first plan's licence for it misstated the other's (and CC0 for Bari's data,
+    had the CC0 plan come first). The build says where to decide; combined_license decides."""
+    from pianold.config import load_settings
+    from pianold.ingest import SourceError
+    from pianold.publish import build
+    from plan_sources import edit, second_plan
+
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data)
+    copy = second_plan(data, "aaa-altra-citta")  # sorts first: its licence was the one declared
+    edit(copy, "plan.toml", f'license = "{CC_BY}"', f'license = "{CC0}"')
+    with pytest.raises(SourceError) as refused:
+        build(load_settings(env={}, data_dir=data, dist_dir=tmp_path / "dist", base=BASE))
+    message = str(refused.value)
+    assert "aaa-altra-citta/plan.toml:" in message and "combined_license" in message, message
+    assert f"plan aaa-altra-citta: {CC0}" in message and f"plan bari-psm-2030: {CC_BY}" in message
+    assert not (tmp_path / "dist" / "current").exists()  # nothing published
+
+    version = build(load_settings(env={"PIANOLD_COMBINED_LICENSE": CC_BY}, data_dir=data, dist_dir=tmp_path / "dist", base=BASE))
+    catalog = Graph().parse(version.path / "catalog.ttl")
+    everything = URIRef(f"{BASE}/catalog/dataset/all")
+    licences = {str(catalog.value(d, DCTERMS.license)) for d in catalog.objects(everything, DCAT.distribution)}
+    assert licences == {CC_BY}
+    for plan, licence in (("aaa-altra-citta", CC0), ("bari-psm-2030", CC_BY)):
+        dists = list(catalog.objects(URIRef(f"{BASE}/data/plan/{plan}"), DCAT.distribution))
+        assert dists and {str(catalog.value(d, DCTERMS.license)) for d in dists} == {licence}

@@ -142,14 +142,36 @@ class CatalogUris:
         return URIRef(f"{self.base}/.well-known/void")
 
 
+class MixedLicences(Exception):
+    """The parts of the dataset of everything are published under different licences."""
+
+    def __init__(self, licences: dict[str, str]):
+        self.licences = licences  # part (plan id, or "ontology") -> its licence
+        super().__init__(", ".join(f"{part}: {licence}" for part, licence in licences.items()))
+
+
+def combined_licence(plans: list[PlanRecord], ontology: Graph, chosen: str | None = None) -> str:
+    """The licence of the dataset of everything: `chosen` (the combined_license setting), or the
+    one licence all plans and the ontology share; MixedLicences otherwise, since declaring one
+    part's licence for the whole would misstate the others' (CC0 for CC BY data)."""
+    if chosen:
+        return chosen
+    licences = {plan.id: plan.license for plan in plans}
+    licences.update({"ontology": str(o) for o in ontology.objects(URIRef(ONTOLOGY_IRI), DCTERMS.license)})
+    if len(set(licences.values())) > 1:
+        raise MixedLicences(licences)
+    return next(iter(licences.values()))
+
+
 def catalog_graph(uris: Uris, plans: list[PlanRecord], stats: dict[str, VoidStats], ontology: Graph,
                   files: dict[str, dict], built: dt.datetime, modified: dict[str, dt.date] | None = None,
-                  issued: dt.date | None = None) -> Graph:
+                  issued: dt.date | None = None, combined_license: str | None = None) -> Graph:
     """The catalogue of one build. `stats` maps the plan and ontology IRIs to their VoID statistics;
     `files` maps dump names to {"bytes", "sha256"} and, when known, "modified" (the manifest's:
     since when the file has its content). A plan's dataset was last modified on
     `modified[plan id]` (the day its data last changed; default: the build's), and the catalogue
-    first issued on `issued` (default: the build's day)."""
+    first issued on `issued` (default: the build's day). The dataset of everything is offered under
+    combined_licence(plans, ontology, combined_license)."""
     c = CatalogUris(uris)
     g = bind_prefixes(Graph(identifier=c.catalog))
     for prefix, ns in (("vcard", VCARD), ("spdx", SPDX), ("void", VOID), ("ndc", NDC), ("adms", ADMS)):
@@ -208,11 +230,12 @@ def catalog_graph(uris: Uris, plans: list[PlanRecord], stats: dict[str, VoidStat
 
     everything = c.everything
     g.add((cat, DCAT.dataset, everything))
-    _everything_dataset(g, c, uris, plans, everything, publisher, day, files)
+    everything_licence = combined_licence(plans, ontology, combined_license)
+    _everything_dataset(g, c, uris, plans, everything, publisher, day, files, everything_licence)
     for dataset in sorted(g.objects(cat, DCAT.dataset)):  # the endpoint holds each (a named graph) and their union
         g.add((c.of("service", "sparql"), DCAT.servesDataset, dataset))
 
-    for license_iri in {p.license for p in plans} | set(map(str, ontology.objects(onto, DCTERMS.license))):
+    for license_iri in {p.license for p in plans} | set(map(str, ontology.objects(onto, DCTERMS.license))) | {everything_licence}:
         _licence(g, URIRef(license_iri))
     return g
 
@@ -330,7 +353,7 @@ def _ontology_dataset(g: Graph, c: CatalogUris, ontology: Graph, onto: URIRef, p
     _distributions(g, c, onto, ontology_dumps(), files, license_iri, day, "Ontologia PSM", "PSM ontology")
 
 
-def _everything_dataset(g: Graph, c: CatalogUris, uris: Uris, plans, everything, publisher, day, files) -> None:
+def _everything_dataset(g: Graph, c: CatalogUris, uris: Uris, plans, everything, publisher, day, files, license_iri: str) -> None:
     first = plans[0]
     _dataset_core(g, c, everything, identifier=f"{publisher.ipa}:pianold-all", publisher_iri=uris.organization(publisher.ipa),
                   contact=c.of("contact", publisher.ipa), themes=first.themes, frequency=first.frequency,
@@ -348,7 +371,7 @@ def _everything_dataset(g: Graph, c: CatalogUris, uris: Uris, plans, everything,
     g.add((everything, VOID.subset, URIRef(ONTOLOGY_IRI)))
     g.add((everything, VOID.uriSpace, Literal(f"{uris.base}/")))
     _subjects(g, everything, plans)
-    _distributions(g, c, everything, all_dumps(), files, first.license, day, "Tutti i dati", "all data")
+    _distributions(g, c, everything, all_dumps(), files, license_iri, day, "Tutti i dati", "all data")
 
 
 def _distributions(g: Graph, c: CatalogUris, dataset, dumps: list[Dump], files: dict, license_iri: str, day,

@@ -52,6 +52,7 @@ class Settings:
     sparql_service_allowlist: tuple[str, ...] = ()  # SERVICE endpoints a query may call; none by default
     store_url: str | None = None  # a remote SPARQL 1.1 query endpoint instead of the embedded store
     store_gsp_url: str | None = None  # its Graph Store Protocol endpoint, to load it (`pianold push`)
+    combined_license: str | None = None  # the licence the dump of everything (all plans and the ontology) is offered under, when its parts' licences differ
     trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-Proto/-Host/-For are believed; 0: none (a client cannot pretend)
 
     @property
@@ -171,6 +172,6 @@ def _check(settings: Settings) -> None:
         raise ConfigError("trusted_proxies must be 0 (no proxy in front) or the number of proxies in front")
     if settings.sparql_inline_budget < 0:
         raise ConfigError("sparql_inline_budget must be 0 (every query in a worker) or more")
-    for url in (settings.store_url, settings.store_gsp_url, *settings.sparql_service_allowlist):
+    for url in (settings.store_url, settings.store_gsp_url, settings.combined_license, *settings.sparql_service_allowlist):
         if url is not None and urlsplit(url).scheme not in ("http", "https"):
             raise ConfigError(f"{url!r} is not an http(s) URL")

@@ -44,7 +44,7 @@ from rdflib import Dataset, Graph, URIRef
 
 from pianold import __version__
 from pianold.config import Settings
-from pianold.catalog import VoidStats, catalog_graph, every_dump
+from pianold.catalog import MixedLicences, VoidStats, catalog_graph, combined_licence, every_dump
 from pianold.formats import (GRAPH_FORMATS, JSONLD, JSONLD_CONTEXT, NQUADS, RDFXML, TURTLE, jsonld_chunks,
                              ntriples_chunks, serialize, sorted_ntriples, write_from_lines)
 from pianold.ingest import PlanRecord, Problem, SourceError, check_links, load_plan
@@ -141,14 +141,27 @@ def _without_plan_toml(folder: Path) -> Problem | None:
     return None
 
 
-def _id_location(path: Path):
-    """plan.toml's `id = …` line."""
+def _id_location(path: Path, key: str = "id"):
+    """plan.toml's `id = …` line (or another top-level key's)."""
     from pianold.ingest import Location
 
     for n, line in enumerate(path.read_text(encoding="utf-8-sig").split("\n"), start=1):
-        if line.strip().startswith("id") and line.split("=", 1)[0].strip().strip("\"'") == "id":
+        if line.strip().startswith(key) and line.split("=", 1)[0].strip().strip("\"'") == key:
             return Location(path, n, 1)
     return Location(path)
+
+
+def _mixed_licences(err: MixedLicences, folders: dict[str, Path]) -> Problem:
+    """Where to mend plans whose licences differ: the licence line of the first plan whose licence
+    is not the ontology's (pianold's own, the one part a deployment does not choose)."""
+    reference = err.licences.get("ontology") or next(iter(err.licences.values()))
+    other = next((part for part, licence in err.licences.items() if part in folders and licence != reference), None)
+    where = folders[other] if other is not None else next(iter(folders.values()))
+    listed = "; ".join(f"{'the ontology' if part == 'ontology' else 'plan ' + part}: {licence}" for part, licence in err.licences.items())
+    return Problem(_id_location(where / "plan.toml", "license"),
+                   f"the dump of everything (all.nq, all.ttl…) joins parts under different licences ({listed}) and can "
+                   "declare only one: give the plans the same licence as the ontology, or set combined_license in "
+                   "pianold.toml to the licence the whole is offered under")
 
 
 def _loc(path: Path):
@@ -178,6 +191,10 @@ def build_dataset(settings: Settings) -> Built:
         raise SourceError(problems)
     check_links(plans, settings.uris)  # a link into this site must name an element built here
     built = Built(plans, bind_prefixes(Graph(identifier=URIRef(ONTOLOGY_IRI))).parse(ontology_file(), format="turtle"))
+    try:
+        combined_licence(plans, built.ontology, settings.combined_license)
+    except MixedLicences as err:
+        raise SourceError(_mixed_licences(err, first)) from None
     for plan in plans:
         graph = plan_graph(plan, settings.uris)
         report = validate(graph)
@@ -210,7 +227,7 @@ def publish(settings: Settings, built: Built) -> Version:
         h = hashlib.sha256()
         for chunk in _nquads(lines):
             h.update(chunk)
-        h.update(f"\n{settings.base}\n{__version__}\n{own_files_digest()}\n{STORE_LAYOUT}".encode())
+        h.update(f"\n{settings.base}\n{settings.combined_license}\n{__version__}\n{own_files_digest()}\n{STORE_LAYOUT}".encode())
         for plan in built.plans:  # what only the catalogue says (contact, keywords, themes…) is published too
             h.update(repr(plan.meta()).encode())
         # the catalogue's dates too: sources put back as they were in a version still kept must not
@@ -384,7 +401,7 @@ def _write_version(folder: Path, version_id: str, content: str, settings: Settin
     for name, info in inventory.items():  # when each file got its content: its distribution's date
         info["modified"] = history.file_changed(name, info["sha256"], built_at.isoformat())
     catalog = catalog_graph(settings.uris, built.plans, built.stats, built.ontology, inventory, built_at,
-                            history.modified, history.issued)
+                            history.modified, history.issued, settings.combined_license)
     # The catalogue document is served from these files, not from the store: Oxigraph stores
     # derived integer types (dcat:byteSize's xsd:nonNegativeInteger) as xsd:integer.
     for fmt in GRAPH_FORMATS:
@@ -520,7 +537,7 @@ def current_version(dist: Path, link_name: str = CURRENT) -> Version | None:
 
 def sources_digest(settings: Settings) -> str:
     """A digest of everything a build reads, to tell whether the published version is stale."""
-    h = hashlib.sha256(f"{settings.base}\n{__version__}\n{own_files_digest()}\n{STORE_LAYOUT}\n".encode())
+    h = hashlib.sha256(f"{settings.base}\n{settings.combined_license}\n{__version__}\n{own_files_digest()}\n{STORE_LAYOUT}\n".encode())
     inputs = [p for p in sorted(Path(settings.data_dir).rglob("*")) if p.is_file()]
     for path in [*inputs, ontology_file(), *shapes_files()]:
         h.update(str(path.relative_to(path.parents[1])).encode() + b"\0" + path.read_bytes() + b"\0")
