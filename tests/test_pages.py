@@ -304,3 +304,25 @@ def test_graph_results_name_the_parts_of_a_triple(client):
                      'Oggetto <span lang="en">/ Object</span>']
     html = client.get("/sparql", query_string={"query": "SELECT ?s WHERE { ?s ?p ?o } LIMIT 1", "format": "html"}).get_data(as_text=True)
     assert re.findall(r'<th scope="col">(.*?)</th>', html) == ["?s"]
+
+
+def test_authority_values_and_the_catalogue_s_partitions_are_named(client):
+    """The values a catalogue record gives by IRI alone (the EU tables' frequency, language and
+    file type, IANA media types, the checksum's algorithm, the licence) and its VoID partitions and
+    linksets read as names on the pages, not as raw IRIs."""
+    def linked(html: str) -> set[str]:
+        return set(re.findall(r"<a [^>]*>([^<]+)</a>", html))
+
+    dataset = client.get("/data/plan/bari-psm-2030.html").get_data(as_text=True)
+    distribution = client.get("/catalog/distribution/plans-bari-psm-2030-ttl.html").get_data(as_text=True)
+    checksum = client.get("/catalog/distribution/plans-bari-psm-2030-ttl/checksum.html").get_data(as_text=True)
+    names = linked(dataset) | linked(distribution) | linked(checksum)
+    for name in ("irregolare", "italiano", "inglese", "Turtle", "text/turtle", "SHA-256",
+                 "Creative Commons Attribuzione 4.0 Internazionale (CC BY 4.0)"):
+        assert name in names, name
+    assert [n for n in names if n.startswith(("http://publications.europa.eu/", "http://www.iana.org/", "http://spdx.org/",
+                                              "https://w3id.org/italia/controlled-vocabulary/licences/"))] == []
+    partition = client.get("/catalog/partition/bari-psm-2030/class/psm-Action.html").get_data(as_text=True)
+    assert "<h1>Partizione per classe psm:Action" in partition
+    linkset = client.get("/catalog/linkset/bari-psm-2030/dct-subject/eurovoc.html").get_data(as_text=True)
+    assert "<h1>Collegamenti dct:subject verso EuroVoc" in linkset

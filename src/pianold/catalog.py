@@ -517,14 +517,22 @@ def _void_partitions(g: Graph, c: CatalogUris, dataset, stats: VoidStats, name: 
         part = c.of("partition", f"{name}/class/{_partition_key(cls)}")
         g.add((dataset, VOID.classPartition, part))
         g.add((part, VOID["class"], cls))
+        _name_part(g, part, f"Partizione per classe {compact_iri(str(cls))}", f"Class partition {compact_iri(str(cls))}")
         g.add((part, VOID.entities, Literal(count, datatype=XSD.integer)))
     g.add((dataset, VOID.properties, Literal(len(stats.properties), datatype=XSD.integer)))
     for prop, count in sorted(stats.properties.items()):
         part = c.of("partition", f"{name}/property/{_partition_key(prop)}")
         g.add((dataset, VOID.propertyPartition, part))
         g.add((part, VOID.property, prop))
+        _name_part(g, part, f"Partizione per proprietà {compact_iri(str(prop))}", f"Property partition {compact_iri(str(prop))}")
         g.add((part, VOID.triples, Literal(count, datatype=XSD.integer)))
     _linksets(g, c, dataset, stats, name)
+
+
+def _name_part(g: Graph, part, name_it: str, name_en: str) -> None:
+    """A VoID partition's or linkset's name, for pages and readers of the catalogue (it has no other)."""
+    g.add((part, RDFS.label, it(name_it)))
+    g.add((part, RDFS.label, en(name_en)))
 
 
 def _partition_key(iri) -> str:
@@ -552,6 +560,8 @@ def _linksets(g: Graph, c: CatalogUris, dataset, stats: VoidStats, name: str) ->
         g.add((linkset, VOID.subjectsTarget, dataset))
         g.add((linkset, VOID.objectsTarget, target))
         g.add((linkset, VOID.linkPredicate, prop))
+        names = EXTERNAL[key][1:] if key in EXTERNAL else (compact_iri(key),) * 2
+        _name_part(g, linkset, f"Collegamenti {compact_iri(str(prop))} verso {names[0]}", f"{compact_iri(str(prop))} links to {names[1]}")
         g.add((linkset, VOID.triples, Literal(count, datatype=XSD.integer)))
 
 

@@ -12,10 +12,11 @@ from pianold.vocab import ONTOLOGY_IRI, PSM
 
 _IRI_OK = re.compile(r'^[^\s<>"{}|^`\\]+$')
 INCOMING_LIMIT = 500
-LABEL_PROPS = "skos:prefLabel rdfs:label skos:notation"
+LABEL_PROPS = "skos:prefLabel rdfs:label skos:notation foaf:name"  # foaf:name: of a licence, an organisation
 PREFIXES = """PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX psm: <https://w3id.org/pianold/onto/psm/>
+PREFIX foaf: <http://xmlns.com/foaf/0.1/>
 """
 
 

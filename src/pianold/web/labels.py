@@ -5,7 +5,7 @@ from __future__ import annotations
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SKOS, VOID
 
-from pianold.catalog import ADMS, NDC, SPDX, VCARD
+from pianold.catalog import ADMS, FILE_TYPE, FREQUENCY, IANA, LANGUAGE, NDC, SPDX, VCARD
 from pianold.vocab import ADMSAPIT, CLV, COV, DCATAPIT, ELI, L0, PREFIXES, TI, VANN
 
 # Classes of resources outside the psm: ontology, in the order a page names a resource's kind by
@@ -27,6 +27,23 @@ CLASSES = {
     VCARD.Kind: ("punto di contatto", "contact point"), DCATAPIT.Organization: ("organizzazione", "organisation"),
     VCARD.Organization: ("organizzazione", "organisation"), SPDX.Checksum: ("somma di controllo", "checksum"),
     OWL.FunctionalProperty: ("proprietà funzionale", "functional property"),
+}
+# Values of the authority tables the catalogue names by IRI only (its records carry no labels for them).
+_FREQUENCIES = {
+    "ANNUAL": ("annuale", "annual"), "ANNUAL_2": ("due volte l'anno", "semiannual"), "ANNUAL_3": ("tre volte l'anno", "three times a year"),
+    "BIENNIAL": ("biennale", "biennial"), "BIMONTHLY": ("bimestrale", "bimonthly"), "BIWEEKLY": ("quindicinale", "biweekly"),
+    "CONT": ("continuo", "continuous"), "DAILY": ("giornaliero", "daily"), "IRREG": ("irregolare", "irregular"),
+    "MONTHLY": ("mensile", "monthly"), "NEVER": ("mai", "never"), "QUARTERLY": ("trimestrale", "quarterly"),
+    "SEMIANNUAL": ("semestrale", "semiannual"), "TRIENNIAL": ("triennale", "triennial"), "UNKNOWN": ("sconosciuta", "unknown"),
+    "UPDATE_CONT": ("aggiornato di continuo", "continuously updated"), "WEEKLY": ("settimanale", "weekly"),
+}
+AUTHORITY = {
+    **{FREQUENCY[code]: names for code, names in _FREQUENCIES.items()},
+    LANGUAGE.ITA: ("italiano", "Italian"), LANGUAGE.ENG: ("inglese", "English"),
+    FILE_TYPE.RDF_TURTLE: ("Turtle", "Turtle"), FILE_TYPE.JSON_LD: ("JSON-LD", "JSON-LD"), FILE_TYPE.RDF_XML: ("RDF/XML", "RDF/XML"),
+    FILE_TYPE.RDF_N_TRIPLES: ("N-Triples", "N-Triples"), FILE_TYPE.RDF_N_QUADS: ("N-Quads", "N-Quads"),
+    FILE_TYPE.SPARQLQ: ("interrogazione SPARQL", "SPARQL query"),
+    SPDX.checksumAlgorithm_sha256: ("SHA-256", "SHA-256"),
 }
 # Properties and classes outside the psm: ontology (whose own labels come from the ontology).
 KNOWN = {
@@ -60,7 +77,7 @@ KNOWN = {
     DCAT.contactPoint: ("punto di contatto", "contact point"), DCAT.accessURL: ("indirizzo di accesso", "access URL"),
     DCAT.downloadURL: ("indirizzo per scaricare", "download URL"), DCAT.mediaType: ("tipo di file", "media type"),
     DCAT.byteSize: ("dimensione in byte", "byte size"), DCAT.dataset: ("dataset", "dataset"),
-    DCAT.service: ("servizio", "service"), DCAT.endpointURL: ("indirizzo dell'endpoint", "endpoint URL"),
+    DCAT.service: ("servizio", "service"), DCAT.servesDataset: ("dataset servito", "serves dataset"), DCAT.endpointURL: ("indirizzo dell'endpoint", "endpoint URL"),
     DCAT.accessService: ("servizio di accesso", "access service"), DCAT.startDate: ("data di inizio", "start date"),
     DCAT.endDate: ("data di fine", "end date"), DCTERMS.conformsTo: ("conforme a", "conforms to"),
     DCTERMS.temporal: ("copertura temporale", "temporal coverage"),
@@ -86,6 +103,7 @@ KNOWN = {
     VANN.preferredNamespacePrefix: ("prefisso preferito", "preferred namespace prefix"),
     VANN.preferredNamespaceUri: ("namespace preferito", "preferred namespace URI"),
     **CLASSES,
+    **AUTHORITY,
 }
 KINDS = tuple(CLASSES)
 
@@ -144,7 +162,7 @@ class Namer:
             return self.terms[str(node)].get("it") or next(iter(self.terms[str(node)].values()))
         if isinstance(node, URIRef) and node in KNOWN:
             return KNOWN[node][0]
-        return None
+        return _media_type(node)
 
     def en(self, node) -> str | None:
         label = literal_in(self.graph, node, lang="en")
@@ -156,4 +174,10 @@ class Namer:
             return self.terms[str(node)].get("en")
         if isinstance(node, URIRef) and node in KNOWN:
             return KNOWN[node][1]
-        return None
+        return _media_type(node)
+
+
+def _media_type(node) -> str | None:
+    """An IANA media type's IRI (dcat:mediaType) is named by the type itself: text/turtle."""
+    iri = str(node)
+    return iri[len(str(IANA)):] if isinstance(node, URIRef) and iri.startswith(str(IANA)) and len(iri) > len(str(IANA)) else None
