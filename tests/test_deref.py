@@ -431,3 +431,28 @@ def test_documents_state_the_literals_as_published(live_server):
             return {(p, o) for p, o in graph.predicate_objects(subject) if not isinstance(o, BNode)}
 
         assert own(served) == own(published), subject
+
+
+def test_a_document_a_rebuild_leaves_as_it_was_keeps_its_etag(tmp_path):
+    """A harvester revalidates after every build: the documents of resources the new version does
+    not change answer 304 to their old ETag; a changed one answers 200 with a new ETag."""
+    import subprocess
+    import sys
+
+    from live import http, start_server
+    from plan_sources import copy_bari, edit
+
+    folder = copy_bari(tmp_path)
+    server = start_server(tmp_path / "dist", folder.parent, BASE, tmp_path / "server.log")
+    try:
+        unchanged, changed = "/data/plan/bari-psm-2030/action/5.1.1.a.ttl", "/data/plan/bari-psm-2030/axis/1.ttl"
+        before = {path: http(server.url + path)[1] for path in (unchanged, changed)}
+        edit(folder, "plan.toml", 'title = "Agenda digitale Metropolitana"', 'title = "Agenda digitale metropolitana"')
+        subprocess.run([sys.executable, "-m", "pianold", "--dist", str(tmp_path / "dist"), "--data", str(folder.parent),
+                        "--base", BASE, "build"], check=True, capture_output=True, timeout=300)
+        status, headers, _ = http(server.url + unchanged, headers={"If-None-Match": before[unchanged]["ETag"]})
+        assert status == 304 and headers["X-Pianold-Version"] != before[unchanged]["X-Pianold-Version"]  # a new version
+        status, headers, body = http(server.url + changed, headers={"If-None-Match": before[changed]["ETag"]})
+        assert status == 200 and headers["ETag"] != before[changed]["ETag"] and "Agenda digitale metropolitana" in body.decode()
+    finally:
+        server.stop()

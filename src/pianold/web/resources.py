@@ -3,6 +3,8 @@ documents (.html .ttl .jsonld .rdf .nt) answer 200 with strong per-format ETags.
 
 from __future__ import annotations
 
+import hashlib
+
 from flask import Blueprint, Response, current_app, g, request
 
 from pianold.catalog import CatalogUris
@@ -127,7 +129,11 @@ def document(iri: str, ext: str) -> Response:
             f'<{request.script_root}{stem}.{e}>; rel="alternate"; type="{DOCUMENT_TYPES[e].split(";")[0]}"'
             for e in DOCUMENT_TYPES if e != ext
         )
-        return Representation.build(render(iri, ext), DOCUMENT_TYPES[ext], etag_for(version.id, iri, ext),
+        body = render(iri, ext)
+        # by its bytes, not by the data version: a document a rebuild leaves as it was keeps its ETag,
+        # so a harvester revalidating after every build gets 304 for what did not change (an HTML
+        # page names the data version in its footer, so pages change with every version anyway)
+        return Representation.build(body, DOCUMENT_TYPES[ext], etag_for("document", ext, hashlib.sha256(body).hexdigest()),
                                     version.built, cors=ext != "html", extra=(("Link", alternates),))
 
     return _cache().get((version.id, iri, ext, request.script_root), make).respond()
