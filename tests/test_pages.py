@@ -326,3 +326,13 @@ def test_authority_values_and_the_catalogue_s_partitions_are_named(client):
     assert "<h1>Partizione per classe psm:Action" in partition
     linkset = client.get("/catalog/linkset/bari-psm-2030/dct-subject/eurovoc.html").get_data(as_text=True)
     assert "<h1>Collegamenti dct:subject verso EuroVoc" in linkset
+
+
+def test_pages_of_different_kinds_of_one_name_have_different_titles(client):
+    """The contact point and the organisation are both named 'Città metropolitana di Bari': their
+    page titles (browser tabs, history, a screen reader's first words) say which is which."""
+    titles = {path: re.search(r"<title>([^<]*)</title>", client.get(path).get_data(as_text=True)).group(1)
+              for path in ("/catalog/contact/cmba.html", "/data/public-organization/cmba.html", "/data/plan/bari-psm-2030/action/5.1.1.a.html")}
+    assert titles["/catalog/contact/cmba.html"].startswith("Città metropolitana di Bari (punto di contatto)")
+    assert titles["/data/public-organization/cmba.html"].startswith("Città metropolitana di Bari (organizzazione pubblica)")
+    assert titles["/data/plan/bari-psm-2030/action/5.1.1.a.html"].startswith("5.1.1.a ")  # an element: its code says enough
