@@ -14,7 +14,7 @@ import urllib.request
 from http.client import HTTPConnection
 
 import pytest
-from SPARQLWrapper import CSV, JSON, JSONLD, N3, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
+from SPARQLWrapper import CSV, JSON, JSONLD, N3, POST, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
 from rdflib import Graph, URIRef
 
 from conftest import BASE, DATA, MAX_BYTES
@@ -1301,3 +1301,22 @@ def test_a_syntax_error_says_where_and_shows_the_line():
     assert said.endswith(", …") and len(said) < len("syntax error in the query at line 1, column 9: ") + EXPECTED_CHARS + 4
     assert syntax_message("error at 9:1: expected x", "ASK {}") == "syntax error in the query at line 9, column 1: expected x"
     assert syntax_message("unexpected end", "ASK {") == "syntax error in the query: unexpected end"
+
+
+def test_a_query_too_long_for_a_url_is_a_414_that_clients_understand(live_server):
+    """A long query sent by GET (SPARQLWrapper's default) passes the server's 32 KiB header cap in
+    its request line: 414 URI Too Long, which SPARQLWrapper reports as URITooLong, not 431 (whose
+    name speaks of header fields). Large header fields themselves stay a 431; by POST it runs."""
+    from SPARQLWrapper.SPARQLExceptions import URITooLong
+
+    query = ACTIONS + "\n# " + "una nota lunga " * 2500
+    sw = SPARQLWrapper(live_server.url + "/sparql")
+    sw.setQuery(query)
+    sw.setReturnFormat(JSON)
+    with pytest.raises(URITooLong) as err:
+        sw.query()
+    assert "by POST" in str(err.value)
+    status, _, _ = http(live_server.url + "/sparql?query=ASK%7B%7D", headers={"X-Padding": "x" * 40_000})
+    assert status == 431
+    sw.setMethod(POST)
+    assert len(sw.query().convert()["results"]["bindings"]) == 10

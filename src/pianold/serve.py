@@ -101,11 +101,14 @@ def waitress_options(settings: Settings) -> dict:
 
 
 def create_server(app, settings: Settings):
-    """A waitress server for `app` (not yet running), whose connections stay open after a 304."""
+    """A waitress server for `app` (not yet running), whose connections stay open after a 304 and
+    which answers a request line over half the header cap with 414."""
     import waitress
     from waitress.channel import HTTPChannel
+    from waitress.parser import HTTPRequestParser
     from waitress.server import BaseWSGIServer
     from waitress.task import WSGITask
+    from waitress.utilities import BadRequest, RequestHeaderFieldsTooLarge
 
     class KeepOpenTask(WSGITask):
         """waitress 3.0 ends an HTTP/1.1 connection after every response without a body (a 304,
@@ -127,8 +130,29 @@ def create_server(app, settings: Settings):
             if not self._bodiless:
                 super().set_close_on_finish()
 
+    class UriTooLong(BadRequest):
+        code = 414
+        reason = "URI Too Long"
+
+    class LongUrlParser(HTTPRequestParser):
+        """Answers 414 URI Too Long instead of 431 Request Header Fields Too Large when what passed
+        the header cap is the request line itself: a long SPARQL query sent by GET, which clients
+        such as SPARQLWrapper then report as such (URITooLong)."""
+
+        def received(self, data):
+            seen = self.header_plus + data if self.body_rcv is None and not self.completed else b""
+            consumed = super().received(data)
+            if isinstance(self.error, RequestHeaderFieldsTooLarge):
+                half = self.adj.max_request_header_size // 2
+                line_end = seen.find(b"\n")
+                if line_end < 0 or line_end >= half:
+                    self.error = UriTooLong(f"the request's URL is over {half} bytes; send a long SPARQL query "
+                                            "by POST (a form, or a body of type application/sparql-query)")
+            return consumed
+
     class KeepOpenChannel(HTTPChannel):
         task_class = KeepOpenTask
+        parser_class = LongUrlParser
 
     sockets: dict = {}
     server = waitress.create_server(app, map=sockets, ident="pianold", **waitress_options(settings))
