@@ -35,7 +35,7 @@ def two_plans(tmp_path_factory):
     data = folder / "data"
     shutil.copytree(DATA, data)
     shutil.copytree(ROOT / "tests" / "fixtures" / "three-level-plan", data / "test-tre-livelli")
-    settings = load_settings(env={}, data_dir=data, dist_dir=folder / "dist", base=BASE)
+    settings = load_settings(env={"PIANOLD_CATALOG_PUBLISHER": "cmba"}, data_dir=data, dist_dir=folder / "dist", base=BASE)
     return build(settings)
 
 
@@ -625,3 +625,34 @@ def test_the_dump_of_everything_never_declares_one_part_s_licence_for_another_s(
     for plan, licence in (("aaa-altra-citta", CC0), ("bari-psm-2030", CC_BY)):
         dists = list(catalog.objects(URIRef(f"{BASE}/data/plan/{plan}"), DCAT.distribution))
         assert dists and {str(catalog.value(d, DCTERMS.license)) for d in dists} == {licence}
+
+
+def test_plans_of_several_publishers_need_the_catalogue_s_publisher_named(tmp_path):
+    """The first plan's publisher published the catalogue: a second city's plan sorting first made
+    it the catalogue's publisher and changed the identifier of the dataset of everything
+    (cmba:pianold-all → cmto:pianold-all), a new dataset to a harvester. With several publishers
+    the build asks which one (catalog_publisher), and holds to it whatever plans are added."""
+    from pianold.config import load_settings
+    from pianold.ingest import SourceError
+    from pianold.publish import build
+    from plan_sources import edit, second_plan
+
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data)
+    copy = second_plan(data, "aaa-torino")
+    edit(copy, "plan.toml", 'ipa = "cmba"', 'ipa = "cmto"')
+    edit(copy, "plan.toml", 'name = "Città metropolitana di Bari"', 'name = "Città metropolitana di Torino"')
+
+    def settings(**env):
+        return load_settings(env={f"PIANOLD_{k.upper()}": v for k, v in env.items()}, data_dir=data, dist_dir=tmp_path / "dist", base=BASE)
+
+    for env, said in (({}, "set catalog_publisher"), ({"catalog_publisher": "cmxx"}, "'cmxx' is not the IPA code")):
+        with pytest.raises(SourceError) as refused:
+            build(settings(**env))
+        assert said in str(refused.value) and "cmba (Città metropolitana di Bari)" in str(refused.value)
+        assert str(refused.value).startswith(str(data))  # the deployment's decision, not one plan's
+    catalog = Graph().parse(build(settings(catalog_publisher="cmba")).path / "catalog.ttl")
+    everything = URIRef(f"{BASE}/catalog/dataset/all")
+    assert str(catalog.value(everything, DCTERMS.identifier)) == "cmba:pianold-all"
+    assert catalog.value(URIRef(f"{BASE}/catalog"), DCTERMS.publisher) == URIRef(f"{BASE}/data/public-organization/cmba")
+    assert catalog.value(URIRef(f"{BASE}/data/plan/aaa-torino"), DCTERMS.publisher) == URIRef(f"{BASE}/data/public-organization/cmto")

@@ -355,7 +355,7 @@ def both_plans(tmp_path_factory):
     data = folder / "data"
     shutil.copytree(DATA, data)
     shutil.copytree(FIXTURE, data / "test-tre-livelli")
-    server = start_server(folder / "dist", data, BASE, folder / "server.log")
+    server = start_server(folder / "dist", data, BASE, folder / "server.log", env={"PIANOLD_CATALOG_PUBLISHER": "cmba"})
     yield server
     server.stop()
 

@@ -242,7 +242,7 @@ def test_plan_of_another_shape_needs_no_new_classes(tmp_path):
     data = tmp_path / "data"
     shutil.copytree(DATA, data)
     shutil.copytree(ROOT / "tests/fixtures/three-level-plan", data / "three-level-plan")
-    version = build(settings_for(data, tmp_path / "dist"))
+    version = build(settings_for(data, tmp_path / "dist", catalog_publisher="cmba"))
     assert [p["id"] for p in version.manifest["plans"]] == ["bari-psm-2030", "test-tre-livelli"]
     store = pyoxigraph.Store.read_only(str(version.store_path))
     plan = f"{BASE}/data/plan/test-tre-livelli"

@@ -163,15 +163,38 @@ def combined_licence(plans: list[PlanRecord], ontology: Graph, chosen: str | Non
     return next(iter(licences.values()))
 
 
+class SeveralPublishers(Exception):
+    """The plans have several publishers and none was chosen to publish the catalogue."""
+
+    def __init__(self, publishers: dict[str, str], chosen: str | None):
+        self.publishers = publishers  # IPA code -> name
+        self.chosen = chosen
+        super().__init__(", ".join(publishers))
+
+
+def catalog_publisher(plans: list[PlanRecord], chosen: str | None = None):
+    """The publisher of the catalogue and of the dataset of everything: the plans' one publisher,
+    or the one `chosen` (the catalog_publisher setting, an IPA code) among several. Taking the
+    first plan's would let a plan added later change the catalogue's publisher and the identifier
+    of the dataset of everything, which harvesters then see as a new dataset."""
+    publishers = {plan.publisher.ipa: plan.publisher for plan in plans}
+    if chosen is not None and chosen in publishers:
+        return publishers[chosen]
+    if chosen is None and len(publishers) == 1:
+        return next(iter(publishers.values()))
+    raise SeveralPublishers({ipa: p.name for ipa, p in publishers.items()}, chosen)
+
+
 def catalog_graph(uris: Uris, plans: list[PlanRecord], stats: dict[str, VoidStats], ontology: Graph,
                   files: dict[str, dict], built: dt.datetime, modified: dict[str, dt.date] | None = None,
-                  issued: dt.date | None = None, combined_license: str | None = None) -> Graph:
+                  issued: dt.date | None = None, combined_license: str | None = None, publisher_ipa: str | None = None) -> Graph:
     """The catalogue of one build. `stats` maps the plan and ontology IRIs to their VoID statistics;
     `files` maps dump names to {"bytes", "sha256"} and, when known, "modified" (the manifest's:
     since when the file has its content). A plan's dataset was last modified on
     `modified[plan id]` (the day its data last changed; default: the build's), and the catalogue
     first issued on `issued` (default: the build's day). The dataset of everything is offered under
-    combined_licence(plans, ontology, combined_license)."""
+    combined_licence(plans, ontology, combined_license), and the catalogue published by
+    catalog_publisher(plans, publisher_ipa)."""
     c = CatalogUris(uris)
     g = bind_prefixes(Graph(identifier=c.catalog))
     for prefix, ns in (("vcard", VCARD), ("spdx", SPDX), ("void", VOID), ("ndc", NDC), ("adms", ADMS)):
@@ -182,7 +205,7 @@ def catalog_graph(uris: Uris, plans: list[PlanRecord], stats: dict[str, VoidStat
         g.add((c.catalog, RDF.type, DCAT.Catalog))
         g.add((c.catalog, DCTERMS.modified, day))
         return g
-    publisher = plans[0].publisher
+    publisher = catalog_publisher(plans, publisher_ipa)
     publisher_iri = uris.organization(publisher.ipa)
 
     cat = c.catalog

@@ -52,6 +52,7 @@ class Settings:
     sparql_service_allowlist: tuple[str, ...] = ()  # SERVICE endpoints a query may call; none by default
     store_url: str | None = None  # a remote SPARQL 1.1 query endpoint instead of the embedded store
     store_gsp_url: str | None = None  # its Graph Store Protocol endpoint, to load it (`pianold push`)
+    catalog_publisher: str | None = None  # IPA code of the plans' publisher that publishes the catalogue and the dataset of everything, when the plans have several
     combined_license: str | None = None  # the licence the dump of everything (all plans and the ontology) is offered under, when its parts' licences differ
     trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-Proto/-Host/-For are believed; 0: none (a client cannot pretend)
 

@@ -44,7 +44,7 @@ from rdflib import Dataset, Graph, URIRef
 
 from pianold import __version__
 from pianold.config import Settings
-from pianold.catalog import MixedLicences, VoidStats, catalog_graph, combined_licence, every_dump
+from pianold.catalog import MixedLicences, SeveralPublishers, VoidStats, catalog_graph, catalog_publisher, combined_licence, every_dump
 from pianold.formats import (GRAPH_FORMATS, JSONLD, JSONLD_CONTEXT, NQUADS, RDFXML, TURTLE, jsonld_chunks,
                              ntriples_chunks, serialize, sorted_ntriples, write_from_lines)
 from pianold.ingest import PlanRecord, Problem, SourceError, check_links, load_plan
@@ -164,6 +164,17 @@ def _mixed_licences(err: MixedLicences, folders: dict[str, Path]) -> Problem:
                    "pianold.toml to the licence the whole is offered under")
 
 
+def _several_publishers(err: SeveralPublishers, data_dir: Path) -> Problem:
+    """The decision is the deployment's (pianold.toml), not one plan's: reported on the data folder."""
+    listed = ", ".join(f"{ipa} ({name})" for ipa, name in err.publishers.items())
+    if err.chosen is not None:
+        message = f"catalog_publisher = {err.chosen!r} is not the IPA code of a publisher of these plans: {listed}"
+    else:
+        message = (f"the plans have several publishers ({listed}): set catalog_publisher in pianold.toml to the IPA "
+                   "code of the one that publishes the catalogue and the dataset of everything")
+    return Problem(_loc(Path(data_dir)), message)
+
+
 def _loc(path: Path):
     from pianold.ingest import Location
 
@@ -193,8 +204,11 @@ def build_dataset(settings: Settings) -> Built:
     built = Built(plans, bind_prefixes(Graph(identifier=URIRef(ONTOLOGY_IRI))).parse(ontology_file(), format="turtle"))
     try:
         combined_licence(plans, built.ontology, settings.combined_license)
+        catalog_publisher(plans, settings.catalog_publisher)
     except MixedLicences as err:
         raise SourceError(_mixed_licences(err, first)) from None
+    except SeveralPublishers as err:
+        raise SourceError(_several_publishers(err, settings.data_dir)) from None
     for plan in plans:
         graph = plan_graph(plan, settings.uris)
         report = validate(graph)
@@ -227,7 +241,7 @@ def publish(settings: Settings, built: Built) -> Version:
         h = hashlib.sha256()
         for chunk in _nquads(lines):
             h.update(chunk)
-        h.update(f"\n{settings.base}\n{settings.combined_license}\n{__version__}\n{own_files_digest()}\n{STORE_LAYOUT}".encode())
+        h.update(f"\n{settings.base}\n{settings.combined_license}\n{settings.catalog_publisher}\n{__version__}\n{own_files_digest()}\n{STORE_LAYOUT}".encode())
         for plan in built.plans:  # what only the catalogue says (contact, keywords, themes…) is published too
             h.update(repr(plan.meta()).encode())
         # the catalogue's dates too: sources put back as they were in a version still kept must not
@@ -401,7 +415,7 @@ def _write_version(folder: Path, version_id: str, content: str, settings: Settin
     for name, info in inventory.items():  # when each file got its content: its distribution's date
         info["modified"] = history.file_changed(name, info["sha256"], built_at.isoformat())
     catalog = catalog_graph(settings.uris, built.plans, built.stats, built.ontology, inventory, built_at,
-                            history.modified, history.issued, settings.combined_license)
+                            history.modified, history.issued, settings.combined_license, settings.catalog_publisher)
     # The catalogue document is served from these files, not from the store: Oxigraph stores
     # derived integer types (dcat:byteSize's xsd:nonNegativeInteger) as xsd:integer.
     for fmt in GRAPH_FORMATS:
@@ -537,7 +551,7 @@ def current_version(dist: Path, link_name: str = CURRENT) -> Version | None:
 
 def sources_digest(settings: Settings) -> str:
     """A digest of everything a build reads, to tell whether the published version is stale."""
-    h = hashlib.sha256(f"{settings.base}\n{settings.combined_license}\n{__version__}\n{own_files_digest()}\n{STORE_LAYOUT}\n".encode())
+    h = hashlib.sha256(f"{settings.base}\n{settings.combined_license}\n{settings.catalog_publisher}\n{__version__}\n{own_files_digest()}\n{STORE_LAYOUT}\n".encode())
     inputs = [p for p in sorted(Path(settings.data_dir).rglob("*")) if p.is_file()]
     for path in [*inputs, ontology_file(), *shapes_files()]:
         h.update(str(path.relative_to(path.parents[1])).encode() + b"\0" + path.read_bytes() + b"\0")
