@@ -1301,3 +1301,20 @@ def test_a_syntax_error_says_where_and_shows_the_line():
     assert said.endswith(", …") and len(said) < len("syntax error in the query at line 1, column 9: ") + EXPECTED_CHARS + 4
     assert syntax_message("error at 9:1: expected x", "ASK {}") == "syntax error in the query at line 9, column 1: expected x"
     assert syntax_message("unexpected end", "ASK {") == "syntax error in the query: unexpected end"
+
+
+@pytest.mark.parametrize("inside", ["\u2028", "\x85", "\x0c", "\x1e"])
+def test_a_syntax_errors_line_is_counted_as_the_engine_counts_lines(inside):
+    """Only a line feed ends the engine's line (a comment also ends at a carriage return): a U+2028,
+    NEL, form feed or record separator in a comment is inside it, so the excerpt is the engine's
+    line, not the one after."""
+    import pyoxigraph as ox
+
+    from pianold.store.workers import syntax_message
+
+    query = f"SELECT * # a{inside}b\nWHERE {{ ?s ?p ?o ; ?x ?y ?z }}"
+    with pytest.raises(SyntaxError) as err:
+        ox.Store().query(query)
+    said = syntax_message(str(err.value), query)
+    assert said.startswith("syntax error in the query at line 2, column 30: "), said
+    assert said.split("\n")[1:] == ["  WHERE { ?s ?p ?o ; ?x ?y ?z }", "  " + " " * 29 + "^"], said
