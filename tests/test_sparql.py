@@ -1202,6 +1202,32 @@ def test_xml_answers_keep_a_carriage_return_and_refuse_what_xml_cannot_carry(liv
     assert status == 200 and json.loads(body)["results"]["bindings"][0]["x"]["value"] == value.replace("\t", "\x01")
 
 
+@pytest.mark.parametrize("char", ["\ufffe", "\uffff"])
+@pytest.mark.parametrize("split", [None, 1, 2])
+def test_xml_answers_refuse_the_noncharacters_xml_cannot_carry(char, split):
+    """XML 1.0's characters end at U+FFFD: U+FFFE and U+FFFF (a query makes them with `"\\uFFFF"`)
+    make the document unreadable as a C0 control does, even when the writer's chunks split their
+    three bytes."""
+    import io
+    from xml.dom import minidom
+
+    import pyoxigraph as ox
+
+    from pianold.store.results import AnswerBuffer, AnswerNotExpressible, _WellFormedXml
+
+    result = ox.Store().query(f'SELECT ?x WHERE {{ BIND("a\\u{ord(char):04X}b" AS ?x) }}')
+    raw = io.BytesIO()
+    result.serialize(raw, format=ox.QueryResultsFormat.XML)
+    with pytest.raises(Exception):
+        minidom.parseString(raw.getvalue())  # what the guard must not let through
+    data = raw.getvalue()
+    at = data.index(char.encode()) + (split or 0)
+    writer = _WellFormedXml(AnswerBuffer(10 ** 6), "JSON, CSV or TSV")
+    with pytest.raises(AnswerNotExpressible, match=f"U\\+{ord(char):04X}, which XML 1.0 cannot carry"):
+        for chunk in ((data,) if split is None else (data[:at], data[at:])):
+            writer.write(chunk)
+
+
 @pytest.mark.parametrize("predicate", ["http://example.org/2030", "http://example.org/p/", "http://example.org/p#",
                                        "http://example.org/x?y=1"])
 def test_a_predicate_rdf_xml_cannot_name_is_refused_not_written_as_broken_xml(live_server, predicate):
