@@ -168,6 +168,11 @@ def test_format_may_be_a_media_type(live_server):
         assert (status, headers["Content-Type"].split(";")[0]) == (200, media), fmt
     status, _, body = http(url + urllib.parse.urlencode({"query": ACTIONS, "format": "text/turtle"}))
     assert status == 400 and b"format='text/turtle' is not available for a SELECT or ASK" in body
+    # written by hand in a link, the `+` of a media type reaches the server as a space (form encoding)
+    for query, fmt, media in ((ACTIONS, "application/sparql-results+json", "application/sparql-results+json"),
+                              (LABEL_5311A, "application/ld+json", "application/ld+json")):
+        status, headers, _ = http(url + urllib.parse.urlencode({"query": query}) + "&format=" + fmt, headers=browser)
+        assert (status, headers["Content-Type"].split(";")[0]) == (200, media), fmt
 
 
 @pytest.mark.parametrize("accept", ['application/ld+json;profile="http://www.w3.org/ns/json-ld#expanded"',
