@@ -625,3 +625,22 @@ def test_the_dump_of_everything_never_declares_one_part_s_licence_for_another_s(
     for plan, licence in (("aaa-altra-citta", CC0), ("bari-psm-2030", CC_BY)):
         dists = list(catalog.objects(URIRef(f"{BASE}/data/plan/{plan}"), DCAT.distribution))
         assert dists and {str(catalog.value(d, DCTERMS.license)) for d in dists} == {licence}
+
+
+def test_the_dump_of_everything_has_the_themes_of_all_its_plans(tmp_path):
+    """The dataset of everything took the first plan's themes: a second city's transport plan
+    sorted first made Bari's governance and society data a transport dataset in the catalogue."""
+    from pianold.catalog import THEME
+    from pianold.config import load_settings
+    from pianold.publish import build
+    from plan_sources import edit, second_plan
+
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data)
+    copy = second_plan(data, "aaa-altra-citta")  # sorts first
+    edit(copy, "plan.toml", "keywords = [", 'themes = ["TRAN"]\nkeywords = [')
+    version = build(load_settings(env={}, data_dir=data, dist_dir=tmp_path / "dist", base=BASE))
+    catalog = Graph().parse(version.path / "catalog.ttl")
+    themes = lambda dataset: set(catalog.objects(URIRef(dataset), DCAT.theme))  # noqa: E731
+    assert themes(f"{BASE}/data/plan/aaa-altra-citta") == {THEME.TRAN}
+    assert themes(f"{BASE}/catalog/dataset/all") == themes(f"{BASE}/data/plan/bari-psm-2030") | {THEME.TRAN}
