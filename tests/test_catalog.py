@@ -656,3 +656,22 @@ def test_plans_of_several_publishers_need_the_catalogue_s_publisher_named(tmp_pa
     assert str(catalog.value(everything, DCTERMS.identifier)) == "cmba:pianold-all"
     assert catalog.value(URIRef(f"{BASE}/catalog"), DCTERMS.publisher) == URIRef(f"{BASE}/data/public-organization/cmba")
     assert catalog.value(URIRef(f"{BASE}/data/plan/aaa-torino"), DCTERMS.publisher) == URIRef(f"{BASE}/data/public-organization/cmto")
+
+
+def test_the_dump_of_everything_has_the_themes_of_all_its_plans(tmp_path):
+    """The dataset of everything took the first plan's themes: a second city's transport plan
+    sorted first made Bari's governance and society data a transport dataset in the catalogue."""
+    from pianold.catalog import THEME
+    from pianold.config import load_settings
+    from pianold.publish import build
+    from plan_sources import edit, second_plan
+
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data)
+    copy = second_plan(data, "aaa-altra-citta")  # sorts first
+    edit(copy, "plan.toml", "keywords = [", 'themes = ["TRAN"]\nkeywords = [')
+    version = build(load_settings(env={}, data_dir=data, dist_dir=tmp_path / "dist", base=BASE))
+    catalog = Graph().parse(version.path / "catalog.ttl")
+    themes = lambda dataset: set(catalog.objects(URIRef(dataset), DCAT.theme))  # noqa: E731
+    assert themes(f"{BASE}/data/plan/aaa-altra-citta") == {THEME.TRAN}
+    assert themes(f"{BASE}/catalog/dataset/all") == themes(f"{BASE}/data/plan/bari-psm-2030") | {THEME.TRAN}

@@ -174,6 +174,29 @@ def test_the_digest_of_pianold_s_files_reads_names_and_contents(tmp_path):
     assert len(own_files_digest()) == 64
 
 
+def test_the_digest_of_pianold_s_files_covers_the_licence_names_the_catalogue_takes(tmp_path, monkeypatch):
+    """The catalogue names each licence from the national vocabulary vendored under conformance/
+    (catalog._italian_licences): an updated copy changes what a build publishes, so it must change
+    the digest as the ontology or the shapes do."""
+    import shutil
+
+    from pianold import resources
+
+    root = tmp_path / "root"
+    for name in ("ontology", "shapes", "vocabularies", "conformance"):
+        shutil.copytree(resources.resource_dir(name), root / name)
+    monkeypatch.setattr(resources, "_CANDIDATES", (root,))
+    resources.own_files_digest.cache_clear()
+    try:
+        before = resources.own_files_digest()
+        licences = root / "conformance" / "dcat-ap-it-rules" / "Licenze.ttl"
+        licences.write_bytes(licences.read_bytes().replace(b"Creative Commons", b"Creative  Commons", 1))
+        resources.own_files_digest.cache_clear()
+        assert resources.own_files_digest() != before
+    finally:
+        resources.own_files_digest.cache_clear()
+
+
 def test_sources_edited_without_changing_the_data_keep_the_version_and_are_current(tmp_path, plan_copy):
     from pianold.publish import is_current
 

@@ -168,6 +168,11 @@ def test_format_may_be_a_media_type(live_server):
         assert (status, headers["Content-Type"].split(";")[0]) == (200, media), fmt
     status, _, body = http(url + urllib.parse.urlencode({"query": ACTIONS, "format": "text/turtle"}))
     assert status == 400 and b"format='text/turtle' is not available for a SELECT or ASK" in body
+    # written by hand in a link, the `+` of a media type reaches the server as a space (form encoding)
+    for query, fmt, media in ((ACTIONS, "application/sparql-results+json", "application/sparql-results+json"),
+                              (LABEL_5311A, "application/ld+json", "application/ld+json")):
+        status, headers, _ = http(url + urllib.parse.urlencode({"query": query}) + "&format=" + fmt, headers=browser)
+        assert (status, headers["Content-Type"].split(";")[0]) == (200, media), fmt
 
 
 @pytest.mark.parametrize("accept", ['application/ld+json;profile="http://www.w3.org/ns/json-ld#expanded"',
@@ -1202,6 +1207,32 @@ def test_xml_answers_keep_a_carriage_return_and_refuse_what_xml_cannot_carry(liv
     assert status == 200 and json.loads(body)["results"]["bindings"][0]["x"]["value"] == value.replace("\t", "\x01")
 
 
+@pytest.mark.parametrize("char", ["\ufffe", "\uffff"])
+@pytest.mark.parametrize("split", [None, 1, 2])
+def test_xml_answers_refuse_the_noncharacters_xml_cannot_carry(char, split):
+    """XML 1.0's characters end at U+FFFD: U+FFFE and U+FFFF (a query makes them with `"\\uFFFF"`)
+    make the document unreadable as a C0 control does, even when the writer's chunks split their
+    three bytes."""
+    import io
+    from xml.dom import minidom
+
+    import pyoxigraph as ox
+
+    from pianold.store.results import AnswerBuffer, AnswerNotExpressible, _WellFormedXml
+
+    result = ox.Store().query(f'SELECT ?x WHERE {{ BIND("a\\u{ord(char):04X}b" AS ?x) }}')
+    raw = io.BytesIO()
+    result.serialize(raw, format=ox.QueryResultsFormat.XML)
+    with pytest.raises(Exception):
+        minidom.parseString(raw.getvalue())  # what the guard must not let through
+    data = raw.getvalue()
+    at = data.index(char.encode()) + (split or 0)
+    writer = _WellFormedXml(AnswerBuffer(10 ** 6), "JSON, CSV or TSV")
+    with pytest.raises(AnswerNotExpressible, match=f"U\\+{ord(char):04X}, which XML 1.0 cannot carry"):
+        for chunk in ((data,) if split is None else (data[:at], data[at:])):
+            writer.write(chunk)
+
+
 @pytest.mark.parametrize("predicate", ["http://example.org/2030", "http://example.org/p/", "http://example.org/p#",
                                        "http://example.org/x?y=1"])
 def test_a_predicate_rdf_xml_cannot_name_is_refused_not_written_as_broken_xml(live_server, predicate):
@@ -1320,3 +1351,20 @@ def test_a_query_too_long_for_a_url_is_a_414_that_clients_understand(live_server
     assert status == 431
     sw.setMethod(POST)
     assert len(sw.query().convert()["results"]["bindings"]) == 10
+
+
+@pytest.mark.parametrize("inside", ["\u2028", "\x85", "\x0c", "\x1e"])
+def test_a_syntax_errors_line_is_counted_as_the_engine_counts_lines(inside):
+    """Only a line feed ends the engine's line (a comment also ends at a carriage return): a U+2028,
+    NEL, form feed or record separator in a comment is inside it, so the excerpt is the engine's
+    line, not the one after."""
+    import pyoxigraph as ox
+
+    from pianold.store.workers import syntax_message
+
+    query = f"SELECT * # a{inside}b\nWHERE {{ ?s ?p ?o ; ?x ?y ?z }}"
+    with pytest.raises(SyntaxError) as err:
+        ox.Store().query(query)
+    said = syntax_message(str(err.value), query)
+    assert said.startswith("syntax error in the query at line 2, column 30: "), said
+    assert said.split("\n")[1:] == ["  WHERE { ?s ?p ?o ; ?x ?y ?z }", "  " + " " * 29 + "^"], said

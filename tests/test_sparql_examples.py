@@ -111,3 +111,20 @@ def test_the_examples_name_elements_of_another_city_s_plan(tmp_path):
     finally:
         server.stop()
 
+
+
+def test_the_examples_name_an_action_of_a_plan_whose_top_level_is_no_axis(tmp_path):
+    """A plan's levels need no class (plan.toml's `class` is optional): one whose actions sit under
+    no psm:Axis was offered Bari's codes, and the examples about one action answered nothing there."""
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "three-level-plan", data / "test-tre-livelli")
+    toml = data / "test-tre-livelli" / "plan.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('class = "Axis"\n', "", 1), encoding="utf-8")
+    server = start_server(tmp_path / "dist", data, BASE, tmp_path / "server.log")
+    try:
+        examples = served_examples(server)
+        path = next(e for e, own in zip(examples, EXAMPLES) if own["title_en"] == "Full path of an action")
+        assert rows(server, path["query"]), path["query"]
+        assert describes(server, examples[GRAPH]["query"]) == {f"{BASE}/data/plan/test-tre-livelli/action/1.1.2"}
+    finally:
+        server.stop()

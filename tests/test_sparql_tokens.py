@@ -110,3 +110,18 @@ def test_the_raw_prologue_is_read_in_linear_time():
     assert time.perf_counter() - started < 0.5
     assert raw_form("PREFIX ex: <http://e/> PREFIX : <http://f/>\nBASE <http://g/> construct {") == "CONSTRUCT"
     assert raw_form("PREFIX ex:<http://e/>INSERT DATA {}") == "INSERT"
+
+
+def test_a_long_prologue_is_read_but_not_kept():
+    """Kept prologues are bounded as kept queries are (_CACHED_CHARS): a query of thousands of
+    declarations (up to sparql_max_query_bytes) made a kept token list about 13 times its size, 64 of
+    them held by the server for good."""
+    from pianold.sparql_tokens import _CACHED_CHARS, _cached, _prologue
+
+    long = "".join(f"PREFIX p{i}: <http://example.org/{i}/>\n" for i in range(_CACHED_CHARS // 20)) + "ASK {}"
+    _prologue.cache_clear()
+    _cached.cache_clear()
+    assert read(tokens, long) == read(plain_scan, long)
+    assert _prologue.cache_info().currsize == 0
+    short = "PREFIX a: <http://example.org/a/>\nASK {}"
+    assert read(tokens, short) == read(plain_scan, short) and _prologue.cache_info().currsize == 1

@@ -702,6 +702,7 @@ def test_a_busy_store_is_a_503_to_retry_not_the_query_s_fault(tmp_path, stored_d
 
 @pytest.mark.parametrize("header, seconds", [
     (None, 5), ("", 5), ("soon", 5), ("7", 7), (" 7 ", 7), ("0", 1), ("-3", 5), ("99999999999", 3600), ("٣", 5),
+    ("0000000120", 120), ("00000000000000", 1),  # delta-seconds may have leading zeros
     ("Sun, 29 Nov 2026 12:00:30 GMT", 30), ("Sun, 29 Nov 2026 11:00:00 GMT", 1),  # a date: from now; a past one: at once
 ])
 def test_a_store_s_retry_after_is_read_as_seconds_or_a_date(header, seconds):

@@ -379,8 +379,9 @@ def _ontology_dataset(g: Graph, c: CatalogUris, ontology: Graph, onto: URIRef, p
 def _everything_dataset(g: Graph, c: CatalogUris, uris: Uris, plans, everything, publisher, day, files, license_iri: str) -> None:
     first = plans[0]
     _dataset_core(g, c, everything, identifier=f"{publisher.ipa}:pianold-all", publisher_iri=uris.organization(publisher.ipa),
-                  contact=c.of("contact", publisher.ipa), themes=first.themes, frequency=first.frequency,
-                  keywords=[it(k) for p in plans for k in p.keywords] or [it(first.title)], day=day, version=day)
+                  contact=c.of("contact", publisher.ipa), themes=list(dict.fromkeys(t for p in plans for t in p.themes)),
+                  frequency=first.frequency, keywords=[it(k) for p in plans for k in p.keywords] or [it(first.title)],
+                  day=day, version=day)  # every plan's themes: it holds them all, not only the first plan's
     g.add((everything, DCTERMS.title, it("Tutti i piani strategici metropolitani e l'ontologia PSM")))
     g.add((everything, DCTERMS.title, en("All metropolitan strategic plans and the PSM ontology")))
     g.add((everything, DCTERMS.description, it(

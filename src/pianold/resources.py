@@ -29,14 +29,15 @@ def bundled_data_dir() -> Path:
     return resource_dir("data")
 
 
-# Folders of pianold's own that a build reads besides its code (the bundled plans are inputs, digested as such).
-OWN_FOLDERS = ("ontology", "shapes", "vocabularies")
+# Folders of pianold's own that a build reads besides its code (the bundled plans are inputs, digested as such):
+# conformance/ for the names of licences the catalogue gives (catalog._italian_licences).
+OWN_FOLDERS = ("ontology", "shapes", "vocabularies", "conformance")
 
 
 @functools.cache
 def own_files_digest() -> str:
-    """A digest of pianold's own files: its code, templates and static files, ontology, shapes and
-    vocabularies. A checkout updated without a new release number (`pip install -e .` follows the
+    """A digest of pianold's own files: its code, templates and static files, ontology, shapes,
+    vocabularies and the portals' vocabularies and rules it vendors. A checkout updated without a new release number (`pip install -e .` follows the
     working tree) changes it, so what the old code built is built again, and what it served gets
     new validators instead of a 304 that keeps the old answer."""
     files = {str(p.relative_to(_PACKAGE.parent)): p for p in _PACKAGE.rglob("*")

@@ -94,7 +94,11 @@ def _prologue(text: str) -> tuple[Token, ...]:
 
 def _scan(query: str) -> tuple[Token, ...]:
     prologue = _PROLOGUE.match(query)
-    out = list(_prologue(prologue.group())) if prologue else []
+    if prologue is None:
+        out = []
+    else:  # kept only as long as a kept query may be: thousands of declarations are read, not held
+        text = prologue.group()
+        out = list(_prologue(text) if len(text) <= _CACHED_CHARS else _prologue.__wrapped__(text))
     out += [_token(Token, (kind, text, False)) for kind, text, _ in _matches(query, prologue.end() if prologue else 0)
             if kind != "space"]
     opened = query.find("(")

@@ -51,7 +51,7 @@ def retry_after(header: str | None, now: float | None = None) -> int:
     nothing readable."""
     value = (header or "").strip()
     if value.isascii() and value.isdigit():
-        seconds = int(value[:7])
+        seconds = int(value.lstrip("0")[:7] or "0")  # a long one is over MAX_RETRY anyway; leading zeros are no digits of it
     else:
         when = parse_date(value) if value else None
         if when is None:

@@ -115,9 +115,10 @@ class AnswerBuffer(io.RawIOBase):
 
 # XML 1.0 has no form for the C0 control characters other than tab, line feed and carriage return,
 # not even a character reference; and a parser reads a carriage return written as it is as a line
-# feed. Both Oxigraph's XML writers and the one below write literals' characters as they are.
-_XML_UNSAFE = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\r]")
-_XML_FORBIDDEN = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# feed. Nor has it one for U+FFFE and U+FFFF (its characters end at U+FFFD). Both Oxigraph's XML
+# writers and the one below write literals' characters as they are.
+_XML_UNSAFE = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\r]|\xef\xbf[\xbe\xbf]")
+_XML_FORBIDDEN = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]|\xef\xbf[\xbe\xbf]")
 
 
 class _WellFormedXml(io.RawIOBase):
@@ -130,18 +131,21 @@ class _WellFormedXml(io.RawIOBase):
         super().__init__()
         self.out = out
         self.instead = instead  # the formats that can carry it, for the message
+        self.tail = b""  # the last bytes written: a writer's chunk may end inside U+FFFE's three
 
     def writable(self) -> bool:
         return True
 
     def write(self, data) -> int:
         data = bytes(data)
-        if _XML_UNSAFE.search(data) is None:
+        seen, self.tail = self.tail + data, (self.tail + data)[-2:]
+        if _XML_UNSAFE.search(seen) is None:
             return self.out.write(data)
-        bad = _XML_FORBIDDEN.search(data)
+        bad = _XML_FORBIDDEN.search(seen)
         if bad is not None:
-            raise AnswerNotExpressible(f"this answer holds the control character U+{bad.group()[0]:04X}, which XML 1.0 "
-                                       f"cannot carry; ask for {self.instead}")
+            char = bad.group().decode()
+            raise AnswerNotExpressible(f"this answer holds the {'control ' if char < ' ' else ''}character U+{ord(char):04X}, "
+                                       f"which XML 1.0 cannot carry; ask for {self.instead}")
         self.out.write(data.replace(b"\r", b"&#13;"))
         return len(data)
 

@@ -95,6 +95,7 @@ def write_boolean(job: QueryJob, value: bool) -> QueryAnswer:
 
 
 _AT = re.compile(r"error at (\d+):(\d+): (.*)", re.S)
+_BREAKS = re.compile("[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 EXPECTED_CHARS = 160  # of the engine's list of what could have come there: the whole of it can run to 500
 
 
@@ -108,9 +109,10 @@ def syntax_message(engine: str, query: str) -> str:
     if len(expected) > EXPECTED_CHARS:
         expected = expected[:expected.rfind(", ", 0, EXPECTED_CHARS)] + ", …"
     message = f"syntax error in the query at line {line}, column {column}: {expected}"
-    lines = query.splitlines()
+    lines = query.split("\n")  # the engine's lines: not str.splitlines', which also ends one at \r, \f, U+2028…
     if 1 <= line <= len(lines) and len(lines[line - 1]) <= 500:
-        text = lines[line - 1].expandtabs(1)  # one column per character, as the engine counts them
+        # one column per character, as the engine counts them; what else would break the excerpt's line, a space
+        text = _BREAKS.sub(" ", lines[line - 1].expandtabs(1))
         message += f"\n  {text}\n  {' ' * (column - 1)}^"
     return message
 

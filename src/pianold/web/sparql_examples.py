@@ -93,11 +93,12 @@ BARI_CODES = {"ACTION": "5.1.1.a", "AXIS": "5", "OTHER_ACTION": "5.2.2.a"}  # wh
 
 
 def sample_query(plan_iri: str) -> str:
-    """Two actions of the plan (the first by code, and the next) and the first one's axis."""
+    """Two actions of the plan (the first by code, and the next) and the first one's axis, if
+    the plan has one (a level's class is optional: its actions may sit under no psm:Axis)."""
     return PREFIXES + f"""
 SELECT ?action ?axis WHERE {{
-  ?a a psm:Action ; skos:inScheme <{plan_iri}> ; skos:notation ?action ; skos:broader+ ?x .
-  ?x a psm:Axis ; skos:notation ?axis .
+  ?a a psm:Action ; skos:inScheme <{plan_iri}> ; skos:notation ?action .
+  OPTIONAL {{ ?a skos:broader+ ?x . ?x a psm:Axis ; skos:notation ?axis . }}
 }}
 ORDER BY ?action
 LIMIT 2"""
@@ -108,7 +109,7 @@ def sample_codes(rows: list[dict]) -> dict[str, str]:
     if not rows:
         return BARI_CODES
     first = str(rows[0]["action"])
-    return {"ACTION": first, "AXIS": str(rows[0]["axis"]), "OTHER_ACTION": str(rows[-1]["action"])}
+    return {"ACTION": first, "AXIS": str(rows[0].get("axis", BARI_CODES["AXIS"])), "OTHER_ACTION": str(rows[-1]["action"])}
 
 
 def gallery(codes: dict[str, str]) -> list[dict]:

@@ -239,7 +239,8 @@ def _media_for(wanted: str | None, accept: str | None, graph_form: bool) -> str:
         names = GRAPH_FORMATS if graph_form else SOLUTION_FORMATS
         media = names.get(wanted.lower())
         if media is None:  # a media type itself (format=text/csv), as Virtuoso and Fuseki take it too
-            typed = wanted.split(";", 1)[0].strip().lower()
+            # a `+` written as it is in a link reaches us as a space, which no media type holds
+            typed = wanted.split(";", 1)[0].strip().lower().replace(" ", "+")
             media = typed if typed in (GRAPH_OFFERS if graph_form else SOLUTION_OFFERS) else ALIASES[graph_form].get(typed)
         if media is None:
             kind = "a CONSTRUCT or DESCRIBE" if graph_form else "a SELECT or ASK"
