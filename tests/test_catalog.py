@@ -675,3 +675,27 @@ def test_the_dump_of_everything_has_the_themes_of_all_its_plans(tmp_path):
     themes = lambda dataset: set(catalog.objects(URIRef(dataset), DCAT.theme))  # noqa: E731
     assert themes(f"{BASE}/data/plan/aaa-altra-citta") == {THEME.TRAN}
     assert themes(f"{BASE}/catalog/dataset/all") == themes(f"{BASE}/data/plan/bari-psm-2030") | {THEME.TRAN}
+
+
+def test_the_dump_of_everything_changes_as_often_as_its_plans_together(tmp_path):
+    """Its update frequency was the first plan's: a second plan updated every year, sorting first,
+    made the whole (which changes with each plan) an annual dataset. Plans of one frequency give
+    it theirs; plans of several, no regular one (IRREG)."""
+    from pianold.catalog import FREQUENCY
+    from pianold.config import load_settings
+    from pianold.publish import build
+    from plan_sources import edit, second_plan
+
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data)
+    copy = second_plan(data, "aaa-altra-citta")  # sorts first
+    everything = URIRef(f"{BASE}/catalog/dataset/all")
+
+    def frequency_of_everything() -> URIRef:
+        version = build(load_settings(env={}, data_dir=data, dist_dir=tmp_path / "dist", base=BASE))
+        return Graph().parse(version.path / "catalog.ttl").value(everything, DCTERMS.accrualPeriodicity)
+
+    edit(copy, "plan.toml", "keywords = [", 'frequency = "ANNUAL"\nkeywords = [')
+    assert frequency_of_everything() == FREQUENCY.IRREG
+    edit(data / "bari-psm-2030", "plan.toml", "keywords = [", 'frequency = "ANNUAL"\nkeywords = [')
+    assert frequency_of_everything() == FREQUENCY.ANNUAL

@@ -380,7 +380,7 @@ def _everything_dataset(g: Graph, c: CatalogUris, uris: Uris, plans, everything,
     first = plans[0]
     _dataset_core(g, c, everything, identifier=f"{publisher.ipa}:pianold-all", publisher_iri=uris.organization(publisher.ipa),
                   contact=c.of("contact", publisher.ipa), themes=list(dict.fromkeys(t for p in plans for t in p.themes)),
-                  frequency=first.frequency, keywords=[it(k) for p in plans for k in p.keywords] or [it(first.title)],
+                  frequency=_joint_frequency(plans), keywords=[it(k) for p in plans for k in p.keywords] or [it(first.title)],
                   day=day, version=day)  # every plan's themes: it holds them all, not only the first plan's
     g.add((everything, DCTERMS.title, it("Tutti i piani strategici metropolitani e l'ontologia PSM")))
     g.add((everything, DCTERMS.title, en("All metropolitan strategic plans and the PSM ontology")))
@@ -396,6 +396,13 @@ def _everything_dataset(g: Graph, c: CatalogUris, uris: Uris, plans, everything,
     g.add((everything, VOID.uriSpace, Literal(f"{uris.base}/")))
     _subjects(g, everything, plans)
     _distributions(g, c, everything, all_dumps(), files, license_iri, day, "Tutti i dati", "all data")
+
+
+def _joint_frequency(plans) -> str:
+    """How often the dataset of everything changes: its plans' frequency when they share one;
+    otherwise with each of theirs, so at no regular interval (IRREG), not the first plan's."""
+    frequencies = {plan.frequency for plan in plans}
+    return frequencies.pop() if len(frequencies) == 1 else "IRREG"
 
 
 def _distributions(g: Graph, c: CatalogUris, dataset, dumps: list[Dump], files: dict, license_iri: str, day,
