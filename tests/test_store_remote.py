@@ -99,6 +99,12 @@ def test_sparql_through_the_remote_store(remote_server):
     assert status == 200 and body.decode().splitlines()[1] == "10"
     status, _, body = http(remote_server.url + "/sparql?" + urllib.parse.urlencode({"query": "SELEC x"}), headers={"Accept": "text/csv"})
     assert status == 400
+    # the Oxigraph server's syntax error worded as the embedded engine's: line, column, the line and a caret
+    query = "SELECT * WHERE {\n  ?s ?p }"
+    status, _, body = http(remote_server.url + "/sparql?" + urllib.parse.urlencode({"query": query}), headers={"Accept": "text/csv"})
+    assert status == 400 and "syntax error in the query at line 2, column" in body.decode(), body
+    lines = body.decode().rstrip("\n").split("\n")
+    assert lines[-2] == "    ?s ?p }" and lines[-1].strip() == "^", lines
 
 
 COUNTS = [

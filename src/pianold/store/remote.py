@@ -27,7 +27,8 @@ import pyoxigraph as ox
 from pianold.store.base import Store, StoreError
 from pianold.store.oxigraph import to_rdflib
 from pianold.store.results import GRAPH_TYPES, serialize_graph, serialize_solutions
-from pianold.store.workers import (ANSWER_REFUSALS, QueryAnswer, QueryFailed, QueryJob, refusal, too_large, write_boolean,
+from pianold.store.workers import (ANSWER_REFUSALS, QueryAnswer, QueryFailed, QueryJob, is_located_syntax_error, refusal,
+                                   syntax_message, too_large, write_boolean,
                                    write_capped)
 
 
@@ -92,6 +93,8 @@ class RemoteStore(Store):
                 wait = retry_after(err.headers.get("Retry-After"))
                 raise QueryFailed(503, f"the data store is busy ({err.code}); retry in {wait} s", retry_after=wait) from None
             if 400 <= err.code < 500:
+                if is_located_syntax_error(detail):  # an Oxigraph server's: worded as the embedded engine's
+                    raise QueryFailed(400, syntax_message(detail, query)) from None
                 raise QueryFailed(400, f"the store refused the query: {detail or err.reason}") from None
             raise StoreError(f"the store at {self.query_url} answered {err.code}: {detail or err.reason}") from None
         except (socket.timeout, TimeoutError):

@@ -99,6 +99,11 @@ _BREAKS = re.compile("[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 EXPECTED_CHARS = 160  # of the engine's list of what could have come there: the whole of it can run to 500
 
 
+def is_located_syntax_error(text: str) -> bool:
+    """Whether `text` is Oxigraph's syntax error ("error at LINE:COLUMN: …"), as its server sends it too."""
+    return _AT.fullmatch(text.strip()) is not None
+
+
 def syntax_message(engine: str, query: str) -> str:
     """The engine's syntax error as a reader wants it: where (line and column), what could have
     come there (its list shortened), and the line itself with a caret under the place."""
