@@ -699,3 +699,18 @@ def test_the_dump_of_everything_changes_as_often_as_its_plans_together(tmp_path)
     assert frequency_of_everything() == FREQUENCY.IRREG
     edit(data / "bari-psm-2030", "plan.toml", "keywords = [", 'frequency = "ANNUAL"\nkeywords = [')
     assert frequency_of_everything() == FREQUENCY.ANNUAL
+
+
+def test_the_dataset_of_everything_counts_its_triples(built_dist):
+    """void:triples of the dataset of everything is the number of distinct triples its union dumps
+    hold, as each plan's and the ontology's dataset gives its own (it had none)."""
+    import gzip as gz
+
+    from pianold.publish import current_version
+
+    version = current_version(built_dist.dist_dir)
+    catalog = catalog_of(version)
+    with gz.open(version.path / "all.nt.gz", "rt", encoding="utf-8") as dump:
+        lines = {line for line in dump if line.strip()}
+    assert catalog.value(URIRef(f"{BASE}/catalog/dataset/all"), VOID.triples) == Literal(len(lines), datatype=XSD.integer)
+    assert len(lines) == len(Graph().parse(version.path / "all.ttl"))

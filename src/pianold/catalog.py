@@ -187,14 +187,15 @@ def catalog_publisher(plans: list[PlanRecord], chosen: str | None = None):
 
 def catalog_graph(uris: Uris, plans: list[PlanRecord], stats: dict[str, VoidStats], ontology: Graph,
                   files: dict[str, dict], built: dt.datetime, modified: dict[str, dt.date] | None = None,
-                  issued: dt.date | None = None, combined_license: str | None = None, publisher_ipa: str | None = None) -> Graph:
+                  issued: dt.date | None = None, combined_license: str | None = None, publisher_ipa: str | None = None,
+                  everything_triples: int | None = None) -> Graph:
     """The catalogue of one build. `stats` maps the plan and ontology IRIs to their VoID statistics;
     `files` maps dump names to {"bytes", "sha256"} and, when known, "modified" (the manifest's:
     since when the file has its content). A plan's dataset was last modified on
     `modified[plan id]` (the day its data last changed; default: the build's), and the catalogue
     first issued on `issued` (default: the build's day). The dataset of everything is offered under
     combined_licence(plans, ontology, combined_license), and the catalogue published by
-    catalog_publisher(plans, publisher_ipa)."""
+    catalog_publisher(plans, publisher_ipa); it holds `everything_triples` distinct triples (void:triples)."""
     c = CatalogUris(uris)
     g = bind_prefixes(Graph(identifier=c.catalog))
     for prefix, ns in (("vcard", VCARD), ("spdx", SPDX), ("void", VOID), ("ndc", NDC), ("adms", ADMS)):
@@ -255,6 +256,8 @@ def catalog_graph(uris: Uris, plans: list[PlanRecord], stats: dict[str, VoidStat
     g.add((cat, DCAT.dataset, everything))
     everything_licence = combined_licence(plans, ontology, combined_license)
     _everything_dataset(g, c, uris, plans, everything, publisher, day, files, everything_licence)
+    if everything_triples is not None:
+        g.add((everything, VOID.triples, Literal(everything_triples, datatype=XSD.integer)))
     for dataset in sorted(g.objects(cat, DCAT.dataset)):  # the endpoint holds each (a named graph) and their union
         g.add((c.of("service", "sparql"), DCAT.servesDataset, dataset))
 

@@ -397,6 +397,7 @@ def _write_version(folder: Path, version_id: str, content: str, settings: Settin
     stems[ONTOLOGY_IRI] = "ontology/psm"
     sources = {stem: lines[name] for name, stem in stems.items()}
     sources["all"] = _union(lines.values())
+    everything_triples = len(sources["all"])  # each triple once, as the union dumps and the store's default graph hold them
     for dump in every_dump([p.id for p in built.plans]):
         if dump.fmt is NQUADS:
             continue  # written above
@@ -415,7 +416,8 @@ def _write_version(folder: Path, version_id: str, content: str, settings: Settin
     for name, info in inventory.items():  # when each file got its content: its distribution's date
         info["modified"] = history.file_changed(name, info["sha256"], built_at.isoformat())
     catalog = catalog_graph(settings.uris, built.plans, built.stats, built.ontology, inventory, built_at,
-                            history.modified, history.issued, settings.combined_license, settings.catalog_publisher)
+                            history.modified, history.issued, settings.combined_license, settings.catalog_publisher,
+                            everything_triples)
     # The catalogue document is served from these files, not from the store: Oxigraph stores
     # derived integer types (dcat:byteSize's xsd:nonNegativeInteger) as xsd:integer.
     for fmt in GRAPH_FORMATS:
