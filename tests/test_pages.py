@@ -336,3 +336,22 @@ def test_pages_of_different_kinds_of_one_name_have_different_titles(client):
     assert titles["/catalog/contact/cmba.html"].startswith("Città metropolitana di Bari (punto di contatto)")
     assert titles["/data/public-organization/cmba.html"].startswith("Città metropolitana di Bari (organizzazione pubblica)")
     assert titles["/data/plan/bari-psm-2030/action/5.1.1.a.html"].startswith("5.1.1.a ")  # an element: its code says enough
+
+
+@pytest.mark.parametrize("path, crumbs", [
+    ("/catalog/distribution/plans-bari-psm-2030-ttl.html", ["Catalogo", "Piano Strategico Metropolitano – PSM BARI 20>30"]),
+    ("/catalog/distribution/plans-bari-psm-2030-ttl/checksum.html", ["Catalogo", "Piano «Piano Strategico Metropolitano – PSM BARI 20>30» in Turtle"]),
+    ("/catalog/partition/bari-psm-2030/class/psm-Action.html", ["Catalogo", "Piano Strategico Metropolitano – PSM BARI 20>30"]),
+    ("/catalog/linkset/bari-psm-2030/dct-subject/eurovoc.html", ["Catalogo", "Piano Strategico Metropolitano – PSM BARI 20>30"]),
+    ("/catalog/dataset/all.html", ["Catalogo"]),
+    ("/onto/psm/Action.html", ["Ontologia PSM"]),
+])
+def test_catalogue_and_ontology_pages_have_a_path_back(client, path, crumbs):
+    """Plan elements had a breadcrumb; a distribution, its checksum, a partition, a linkset or an
+    ontology term had none: the way back to its dataset, the catalogue or the ontology."""
+    import html as html_lib
+
+    page = client.get(path).get_data(as_text=True)
+    nav = re.search(r'<nav aria-label="Percorso / Breadcrumb" class="breadcrumb"><ol>(.*?)</ol></nav>', page, re.S)
+    assert nav, path
+    assert [html_lib.unescape(t) for t in re.findall(r'<li><a href="[^"]+">([^<]+)</a></li>', nav.group(1))] == crumbs

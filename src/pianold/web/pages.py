@@ -8,9 +8,10 @@ from urllib.parse import urlencode
 from flask import Blueprint, current_app, g, render_template, request
 from markupsafe import Markup
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, SKOS
+from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, SKOS, VOID
 
 from pianold import vocabularies
+from pianold.catalog import SPDX
 from pianold.vocab import COV, ONTOLOGY_IRI, PSM
 from pianold.web import catalog, describe
 from pianold.web.caching import Representation, etag_for
@@ -133,6 +134,7 @@ def resource_page(iri: str, graph) -> str:
         "breadcrumb": [], "siblings": [], "tree_svg": None, "terms": [], "downloads": [], "links": None,
         "sdg_chart": None,
     }
+    context["breadcrumb"] = _section_crumbs(node, graph, namer)
     if is_element:
         context["breadcrumb"] = [_crumb(row) for row in describe.ancestors(store, iri)]
         plan = graph.value(node, SKOS.inScheme)
@@ -203,6 +205,26 @@ def _link_sections(graph, node, entry) -> dict:
     return {"sdg": listing(graph.objects(node, PSM.contributesTo)),
             "subjects": listing(graph.objects(node, DCTERMS.subject)),
             "matches": [{**entry(other), "kind": short(str(p))} for p, other in sorted(set(matches), key=lambda m: (str(m[0]), str(m[1])))]}
+
+
+# Where a catalogue resource sits, one step up, by the property its parent holds it with
+_PARENT_PROPERTIES = (DCAT.distribution, SPDX.checksum, VOID.classPartition, VOID.propertyPartition, VOID.subset)
+
+
+def _section_crumbs(node: URIRef, graph: Graph, namer: Namer) -> list[dict]:
+    """The path to a resource of the catalogue (the catalogue, then its parent: a distribution's
+    dataset, a checksum's distribution, a partition's dataset) or of the ontology (the ontology)."""
+    iri = str(node)
+    if iri.startswith(ONTOLOGY_IRI + "/"):
+        return [{"href": link_for(ONTOLOGY_IRI)[0], "label": "Ontologia PSM", "code": None}]
+    catalog_iri = catalog.catalog_uris().catalog
+    if not iri.startswith(str(catalog_iri) + "/"):
+        return []
+    crumbs = [{"href": link_for(str(catalog_iri))[0], "label": "Catalogo", "code": None}]
+    parent = next((s for prop in _PARENT_PROPERTIES for s in sorted(graph.subjects(prop, node)) if isinstance(s, URIRef)), None)
+    if parent is not None:
+        crumbs.append({"href": link_for(str(parent))[0], "label": namer.it(parent), "code": None})
+    return crumbs
 
 
 def _crumb(row) -> dict:
