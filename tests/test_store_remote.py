@@ -622,9 +622,11 @@ def _store_answering(status: int, content_type: str, body: bytes, endless: bool 
     import http.server
     import threading
 
+    received = []
+
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self):
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            received.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             for name, value in (headers or {}).items():
@@ -650,6 +652,7 @@ def _store_answering(status: int, content_type: str, body: bytes, endless: bool 
         server.shutdown()
         server.server_close()
 
+    stop.received = received  # the bodies of the requests it answered
     return f"http://127.0.0.1:{server.server_address[1]}/query", stop
 
 
@@ -770,3 +773,19 @@ def test_the_rows_start_is_found_across_any_chunk_boundary():
             variables, boolean, rows = remote._sparql_json(reader)
             assert not reader.ended, (gap[:12], cut)  # streamed, not read whole
             assert variables == ["s"] and [r["s"]["value"] for r in rows] == ["http://e/1"], cut
+
+
+def test_a_store_that_cannot_name_the_examples_is_left_alone_for_a_while(tmp_path, stored_dist):
+    """The query page names an action of the published plan, asked of the store: a store that fails
+    that query (here a 500; a slow one would hold each page for its whole time limit) is not asked
+    again at every view. The page still offers the examples, naming Bari's elements."""
+    url, stop = _store_answering(500, "text/plain", b"broken")
+    server = start_server(stored_dist.dist_dir, DATA, BASE, tmp_path / "log", env={"PIANOLD_STORE_URL": url})
+    try:
+        for _ in range(3):
+            status, _, body = http(server.url + "/sparql", headers={"Accept": "text/html"})
+            assert status == 200 and "5.1.1.a" in body.decode()
+        assert len(stop.received) == 1, stop.received
+    finally:
+        server.stop()
+        stop()

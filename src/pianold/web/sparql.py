@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, g, render_template, request
@@ -70,10 +71,18 @@ def endpoint() -> Response:
     return page
 
 
+# Seconds a store that could not name the examples' elements is not asked again: a slow one would
+# hold every view of the query page for its whole time limit.
+EXAMPLES_RETRY = 60
+
+
 def _examples() -> list[dict]:
     """The gallery, naming elements of the first published plan (read once per data version)."""
     snapshot = g.snapshot
     plans = snapshot.version.manifest["plans"]
+    failed = current_app.extensions.get("pianold.examples_failed")
+    if failed is not None and failed[0] == snapshot.version.id and time.monotonic() - failed[1] < EXAMPLES_RETRY:
+        return gallery(sample_codes([]))
 
     def make() -> list[dict]:
         return gallery(sample_codes(snapshot.store.table_query(sample_query(plans[0]["iri"])) if plans else []))
@@ -81,6 +90,7 @@ def _examples() -> list[dict]:
     try:
         return current_app.extensions["pianold.documents"].get((snapshot.version.id, "sparql-examples"), make)
     except StoreError:  # a remote store that cannot answer: the page still offers the examples (naming Bari's elements)
+        current_app.extensions["pianold.examples_failed"] = (snapshot.version.id, time.monotonic())
         return gallery(sample_codes([]))
 
 
