@@ -82,6 +82,32 @@ def test_the_sparql_editor_is_no_keyboard_trap(browser, live_server):
     assert page.locator("#results-h").is_visible()
 
 
+def test_the_editor_completes_prefixes_and_ontology_terms(browser, live_server):
+    """Ctrl+Space in the editor offers the ontology's terms that match what is typed, by their CURIE
+    or their Italian label, and Enter writes the one chosen; the key is told with the others."""
+    page = browser.new_page()
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(live_server.url + "/sparql")
+    assert "Ctrl+Spazio" in page.locator("#query-keys").inner_text()
+    page.evaluate("document.querySelector('.CodeMirror').CodeMirror.setValue('SELECT * WHERE { ?a a psm:Ac')")
+    page.evaluate("(() => { const cm = document.querySelector('.CodeMirror').CodeMirror; cm.focus(); cm.setCursor(cm.lineCount(), 0); })()")
+    page.keyboard.press("Control+Space")
+    hints = page.locator(".CodeMirror-hints li")
+    hints.first.wait_for()
+    offered = hints.all_inner_texts()
+    assert any(h.startswith("psm:Action") and "Azione" in h for h in offered), offered
+    assert all(h.startswith("psm:Ac") for h in offered), offered
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.querySelector('.CodeMirror').CodeMirror.getValue()").endswith("?a a psm:Action")
+    page.evaluate("document.querySelector('.CodeMirror').CodeMirror.setValue('SELECT * WHERE { ?a a azion')")
+    page.evaluate("(() => { const cm = document.querySelector('.CodeMirror').CodeMirror; cm.focus(); cm.setCursor(cm.lineCount(), 0); })()")
+    page.keyboard.press("Control+Space")
+    hints.first.wait_for()
+    assert any(h.startswith("psm:Action") for h in hints.all_inner_texts())  # by its Italian label
+    assert errors == []
+
+
 PAGES_AT_360 = ["/", "/data/plan/bari-psm-2030", "/data/plan/bari-psm-2030/axis/5",
                 "/data/plan/bari-psm-2030/action/5.1.1.a", "/onto/psm", "/catalog", "/sparql",
                 "/sparql?format=html&query=SELECT%20*%20WHERE%20%7B%20%3Fs%20%3Fp%20%3Fo%20%7D%20LIMIT%205"]

@@ -776,9 +776,10 @@ def test_the_rows_start_is_found_across_any_chunk_boundary():
 
 
 def test_a_store_that_cannot_name_the_examples_is_left_alone_for_a_while(tmp_path, stored_dist):
-    """The query page names an action of the published plan, asked of the store: a store that fails
-    that query (here a 500; a slow one would hold each page for its whole time limit) is not asked
-    again at every view. The page still offers the examples, naming Bari's elements."""
+    """The query page asks the store for an action of the published plan (its examples) and for the
+    ontology's terms (its completions): a store that fails (here a 500; a slow one would hold each
+    view for its whole time limit) is not asked again at every view. The page still offers the
+    examples, naming Bari's elements, and completes the prefixes."""
     url, stop = _store_answering(500, "text/plain", b"broken")
     server = start_server(stored_dist.dist_dir, DATA, BASE, tmp_path / "log", env={"PIANOLD_STORE_URL": url})
     try:

@@ -71,27 +71,62 @@ def endpoint() -> Response:
     return page
 
 
-# Seconds a store that could not name the examples' elements is not asked again: a slow one would
-# hold every view of the query page for its whole time limit.
-EXAMPLES_RETRY = 60
+# Seconds a store that failed the query page's own queries (the examples' elements, the terms to
+# complete) is not asked them again: a slow one would hold every view of the page for its whole time limit.
+STORE_RETRY = 60
+
+
+def _from_store(key: str, make, fallback):
+    """make() once per data version, kept with the version's documents; fallback() while a store that
+    failed it is left alone."""
+    snapshot = g.snapshot
+    failed = current_app.extensions.get("pianold.page_store_failed")
+    if failed is not None and failed[0] == snapshot.version.id and time.monotonic() - failed[1] < STORE_RETRY:
+        return fallback()
+    try:
+        return current_app.extensions["pianold.documents"].get((snapshot.version.id, key), make)
+    except StoreError:  # a remote store that cannot answer: the page still works, with less
+        current_app.extensions["pianold.page_store_failed"] = (snapshot.version.id, time.monotonic())
+        return fallback()
 
 
 def _examples() -> list[dict]:
-    """The gallery, naming elements of the first published plan (read once per data version)."""
-    snapshot = g.snapshot
-    plans = snapshot.version.manifest["plans"]
-    failed = current_app.extensions.get("pianold.examples_failed")
-    if failed is not None and failed[0] == snapshot.version.id and time.monotonic() - failed[1] < EXAMPLES_RETRY:
-        return gallery(sample_codes([]))
+    """The gallery, naming elements of the first published plan (Bari's when the store cannot say)."""
+    plans = g.snapshot.version.manifest["plans"]
 
     def make() -> list[dict]:
-        return gallery(sample_codes(snapshot.store.table_query(sample_query(plans[0]["iri"])) if plans else []))
+        return gallery(sample_codes(g.snapshot.store.table_query(sample_query(plans[0]["iri"])) if plans else []))
 
-    try:
-        return current_app.extensions["pianold.documents"].get((snapshot.version.id, "sparql-examples"), make)
-    except StoreError:  # a remote store that cannot answer: the page still offers the examples (naming Bari's elements)
-        current_app.extensions["pianold.examples_failed"] = (snapshot.version.id, time.monotonic())
-        return gallery(sample_codes([]))
+    return _from_store("sparql-examples", make, lambda: gallery(sample_codes([])))
+
+
+def _page(query: str, **context) -> str:
+    """The query page, with `query` in its editor: the gallery, the prefixes and the words the
+    editor completes go with every one of its forms (empty, with results, with an error)."""
+    return render_template("sparql.html", max_link=MAX_LINK, query=query, examples=_examples(), prefixes=PREFIXES,
+                           words=_completions(), **context)
+
+
+def _completions() -> list[list[str]]:
+    """What the editor offers to complete (Ctrl-Space): the prefixes the gallery declares, then the
+    ontology's terms as CURIEs with their Italian labels, as [text, label] pairs."""
+    from pianold.formats import compact_iri
+    from pianold.web.pages import term_labels
+
+    prefixes = [[name + ":", iri] for name, iri in _PREFIX_LINE.findall(PREFIXES)]
+
+    def make() -> list[list[str]]:
+        words = list(prefixes)
+        for iri, labels in sorted(term_labels().items()):
+            curie = compact_iri(iri)
+            if curie != iri:
+                words.append([curie, labels.get("it") or labels.get("en") or next(iter(labels.values()), "")])
+        return words
+
+    return _from_store("sparql-words", make, lambda: prefixes)
+
+
+_PREFIX_LINE = re.compile(r"PREFIX (\w*): <([^>]*)>")
 
 
 def _without_query() -> Response:
@@ -100,8 +135,7 @@ def _without_query() -> Response:
                                                       "application/rdf+xml", "application/ld+json", "application/json"],
                       {"application/json": "application/ld+json"})  # a graph: plain JSON is JSON-LD, as in dereference
     if media == "text/html":
-        response = Response(render_template("sparql.html", max_link=MAX_LINK, query=request.args.get("example_query") or _examples()[0]["query"],
-                                            examples=_examples(), prefixes=PREFIXES, answer=None),
+        response = Response(_page(request.args.get("example_query") or _examples()[0]["query"], answer=None),
                             content_type="text/html; charset=utf-8")
         response.vary.add("Accept")  # the service description answers the same URL
         return response
@@ -146,9 +180,8 @@ def _results_page(query: str, result: QueryAnswer, dgs, ngs) -> Response:
     # a query too long for a URL is downloaded by POSTing it, and has no link to share
     downloads = [(name, fmt, "/sparql?" + urlencode(params + [("format", fmt)])) for name, fmt in DOWNLOADS[table["kind"]]]
     long_query = len(share) > MAX_LINK
-    body = render_template("sparql.html", max_link=MAX_LINK, query=query, examples=_examples(), prefixes=PREFIXES, answer=table,
-                           downloads=downloads, share=None if long_query else share, params=params,
-                           max_rows=current_app.config["PIANOLD"].sparql_max_rows)
+    body = _page(query, answer=table, downloads=downloads, share=None if long_query else share, params=params,
+                 max_rows=current_app.config["PIANOLD"].sparql_max_rows)
     response = Response(body, content_type="text/html; charset=utf-8")
     response.vary.add("Accept")
     return response
@@ -200,8 +233,7 @@ def _error(status: int, message: str, retry_after: int | None = None) -> Respons
     page = wants_html() and _asked_for_a_page()
     if query is not None and page:
         title_it, title_en = TITLES.get(status, ("Errore", "Error"))
-        body = render_template("sparql.html", max_link=MAX_LINK, query=query, examples=_examples(), prefixes=PREFIXES, answer=None,
-                               error={"status": status, "title_it": title_it, "title_en": title_en, "message": message})
+        body = _page(query, answer=None, error={"status": status, "title_it": title_it, "title_en": title_en, "message": message})
         response = Response(body, status=status, content_type="text/html; charset=utf-8")
         response.vary.add("Accept")
     elif wants_html() and not page:  # `*/*` or no Accept: a program, which shows or logs the message as text

@@ -23,8 +23,25 @@
     screenReaderLabel: name,
     // Tab and Shift-Tab move the focus like everywhere else on the page (no keyboard trap);
     // Ctrl-] / Ctrl-[ (Cmd on a Mac) indent and outdent, from CodeMirror's default key map.
-    extraKeys: { "Tab": false, "Shift-Tab": false, "Ctrl-Enter": run, "Cmd-Enter": run }
+    extraKeys: { "Tab": false, "Shift-Tab": false, "Ctrl-Enter": run, "Cmd-Enter": run, "Ctrl-Space": complete }
   });
+  // Ctrl-Space: the prefixes and the ontology's terms (psm:Action, "Azione") that match what is
+  // typed before the cursor, by their text or their label.
+  var words = [];
+  var data = document.getElementById("sparql-words");
+  try { words = data ? JSON.parse(data.textContent) : []; } catch (e) { words = []; }
+  function complete(cm) {
+    if (!cm.showHint) return;
+    cm.showHint({ completeSingle: false, hint: function () {
+      var cursor = cm.getCursor(), line = cm.getLine(cursor.line), start = cursor.ch;
+      while (start > 0 && /[\w:\-]/.test(line.charAt(start - 1))) start--;
+      var typed = line.slice(start, cursor.ch).toLowerCase();
+      var list = words.filter(function (w) {
+        return w[0].toLowerCase().indexOf(typed) === 0 || (typed.length > 1 && w[1].toLowerCase().indexOf(typed) >= 0);
+      }).map(function (w) { return { text: w[0], displayText: w[0] + "  " + w[1] }; });
+      return { list: list, from: CodeMirror.Pos(cursor.line, start), to: cursor };
+    } });
+  }
   var input = editor.getInputField();
   var keys = document.getElementById("query-keys");
   if (keys) {
