@@ -141,8 +141,8 @@ def _without_plan_toml(folder: Path) -> Problem | None:
     return None
 
 
-def _id_location(path: Path, key: str = "id"):
-    """plan.toml's `id = …` line (or another top-level key's)."""
+def _key_location(path: Path, key: str):
+    """The line of plan.toml's top-level `key = …`."""
     from pianold.ingest import Location
 
     for n, line in enumerate(path.read_text(encoding="utf-8-sig").split("\n"), start=1):
@@ -158,7 +158,7 @@ def _mixed_licences(err: MixedLicences, folders: dict[str, Path]) -> Problem:
     other = next((part for part, licence in err.licences.items() if part in folders and licence != reference), None)
     where = folders[other] if other is not None else next(iter(folders.values()))
     listed = "; ".join(f"{'the ontology' if part == 'ontology' else 'plan ' + part}: {licence}" for part, licence in err.licences.items())
-    return Problem(_id_location(where / "plan.toml", "license"),
+    return Problem(_key_location(where / "plan.toml", "license"),
                    f"the dump of everything (all.nq, all.ttl…) joins parts under different licences ({listed}) and can "
                    "declare only one: give the plans the same licence as the ontology, or set combined_license in "
                    "pianold.toml to the licence the whole is offered under")
@@ -193,7 +193,7 @@ def build_dataset(settings: Settings) -> Built:
             problems.extend(err.problems)
             continue
         if plan.id in first:
-            problems.append(Problem(_id_location(folder / "plan.toml"),
+            problems.append(Problem(_key_location(folder / "plan.toml", "id"),
                                     f"plan id {plan.id!r} is already the id of {first[plan.id] / 'plan.toml'}: "
                                     f"give each plan its own id (it becomes part of the plan's IRIs)"))
         first.setdefault(plan.id, folder)
@@ -241,7 +241,7 @@ def publish(settings: Settings, built: Built) -> Version:
         h = hashlib.sha256()
         for chunk in _nquads(lines):
             h.update(chunk)
-        h.update(f"\n{settings.base}\n{settings.combined_license}\n{settings.catalog_publisher}\n{__version__}\n{own_files_digest()}\n{STORE_LAYOUT}".encode())
+        h.update(f"\n{_build_settings(settings)}".encode())
         for plan in built.plans:  # what only the catalogue says (contact, keywords, themes…) is published too
             h.update(repr(plan.meta()).encode())
         # the catalogue's dates too: sources put back as they were in a version still kept must not
@@ -551,9 +551,16 @@ def current_version(dist: Path, link_name: str = CURRENT) -> Version | None:
     return Version(target, manifest)
 
 
+def _build_settings(settings: Settings) -> str:
+    """What a build depends on besides its sources: the settings that change what it writes, and
+    pianold itself (its release and its own files), one per line; in the version id and the sources digest."""
+    return (f"{settings.base}\n{settings.combined_license}\n{settings.catalog_publisher}\n{__version__}\n"
+            f"{own_files_digest()}\n{STORE_LAYOUT}")
+
+
 def sources_digest(settings: Settings) -> str:
     """A digest of everything a build reads, to tell whether the published version is stale."""
-    h = hashlib.sha256(f"{settings.base}\n{settings.combined_license}\n{settings.catalog_publisher}\n{__version__}\n{own_files_digest()}\n{STORE_LAYOUT}\n".encode())
+    h = hashlib.sha256(f"{_build_settings(settings)}\n".encode())
     inputs = [p for p in sorted(Path(settings.data_dir).rglob("*")) if p.is_file()]
     for path in [*inputs, ontology_file(), *shapes_files()]:
         h.update(str(path.relative_to(path.parents[1])).encode() + b"\0" + path.read_bytes() + b"\0")
