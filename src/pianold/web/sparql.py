@@ -18,7 +18,7 @@ from pianold.web.caching import Representation, cors, etag_for, preflight
 from pianold.web.conneg import named, negotiate
 from pianold.web.fastpath import mark_cacheable
 from pianold.web.sparql_examples import PREFIXES, gallery, sample_codes, sample_query
-from pianold.web.sparql_protocol import FORMAT_PARAMETERS, PARSED, PATH, ProtocolError, ProtocolRequest, answer
+from pianold.web.sparql_protocol import ALIASES, EXTENSIONS, PARSED, PATH, ProtocolError, ProtocolRequest, answer, wanted_format
 
 bp = Blueprint("sparql", __name__)
 # A result IRI is made by the query (IRI("javascript:…")), so only web IRIs become links; the CSP
@@ -142,8 +142,7 @@ def _without_query() -> Response:
     from pianold.formats import BY_EXTENSION, serialize
     from pianold.web.service_description import service_description
 
-    ext = {"text/turtle": "ttl", "application/n-triples": "nt", "application/rdf+xml": "rdf", "application/ld+json": "jsonld",
-           "application/json": "jsonld"}.get(media, "ttl")
+    ext = EXTENSIONS.get(ALIASES[True].get(media, media), "ttl")  # a graph's formats, plain JSON its JSON-LD
     version = g.snapshot.version
     settings = current_app.config["PIANOLD"]
     body = serialize(service_description(settings.base + "/sparql", version.manifest, bool(settings.sparql_service_allowlist)),
@@ -217,9 +216,8 @@ def _asked_for_a_page() -> bool:
     for some formats, YASGUI's `application/sparql-results+json,*/*;q=0.9`) or no Accept at all is
     a program, which shows or logs an error's body as it is: it gets the message as plain text, as
     from Fuseki, not a 12 KB page."""
-    formats = [f for name in FORMAT_PARAMETERS
-               for f in request.args.getlist(name) + (request.form.getlist(name) if request.method == "POST" else [])]
-    if next((f for f in formats if f), "").lower() == "html":
+    form = request.form.to_dict(flat=False) if request.method == "POST" else {}
+    if (wanted_format(request.args.to_dict(flat=False), form) or "").lower() == "html":
         return True
     return named(request.headers.get("Accept"), "text/html")
 

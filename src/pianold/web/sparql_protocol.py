@@ -111,10 +111,15 @@ def read(environ: dict, max_bytes: int, allowlist: tuple[str, ...]) -> ProtocolR
         raise ProtocolError(400, "the query is empty")
     check_query(query, allowlist)
     graph_form = is_graph_form(query)
-    # `output` is Fuseki's name for `format` (and SPARQLWrapper sends both, alike)
-    wanted = next((v for name in FORMAT_PARAMETERS for v in (*args.get(name, ()), *form.get(name, ())) if v), None)
+    wanted = wanted_format(args, form)
     media = _media_for(wanted, environ.get("HTTP_ACCEPT"), graph_form)
     return ProtocolRequest(query, dgs, ngs, media, graph_form, is_repeatable(query), bool(wanted) and media != "text/html")
+
+
+def wanted_format(args: dict[str, list[str]], form: dict[str, list[str]]) -> str | None:
+    """The first non-empty `format` (or `output`, Fuseki's name for it, which SPARQLWrapper sends
+    alike) of the URL's query, then of the form body: fields as _fields gives them."""
+    return next((v for name in FORMAT_PARAMETERS for v in (*args.get(name, ()), *form.get(name, ())) if v), None)
 
 
 def _fields(encoded: bytes, where: str) -> dict[str, list[str]]:
