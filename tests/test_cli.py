@@ -136,3 +136,27 @@ def test_data_and_dist_may_follow_the_command(tmp_path):
     assert run.returncode == 0 and (dist / "current" / "manifest.json").is_file(), run.stderr
     run = pianold("validate", "--data", str(tmp_path / "nowhere"))
     assert run.returncode == 2 and "data folder not found" in run.stderr, run.stderr
+
+
+def test_validate_reads_every_dump_the_build_publishes(built_dist):
+    """`pianold validate FILE` takes any RDF, the published dumps included: the quads of all.nq
+    (named graphs only) and the gzipped N-Triples are validated, not read as nothing."""
+    current = built_dist.dist_dir / "current"
+    for name in ("all.nq", "all.nt.gz", "plans/bari-psm-2030.nt.gz", "all.ttl"):
+        run = pianold("validate", str(current / name))
+        assert run.returncode == 0 and "0 violations" in run.stdout, (name, run.stdout, run.stderr)
+        assert "Traceback" not in run.stderr
+    # a violation inside a named graph of an N-Quads file is found
+    bad = built_dist.dist_dir.parent / "bad.nq"
+    bad.write_text('<https://example.org/a> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> '
+                   '<https://w3id.org/pianold/onto/psm/PlanElement> <https://example.org/g> .\n', encoding="utf-8")
+    run = pianold("validate", str(bad))
+    assert run.returncode == 1 and "Violation: <https://example.org/a>" in run.stdout, run.stdout
+
+
+def test_validate_refuses_a_file_without_triples(tmp_path):
+    """An empty file (or one of only prefixes) holds nothing to validate: not an 'OK'."""
+    empty = tmp_path / "empty.ttl"
+    empty.write_text("@prefix psm: <https://w3id.org/pianold/onto/psm/> .\n", encoding="utf-8")
+    run = pianold("validate", str(empty))
+    assert run.returncode == 2 and "no RDF triples" in run.stderr, (run.stdout, run.stderr)

@@ -273,8 +273,6 @@ def validate(obj: Context, file: Path | None, rdf_format: str | None) -> None:
     """Validate FILE (any RDF file) against pianold's shapes, or the plans' sources if no FILE.
 
     Exit status: 0 conforms, 1 violations, 2 unreadable input."""
-    from rdflib import Graph
-
     from pianold.ingest import SourceError
     from pianold.publish import ValidationFailed, build_dataset
     from pianold.validate import validate as run_validation
@@ -295,9 +293,8 @@ def validate(obj: Context, file: Path | None, rdf_format: str | None) -> None:
         click.echo(f"OK: {count} plan{'s conform' if count != 1 else ' conforms'} to the shapes (0 violations).")
         return
 
-    graph = Graph()
     try:
-        graph.parse(str(file), format=rdf_format or _guess_format(file))
+        graph = _read_rdf(file, rdf_format)
     except FileNotFoundError:
         click.echo(f"error: {file}: file not found", err=True)
         sys.exit(2)
@@ -307,9 +304,36 @@ def validate(obj: Context, file: Path | None, rdf_format: str | None) -> None:
     except Exception as err:  # rdflib raises many kinds of parser errors
         click.echo(f"error: {file}: cannot parse as RDF: {_one_line(err)}", err=True)
         sys.exit(2)
+    if not len(graph):
+        click.echo(f"error: {file}: no RDF triples in it, nothing to validate", err=True)
+        sys.exit(2)
     report = run_validation(graph)
     click.echo(report.render(graph))
     sys.exit(0 if report.conforms else 1)
+
+
+_QUAD_FORMATS = ("nquads", "trig", "trix")
+
+
+def _read_rdf(path: Path, rdf_format: str | None):
+    """The triples of an RDF file as one graph: those of every named graph of a quad format
+    (all.nq), and a gzipped file (all.nt.gz) read through, its format from the name without .gz."""
+    import gzip
+
+    from rdflib import Dataset, Graph
+
+    gzipped = path.name.endswith(".gz")
+    fmt = rdf_format or _guess_format(path.with_suffix("") if gzipped else path)
+    data = gzip.decompress(path.read_bytes()) if gzipped else None
+    source = {"data": data} if gzipped else {"source": str(path)}
+    if fmt not in _QUAD_FORMATS:
+        return Graph().parse(format=fmt, **source)
+    dataset = Dataset()
+    dataset.parse(format=fmt, **source)
+    graph = Graph()
+    for s, p, o, _ in dataset.quads((None, None, None, None)):
+        graph.add((s, p, o))
+    return graph
 
 
 def _guess_format(path: Path) -> str:
