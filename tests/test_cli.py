@@ -160,3 +160,16 @@ def test_validate_refuses_a_file_without_triples(tmp_path):
     empty.write_text("@prefix psm: <https://w3id.org/pianold/onto/psm/> .\n", encoding="utf-8")
     run = pianold("validate", str(empty))
     assert run.returncode == 2 and "no RDF triples" in run.stderr, (run.stdout, run.stderr)
+
+
+def test_validate_names_the_formats_it_reads(tmp_path):
+    """A --format rdflib has no parser for is a usage error listing the names, not a plugin error."""
+    ttl = tmp_path / "plan.ttl"
+    ttl.write_text("<https://example.org/a> <https://example.org/p> 1 .\n", encoding="utf-8")
+    run = pianold("validate", "--format", "bogus", str(ttl))
+    assert run.returncode == 2 and "'bogus' is not one of" in run.stderr and "turtle" in run.stderr, run.stderr
+    assert "plugin" not in run.stderr
+    nq = tmp_path / "plan.txt"  # an extension that names no format
+    nq.write_text("<https://example.org/a> <https://example.org/p> \"1\" <https://example.org/g> .\n", encoding="utf-8")
+    run = pianold("validate", "--format", "nquads", str(nq))
+    assert run.returncode == 0 and "0 violations" in run.stdout, run.stdout + run.stderr

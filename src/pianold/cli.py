@@ -264,10 +264,14 @@ def push(obj: Context, gsp_url: str | None) -> None:
                f"as the default graph{removed}")
 
 
+RDF_FORMATS = ("turtle", "ttl", "nt", "ntriples", "nquads", "trig", "trix", "xml", "json-ld", "n3")  # rdflib's parsers
+
+
 @main.command()
 @_folder_options
 @click.argument("file", required=False, type=click.Path(path_type=Path))
-@click.option("--format", "rdf_format", help="RDF format of FILE (default: from its extension).")
+@click.option("--format", "rdf_format", type=click.Choice(RDF_FORMATS),
+              help="RDF format of FILE (default: from its extension; a .gz file is read through).")
 @click.pass_obj
 def validate(obj: Context, file: Path | None, rdf_format: str | None) -> None:
     """Validate FILE (any RDF file) against pianold's shapes, or the plans' sources if no FILE.
