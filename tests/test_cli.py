@@ -173,3 +173,16 @@ def test_validate_names_the_formats_it_reads(tmp_path):
     nq.write_text("<https://example.org/a> <https://example.org/p> \"1\" <https://example.org/g> .\n", encoding="utf-8")
     run = pianold("validate", "--format", "nquads", str(nq))
     assert run.returncode == 0 and "0 violations" in run.stdout, run.stdout + run.stderr
+
+
+def test_an_output_folder_that_cannot_be_written_is_named_by_every_command(tmp_path):
+    """check-catalog and serve build when nothing is published: a --dist they cannot write is named
+    as such (serve blamed the port), without errno's brackets."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    dist = blocker / "dist"
+    for command in (["check-catalog"], ["serve", "--port", "1"]):
+        run = pianold("--data", str(DATA), "--dist", str(dist), *command)
+        assert run.returncode == 1, (command, run.stderr)
+        assert f"cannot write to {dist}" in run.stderr and "Not a directory" in run.stderr, (command, run.stderr)
+        assert "[Errno" not in run.stderr and "cannot serve on" not in run.stderr and "Traceback" not in run.stderr

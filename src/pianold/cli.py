@@ -111,6 +111,8 @@ def _published(settings: Settings):
     if version is None:
         try:
             build_all(settings)
+        except OSError as err:
+            _report_build_error(_CannotWrite(settings, err))
         except Exception as err:  # noqa: BLE001 - reported like serve does
             _report_build_error(err)
         return current_version(settings.dist_dir)
@@ -213,9 +215,19 @@ def serve(obj: Context, host: str | None, port: int | None, workers: int | None,
     except StoreUnusable as err:
         click.echo(str(err), err=True)
         sys.exit(2)
-    except OSError as err:  # e.g. the port is taken
+    except OSError as err:
+        if err.filename is not None:  # a file: the build before serving could not write the output folder
+            _report_build_error(_CannotWrite(settings, err))
+        # e.g. the port is taken
         click.echo(f"cannot serve on {settings.host}:{settings.port}: {err.strerror or err}", err=True)
         sys.exit(2)
+
+
+class _CannotWrite(Exception):
+    """A build that could not write the output folder, in the words `pianold build` uses."""
+
+    def __init__(self, settings: Settings, err: OSError):
+        super().__init__(f"cannot write to {settings.dist_dir}: {err.strerror or err}")
 
 
 def _report_build_error(err: Exception) -> None:
