@@ -124,3 +124,20 @@ def test_every_option_the_commands_table_shows_exists():
         name, synopsis, text = row
         shown = set(re.findall(r"--[a-z-]+", synopsis + " ".join(re.findall(r"`pianold [^`]*`", text))))
         assert shown <= options_of(name), (name, shown - options_of(name))
+
+
+def test_keep_versions_counts_the_published_version(plan_copy, tmp_path):
+    """docs/deployment.md §4: keep_versions is how many versions stay, the published one included."""
+    from pianold.config import load_settings
+    from pianold.publish import build
+
+    assert "`keep_versions` (default 3) is how many versions stay in `dist/versions/`" in DEPLOYMENT
+    toml = plan_copy / "bari-psm-2030/plan.toml"
+    original = toml.read_text(encoding="utf-8")
+    settings = load_settings(env={}, data_dir=plan_copy, dist_dir=tmp_path / "dist")
+    assert settings.keep_versions == 3
+    built = []
+    for n in range(4):
+        toml.write_text(original.replace('keywords = ["', f'keywords = ["prova {n}", "'), encoding="utf-8")
+        built.append(build(settings).id)
+    assert sorted(p.name for p in (tmp_path / "dist/versions").iterdir()) == sorted(built[1:])
