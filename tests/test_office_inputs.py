@@ -103,6 +103,24 @@ def test_an_unquoted_comma_in_a_cell_says_to_quote_it(tmp_path):
     assert "row has 5 fields, the header has 4" in text and "between double quotes" in text, text
 
 
+def test_a_label_added_to_a_row_but_not_to_the_header_says_to_name_the_column(tmp_path):
+    """The README: a EuroVoc concept pianold does not list needs its label in a fifth column, with
+    ',label' at the end of the first line. A row given the label without the header's column is
+    told that, besides the quoting advice."""
+    folder = copy_bari(tmp_path)
+    add_link_row(folder, "5.1.1.a,dct:subject,http://eurovoc.europa.eu/999999,Riguarda la casa,Un concetto")
+    text = only_problem(folder)
+    assert text.startswith(at(folder, "links.csv", links_line(folder))), text
+    assert "row has 5 fields, the header has 4" in text and "end the first line with ',label'" in text, text
+    folder = copy_bari(tmp_path / "csv", csv=True)  # the optional Link column of a table
+    path = folder / CSV
+    lines = path.read_text(encoding="utf-8").split("\n")
+    lines[0] = lines[0].replace(",Link", "")
+    lines[1] = lines[1].rstrip(",") + ",https://example.org/azione"
+    path.write_text("\n".join(lines[:2] + [ln.rstrip(",") for ln in lines[2:]]), encoding="utf-8")
+    assert "end the first line with ',Link'" in only_problem(folder)
+
+
 def test_a_missing_cell_says_how_to_leave_it_empty(tmp_path):
     folder = copy_bari(tmp_path)
     add_link_row(folder, "5.1.1.a,dct:subject,http://eurovoc.europa.eu/2496")
