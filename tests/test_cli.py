@@ -186,3 +186,32 @@ def test_an_output_folder_that_cannot_be_written_is_named_by_every_command(tmp_p
         assert run.returncode == 1, (command, run.stderr)
         assert f"cannot write to {dist}" in run.stderr and "Not a directory" in run.stderr, (command, run.stderr)
         assert "[Errno" not in run.stderr and "cannot serve on" not in run.stderr and "Traceback" not in run.stderr
+
+
+def test_link_to_a_web_page_that_is_no_sparql_endpoint_is_one_line(tmp_path, built_dist):
+    """The README: non-SPARQL endpoints give one-line errors (SPARQLWrapper's warning about the
+    content type came first, two lines of its own source)."""
+    import http.server
+    import threading
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"<!doctype html><title>Piano</title>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        run = pianold("--data", str(DATA), "--dist", str(built_dist.dist_dir), "link", "--endpoint",
+                      f"http://127.0.0.1:{server.server_port}/", "--timeout", "5")
+    finally:
+        server.shutdown()
+    assert run.returncode == 1 and "did not answer with SPARQL JSON results" in run.stderr, run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 import click
@@ -167,7 +168,9 @@ def link(obj: Context, endpoint, plan_id, out, threshold, timeout, accepted) -> 
 
     ours = linking.local_elements(EmbeddedStore(version.store_path), plan_iri)
     try:
-        theirs = linking.remote_elements(endpoint, timeout)
+        with warnings.catch_warnings():  # SPARQLWrapper warns of a non-SPARQL answer before linking says so
+            warnings.filterwarnings("ignore", category=RuntimeWarning, module="SPARQLWrapper")
+            theirs = linking.remote_elements(endpoint, timeout)
     except linking.EndpointError as err:
         raise click.ClickException(str(err)) from None
     found = linking.candidates(ours, theirs, threshold=threshold)
