@@ -215,3 +215,20 @@ def test_link_to_a_web_page_that_is_no_sparql_endpoint_is_one_line(tmp_path, bui
         server.shutdown()
     assert run.returncode == 1 and "did not answer with SPARQL JSON results" in run.stderr, run.stderr
     assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+
+
+def test_help_names_where_the_folders_come_from(tmp_path):
+    """--help says which settings stand in for an option left out, in the order they are read:
+    it said ./pianold.toml came before $PIANOLD_CONFIG, and nothing of PIANOLD_DATA_DIR/DIST_DIR."""
+    run = pianold("--help")
+    text = " ".join(run.stdout.split())
+    assert run.returncode == 0
+    assert "$PIANOLD_CONFIG, else ./pianold.toml" in text
+    assert "$PIANOLD_DATA_DIR, else the settings file's data_dir" in text
+    assert "$PIANOLD_DIST_DIR, else the settings file's dist_dir" in text
+    # and so they are read: the variable wins over the file
+    (tmp_path / "pianold.toml").write_text(f'dist_dir = "{tmp_path / "from-file"}"\n', encoding="utf-8")
+    from pianold.config import load_settings
+
+    settings = load_settings(tmp_path / "pianold.toml", env={"PIANOLD_DIST_DIR": str(tmp_path / "from-env")})
+    assert settings.dist_dir == tmp_path / "from-env"

@@ -141,3 +141,15 @@ def test_keep_versions_counts_the_published_version(plan_copy, tmp_path):
         toml.write_text(original.replace('keywords = ["', f'keywords = ["prova {n}", "'), encoding="utf-8")
         built.append(build(settings).id)
     assert sorted(p.name for p in (tmp_path / "dist/versions").iterdir()) == sorted(built[1:])
+
+
+def test_relative_folders_of_a_configuration_file_are_taken_from_the_current_folder(tmp_path, monkeypatch):
+    """docs/deployment.md §4: relative paths come from the folder the command runs in."""
+    from pianold.config import load_settings
+
+    assert "are taken from the folder the command runs in, not from the\nconfiguration file's" in DEPLOYMENT
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc/pianold.toml").write_text('data_dir = "data"\ndist_dir = "dist"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(env={"PIANOLD_CONFIG": "etc/pianold.toml"})
+    assert (settings.data_dir.resolve(), settings.dist_dir.resolve()) == (tmp_path / "data", tmp_path / "dist")

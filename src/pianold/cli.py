@@ -24,10 +24,10 @@ class Context:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", type=click.Path(path_type=Path), help="Settings file (TOML). Default: ./pianold.toml or $PIANOLD_CONFIG.")
-@click.option("--base", help="Base of the published IRIs (default https://w3id.org/pianold, or $PIANOLD_BASE).")
-@click.option("--data", type=click.Path(path_type=Path), help="Folder of plan folders (default: the bundled plans).")
-@click.option("--dist", type=click.Path(path_type=Path), help="Output folder (default ./dist).")
+@click.option("--config", type=click.Path(path_type=Path), help="Settings file (TOML). Default: $PIANOLD_CONFIG, else ./pianold.toml if there is one.")
+@click.option("--base", help="Base of the published IRIs (default: $PIANOLD_BASE, else the settings file's base, else https://w3id.org/pianold).")
+@click.option("--data", type=click.Path(path_type=Path), help="Folder of plan folders (default: $PIANOLD_DATA_DIR, else the settings file's data_dir, else the bundled plans).")
+@click.option("--dist", type=click.Path(path_type=Path), help="Output folder (default: $PIANOLD_DIST_DIR, else the settings file's dist_dir, else ./dist).")
 @click.version_option(package_name="pianold")
 @click.pass_context
 def main(ctx: click.Context, config, base, data, dist) -> None:
