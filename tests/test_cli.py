@@ -67,6 +67,10 @@ def test_bad_configuration_is_a_clear_error(tmp_path):
     assert run.returncode != 0 and "keep_versions" in run.stderr and "Traceback" not in run.stderr
     run = pianold("--base", "ftp://nope", "build")
     assert run.returncode != 0 and "base must be an http(s) URL" in run.stderr
+    # a character no IRI may hold: refused before the build (it was a traceback from the N-Triples writer)
+    run = pianold("--base", "https://example.org/a b", "--dist", str(tmp_path / "dist"), "build")
+    assert run.returncode == 1 and "base must be an http(s) URL" in run.stderr and "' '" in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr and not (tmp_path / "dist/current").exists()
 
 
 @pytest.mark.parametrize("toml, env, fragment", [
@@ -84,6 +88,8 @@ def test_bad_configuration_is_a_clear_error(tmp_path):
     ('host = ["a"]\n', {}, "is not a valid str"),
     ("", {"PIANOLD_HOST": "999.1.1.1"}, "host must be a host name or an IP address"),
     ("sparql_worker_memory_mb = 100\n", {}, "sparql_worker_memory_mb must be at least 256"),
+    ("", {"PIANOLD_BASE": "https://example.org/{city}"}, "base must be an http(s) URL"),
+    ('base = "https://example.org/pianold\\n"\n', {}, "base must be an http(s) URL"),
 ])
 def test_settings_that_would_break_the_server_are_refused(tmp_path, toml, env, fragment):
     """Values that pass as numbers or text but no server can run with: one line, before anything starts."""

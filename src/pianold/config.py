@@ -137,6 +137,7 @@ def _convert(f: dataclasses.Field, value: Any, where: str) -> Any:
         raise ConfigError(f"{where}: {value!r} is not a valid {kind}") from None
 
 
+_NOT_IN_IRIS = '<>"{}|\\^`'  # characters an IRI cannot hold (RFC 3987), besides spaces and controls
 _DOTTED = re.compile(r"[0-9.]+")  # looks like an IPv4 address, so it must be one (waitress takes names, `*`, [::1]…)
 
 
@@ -154,6 +155,10 @@ def _check(settings: Settings) -> None:
     parts = urlsplit(settings.base)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         raise ConfigError(f"base must be an http(s) URL without query or fragment, not {settings.base!r}")
+    bad = next((c for c in settings.base if c in _NOT_IN_IRIS or c.isspace() or ord(c) < 32), None)
+    if bad is not None:  # every published IRI starts with the base: the writers would refuse them all
+        raise ConfigError(f"base must be an http(s) URL without {bad!r} (no spaces nor any of {_NOT_IN_IRIS}), "
+                          f"not {settings.base!r}")
     if settings.keep_versions < 1:
         raise ConfigError("keep_versions must be at least 1")
     if not 1 <= settings.port <= 65535:
