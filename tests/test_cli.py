@@ -90,6 +90,7 @@ def test_bad_configuration_is_a_clear_error(tmp_path):
     ("sparql_worker_memory_mb = 100\n", {}, "sparql_worker_memory_mb must be at least 256"),
     ("", {"PIANOLD_BASE": "https://example.org/{city}"}, "base must be an http(s) URL"),
     ('base = "https://example.org/pianold\\n"\n', {}, "base must be an http(s) URL"),
+    ('combined_license = "https://example.org/lic enza"\n', {}, "is not an http(s) URL: it holds ' '"),
 ])
 def test_settings_that_would_break_the_server_are_refused(tmp_path, toml, env, fragment):
     """Values that pass as numbers or text but no server can run with: one line, before anything starts."""

@@ -155,8 +155,7 @@ def _check(settings: Settings) -> None:
     parts = urlsplit(settings.base)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         raise ConfigError(f"base must be an http(s) URL without query or fragment, not {settings.base!r}")
-    bad = next((c for c in settings.base if c in _NOT_IN_IRIS or c.isspace() or ord(c) < 32), None)
-    if bad is not None:  # every published IRI starts with the base: the writers would refuse them all
+    if (bad := _not_in_iri(settings.base)) is not None:  # every published IRI starts with it: the writers would refuse them all
         raise ConfigError(f"base must be an http(s) URL without {bad!r} (no spaces nor any of {_NOT_IN_IRIS}), "
                           f"not {settings.base!r}")
     if settings.keep_versions < 1:
@@ -181,3 +180,10 @@ def _check(settings: Settings) -> None:
     for url in (settings.store_url, settings.store_gsp_url, settings.combined_license, *settings.sparql_service_allowlist):
         if url is not None and urlsplit(url).scheme not in ("http", "https"):
             raise ConfigError(f"{url!r} is not an http(s) URL")
+        if url is not None and (bad := _not_in_iri(url)) is not None:  # combined_license is published as an IRI
+            raise ConfigError(f"{url!r} is not an http(s) URL: it holds {bad!r} (no spaces nor any of {_NOT_IN_IRIS})")
+
+
+def _not_in_iri(url: str) -> str | None:
+    """The first character of `url` that no IRI may hold, if any."""
+    return next((c for c in url if c in _NOT_IN_IRIS or c.isspace() or ord(c) < 32), None)
