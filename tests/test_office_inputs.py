@@ -430,6 +430,26 @@ def test_an_address_without_https_is_given_back_with_it(tmp_path):
     assert text.startswith(at(folder, CSV, 2, 5)) and "write https://www.cittametropolitana.ba.it/casa" in text, text
 
 
+@pytest.mark.parametrize("where, old, new, column", [
+    (CSV, "per la casa,\n", "per la casa,https://example.org/casa?id={5}\n", 5),
+    (CSV, "per la casa,\n", 'per la casa,"https://example.org/""casa"""\n', 5),
+    (PAGE, "5.1.1.a Rafforzamento dell’Agenzia Metropolitana per la casa\n",
+     "5.1.1.a Rafforzamento dell’Agenzia Metropolitana per la casa\nhttps://example.org/casa|abitare\n", 1),
+    (TOML, 'email = "protocollo.', 'email = "{protocollo}.', 1),
+])
+def test_an_address_with_a_character_no_iri_may_hold_is_refused_where_it_is(tmp_path, where, old, new, column):
+    """A link or e-mail address with a brace, a bar or a quote is published as an IRI, which cannot
+    hold them: it was read, and the build ended in a traceback from the RDF writer."""
+    folder = copy_bari(tmp_path, csv=where == CSV)
+    edit(folder, where, old, new)
+    line = (folder / where).read_text(encoding="utf-8").split("\n").index(next(
+        ln for ln in (folder / where).read_text(encoding="utf-8").split("\n") if ("{" in ln or "|" in ln or '""' in ln)
+        and ("example.org" in ln or "email" in ln))) + 1
+    text = only_problem(folder)
+    assert text.startswith(at(folder, where, line, column)), text
+    assert "no spaces nor any of <>\"{}|\\^`" in text, text
+
+
 def test_an_empty_links_csv_says_what_its_first_line_is(tmp_path):
     folder = copy_bari(tmp_path)
     (folder / "links.csv").write_text("\n", encoding="utf-8")
