@@ -450,6 +450,16 @@ def test_an_address_with_a_character_no_iri_may_hold_is_refused_where_it_is(tmp_
     assert "no spaces nor any of <>\"{}|\\^`" in text, text
 
 
+def test_a_tab_in_an_address_of_plan_toml_is_refused(tmp_path):
+    """TOML writes a tab in a string as \\t: the address passed, and Oxigraph refused the dump."""
+    folder = copy_bari(tmp_path)
+    edit(folder, TOML, 'source = "https://pianostrategico.cittametropolitana.ba.it/"',
+         'source = "https://pianostrategico.cittametropolitana.ba.it/\\tpiano"')
+    text = only_problem(folder)
+    assert text.startswith(at(folder, TOML, toml_line(folder, "source = "), 1)), text
+    assert "'source' must be an http(s) URL" in text, text
+
+
 def test_an_empty_links_csv_says_what_its_first_line_is(tmp_path):
     folder = copy_bari(tmp_path)
     (folder / "links.csv").write_text("\n", encoding="utf-8")

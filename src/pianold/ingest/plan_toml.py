@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from pianold.eu_authority import DATA_THEMES, FREQUENCIES
 from pianold.ingest.errors import Location, Problem, SourceError, fail
 from pianold.ingest.records import DEFAULT_THEMES, LEVEL_CLASSES, Cell, Level, PlanMeta, Publisher
-from pianold.ingest.text import MAX_DESCRIPTION_CHARS, NOT_IN_IRIS, clean_cell, read_source
+from pianold.ingest.text import MAX_DESCRIPTION_CHARS, NOT_IN_IRIS, clean_cell, not_in_iri, read_source
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -194,7 +194,7 @@ def _check_url(doc, value, key, problems, table=None, index=None):
     if value is None:
         return None
     parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c in value for c in ' <>"{}|\\^`'):
+    if parts.scheme not in ("http", "https") or not parts.netloc or not_in_iri(value) is not None:
         hint = f"; write \"https://{value}\"" if value.lower().startswith("www.") and " " not in value else ""
         problems.append(Problem(doc.where(key, table, index), f"'{key}' must be an http(s) URL, not {value!r:.60}{hint}"))
         return None
