@@ -239,3 +239,13 @@ def test_help_names_where_the_folders_come_from(tmp_path):
 
     settings = load_settings(tmp_path / "pianold.toml", env={"PIANOLD_DIST_DIR": str(tmp_path / "from-env")})
     assert settings.dist_dir == tmp_path / "from-env"
+
+
+def test_check_catalog_names_a_data_folder_that_does_not_exist(built_dist, tmp_path):
+    """With something published, check-catalog checks it whatever --data says; a --data that does
+    not exist is named as such, not as sources changed since the build."""
+    missing = tmp_path / "nowhere"
+    run = pianold("--data", str(missing), "--dist", str(built_dist.dist_dir), "check-catalog", "--errors-only")
+    assert run.returncode == 0, run.stderr
+    assert f"note: the data folder {missing} does not exist; this uses the published version" in run.stderr, run.stderr
+    assert "as they are now" not in run.stderr

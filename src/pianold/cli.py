@@ -117,7 +117,10 @@ def _published(settings: Settings):
         except Exception as err:  # noqa: BLE001 - reported like serve does
             _report_build_error(err)
         return current_version(settings.dist_dir)
-    if not is_current(settings):
+    if not Path(settings.data_dir).is_dir():
+        click.echo(f"note: the data folder {settings.data_dir} does not exist; this uses the published version "
+                   f"{version.id} in {settings.dist_dir}", err=True)
+    elif not is_current(settings):
         click.echo(f"note: version {version.id} in {settings.dist_dir} was not built from the sources in "
                    f"{settings.data_dir} as they are now; this uses the published version "
                    f"(run `pianold build` to publish the sources first)", err=True)
