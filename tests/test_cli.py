@@ -22,6 +22,10 @@ def test_build_and_validate(tmp_path):
     assert "published version" in run.stdout and "bari-psm-2030" in run.stdout
     ttl = tmp_path / "dist/current/plans/bari-psm-2030.ttl"
     assert ttl.is_file()
+    # an unchanged rebuild publishes nothing new, and says so
+    version = run.stdout.split()[2]
+    run = pianold("--dist", str(tmp_path / "dist"), "--data", str(DATA), "--base", BASE, "build")
+    assert run.returncode == 0 and run.stdout.startswith(f"nothing changed: version {version} "), run.stdout
     run = pianold("validate", str(ttl))
     assert run.returncode == 0 and "0 violations" in run.stdout
     run = pianold("--data", str(DATA), "validate")

@@ -59,10 +59,11 @@ def build(obj: Context) -> None:
 
     A failed build changes nothing that was published."""
     from pianold.ingest import SourceError
-    from pianold.publish import ValidationFailed, build as build_all
+    from pianold.publish import ValidationFailed, build as build_all, current_version
 
     settings = obj.settings()
     try:
+        before = current_version(settings.dist_dir)
         version = build_all(settings)
     except SourceError as err:
         for problem in err.problems:
@@ -76,6 +77,9 @@ def build(obj: Context) -> None:
     except OSError as err:
         raise click.ClickException(f"cannot write to {settings.dist_dir}: {err.strerror or err}") from None
     plans = ", ".join(f"{p['id']} ({p['triples']} triples)" for p in version.manifest["plans"])
+    if before is not None and before.id == version.id:
+        click.echo(f"nothing changed: version {version.id} in {version.path} stays published: {plans}")
+        return
     click.echo(f"published version {version.id} in {version.path}: {plans}")
 
 
