@@ -153,3 +153,17 @@ def test_relative_folders_of_a_configuration_file_are_taken_from_the_current_fol
     monkeypatch.chdir(tmp_path)
     settings = load_settings(env={"PIANOLD_CONFIG": "etc/pianold.toml"})
     assert (settings.data_dir.resolve(), settings.dist_dir.resolve()) == (tmp_path / "data", tmp_path / "dist")
+
+
+def test_a_query_url_under_the_header_cap_is_answered(live_server):
+    """docs/deployment.md §1: the 32 KiB cap counts the request line and the headers together; a
+    GET query of 20 KB (over half the cap, but under it with the usual headers) runs."""
+    import urllib.parse
+    import urllib.request
+
+    assert "a query URL under 32 KiB with the usual few headers is answered" in DEPLOYMENT
+    query = "ASK { ?s ?p ?o }\n# " + "x" * 20_000
+    url = f"{live_server.url}/sparql?query={urllib.parse.quote(query)}"
+    with urllib.request.urlopen(urllib.request.Request(url, headers={"Accept": "application/sparql-results+json"}),
+                                timeout=60) as answer:
+        assert answer.status == 200 and b"true" in answer.read()
