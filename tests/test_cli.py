@@ -253,3 +253,20 @@ def test_check_catalog_names_a_data_folder_that_does_not_exist(built_dist, tmp_p
     assert run.returncode == 0, run.stderr
     assert f"note: the data folder {missing} does not exist; this uses the published version" in run.stderr, run.stderr
     assert "as they are now" not in run.stderr
+
+
+@pytest.mark.parametrize("command, damage", [
+    (["check-catalog"], "catalog.nt"), (["check-catalog"], "all.nq"),
+    (["link", "--endpoint", "http://127.0.0.1:9/sparql", "--timeout", "1"], "store"),
+])
+def test_a_damaged_published_version_is_named_with_what_to_do(tmp_path, command, damage):
+    """check-catalog and link read what is published: a file of it missing is one message naming
+    the version and the way out, as serve gives (it was a traceback), with serve's exit status."""
+    dist = tmp_path / "dist"
+    assert pianold("--data", str(DATA), "--dist", str(dist), "build").returncode == 0
+    version = (dist / "current").resolve()
+    shutil.rmtree(version / damage) if (version / damage).is_dir() else (version / damage).unlink()
+    run = pianold("--data", str(DATA), "--dist", str(dist), *command)
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert f"the published version {version.name} ({version}) cannot be read" in run.stderr, run.stderr
+    assert f"Remove {version} and run `pianold build` to publish it again" in run.stderr, run.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -98,12 +99,28 @@ def check_catalog(obj: Context, show_warnings: bool) -> None:
     from pianold.publish import published_graph
 
     version = _published(obj.settings())
-    report = run_checks(published_graph(version), Graph().parse(version.path / "catalog.nt", format="nt"))
+    with _reading(version):
+        everything, catalog = published_graph(version), Graph().parse(version.path / "catalog.nt", format="nt")
+    report = run_checks(everything, catalog)
     if not show_warnings:
         report = type(report)(tuple(f for f in report.findings if f.is_error), report.rules_applied)
     click.echo(f"version {version.id} ({version.path})")
     click.echo(report.render())
     sys.exit(0 if report.conforms else 1)
+
+
+@contextmanager
+def _reading(version):
+    """Reading a published version's files or store: one that cannot be read (a file removed, a
+    damaged store) is named with the way out `pianold serve` gives, and the same exit status."""
+    from pianold.store import StoreError
+
+    try:
+        yield
+    except (OSError, StoreError, SyntaxError, ValueError) as err:
+        click.echo(f"the published version {version.id} ({version.path}) cannot be read: {_one_line(err)}. "
+                   f"Remove {version.path} and run `pianold build` to publish it again.", err=True)
+        sys.exit(2)
 
 
 def _published(settings: Settings):
@@ -173,7 +190,8 @@ def link(obj: Context, endpoint, plan_id, out, threshold, timeout, accepted) -> 
         plan_iri = str(settings.uris.plan(plan_id))
     from pianold.store import EmbeddedStore
 
-    ours = linking.local_elements(EmbeddedStore(version.store_path), plan_iri)
+    with _reading(version):
+        ours = linking.local_elements(EmbeddedStore(version.store_path), plan_iri)
     try:
         with warnings.catch_warnings():  # SPARQLWrapper warns of a non-SPARQL answer before linking says so
             warnings.filterwarnings("ignore", category=RuntimeWarning, module="SPARQLWrapper")
