@@ -270,3 +270,14 @@ def test_a_damaged_published_version_is_named_with_what_to_do(tmp_path, command,
     assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
     assert f"the published version {version.name} ({version}) cannot be read" in run.stderr, run.stderr
     assert f"Remove {version} and run `pianold build` to publish it again" in run.stderr, run.stderr
+
+
+def test_a_number_where_a_setting_is_text_says_to_quote_it(tmp_path):
+    """An IPA code written as a number: the message named the Python type 'str | None'."""
+    from pianold.config import ConfigError, load_settings
+
+    config = tmp_path / "pianold.toml"
+    config.write_text("catalog_publisher = 123\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, env={})
+    assert str(caught.value).endswith("setting 'catalog_publisher': 123 is not a valid str; write it between quotes: \"…\""), caught.value

@@ -134,7 +134,8 @@ def _convert(f: dataclasses.Field, value: Any, where: str) -> Any:
             return str(value) if value not in (None, "") else None
         return str(value)
     except (ValueError, KeyError, TypeError):
-        raise ConfigError(f"{where}: {value!r} is not a valid {kind}") from None
+        quotes = '; write it between quotes: "…"' if kind.startswith("str") and isinstance(value, (int, float)) else ""
+        raise ConfigError(f"{where}: {value!r} is not a valid {kind.replace(' | None', '')}{quotes}") from None
 
 
 _NOT_IN_IRIS = '<>"{}|\\^`'  # characters an IRI cannot hold (RFC 3987), besides spaces and controls
