@@ -167,3 +167,22 @@ def test_a_query_url_under_the_header_cap_is_answered(live_server):
     with urllib.request.urlopen(urllib.request.Request(url, headers={"Accept": "application/sparql-results+json"}),
                                 timeout=60) as answer:
         assert answer.status == 200 and b"true" in answer.read()
+
+
+def test_every_pianold_command_line_of_the_docs_names_options_that_exist():
+    """The shell lines of README.md and docs/deployment.md, and the `pianold …` commands in their
+    text: each option after a command's name is one that command takes there."""
+    lines = [ln for block in blocks("sh") + blocks("sh", DEPLOYMENT) for ln in block.split("\n")]
+    lines += re.findall(r"`(pianold [^`]*)`", README + DEPLOYMENT)
+    checked = 0
+    for line in lines:
+        m = re.search(r"\bpianold\s+((?:--[a-z-]+\s+\S+\s+)*)([a-z-]+)((?:\s[^#&|]*)?)", line)
+        if not m or m.group(2) not in main.commands:
+            continue
+        before = set(re.findall(r"--[a-z-]+", m.group(1)))
+        after = set(re.findall(r"(?<![\w-])--[a-z-]+", m.group(3)))
+        command = main.commands[m.group(2)]
+        assert before <= {o for p in main.params for o in p.opts}, line
+        assert after <= {o for p in command.params for o in p.opts + p.secondary_opts}, line
+        checked += 1 + len(before)
+    assert checked >= 30
