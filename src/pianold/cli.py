@@ -244,11 +244,16 @@ def serve(obj: Context, host: str | None, port: int | None, workers: int | None,
         click.echo(str(err), err=True)
         sys.exit(2)
     except OSError as err:
-        if err.filename is not None:  # a file: the build before serving could not write the output folder
+        if err.filename is not None and _inside(err.filename, settings.dist_dir):  # the build before serving
             _report_build_error(_CannotWrite(settings, err))
         # e.g. the port is taken
         click.echo(f"cannot serve on {settings.host}:{settings.port}: {err.strerror or err}", err=True)
         sys.exit(2)
+
+
+def _inside(filename, folder: Path) -> bool:
+    path, folder = Path(filename).resolve(), Path(folder).resolve()
+    return path == folder or folder in path.parents
 
 
 class _CannotWrite(Exception):
