@@ -275,31 +275,53 @@ def _ox_term(value: dict):
     return ox.Literal(value["value"])
 
 
-def push(gsp_url: str, graphs: dict[str, bytes], default: bytes, stale: list[str] = (), timeout: float = 60.0) -> None:
+def push(gsp_url: str, graphs: dict[str, bytes], default: bytes, stale: list[str] = (), timeout: float = 60.0,
+         user: str | None = None, password: str | None = None) -> None:
     """Make the remote store hold what the embedded one would (Graph Store Protocol, N-Triples):
     each named graph replaced, the default graph replaced by `default` (their merge), and the
-    `stale` graphs (of plans no longer published) deleted."""
+    `stale` graphs (of plans no longer published) deleted. A store that writes only for a known
+    user (Virtuoso's /sparql-graph-crud-auth: digest; a Fuseki behind a proxy: basic) is answered
+    with `user` and `password` when it asks."""
+    opener = _opener(gsp_url, user, password)
     for name, ntriples in graphs.items():
-        _gsp(gsp_url, "PUT", {"graph": name}, ntriples, timeout)
-    _gsp(gsp_url, "PUT", {"default": ""}, default, timeout)
+        _gsp(gsp_url, "PUT", {"graph": name}, ntriples, timeout, opener, user)
+    _gsp(gsp_url, "PUT", {"default": ""}, default, timeout, opener, user)
     for name in stale:
-        _gsp(gsp_url, "DELETE", {"graph": name}, None, timeout)
+        _gsp(gsp_url, "DELETE", {"graph": name}, None, timeout, opener, user)
 
 
-def _gsp(gsp_url: str, method: str, params: dict, body: bytes | None, timeout: float) -> None:
+def _opener(gsp_url: str, user: str | None, password: str | None) -> urllib.request.OpenerDirector:
+    """urllib answering the store's challenge, digest or basic, with the user's password (sent only
+    to the Graph Store endpoint's URL, and only when it asks)."""
+    if user is None:
+        return urllib.request.build_opener()
+    passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+    passwords.add_password(None, gsp_url, user, password or "")
+    return urllib.request.build_opener(urllib.request.HTTPDigestAuthHandler(passwords),
+                                       urllib.request.HTTPBasicAuthHandler(passwords))
+
+
+def _gsp(gsp_url: str, method: str, params: dict, body: bytes | None, timeout: float,
+         opener: urllib.request.OpenerDirector | None = None, user: str | None = None) -> None:
     name = f"<{params['graph']}>" if "graph" in params else "the default graph"
     request = urllib.request.Request(f"{gsp_url}?{urllib.parse.urlencode(params)}", data=body, method=method,
                                      headers={"Content-Type": "application/n-triples", "User-Agent": "pianold"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with (opener or urllib.request.build_opener()).open(request, timeout=timeout) as response:
             response.read()
     except urllib.error.HTTPError as err:
         if method == "DELETE" and err.code == 404:
             return  # already gone
+        if err.code == 401:
+            raise StoreError(f"the store at {gsp_url} refused {name}: 401, " + (
+                f"user {user!r} was not accepted: check store_user and the password in PIANOLD_STORE_PASSWORD" if user else
+                "it asks for a user: set store_user (PIANOLD_STORE_USER, or --user) and the password in PIANOLD_STORE_PASSWORD")) from None
         detail = " ".join(err.read(300).decode("utf-8", "replace").split())  # one line, even from an HTML error page
         raise StoreError(f"the store refused {name}: {err.code} {detail[:200]}") from None
     except (urllib.error.URLError, OSError) as err:
         raise StoreError(f"cannot load the store at {gsp_url}: {getattr(err, 'reason', err)}") from None
+    except ValueError as err:  # urllib's digest handler, challenged with a scheme it does not speak (Bearer…)
+        raise StoreError(f"cannot authenticate to the store at {gsp_url}: {err}") from None
 
 
 def stored_graphs(query_url: str, timeout: float = 60.0) -> list[str]:

@@ -1,0 +1,140 @@
+"""The remote backend against a real Virtuoso (Debian's virtuoso-opensource 7), loaded by `pianold
+push` over its authenticated Graph Store Protocol endpoint, as docs/deployment.md tells a user to;
+then pianold serving from it, compared with the embedded store."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import urllib.parse
+
+import pytest
+from rdflib import Graph
+from rdflib.query import Result
+
+from conftest import BASE, DATA, MAX_BYTES, require
+from live import ISQL, VIRTUOSO, http, start_server, start_virtuoso
+
+USER = "pianold"
+OURS = {f"{BASE}/data/plan/bari-psm-2030", "https://w3id.org/pianold/onto/psm", f"{BASE}/catalog"}
+
+
+@pytest.fixture(scope="module")
+def virtuoso(tmp_path_factory):
+    """One private Virtuoso for the module, set up as the deployment guide says: a user with
+    SPARQL_UPDATE rights for `pianold push`; always stopped."""
+    require(shutil.which(VIRTUOSO) is not None and shutil.which(ISQL) is not None,
+            "Virtuoso is not installed (apt-get install virtuoso-opensource: virtuoso-t and isql-vt)")
+    server = start_virtuoso(tmp_path_factory.mktemp("virtuoso"))
+    try:
+        password = secrets.token_urlsafe(12)
+        server.isql(f"DB.DBA.USER_CREATE('{USER}', '{password}'); GRANT SPARQL_UPDATE TO \"{USER}\";")
+        server.password = password
+        yield server
+    finally:
+        server.stop()
+
+
+def push(virtuoso, dist, *extra: str, password: str | None = None, user: str | None = USER):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIANOLD_")}
+    env["PIANOLD_STORE_URL"] = virtuoso.url + "/sparql"
+    if password is not None:
+        env["PIANOLD_STORE_PASSWORD"] = password
+    if user is not None:
+        env["PIANOLD_STORE_USER"] = user
+    return subprocess.run([sys.executable, "-m", "pianold", "--dist", str(dist), "--base", BASE, "push",
+                           "--gsp-url", virtuoso.url + "/sparql-graph-crud-auth", *extra],
+                          capture_output=True, text=True, timeout=300, env=env)
+
+
+def test_push_without_the_password_is_a_clear_error(virtuoso, built_dist):
+    """Virtuoso's Graph Store endpoint that writes asks for digest authentication."""
+    run = push(virtuoso, built_dist.dist_dir)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert "401" in run.stderr and "PIANOLD_STORE_PASSWORD" in run.stderr, run.stderr
+    run = push(virtuoso, built_dist.dist_dir, password="not-the-password")
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert "401" in run.stderr and "store_user" in run.stderr and "not-the-password" not in run.stderr, run.stderr
+
+
+def test_a_password_without_a_user_is_refused(virtuoso, built_dist):
+    run = push(virtuoso, built_dist.dist_dir, password=virtuoso.password, user=None)
+    assert run.returncode == 1 and "store_user" in run.stderr and "Traceback" not in run.stderr, run.stderr
+
+
+def test_the_password_is_never_read_from_a_settings_file(tmp_path):
+    from pianold.config import ConfigError, load_settings
+
+    config = tmp_path / "pianold.toml"
+    config.write_text('store_user = "pianold"\nstore_password = "secret"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="PIANOLD_STORE_PASSWORD") as refused:
+        load_settings(config, env={})
+    assert "secret" not in str(refused.value)
+    config.write_text('store_user = "pianold"\n', encoding="utf-8")
+    assert load_settings(config, env={}).store_user == "pianold"
+
+
+def _store_asking(challenge: str, user: str, password: str):
+    """A Graph Store endpoint on loopback answering 401 with `challenge` until a request carries
+    basic credentials for `user`; (its URL, the requests' Authorization headers, a stop function)."""
+    import base64
+    import http.server
+    import threading
+
+    seen = []
+    wanted = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_PUT(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            seen.append(self.headers.get("Authorization"))
+            ok = self.headers.get("Authorization") == wanted
+            self.send_response(204 if ok else 401)
+            if not ok:
+                self.send_header("WWW-Authenticate", challenge)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def stop():
+        server.shutdown()
+        server.server_close()
+
+    return f"http://127.0.0.1:{server.server_address[1]}/store", seen, stop
+
+
+def test_a_store_asking_for_basic_authentication_gets_it():
+    """Stores behind a proxy (Fuseki, say) ask for basic authentication rather than digest."""
+    from pianold.store.remote import push as push_graphs
+
+    url, seen, stop = _store_asking('Basic realm="store"', "loader", "s3cret")
+    try:
+        push_graphs(url, {"urn:g": b"<urn:a> <urn:b> <urn:c> .\n"}, b"<urn:a> <urn:b> <urn:c> .\n", user="loader", password="s3cret")
+        assert seen[0] is None and seen[1].startswith("Basic ") and len(seen) == 4  # each PUT: unauthenticated, then answered
+    finally:
+        stop()
+
+
+def test_a_store_asking_for_an_unknown_scheme_is_a_clear_error():
+    from pianold.store.base import StoreError
+    from pianold.store.remote import push as push_graphs
+
+    url, _, stop = _store_asking('Bearer realm="store"', "loader", "s3cret")
+    try:
+        with pytest.raises(StoreError, match="cannot authenticate to the store at .*Bearer"):
+            push_graphs(url, {"urn:g": b"<urn:a> <urn:b> <urn:c> .\n"}, None, user="loader", password="s3cret")
+    finally:
+        stop()
