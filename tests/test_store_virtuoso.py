@@ -138,3 +138,14 @@ def test_a_store_asking_for_an_unknown_scheme_is_a_clear_error():
             push_graphs(url, {"urn:g": b"<urn:a> <urn:b> <urn:c> .\n"}, None, user="loader", password="s3cret")
     finally:
         stop()
+
+
+def test_a_push_to_the_unauthenticated_endpoint_says_why_it_failed(virtuoso, built_dist):
+    """Virtuoso's /sparql-graph-crud writes for nobody: its 403 page is an HTML page, whose message
+    is what the user needs."""
+    run = subprocess.run([sys.executable, "-m", "pianold", "--dist", str(built_dist.dist_dir), "--base", BASE, "push",
+                          "--gsp-url", virtuoso.url + "/sparql-graph-crud"],
+                         capture_output=True, text=True, timeout=300,
+                         env={k: v for k, v in os.environ.items() if not k.startswith("PIANOLD_")})
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    assert ": 403 " in run.stderr and "Permission denied" in run.stderr and "<" not in run.stderr.replace("<https", ""), run.stderr

@@ -301,6 +301,9 @@ def _opener(gsp_url: str, user: str | None, password: str | None) -> urllib.requ
                                        urllib.request.HTTPBasicAuthHandler(passwords))
 
 
+_TAGS = re.compile(r"<[^>]*>")
+
+
 def _gsp(gsp_url: str, method: str, params: dict, body: bytes | None, timeout: float,
          opener: urllib.request.OpenerDirector | None = None, user: str | None = None) -> None:
     name = f"<{params['graph']}>" if "graph" in params else "the default graph"
@@ -316,8 +319,9 @@ def _gsp(gsp_url: str, method: str, params: dict, body: bytes | None, timeout: f
             raise StoreError(f"the store at {gsp_url} refused {name}: 401, " + (
                 f"user {user!r} was not accepted: check store_user and the password in PIANOLD_STORE_PASSWORD" if user else
                 "it asks for a user: set store_user (PIANOLD_STORE_USER, or --user) and the password in PIANOLD_STORE_PASSWORD")) from None
-        detail = " ".join(err.read(300).decode("utf-8", "replace").split())  # one line, even from an HTML error page
-        raise StoreError(f"the store refused {name}: {err.code} {detail[:200]}") from None
+        # one line of text, even from an HTML error page (Virtuoso's says what failed between its tags)
+        detail = " ".join(_TAGS.sub(" ", err.read(2000).decode("utf-8", "replace")).split())
+        raise StoreError(f"the store refused {name}: {err.code} {detail[:300]}") from None
     except (urllib.error.URLError, OSError) as err:
         raise StoreError(f"cannot load the store at {gsp_url}: {getattr(err, 'reason', err)}") from None
     except ValueError as err:  # urllib's digest handler, challenged with a scheme it does not speak (Bearer…)
