@@ -43,7 +43,7 @@ def virtuoso(tmp_path_factory):
         server.stop()
 
 
-def push(virtuoso, dist, *extra: str, password: str | None = None, user: str | None = USER):
+def push(virtuoso, dist, *extra: str, password: str | None = None, user: str | None = USER, union: bool = True):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIANOLD_")}
     env["PIANOLD_STORE_URL"] = virtuoso.url + "/sparql"
     if password is not None:
@@ -51,8 +51,26 @@ def push(virtuoso, dist, *extra: str, password: str | None = None, user: str | N
     if user is not None:
         env["PIANOLD_STORE_USER"] = user
     return subprocess.run([sys.executable, "-m", "pianold", "--dist", str(dist), "--base", BASE, "push",
-                           "--gsp-url", virtuoso.url + "/sparql-graph-crud-auth", *extra],
+                           "--gsp-url", virtuoso.url + "/sparql-graph-crud-auth", *(["--union-default-graph"] if union else []), *extra],
                           capture_output=True, text=True, timeout=300, env=env)
+
+
+@pytest.fixture(scope="module")
+def virtuoso_server(virtuoso, built_dist, tmp_path_factory):
+    """pianold serving the session's build from the Virtuoso it was pushed into."""
+    run = push(virtuoso, built_dist.dist_dir, password=virtuoso.password)
+    assert run.returncode == 0 and "3 named graphs (the default graph left to the store" in run.stdout, run.stdout + run.stderr
+    folder = tmp_path_factory.mktemp("on-virtuoso")
+    server = start_server(built_dist.dist_dir, DATA, BASE, folder / "server.log",
+                          env={"PIANOLD_STORE_URL": virtuoso.url + "/sparql"})
+    yield server
+    server.stop()
+    log = (folder / "server.log").read_text(errors="replace")
+    assert "Traceback" not in log, log
+
+
+def sparql(server, query: str, accept: str, **params):
+    return http(server.url + "/sparql?" + urllib.parse.urlencode({"query": query, **params}), headers={"Accept": accept})
 
 
 def test_push_without_the_password_is_a_clear_error(virtuoso, built_dist):
@@ -149,3 +167,35 @@ def test_a_push_to_the_unauthenticated_endpoint_says_why_it_failed(virtuoso, bui
                          env={k: v for k, v in os.environ.items() if not k.startswith("PIANOLD_")})
     assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
     assert ": 403 " in run.stderr and "Permission denied" in run.stderr and "<" not in run.stderr.replace("<https", ""), run.stderr
+
+
+def test_virtuoso_has_no_default_graph_to_write(virtuoso, virtuoso_server, built_dist):
+    """Virtuoso's default graph is the union of all its graphs: its Graph Store endpoint refuses a
+    PUT to `?default` (500), so a push that writes the merge there stops, saying what to do."""
+    run = push(virtuoso, built_dist.dist_dir, password=virtuoso.password, union=False)
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    assert "the default graph: 500" in run.stderr and "not configured to have default graph" in run.stderr, run.stderr
+    assert "--union-default-graph" in run.stderr and "<html" not in run.stderr.lower(), run.stderr
+
+
+def test_push_loads_each_named_graph(virtuoso, virtuoso_server, live_server):
+    query = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+    def counts(url):
+        status, _, body = http(url + "?" + urllib.parse.urlencode({"query": query}), headers={"Accept": "text/csv"})
+        assert status == 200, body
+        return {g: int(n) for g, n in list(csv.reader(io.StringIO(body.decode())))[1:]}
+
+    ours, theirs = counts(live_server.url + "/sparql"), counts(virtuoso.url + "/sparql")
+    assert set(ours) == OURS and {g: theirs[g] for g in OURS} == ours
+
+
+def test_a_push_removes_a_plan_no_longer_published_from_virtuoso(virtuoso, virtuoso_server, built_dist):
+    """Deleting a graph goes through the same authentication as loading one."""
+    from pianold.store.remote import _gsp, _opener, stored_graphs
+
+    gone, gsp = f"{BASE}/data/plan/gone-psm", virtuoso.url + "/sparql-graph-crud-auth"
+    _gsp(gsp, "PUT", {"graph": gone}, f'<{gone}> <urn:other:name> "old" .\n'.encode(), 30, _opener(gsp, USER, virtuoso.password), USER)
+    assert gone in stored_graphs(virtuoso.url + "/sparql")
+    run = push(virtuoso, built_dist.dist_dir, password=virtuoso.password)
+    assert run.returncode == 0 and "1 no longer published removed" in run.stdout, run.stdout + run.stderr
+    assert gone not in stored_graphs(virtuoso.url + "/sparql")

@@ -235,10 +235,14 @@ def _report_build_error(err: Exception) -> None:
 @click.option("--gsp-url", help="Graph Store Protocol endpoint of the remote store (default: the store_gsp_url setting).")
 @click.option("--user", help="User to authenticate as at the Graph Store endpoint, digest or basic (default: the store_user "
                              "setting); the password is read from $PIANOLD_STORE_PASSWORD.")
+@click.option("--union-default-graph", is_flag=True,
+              help="The store's default graph is the union of its graphs (Virtuoso): leave it alone instead of "
+                   "writing the merge of the named graphs there.")
 @click.pass_obj
-def push(obj: Context, gsp_url: str | None, user: str | None) -> None:
+def push(obj: Context, gsp_url: str | None, user: str | None, union_default_graph: bool) -> None:
     """Load the published version into the remote SPARQL store: a named graph per plan, the ontology
-    and the catalogue, and their merge as the default graph. With store_url set, the graphs of
+    and the catalogue, and their merge as the default graph (unless the store's default graph is
+    the union of its graphs: --union-default-graph). With store_url set, the graphs of
     plans no longer published are deleted. Servers using the store serve this version from then
     on (until a push, they serve the version pushed before).
 
@@ -268,13 +272,14 @@ def push(obj: Context, gsp_url: str | None, user: str | None) -> None:
             # only graphs of plans this site published once: the store may hold other data (a shared service)
             ours = f"{settings.base.rstrip('/')}/data/plan/"
             stale = [g for g in stored_graphs(settings.store_url) if g.startswith(ours) and g not in graphs] if settings.store_url else []
-            push_graphs(settings.store_gsp_url, graphs, default_graph(graphs), stale,
+            push_graphs(settings.store_gsp_url, graphs, None if union_default_graph else default_graph(graphs), stale,
                         user=settings.store_user, password=password)
         except StoreError as err:
             raise click.ClickException(str(err)) from None
     removed = f", {len(stale)} no longer published removed" if stale else ""
-    click.echo(f"loaded version {version.id} into {settings.store_gsp_url}: {len(graphs)} named graphs and their merge "
-               f"as the default graph{removed}")
+    default = "(the default graph left to the store: the union of its graphs)" if union_default_graph else \
+        "and their merge as the default graph"
+    click.echo(f"loaded version {version.id} into {settings.store_gsp_url}: {len(graphs)} named graphs {default}{removed}")
 
 
 @main.command()

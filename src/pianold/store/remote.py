@@ -275,17 +275,23 @@ def _ox_term(value: dict):
     return ox.Literal(value["value"])
 
 
-def push(gsp_url: str, graphs: dict[str, bytes], default: bytes, stale: list[str] = (), timeout: float = 60.0,
+def push(gsp_url: str, graphs: dict[str, bytes], default: bytes | None, stale: list[str] = (), timeout: float = 60.0,
          user: str | None = None, password: str | None = None) -> None:
     """Make the remote store hold what the embedded one would (Graph Store Protocol, N-Triples):
-    each named graph replaced, the default graph replaced by `default` (their merge), and the
-    `stale` graphs (of plans no longer published) deleted. A store that writes only for a known
-    user (Virtuoso's /sparql-graph-crud-auth: digest; a Fuseki behind a proxy: basic) is answered
-    with `user` and `password` when it asks."""
+    each named graph replaced, the default graph replaced by `default` (their merge; None leaves
+    a store's default graph alone, for a store whose default graph is the union of its graphs:
+    Virtuoso), and the `stale` graphs (of plans no longer published) deleted. A store that
+    writes only for a known user (Virtuoso's /sparql-graph-crud-auth: digest; a Fuseki behind a
+    proxy: basic) is answered with `user` and `password` when it asks."""
     opener = _opener(gsp_url, user, password)
     for name, ntriples in graphs.items():
         _gsp(gsp_url, "PUT", {"graph": name}, ntriples, timeout, opener, user)
-    _gsp(gsp_url, "PUT", {"default": ""}, default, timeout, opener, user)
+    if default is not None:
+        try:
+            _gsp(gsp_url, "PUT", {"default": ""}, default, timeout, opener, user)
+        except _Refused as err:  # Virtuoso: "…contains "default" param but the endpoint is not configured to have default graph"
+            raise StoreError(f"{err}; the named graphs were loaded. A store whose default graph is the union of its "
+                             "graphs (Virtuoso) needs no merge there: push with --union-default-graph") from None
     for name in stale:
         _gsp(gsp_url, "DELETE", {"graph": name}, None, timeout, opener, user)
 
@@ -302,6 +308,10 @@ def _opener(gsp_url: str, user: str | None, password: str | None) -> urllib.requ
 
 
 _TAGS = re.compile(r"<[^>]*>")
+
+
+class _Refused(StoreError):
+    """The store answered, refusing a Graph Store request (not a network failure)."""
 
 
 def _gsp(gsp_url: str, method: str, params: dict, body: bytes | None, timeout: float,
@@ -321,7 +331,7 @@ def _gsp(gsp_url: str, method: str, params: dict, body: bytes | None, timeout: f
                 "it asks for a user: set store_user (PIANOLD_STORE_USER, or --user) and the password in PIANOLD_STORE_PASSWORD")) from None
         # one line of text, even from an HTML error page (Virtuoso's says what failed between its tags)
         detail = " ".join(_TAGS.sub(" ", err.read(2000).decode("utf-8", "replace")).split())
-        raise StoreError(f"the store refused {name}: {err.code} {detail[:300]}") from None
+        raise _Refused(f"the store refused {name}: {err.code} {detail[:300]}") from None
     except (urllib.error.URLError, OSError) as err:
         raise StoreError(f"cannot load the store at {gsp_url}: {getattr(err, 'reason', err)}") from None
     except ValueError as err:  # urllib's digest handler, challenged with a scheme it does not speak (Bearer…)
