@@ -199,3 +199,220 @@ def test_a_push_removes_a_plan_no_longer_published_from_virtuoso(virtuoso, virtu
     run = push(virtuoso, built_dist.dist_dir, password=virtuoso.password)
     assert run.returncode == 0 and "1 no longer published removed" in run.stdout, run.stdout + run.stderr
     assert gone not in stored_graphs(virtuoso.url + "/sparql")
+
+
+def test_dereference_through_virtuoso(virtuoso_server):
+    status, headers, body = http(virtuoso_server.url + "/data/plan/bari-psm-2030/action/5.2.2.b.ttl")
+    assert status == 200 and "Riqualificazione e riutilizzo dei beni confiscati".encode() in body
+    assert len(Graph().parse(data=body.decode(), format="turtle")) > 5
+    status, headers, body = http(virtuoso_server.url + "/data/plan/bari-psm-2030/action/5.2.2.b",
+                                 headers={"Accept": "application/ld+json"})
+    assert status == 200 and headers["Content-Type"].startswith("application/ld+json")
+    assert len(Graph().parse(data=body.decode(), format="json-ld")) > 5
+    status, _, body = http(virtuoso_server.url + "/data/plan/bari-psm-2030/action/5.2.2.b", headers={"Accept": "text/html"})
+    assert status == 200 and "Riqualificazione e riutilizzo dei beni confiscati" in html.unescape(body.decode())
+    status, _, body = http(virtuoso_server.url + "/data/plan/bari-psm-2030.html")
+    assert status == 200 and b"<svg" in body
+    status, _, _ = http(virtuoso_server.url + "/data/plan/bari-psm-2030/action/9.9.9.z.ttl")
+    assert status == 404
+
+
+def test_documents_are_the_embedded_store_s(virtuoso_server, live_server):
+    for path in ("/data/plan/bari-psm-2030/action/5.1.1.a.ttl", "/data/plan/bari-psm-2030/axis/5.ttl",
+                 "/data/plan/bari-psm-2030.ttl", "/catalog.ttl"):
+        ours, theirs = (Graph().parse(data=http(s.url + path)[2].decode(), format="turtle") for s in (live_server, virtuoso_server))
+        assert len(ours) > 0 and ours.isomorphic(theirs), path
+    # the sitemap lists the subjects of the plans' graphs (the store's own graphs are no pages of ours)
+    ours, theirs = (http(s.url + "/sitemap.xml")[2].decode().replace(s.url, "") for s in (live_server, virtuoso_server))
+    assert ours.count("<loc>") > 20 and re.sub("<lastmod>[^<]*</lastmod>", "", ours) == re.sub("<lastmod>[^<]*</lastmod>", "", theirs)
+
+
+ACTIONS = ("PREFIX psm: <https://w3id.org/pianold/onto/psm/> PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
+           "SELECT ?a ?code ?label WHERE { ?a a psm:Action ; skos:notation ?code ; skos:prefLabel ?label } ORDER BY ?code")
+
+
+def test_select_in_each_format(virtuoso_server, live_server):
+    for accept in ("application/sparql-results+json", "text/csv", "application/sparql-results+xml", "text/tab-separated-values"):
+        status, headers, body = sparql(virtuoso_server, ACTIONS, accept)
+        assert status == 200 and headers["Content-Type"].startswith(accept), (accept, body[:300])
+        ours = sparql(live_server, ACTIONS, accept)[2]
+        if "sparql-results" in accept:  # the embedded store's writer spaces its JSON and XML otherwise
+            kind = accept.rpartition("+")[2]
+            assert list(Result.parse(io.BytesIO(body), format=kind)) == list(Result.parse(io.BytesIO(ours), format=kind))
+        else:
+            assert body == ours, accept
+    data = json.loads(sparql(virtuoso_server, ACTIONS, "application/sparql-results+json")[2])
+    assert len(data["results"]["bindings"]) == 10 and data["head"]["vars"] == ["a", "code", "label"]
+
+
+def test_typed_literals_come_through(virtuoso_server, live_server):
+    """Virtuoso writes literals with a datatype as `typed-literal` terms in its JSON."""
+    query = "SELECT (COUNT(*) AS ?n) (1.5 AS ?d) WHERE { ?s a <https://w3id.org/pianold/onto/psm/Action> }"
+    status, _, body = sparql(virtuoso_server, query, "application/sparql-results+json")
+    assert status == 200, body
+    row = json.loads(body)["results"]["bindings"][0]
+    assert row == json.loads(sparql(live_server, query, "application/sparql-results+json")[2])["results"]["bindings"][0]
+    assert row["d"]["datatype"] == "http://www.w3.org/2001/XMLSchema#decimal" and row["n"]["value"] == "10"
+
+
+def test_blank_nodes_come_through(virtuoso, virtuoso_server):
+    """The plans have no blank nodes: a graph of another team's in the same store has one, which
+    Virtuoso names `nodeID://…` in its JSON; pianold writes it as a blank node in every format."""
+    from pianold.store.remote import _gsp, _opener
+
+    graph, gsp = "urn:other:team", virtuoso.url + "/sparql-graph-crud-auth"
+    opener = _opener(gsp, USER, virtuoso.password)
+    _gsp(gsp, "PUT", {"graph": graph}, b'_:x <urn:other:name> "anonimo" .\n', 30, opener, USER)
+    try:
+        query = "SELECT ?b WHERE { ?b <urn:other:name> ?o }"
+        status, _, body = sparql(virtuoso_server, query, "application/sparql-results+json")
+        assert status == 200, body
+        [row] = json.loads(body)["results"]["bindings"]
+        assert row["b"]["type"] == "bnode" and "/" not in row["b"]["value"], row
+        for accept, blank in (("application/sparql-results+xml", b"<bnode>"), ("text/csv", b"\r\n_:"),
+                              ("text/tab-separated-values", b"\n_:")):
+            status, _, body = sparql(virtuoso_server, query, accept)
+            assert status == 200 and blank in body and b"nodeID" not in body, (accept, body)
+        status, _, body = sparql(virtuoso_server, "CONSTRUCT WHERE { ?b <urn:other:name> ?o }", "application/n-triples")
+        assert status == 200 and body.startswith(b"_:") and b'"anonimo"' in body, body
+    finally:
+        _gsp(gsp, "DELETE", {"graph": graph}, None, 30, opener, USER)
+
+
+def test_construct_and_describe(virtuoso_server, live_server):
+    query = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ BIND(<{BASE}/data/plan/bari-psm-2030/action/5.1.1.a> AS ?s) ?s ?p ?o }}"
+    for accept, fmt in (("text/turtle", "turtle"), ("application/n-triples", "nt"), ("application/ld+json", "json-ld"),
+                        ("application/rdf+xml", "xml")):
+        status, headers, body = sparql(virtuoso_server, query, accept)
+        assert status == 200 and headers["Content-Type"].startswith(accept), (accept, body[:300])
+        ours = Graph().parse(data=sparql(live_server, query, accept)[2].decode(), format=fmt)
+        assert len(ours) > 5 and ours.isomorphic(Graph().parse(data=body.decode(), format=fmt)), accept
+    action = f"{BASE}/data/plan/bari-psm-2030/action/5.1.1.a"
+    status, _, body = sparql(virtuoso_server, f"DESCRIBE <{action}>", "text/turtle")
+    assert status == 200, body
+    described = Graph().parse(data=body.decode(), format="turtle")
+    assert {str(s) for s in described.subjects()} >= {action}
+
+
+@pytest.mark.parametrize("query, answer", [("ASK { ?s a <https://w3id.org/pianold/onto/psm/Action> }", True),
+                                           ("ASK { ?s a <urn:no:such:class> }", False)])
+def test_ask_in_each_format(virtuoso_server, live_server, query, answer):
+    """Virtuoso 7.2 answers an ASK in SPARQL JSON or XML as a one-column table (`__ASK_RETVAL`, 1
+    or no row): pianold answers the boolean, as it does from its embedded store."""
+    status, _, body = sparql(virtuoso_server, query, "application/sparql-results+json")
+    assert status == 200 and json.loads(body)["boolean"] is answer, body
+    for accept in ("application/sparql-results+json", "application/sparql-results+xml", "text/csv"):
+        status, _, body = sparql(virtuoso_server, query, accept)
+        assert status == 200 and body == sparql(live_server, query, accept)[2], (accept, body)
+
+
+def test_a_select_of_a_variable_named_as_virtuoso_s_ask_stays_a_table(virtuoso_server):
+    status, _, body = sparql(virtuoso_server, "SELECT (1 AS ?__ASK_RETVAL) WHERE { }", "application/sparql-results+json")
+    assert status == 200 and json.loads(body)["head"]["vars"] == ["__ASK_RETVAL"], body
+
+
+def test_the_row_cap_applies_to_virtuoso(virtuoso, built_dist, virtuoso_server, tmp_path):
+    server = start_server(built_dist.dist_dir, DATA, BASE, tmp_path / "log",
+                          env={"PIANOLD_STORE_URL": virtuoso.url + "/sparql", "PIANOLD_SPARQL_MAX_ROWS": "5"})
+    try:
+        for query, accept, lines in (("SELECT ?s WHERE { ?s ?p ?o }", "text/csv", 6),  # header + 5 rows
+                                     ("CONSTRUCT WHERE { ?s ?p ?o }", "application/n-triples", 5)):
+            status, headers, body = sparql(server, query, accept)
+            assert status == 200 and headers["X-Pianold-Truncated"] == "5", (status, body[:300])
+            assert len(body.decode().strip().splitlines()) == lines
+    finally:
+        server.stop()
+    assert "Traceback" not in (tmp_path / "log").read_text(errors="replace")
+
+
+@pytest.mark.parametrize("query, says", [
+    ("SELECT * WHERE { ?s ?p }", "syntax error"),
+    ("SELECT (BNODE() AS ?b) WHERE { ?s ?p ?o }", "Built-in function is not implemented"),  # SPARQL 1.1 that Virtuoso 7.2 lacks
+], ids=["bad pattern", "BNODE()"])
+def test_a_query_virtuoso_refuses_is_a_400_with_its_message(virtuoso_server, query, says):
+    for accept in ("text/csv", "application/sparql-results+json", "*/*"):
+        status, headers, body = sparql(virtuoso_server, query, accept)
+        assert status == 400 and says in body.decode(), (status, body)
+        assert "Traceback" not in body.decode() and len(body) < 4000
+
+
+_EXAMPLE_LINK = re.compile(r'<li><a href="/sparql\?([^"]+)">([^<]+)</a>')
+
+
+def test_the_query_page_s_examples_answer_as_on_the_embedded_store(virtuoso_server, live_server):
+    status, _, page = http(virtuoso_server.url + "/sparql", headers={"Accept": "text/html"})
+    assert status == 200
+    examples = [(html.unescape(title), urllib.parse.parse_qs(html.unescape(link))["query"][0])
+                for link, title in _EXAMPLE_LINK.findall(page.decode())]
+    assert len(examples) >= 5 and examples == [(html.unescape(t), urllib.parse.parse_qs(html.unescape(link))["query"][0])
+                                               for link, t in _EXAMPLE_LINK.findall(http(live_server.url + "/sparql",
+                                                                                       headers={"Accept": "text/html"})[2].decode())]
+    for title, query in examples:
+        if "CONSTRUCT" in query:
+            graphs = [Graph().parse(data=sparql(s, query, "text/turtle")[2].decode(), format="turtle") for s in (virtuoso_server, live_server)]
+            assert len(graphs[1]) > 0 and graphs[0].isomorphic(graphs[1]), title
+            continue
+        answers = []
+        for server in (virtuoso_server, live_server):
+            status, _, body = sparql(server, query, "text/csv")
+            assert status == 200, (title, body)
+            answers.append([tuple(row) for row in csv.reader(io.StringIO(body.decode()))])
+        # the same rows, each as often or more: a triple in two graphs (the plan's and the catalogue's) is
+        # twice in Virtuoso's default graph (the union of its graphs)
+        assert answers[0][0] == answers[1][0] and set(answers[0]) == set(answers[1]), title
+
+
+COUNTS = [
+    "SELECT (COUNT(*) AS ?n) WHERE { ?d a <http://www.w3.org/ns/dcat#Dataset> }",
+    "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s <http://www.w3.org/2004/02/skos/core#prefLabel> ?l FILTER(lang(?l) = 'it') }",
+    "SELECT (COUNT(*) AS ?n) WHERE { ?s <http://www.w3.org/2004/02/skos/core#broader> ?o }",
+    "SELECT (COUNT(*) AS ?n) FROM <https://w3id.org/pianold/data/plan/bari-psm-2030> WHERE { ?s ?p ?o }",
+    "SELECT (COUNT(*) AS ?n) WHERE { GRAPH <https://w3id.org/pianold/data/plan/bari-psm-2030> { ?s ?p ?o } }",
+]
+
+
+def count(server, query, **params) -> int:
+    status, _, body = sparql(server, query, "text/csv", **params)
+    assert status == 200, body
+    return int(body.decode().splitlines()[1])
+
+
+@pytest.mark.parametrize("query", COUNTS)
+def test_virtuoso_answers_as_the_embedded_store(virtuoso_server, live_server, query):
+    """The catalogue, FROM, GRAPH and the default graph where no triple is in two graphs: the
+    same dataset either way."""
+    assert count(virtuoso_server, query) == count(live_server, query) > 0
+    if "FROM" not in query and "GRAPH" not in query:  # a request's dataset (default-graph-uri)
+        catalog = {"default-graph-uri": f"{BASE}/catalog"}
+        assert count(virtuoso_server, query, **catalog) == count(live_server, query, **catalog)
+
+
+def test_a_request_s_default_graph_is_added_to_the_query_s_own(virtuoso_server, live_server):
+    """A Virtuoso limitation, documented: `default-graph-uri` in the request should replace the
+    query's FROM (SPARQL 1.1 Protocol §2.1.4); Virtuoso reads both, and then finds no named graph."""
+    plan, catalog = f"{BASE}/data/plan/bari-psm-2030", {"default-graph-uri": f"{BASE}/catalog"}
+    query = f"SELECT (COUNT(*) AS ?n) FROM <{plan}> WHERE {{ ?s ?p ?o }}"
+    assert count(live_server, query, **catalog) == count(live_server, f"SELECT (COUNT(*) AS ?n) FROM <{BASE}/catalog> WHERE {{ ?s ?p ?o }}")
+    assert count(virtuoso_server, query, **catalog) > count(live_server, query, **catalog)
+    status, _, body = sparql(virtuoso_server, f"SELECT ?s WHERE {{ GRAPH <{plan}> {{ ?s ?p ?o }} }} LIMIT 1", "text/csv", **catalog)
+    assert status == 200 and body.decode().split() == ["s"], body
+
+
+def test_virtuoso_s_default_graph_is_the_union_of_all_its_graphs(virtuoso_server, live_server):
+    """A Virtuoso limitation, documented: its default graph is the union of every graph it holds,
+    its own system graphs included, and a triple in two graphs is there twice; `GRAPH ?g` ranges
+    over its system graphs too."""
+    def rows(server, query):
+        status, _, body = sparql(server, query, "text/csv")
+        assert status == 200, body
+        return list(csv.reader(io.StringIO(body.decode())))[1:]
+
+    everything = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    in_graphs = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+    assert int(rows(virtuoso_server, everything)[0][0]) == int(rows(virtuoso_server, in_graphs)[0][0])
+    assert int(rows(virtuoso_server, everything)[0][0]) > int(rows(live_server, everything)[0][0])
+    graphs = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
+    ours, theirs = {r[0] for r in rows(live_server, graphs)}, {r[0] for r in rows(virtuoso_server, graphs)}
+    assert ours == OURS and ours < theirs and "http://www.openlinksw.com/schemas/virtrdf#" in theirs
+    distinct = "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } FILTER(?g IN (<%s>)) } }" % ">, <".join(sorted(OURS))
+    assert rows(virtuoso_server, distinct) == rows(live_server, everything)  # the merge, once each triple

@@ -24,6 +24,7 @@ from werkzeug.http import parse_date
 
 import pyoxigraph as ox
 
+from pianold.sparql_tokens import Unreadable, query_form, raw_form, tokens
 from pianold.store.base import Store, StoreError
 from pianold.store.oxigraph import to_rdflib
 from pianold.store.results import GRAPH_TYPES, serialize_graph, serialize_solutions
@@ -140,8 +141,11 @@ class RemoteStore(Store):
     def ask(self, query: str) -> bool:
         body = self._query(query, "application/sparql-results+json")
         try:
-            return bool(json.loads(body)["boolean"])
-        except (ValueError, KeyError, TypeError) as err:
+            data = json.loads(body)
+            if "boolean" not in data and _is_ask_table(data["head"].get("vars")):
+                return _ask_table_answer(data["results"]["bindings"])
+            return bool(data["boolean"])
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
             raise self._unreadable(err) from None
 
     def sparql(self, job: QueryJob, timeout: float) -> QueryAnswer:
@@ -157,6 +161,8 @@ class RemoteStore(Store):
                 if graph:  # as N-Triples, whatever media type the store names it with (text/plain, say)
                     return write_capped(job, "graph", ox.parse(answer, format=ox.RdfFormat.N_TRIPLES), serialize_graph)
                 variables, boolean, rows = _sparql_json(answer)
+                if boolean is None and _is_ask_table(variables) and _form(job.query) == "ASK":
+                    boolean = _ask_table_answer(rows)
                 if boolean is not None:
                     return write_boolean(job, boolean)
                 solutions = ([_ox_term(row[v]) if v in row else None for v in variables] for row in rows)
@@ -165,6 +171,30 @@ class RemoteStore(Store):
                 raise refusal(err) from None
             except (ValueError, SyntaxError, KeyError, TypeError, AttributeError) as err:  # not what the store said it sent
                 raise self._unreadable(err) from None
+
+
+# Virtuoso 7.2 answers an ASK in SPARQL JSON (and XML) as a SELECT of one variable, with one row
+# holding 1 when the answer is true and no row when it is false (the boolean writer is missing
+# from its release: openlink/virtuoso-opensource#1016).
+_ASK_VARIABLE = "__ASK_RETVAL"
+
+
+def _is_ask_table(variables) -> bool:
+    return variables == [_ASK_VARIABLE]
+
+
+def _ask_table_answer(rows) -> bool:
+    """The boolean of a Virtuoso ASK answered as a table: a row whose value is not 0 or false."""
+    return any(row.get(_ASK_VARIABLE, {}).get("value") not in ("0", "false") for row in rows)
+
+
+def _form(query: str) -> str | None:
+    """SELECT, ASK… as the query's first word after its prologue (a SELECT may name its variable
+    __ASK_RETVAL too: only an ASK's table is read as a boolean)."""
+    try:
+        return query_form(tokens(query))
+    except Unreadable:
+        return raw_form(query)
 
 
 class _Arriving(io.RawIOBase):
