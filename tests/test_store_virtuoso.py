@@ -416,3 +416,27 @@ def test_virtuoso_s_default_graph_is_the_union_of_all_its_graphs(virtuoso_server
     assert ours == OURS and ours < theirs and "http://www.openlinksw.com/schemas/virtrdf#" in theirs
     distinct = "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } FILTER(?g IN (<%s>)) } }" % ">, <".join(sorted(OURS))
     assert rows(virtuoso_server, distinct) == rows(live_server, everything)  # the merge, once each triple
+
+
+def test_an_answer_virtuoso_cut_at_its_own_row_limit_is_marked_truncated(tmp_path, built_dist, virtuoso_server):
+    """Virtuoso stops a SELECT's answer at its ResultSetMaxRows (10000 in Debian's virtuoso.ini,
+    pianold's own default cap) and says so only in an X-SPARQL-MaxRows header: pianold, which saw
+    no row beyond, gave such an answer as complete (and cached it so)."""
+    from pianold.store.remote import RemoteStore
+    from pianold.store.workers import QueryJob
+
+    small = start_virtuoso(tmp_path / "virtuoso", max_rows=5)  # its own graphs hold a few thousand triples
+    try:
+        store = RemoteStore(small.url + "/sparql")
+        cut = store.sparql(QueryJob("", "SELECT ?s WHERE { ?s ?p ?o }", "text/csv", 100, MAX_BYTES), 30)
+        assert cut.truncated and len(cut.body.decode().splitlines()) == 6
+        whole = store.sparql(QueryJob("", "SELECT ?s WHERE { ?s ?p ?o } LIMIT 2", "text/csv", 100, MAX_BYTES), 30)
+        assert not whole.truncated and len(whole.body.decode().splitlines()) == 3
+        server = start_server(built_dist.dist_dir, DATA, BASE, tmp_path / "log", env={"PIANOLD_STORE_URL": small.url + "/sparql"})
+        try:
+            status, headers, body = sparql(server, "SELECT ?s WHERE { ?s ?p ?o }", "text/csv")
+            assert status == 200 and "X-Pianold-Truncated" in headers and len(body.decode().splitlines()) == 6, (headers, body)
+        finally:
+            server.stop()
+    finally:
+        small.stop()

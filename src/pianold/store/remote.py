@@ -165,8 +165,10 @@ class RemoteStore(Store):
                     boolean = _ask_table_answer(rows)
                 if boolean is not None:
                     return write_boolean(job, boolean)
-                solutions = ([_ox_term(row[v]) if v in row else None for v in variables] for row in rows)
-                return write_capped(job, "solutions", solutions, functools.partial(serialize_solutions, variables))
+                read = [0]
+                solutions = ([_ox_term(row[v]) if v in row else None for v in variables] for row in _counted(rows, read))
+                written = write_capped(job, "solutions", solutions, functools.partial(serialize_solutions, variables))
+                return _cut_by_the_store(written, answer.raw.headers, read[0])
             except ANSWER_REFUSALS as err:
                 raise refusal(err) from None
             except (ValueError, SyntaxError, KeyError, TypeError, AttributeError) as err:  # not what the store said it sent
@@ -197,6 +199,22 @@ def _form(query: str) -> str | None:
         return raw_form(query)
 
 
+def _counted(rows, read: list[int]):
+    for row in rows:
+        read[0] += 1
+        yield row
+
+
+def _cut_by_the_store(written: QueryAnswer, headers, read: int) -> QueryAnswer:
+    """Virtuoso cuts a SELECT's answer at its own ResultSetMaxRows, saying so only in an
+    X-SPARQL-MaxRows header: an answer that stops there is as incomplete as one pianold cut at
+    sparql_max_rows, and is marked truncated the same way (not cached as whole, not given as all)."""
+    limit = (headers.get("X-SPARQL-MaxRows") or "").strip()
+    if not written.truncated and limit.isascii() and limit.isdigit() and 0 < int(limit) <= read:
+        return written._replace(truncated=True)
+    return written
+
+
 class _Arriving(io.RawIOBase):
     """A store's answer as it arrives: each read takes what the socket has (the socket timeout
     holds for one read only, so a store trickling its answer would hold a thread for ever without
@@ -204,6 +222,7 @@ class _Arriving(io.RawIOBase):
 
     def __init__(self, response, deadline: float, max_bytes: int | None):
         self.response, self.deadline, self.max_bytes, self.size = response, deadline, max_bytes, 0
+        self.headers = response.headers  # what the store says of its answer besides the body
 
     def readable(self) -> bool:
         return True
