@@ -7,7 +7,8 @@ whose work is provably bounded skips it.
 A query is bounded when
 
 - every triple pattern has an IRI or a variable as subject, an IRI or a variable as predicate (no
-  property paths, no blank nodes) and any object;
+  property paths, no blank nodes) and any object but a number signed with `+` (the engine reads
+  `<p> +1` as the path `<p>+` to 1);
 - it is a SELECT, ASK or CONSTRUCT (a DESCRIBE follows blank nodes beyond the counted patterns)
   without FROM (a graph named twice repeats every match), and nothing follows its modifiers;
 - its pattern has no nested group: no OPTIONAL, UNION, MINUS, GRAPH, SERVICE, VALUES, EXISTS or
@@ -340,6 +341,10 @@ class _Reader:
             return None
         if t.kind in ("iri", "pname"):
             return ox.NamedNode(self.iri(t))
+        if t.kind == "number" and t.text[0] == "+":
+            # `<s> <p> +1` is the path `<p>+` (one or more steps) to the object 1 to the engine: a
+            # traversal of every `<p>` reachable from <s>, not the <s> <p> matches counted here
+            raise _NotBounded("`+` after a predicate: a path modifier")
         if t.kind in ("string", "number") or (t.kind == "word" and t.text.lower() in ("true", "false")):
             nxt = self.peek()
             if nxt is not None and (nxt.kind == "lang" or nxt.text == "^^"):
