@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from pianold.publish import current_version
-from pianold.store.bounded import MAX_INLINE_GRAPHS, MAX_OPERATORS, MAX_PATTERNS, Pattern, count_matches, proven_solutions, read_form, solution_limit
+from pianold.store.bounded import MAX_DEPTH, MAX_INLINE_GRAPHS, MAX_OPERATORS, MAX_PATTERNS, Pattern, count_matches, proven_solutions, read_form, solution_limit
 from pianold.store.oxigraph import merge_named_graphs
 from pianold.store.workers import QueryJob, WorkerPool, execute
 from pianold.web import create_app
@@ -219,6 +219,35 @@ def test_long_operator_chains_go_to_a_worker(store, expression):
     execute(store, QueryJob("", chain, "application/sparql-results+json", 10, MAX_BYTES))
     assert time.perf_counter() - started < 0.05
 
+
+
+def test_deeply_nested_expressions_go_to_a_worker():
+    """Oxigraph parses, optimises and evaluates a nested expression recursively, up to 9 KB of the
+    thread's stack a level: in a server thread of 2 MiB (glibc's default for threads under `ulimit
+    -s unlimited`), `FILTER(ABS(ABS(…?o…)))` 250 levels deep, 1.4 KB of query proven to have one
+    solution, overflowed the stack and the whole server process died (SIGSEGV). Parentheses nested
+    deeper than MAX_DEPTH are not bounded; the deepest accepted expression, with MAX_OPERATORS
+    operators besides, is answered in a thread of 256 KiB (in a child process: an overflow ends it)."""
+    import subprocess
+    import sys
+
+    def nested(function: str, depth: int, prefix: str = "") -> str:  # depth counts FILTER's own parentheses
+        return f"SELECT ?o WHERE {{ <{ACTION}> ?p ?o FILTER({prefix}{(function + '(') * (depth - 1)}?o{')' * (depth - 1)}) }}"
+
+    assert read_form(nested("ABS", 250)) is None
+    assert read_form(nested("COALESCE", MAX_DEPTH + 1)) is None and read_form(nested("", MAX_DEPTH + 1)) is None
+    deepest = nested("COALESCE", MAX_DEPTH, "!" * (MAX_OPERATORS - 1))  # FILTER counts as one operator
+    assert read_form(deepest).patterns
+    run = f"""
+import threading, pyoxigraph as ox
+store = ox.Store()
+store.add(ox.Quad(ox.NamedNode({ACTION!r}), ox.NamedNode("http://example.org/p"), ox.Literal("x")))
+threading.stack_size(256 * 1024)
+thread = threading.Thread(target=lambda: list(store.query({deepest!r})))
+thread.start()
+thread.join()
+"""
+    assert subprocess.run([sys.executable, "-c", run], timeout=60).returncode == 0
 
 def test_a_graph_listed_twice_is_matched_once(store):
     """execute() takes each graph once, whoever builds the job: listed twice, the engine would

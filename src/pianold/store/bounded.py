@@ -19,6 +19,10 @@ A query is bounded when
 - it has at most MAX_OPERATORS operators (FILTERs included, which the engine joins with &&): its
   optimiser takes time quadratic in a chain of them (`FILTER(?o&&1&&1…)` in 4096 characters: 187 ms
   with no solution at all);
+- its parentheses nest at most MAX_DEPTH deep: the engine parses, optimises and evaluates an
+  expression recursively, up to 9 KB of the thread's stack a level (`ABS(ABS(…))`), and an overflow
+  ends the whole server process; a server thread's stack may be 2 MiB (glibc's default under
+  `ulimit -s unlimited`), which 250 levels (1.4 KB of query) overflowed;
 - its expressions call only functions whose result is no longer than their arguments (so no
   CONCAT or REPLACE chain can grow a string exponentially) and whose cost is linear in them (so
   no REGEX: pyoxigraph 0.5 compiles the pattern again for every solution, milliseconds each for
@@ -66,6 +70,10 @@ MAX_OPERATORS = 64
 # named-graph-uri), a factor the match counts do not see: a bounded join over 2900 listed graphs
 # took 0.6 s. A request listing more goes to a worker (sparql_protocol._run).
 MAX_INLINE_GRAPHS = 8
+# Oxigraph 0.5 recurses once per level of a nested expression, up to 9 KB of stack a level for a
+# function call (`ABS(`, `COALESCE(`), 2 KB for parentheses or `!`: a thread of 2 MiB overflowed
+# at 240 levels, and the process died. 16 levels (and MAX_OPERATORS) run in a 256 KiB thread.
+MAX_DEPTH = 16
 _OPERATORS = frozenset("&& || ! = != < > <= >= + - * /".split())
 # No IRI, prefix or literal longer than this, so that no term weighs much more than the data's own
 # values (a prefixed name expands to its prefix's IRI and its own text, at most twice this).
@@ -139,7 +147,7 @@ def read_form(query: str) -> Form | None:
             return None
         reader = _Reader(toks)
         found = reader.query()
-        if len(found) > MAX_PATTERNS:
+        if len(found) > MAX_PATTERNS or _depth(toks) > MAX_DEPTH:
             return None
         # a signed number (`+1`) is an operator and a number to the engine in `?o+1`
         if sum(t.text in _OPERATORS or (t.kind == "number" and t.text[0] in "+-")
@@ -148,6 +156,18 @@ def read_form(query: str) -> Form | None:
     except (_NotBounded, ValueError):  # ValueError: an IRI pyoxigraph refuses; the engine will say so, from a worker
         return None
     return Form(found, reader.size, reader.sorted)
+
+
+def _depth(toks: tuple[Token, ...]) -> int:
+    """How deep the query's parentheses nest."""
+    depth = deepest = 0
+    for t in toks:
+        if t.text == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif t.text == ")":
+            depth -= 1
+    return deepest
 
 
 def solution_limit(query: str) -> int | None:
