@@ -39,8 +39,10 @@ A query is bounded when
   reading the terms' text from the store, so sorted solutions weigh that much more. No IRI, prefix
   or literal of the query may be long (MAX_TOKEN_CHARS), and each token weighs its length in units
   of TERM_BYTES (a prefixed name expanded), so that a constant that every solution repeats weighs
-  what it costs. Each count stops at the budget, and runs in the engine (a count in Python would
-  hold the GIL 15 times longer).
+  what it costs. A CONSTRUCT's template (its pattern, in the short form) weighs TEMPLATE_WEIGHT
+  times its tokens, since each solution writes each of its triples with the Python writer, and it
+  holds no collection (two triples and a blank node for each item). Each count stops at the
+  budget, and runs in the engine (a count in Python would hold the GIL 15 times longer).
 
 The product is also the bound the server passes on (workers.QueryJob.at_most), so an answer
 proven to fit under the row cap is written by Oxigraph's own writer.
@@ -81,6 +83,12 @@ MAX_TOKEN_CHARS = 256
 # A term of about this many bytes is one unit of a query's size; a longer constant weighs more,
 # since every solution may evaluate and write it once.
 TERM_BYTES = 64
+# A CONSTRUCT writes every template triple for every solution, with the Python writer (results.py):
+# at a token's weight of one, a template of 75 triples over 29 solutions held a server thread for
+# 7 ms in Turtle and 12 ms in RDF/XML (a collection of 300 items, 41 ms), where the slowest SELECT
+# the budget allows takes 2.5 ms (bench/inline_budget.py), on the Bari data. At 8, the slowest
+# template accepted (flat, object lists, blank nodes; any format) took 2.1 ms.
+TEMPLATE_WEIGHT = 8
 MAX_MEMO = 10_000  # memoised match counts per store: keys hold IRIs, so at most ~40 MB even at MAX_QUERY_CHARS each
 _DIGITS = re.compile(r"[0-9]+")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")  # an absolute IRI's start (RFC 3987)
@@ -279,24 +287,34 @@ class _Reader:
         # below 16 characters no token reaches TERM_BYTES (at most four bytes each): weighs one
         self.size = len(rest) + sum(self.weight(t) - 1 for t in rest if len(t.text) >= 16 or t.kind == "pname")
         form = self.expect("word").text.upper()
+        short_construct = False
         if form == "SELECT":
             self.expressions(stop=("WHERE", "FROM"))
         elif form == "CONSTRUCT":
             if self.peek() is not None and self.peek().text == "{":
+                template = self.i
                 self.take()
                 while self.peek() is not None and self.peek().text != "}":
                     if self.peek().text == "{":
                         raise _NotBounded("nested template")
+                    if self.peek().text == "(":
+                        raise _NotBounded("a collection in the template: two triples and a blank node for each item")
                     self.take()
                 self.expect("punct", "}")
+                self.weigh_template(self.toks[template:self.i])
+            else:
+                short_construct = True
         elif form != "ASK":  # DESCRIBE too: a description follows blank nodes beyond what is counted
             raise _NotBounded(f"{form} is not a query form")
         if self.word("FROM"):
             raise _NotBounded("FROM: a graph named twice repeats every match")
         if self.word("WHERE"):
             self.take()
+        group = self.i
         self.expect("punct", "{")
         self.group()
+        if short_construct:  # CONSTRUCT WHERE { … }: the pattern is the template
+            self.weigh_template(self.toks[group:self.i])
         self.expressions(stop=())
         if self.peek() is not None:
             raise _NotBounded(f"{self.peek().text} after the solution modifiers")
@@ -418,6 +436,10 @@ class _Reader:
                 raise _NotBounded("a function by IRI")
             else:
                 self.take()
+
+    def weigh_template(self, template: tuple[Token, ...]) -> None:
+        """A CONSTRUCT's template weighs TEMPLATE_WEIGHT times its tokens: each solution writes its triples."""
+        self.size += (TEMPLATE_WEIGHT - 1) * sum(self.weight(t) for t in template)
 
     def weight(self, t: Token) -> int:
         """A token's share of the size: one per TERM_BYTES of its text as the engine reads it (a
