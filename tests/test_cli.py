@@ -22,6 +22,10 @@ def test_build_and_validate(tmp_path):
     assert "published version" in run.stdout and "bari-psm-2030" in run.stdout
     ttl = tmp_path / "dist/current/plans/bari-psm-2030.ttl"
     assert ttl.is_file()
+    # an unchanged rebuild publishes nothing new, and says so
+    version = run.stdout.split()[2]
+    run = pianold("--dist", str(tmp_path / "dist"), "--data", str(DATA), "--base", BASE, "build")
+    assert run.returncode == 0 and run.stdout.startswith(f"nothing changed: version {version} "), run.stdout
     run = pianold("validate", str(ttl))
     assert run.returncode == 0 and "0 violations" in run.stdout
     run = pianold("--data", str(DATA), "validate")
@@ -67,6 +71,10 @@ def test_bad_configuration_is_a_clear_error(tmp_path):
     assert run.returncode != 0 and "keep_versions" in run.stderr and "Traceback" not in run.stderr
     run = pianold("--base", "ftp://nope", "build")
     assert run.returncode != 0 and "base must be an http(s) URL" in run.stderr
+    # a character no IRI may hold: refused before the build (it was a traceback from the N-Triples writer)
+    run = pianold("--base", "https://example.org/a b", "--dist", str(tmp_path / "dist"), "build")
+    assert run.returncode == 1 and "base must be an http(s) URL" in run.stderr and "' '" in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr and not (tmp_path / "dist/current").exists()
 
 
 @pytest.mark.parametrize("toml, env, fragment", [
@@ -84,6 +92,9 @@ def test_bad_configuration_is_a_clear_error(tmp_path):
     ('host = ["a"]\n', {}, "is not a valid str"),
     ("", {"PIANOLD_HOST": "999.1.1.1"}, "host must be a host name or an IP address"),
     ("sparql_worker_memory_mb = 100\n", {}, "sparql_worker_memory_mb must be at least 256"),
+    ("", {"PIANOLD_BASE": "https://example.org/{city}"}, "base must be an http(s) URL"),
+    ('base = "https://example.org/pianold\\n"\n', {}, "base must be an http(s) URL"),
+    ('combined_license = "https://example.org/lic enza"\n', {}, "is not an http(s) URL: it holds ' '"),
 ])
 def test_settings_that_would_break_the_server_are_refused(tmp_path, toml, env, fragment):
     """Values that pass as numbers or text but no server can run with: one line, before anything starts."""
@@ -136,3 +147,137 @@ def test_data_and_dist_may_follow_the_command(tmp_path):
     assert run.returncode == 0 and (dist / "current" / "manifest.json").is_file(), run.stderr
     run = pianold("validate", "--data", str(tmp_path / "nowhere"))
     assert run.returncode == 2 and "data folder not found" in run.stderr, run.stderr
+
+
+def test_validate_reads_every_dump_the_build_publishes(built_dist):
+    """`pianold validate FILE` takes any RDF, the published dumps included: the quads of all.nq
+    (named graphs only) and the gzipped N-Triples are validated, not read as nothing."""
+    current = built_dist.dist_dir / "current"
+    for name in ("all.nq", "all.nt.gz", "plans/bari-psm-2030.nt.gz", "all.ttl"):
+        run = pianold("validate", str(current / name))
+        assert run.returncode == 0 and "0 violations" in run.stdout, (name, run.stdout, run.stderr)
+        assert "Traceback" not in run.stderr
+    # a violation inside a named graph of an N-Quads file is found
+    bad = built_dist.dist_dir.parent / "bad.nq"
+    bad.write_text('<https://example.org/a> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> '
+                   '<https://w3id.org/pianold/onto/psm/PlanElement> <https://example.org/g> .\n', encoding="utf-8")
+    run = pianold("validate", str(bad))
+    assert run.returncode == 1 and "Violation: <https://example.org/a>" in run.stdout, run.stdout
+
+
+def test_validate_refuses_a_file_without_triples(tmp_path):
+    """An empty file (or one of only prefixes) holds nothing to validate: not an 'OK'."""
+    empty = tmp_path / "empty.ttl"
+    empty.write_text("@prefix psm: <https://w3id.org/pianold/onto/psm/> .\n", encoding="utf-8")
+    run = pianold("validate", str(empty))
+    assert run.returncode == 2 and "no RDF triples" in run.stderr, (run.stdout, run.stderr)
+
+
+def test_validate_names_the_formats_it_reads(tmp_path):
+    """A --format rdflib has no parser for is a usage error listing the names, not a plugin error."""
+    ttl = tmp_path / "plan.ttl"
+    ttl.write_text("<https://example.org/a> <https://example.org/p> 1 .\n", encoding="utf-8")
+    run = pianold("validate", "--format", "bogus", str(ttl))
+    assert run.returncode == 2 and "'bogus' is not one of" in run.stderr and "turtle" in run.stderr, run.stderr
+    assert "plugin" not in run.stderr
+    nq = tmp_path / "plan.txt"  # an extension that names no format
+    nq.write_text("<https://example.org/a> <https://example.org/p> \"1\" <https://example.org/g> .\n", encoding="utf-8")
+    run = pianold("validate", "--format", "nquads", str(nq))
+    assert run.returncode == 0 and "0 violations" in run.stdout, run.stdout + run.stderr
+
+
+def test_an_output_folder_that_cannot_be_written_is_named_by_every_command(tmp_path):
+    """check-catalog and serve build when nothing is published: a --dist they cannot write is named
+    as such (serve blamed the port), without errno's brackets."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    dist = blocker / "dist"
+    for command in (["check-catalog"], ["serve", "--port", "1"]):
+        run = pianold("--data", str(DATA), "--dist", str(dist), *command)
+        assert run.returncode == 1, (command, run.stderr)
+        assert f"cannot write to {dist}" in run.stderr and "Not a directory" in run.stderr, (command, run.stderr)
+        assert "[Errno" not in run.stderr and "cannot serve on" not in run.stderr and "Traceback" not in run.stderr
+
+
+def test_link_to_a_web_page_that_is_no_sparql_endpoint_is_one_line(tmp_path, built_dist):
+    """The README: non-SPARQL endpoints give one-line errors (SPARQLWrapper's warning about the
+    content type came first, two lines of its own source)."""
+    import http.server
+    import threading
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"<!doctype html><title>Piano</title>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        run = pianold("--data", str(DATA), "--dist", str(built_dist.dist_dir), "link", "--endpoint",
+                      f"http://127.0.0.1:{server.server_port}/", "--timeout", "5")
+    finally:
+        server.shutdown()
+    assert run.returncode == 1 and "did not answer with SPARQL JSON results" in run.stderr, run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+
+
+def test_help_names_where_the_folders_come_from(tmp_path):
+    """--help says which settings stand in for an option left out, in the order they are read:
+    it said ./pianold.toml came before $PIANOLD_CONFIG, and nothing of PIANOLD_DATA_DIR/DIST_DIR."""
+    run = pianold("--help")
+    text = " ".join(run.stdout.split())
+    assert run.returncode == 0
+    assert "$PIANOLD_CONFIG, else ./pianold.toml" in text
+    assert "$PIANOLD_DATA_DIR, else the settings file's data_dir" in text
+    assert "$PIANOLD_DIST_DIR, else the settings file's dist_dir" in text
+    # and so they are read: the variable wins over the file
+    (tmp_path / "pianold.toml").write_text(f'dist_dir = "{tmp_path / "from-file"}"\n', encoding="utf-8")
+    from pianold.config import load_settings
+
+    settings = load_settings(tmp_path / "pianold.toml", env={"PIANOLD_DIST_DIR": str(tmp_path / "from-env")})
+    assert settings.dist_dir == tmp_path / "from-env"
+
+
+def test_check_catalog_names_a_data_folder_that_does_not_exist(built_dist, tmp_path):
+    """With something published, check-catalog checks it whatever --data says; a --data that does
+    not exist is named as such, not as sources changed since the build."""
+    missing = tmp_path / "nowhere"
+    run = pianold("--data", str(missing), "--dist", str(built_dist.dist_dir), "check-catalog", "--errors-only")
+    assert run.returncode == 0, run.stderr
+    assert f"note: the data folder {missing} does not exist; this uses the published version" in run.stderr, run.stderr
+    assert "as they are now" not in run.stderr
+
+
+@pytest.mark.parametrize("command, damage", [
+    (["check-catalog"], "catalog.nt"), (["check-catalog"], "all.nq"),
+    (["link", "--endpoint", "http://127.0.0.1:9/sparql", "--timeout", "1"], "store"),
+])
+def test_a_damaged_published_version_is_named_with_what_to_do(tmp_path, command, damage):
+    """check-catalog and link read what is published: a file of it missing is one message naming
+    the version and the way out, as serve gives (it was a traceback), with serve's exit status."""
+    dist = tmp_path / "dist"
+    assert pianold("--data", str(DATA), "--dist", str(dist), "build").returncode == 0
+    version = (dist / "current").resolve()
+    shutil.rmtree(version / damage) if (version / damage).is_dir() else (version / damage).unlink()
+    run = pianold("--data", str(DATA), "--dist", str(dist), *command)
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert f"the published version {version.name} ({version}) cannot be read" in run.stderr, run.stderr
+    assert f"Remove {version} and run `pianold build` to publish it again" in run.stderr, run.stderr
+
+
+def test_a_number_where_a_setting_is_text_says_to_quote_it(tmp_path):
+    """An IPA code written as a number: the message named the Python type 'str | None'."""
+    from pianold.config import ConfigError, load_settings
+
+    config = tmp_path / "pianold.toml"
+    config.write_text("catalog_publisher = 123\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, env={})
+    assert str(caught.value).endswith("setting 'catalog_publisher': 123 is not a valid str; write it between quotes: \"…\""), caught.value

@@ -103,6 +103,24 @@ def test_an_unquoted_comma_in_a_cell_says_to_quote_it(tmp_path):
     assert "row has 5 fields, the header has 4" in text and "between double quotes" in text, text
 
 
+def test_a_label_added_to_a_row_but_not_to_the_header_says_to_name_the_column(tmp_path):
+    """The README: a EuroVoc concept pianold does not list needs its label in a fifth column, with
+    ',label' at the end of the first line. A row given the label without the header's column is
+    told that, besides the quoting advice."""
+    folder = copy_bari(tmp_path)
+    add_link_row(folder, "5.1.1.a,dct:subject,http://eurovoc.europa.eu/999999,Riguarda la casa,Un concetto")
+    text = only_problem(folder)
+    assert text.startswith(at(folder, "links.csv", links_line(folder))), text
+    assert "row has 5 fields, the header has 4" in text and "end the first line with ',label'" in text, text
+    folder = copy_bari(tmp_path / "csv", csv=True)  # the optional Link column of a table
+    path = folder / CSV
+    lines = path.read_text(encoding="utf-8").split("\n")
+    lines[0] = lines[0].replace(",Link", "")
+    lines[1] = lines[1].rstrip(",") + ",https://example.org/azione"
+    path.write_text("\n".join(lines[:2] + [ln.rstrip(",") for ln in lines[2:]]), encoding="utf-8")
+    assert "end the first line with ',Link'" in only_problem(folder)
+
+
 def test_a_missing_cell_says_how_to_leave_it_empty(tmp_path):
     folder = copy_bari(tmp_path)
     add_link_row(folder, "5.1.1.a,dct:subject,http://eurovoc.europa.eu/2496")
@@ -410,6 +428,36 @@ def test_an_address_without_https_is_given_back_with_it(tmp_path):
     edit(folder, CSV, "per la casa,\n", "per la casa,www.cittametropolitana.ba.it/casa\n")
     text = only_problem(folder)
     assert text.startswith(at(folder, CSV, 2, 5)) and "write https://www.cittametropolitana.ba.it/casa" in text, text
+
+
+@pytest.mark.parametrize("where, old, new, column", [
+    (CSV, "per la casa,\n", "per la casa,https://example.org/casa?id={5}\n", 5),
+    (CSV, "per la casa,\n", 'per la casa,"https://example.org/""casa"""\n', 5),
+    (PAGE, "5.1.1.a Rafforzamento dell’Agenzia Metropolitana per la casa\n",
+     "5.1.1.a Rafforzamento dell’Agenzia Metropolitana per la casa\nhttps://example.org/casa|abitare\n", 1),
+    (TOML, 'email = "protocollo.', 'email = "{protocollo}.', 1),
+])
+def test_an_address_with_a_character_no_iri_may_hold_is_refused_where_it_is(tmp_path, where, old, new, column):
+    """A link or e-mail address with a brace, a bar or a quote is published as an IRI, which cannot
+    hold them: it was read, and the build ended in a traceback from the RDF writer."""
+    folder = copy_bari(tmp_path, csv=where == CSV)
+    edit(folder, where, old, new)
+    line = (folder / where).read_text(encoding="utf-8").split("\n").index(next(
+        ln for ln in (folder / where).read_text(encoding="utf-8").split("\n") if ("{" in ln or "|" in ln or '""' in ln)
+        and ("example.org" in ln or "email" in ln))) + 1
+    text = only_problem(folder)
+    assert text.startswith(at(folder, where, line, column)), text
+    assert "no spaces nor any of <>\"{}|\\^`" in text, text
+
+
+def test_a_tab_in_an_address_of_plan_toml_is_refused(tmp_path):
+    """TOML writes a tab in a string as \\t: the address passed, and Oxigraph refused the dump."""
+    folder = copy_bari(tmp_path)
+    edit(folder, TOML, 'source = "https://pianostrategico.cittametropolitana.ba.it/"',
+         'source = "https://pianostrategico.cittametropolitana.ba.it/\\tpiano"')
+    text = only_problem(folder)
+    assert text.startswith(at(folder, TOML, toml_line(folder, "source = "), 1)), text
+    assert "'source' must be an http(s) URL" in text, text
 
 
 def test_an_empty_links_csv_says_what_its_first_line_is(tmp_path):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -23,10 +25,10 @@ class Context:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", type=click.Path(path_type=Path), help="Settings file (TOML). Default: ./pianold.toml or $PIANOLD_CONFIG.")
-@click.option("--base", help="Base of the published IRIs (default https://w3id.org/pianold, or $PIANOLD_BASE).")
-@click.option("--data", type=click.Path(path_type=Path), help="Folder of plan folders (default: the bundled plans).")
-@click.option("--dist", type=click.Path(path_type=Path), help="Output folder (default ./dist).")
+@click.option("--config", type=click.Path(path_type=Path), help="Settings file (TOML). Default: $PIANOLD_CONFIG, else ./pianold.toml if there is one.")
+@click.option("--base", help="Base of the published IRIs (default: $PIANOLD_BASE, else the settings file's base, else https://w3id.org/pianold).")
+@click.option("--data", type=click.Path(path_type=Path), help="Folder of plan folders (default: $PIANOLD_DATA_DIR, else the settings file's data_dir, else the bundled plans).")
+@click.option("--dist", type=click.Path(path_type=Path), help="Output folder (default: $PIANOLD_DIST_DIR, else the settings file's dist_dir, else ./dist).")
 @click.version_option(package_name="pianold")
 @click.pass_context
 def main(ctx: click.Context, config, base, data, dist) -> None:
@@ -58,10 +60,11 @@ def build(obj: Context) -> None:
 
     A failed build changes nothing that was published."""
     from pianold.ingest import SourceError
-    from pianold.publish import ValidationFailed, build as build_all
+    from pianold.publish import ValidationFailed, build as build_all, current_version
 
     settings = obj.settings()
     try:
+        before = current_version(settings.dist_dir)
         version = build_all(settings)
     except SourceError as err:
         for problem in err.problems:
@@ -75,6 +78,9 @@ def build(obj: Context) -> None:
     except OSError as err:
         raise click.ClickException(f"cannot write to {settings.dist_dir}: {err.strerror or err}") from None
     plans = ", ".join(f"{p['id']} ({p['triples']} triples)" for p in version.manifest["plans"])
+    if before is not None and before.id == version.id:
+        click.echo(f"nothing changed: version {version.id} in {version.path} stays published: {plans}")
+        return
     click.echo(f"published version {version.id} in {version.path}: {plans}")
 
 
@@ -93,12 +99,28 @@ def check_catalog(obj: Context, show_warnings: bool) -> None:
     from pianold.publish import published_graph
 
     version = _published(obj.settings())
-    report = run_checks(published_graph(version), Graph().parse(version.path / "catalog.nt", format="nt"))
+    with _reading(version):
+        everything, catalog = published_graph(version), Graph().parse(version.path / "catalog.nt", format="nt")
+    report = run_checks(everything, catalog)
     if not show_warnings:
         report = type(report)(tuple(f for f in report.findings if f.is_error), report.rules_applied)
     click.echo(f"version {version.id} ({version.path})")
     click.echo(report.render())
     sys.exit(0 if report.conforms else 1)
+
+
+@contextmanager
+def _reading(version):
+    """Reading a published version's files or store: one that cannot be read (a file removed, a
+    damaged store) is named with the way out `pianold serve` gives, and the same exit status."""
+    from pianold.store import StoreError
+
+    try:
+        yield
+    except (OSError, StoreError, SyntaxError, ValueError) as err:
+        click.echo(f"the published version {version.id} ({version.path}) cannot be read: {_one_line(err)}. "
+                   f"Remove {version.path} and run `pianold build` to publish it again.", err=True)
+        sys.exit(2)
 
 
 def _published(settings: Settings):
@@ -111,10 +133,15 @@ def _published(settings: Settings):
     if version is None:
         try:
             build_all(settings)
+        except OSError as err:
+            _report_build_error(_CannotWrite(settings, err))
         except Exception as err:  # noqa: BLE001 - reported like serve does
             _report_build_error(err)
         return current_version(settings.dist_dir)
-    if not is_current(settings):
+    if not Path(settings.data_dir).is_dir():
+        click.echo(f"note: the data folder {settings.data_dir} does not exist; this uses the published version "
+                   f"{version.id} in {settings.dist_dir}", err=True)
+    elif not is_current(settings):
         click.echo(f"note: version {version.id} in {settings.dist_dir} was not built from the sources in "
                    f"{settings.data_dir} as they are now; this uses the published version "
                    f"(run `pianold build` to publish the sources first)", err=True)
@@ -163,9 +190,12 @@ def link(obj: Context, endpoint, plan_id, out, threshold, timeout, accepted) -> 
         plan_iri = str(settings.uris.plan(plan_id))
     from pianold.store import EmbeddedStore
 
-    ours = linking.local_elements(EmbeddedStore(version.store_path), plan_iri)
+    with _reading(version):
+        ours = linking.local_elements(EmbeddedStore(version.store_path), plan_iri)
     try:
-        theirs = linking.remote_elements(endpoint, timeout)
+        with warnings.catch_warnings():  # SPARQLWrapper warns of a non-SPARQL answer before linking says so
+            warnings.filterwarnings("ignore", category=RuntimeWarning, module="SPARQLWrapper")
+            theirs = linking.remote_elements(endpoint, timeout)
     except linking.EndpointError as err:
         raise click.ClickException(str(err)) from None
     found = linking.candidates(ours, theirs, threshold=threshold)
@@ -213,9 +243,19 @@ def serve(obj: Context, host: str | None, port: int | None, workers: int | None,
     except StoreUnusable as err:
         click.echo(str(err), err=True)
         sys.exit(2)
-    except OSError as err:  # e.g. the port is taken
+    except OSError as err:
+        if err.filename is not None:  # a file: the build before serving could not write the output folder
+            _report_build_error(_CannotWrite(settings, err))
+        # e.g. the port is taken
         click.echo(f"cannot serve on {settings.host}:{settings.port}: {err.strerror or err}", err=True)
         sys.exit(2)
+
+
+class _CannotWrite(Exception):
+    """A build that could not write the output folder, in the words `pianold build` uses."""
+
+    def __init__(self, settings: Settings, err: OSError):
+        super().__init__(f"cannot write to {settings.dist_dir}: {err.strerror or err}")
 
 
 def _report_build_error(err: Exception) -> None:
@@ -282,17 +322,19 @@ def push(obj: Context, gsp_url: str | None, user: str | None, union_default_grap
     click.echo(f"loaded version {version.id} into {settings.store_gsp_url}: {len(graphs)} named graphs {default}{removed}")
 
 
+RDF_FORMATS = ("turtle", "ttl", "nt", "ntriples", "nquads", "trig", "trix", "xml", "json-ld", "n3")  # rdflib's parsers
+
+
 @main.command()
 @_folder_options
 @click.argument("file", required=False, type=click.Path(path_type=Path))
-@click.option("--format", "rdf_format", help="RDF format of FILE (default: from its extension).")
+@click.option("--format", "rdf_format", type=click.Choice(RDF_FORMATS),
+              help="RDF format of FILE (default: from its extension; a .gz file is read through).")
 @click.pass_obj
 def validate(obj: Context, file: Path | None, rdf_format: str | None) -> None:
     """Validate FILE (any RDF file) against pianold's shapes, or the plans' sources if no FILE.
 
     Exit status: 0 conforms, 1 violations, 2 unreadable input."""
-    from rdflib import Graph
-
     from pianold.ingest import SourceError
     from pianold.publish import ValidationFailed, build_dataset
     from pianold.validate import validate as run_validation
@@ -313,9 +355,8 @@ def validate(obj: Context, file: Path | None, rdf_format: str | None) -> None:
         click.echo(f"OK: {count} plan{'s conform' if count != 1 else ' conforms'} to the shapes (0 violations).")
         return
 
-    graph = Graph()
     try:
-        graph.parse(str(file), format=rdf_format or _guess_format(file))
+        graph = _read_rdf(file, rdf_format)
     except FileNotFoundError:
         click.echo(f"error: {file}: file not found", err=True)
         sys.exit(2)
@@ -325,9 +366,36 @@ def validate(obj: Context, file: Path | None, rdf_format: str | None) -> None:
     except Exception as err:  # rdflib raises many kinds of parser errors
         click.echo(f"error: {file}: cannot parse as RDF: {_one_line(err)}", err=True)
         sys.exit(2)
+    if not len(graph):
+        click.echo(f"error: {file}: no RDF triples in it, nothing to validate", err=True)
+        sys.exit(2)
     report = run_validation(graph)
     click.echo(report.render(graph))
     sys.exit(0 if report.conforms else 1)
+
+
+_QUAD_FORMATS = ("nquads", "trig", "trix")
+
+
+def _read_rdf(path: Path, rdf_format: str | None):
+    """The triples of an RDF file as one graph: those of every named graph of a quad format
+    (all.nq), and a gzipped file (all.nt.gz) read through, its format from the name without .gz."""
+    import gzip
+
+    from rdflib import Dataset, Graph
+
+    gzipped = path.name.endswith(".gz")
+    fmt = rdf_format or _guess_format(path.with_suffix("") if gzipped else path)
+    data = gzip.decompress(path.read_bytes()) if gzipped else None
+    source = {"data": data} if gzipped else {"source": str(path)}
+    if fmt not in _QUAD_FORMATS:
+        return Graph().parse(format=fmt, **source)
+    dataset = Dataset()
+    dataset.parse(format=fmt, **source)
+    graph = Graph()
+    for s, p, o, _ in dataset.quads((None, None, None, None)):
+        graph.add((s, p, o))
+    return graph
 
 
 def _guess_format(path: Path) -> str:

@@ -138,9 +138,11 @@ def _convert(f: dataclasses.Field, value: Any, where: str) -> Any:
             return str(value) if value not in (None, "") else None
         return str(value)
     except (ValueError, KeyError, TypeError):
-        raise ConfigError(f"{where}: {value!r} is not a valid {kind}") from None
+        quotes = '; write it between quotes: "…"' if kind.startswith("str") and isinstance(value, (int, float)) else ""
+        raise ConfigError(f"{where}: {value!r} is not a valid {kind.replace(' | None', '')}{quotes}") from None
 
 
+_NOT_IN_IRIS = '<>"{}|\\^`'  # characters an IRI cannot hold (RFC 3987), besides spaces and controls
 _DOTTED = re.compile(r"[0-9.]+")  # looks like an IPv4 address, so it must be one (waitress takes names, `*`, [::1]…)
 
 
@@ -158,6 +160,9 @@ def _check(settings: Settings) -> None:
     parts = urlsplit(settings.base)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         raise ConfigError(f"base must be an http(s) URL without query or fragment, not {settings.base!r}")
+    if (bad := _not_in_iri(settings.base)) is not None:  # every published IRI starts with it: the writers would refuse them all
+        raise ConfigError(f"base must be an http(s) URL without {bad!r} (no spaces nor any of {_NOT_IN_IRIS}), "
+                          f"not {settings.base!r}")
     if settings.keep_versions < 1:
         raise ConfigError("keep_versions must be at least 1")
     if not 1 <= settings.port <= 65535:
@@ -180,3 +185,10 @@ def _check(settings: Settings) -> None:
     for url in (settings.store_url, settings.store_gsp_url, settings.combined_license, *settings.sparql_service_allowlist):
         if url is not None and urlsplit(url).scheme not in ("http", "https"):
             raise ConfigError(f"{url!r} is not an http(s) URL")
+        if url is not None and (bad := _not_in_iri(url)) is not None:  # combined_license is published as an IRI
+            raise ConfigError(f"{url!r} is not an http(s) URL: it holds {bad!r} (no spaces nor any of {_NOT_IN_IRIS})")
+
+
+def _not_in_iri(url: str) -> str | None:
+    """The first character of `url` that no IRI may hold, if any."""
+    return next((c for c in url if c in _NOT_IN_IRIS or c.isspace() or ord(c) < 32), None)

@@ -97,7 +97,8 @@ def read_csv(path: Path, required: list[str], optional: list[str] = (), *, allow
             if len(record) < len(header) and all(name in optional for name in header[len(record):]):
                 record = record + [""] * (len(header) - len(record))  # optional cells at the end left out
             if len(record) != len(header):
-                raise fail(where.at(start_line, None), _field_count(record, header, delimiter))
+                unnamed_optional = [name for name in optional if name not in header]
+                raise fail(where.at(start_line, None), _field_count(record, header, delimiter, unnamed_optional))
             rows.append(CsvRow(path, start_line, dict(zip(header, record)), columns))
     except csv.Error as err:
         raise fail(where.at(reader.line_num, None), f"malformed CSV: {err}") from None
@@ -121,13 +122,20 @@ def _close_name(name: str, candidates: list[str]) -> str | None:
 _SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 
 
-def _field_count(record: list[str], header: list[str], delimiter: str) -> str:
-    """What is wrong with a row that has more or fewer cells than the header, in words one can act on."""
+def _field_count(record: list[str], header: list[str], delimiter: str, unnamed_optional: list[str] = ()) -> str:
+    """What is wrong with a row that has more or fewer cells than the header, in words one can act on.
+    One cell too many where the header leaves out an optional column (links.csv's label, a table's
+    Link) may be that column's value: the header then needs its name."""
     sep = _SEPARATOR_NAMES.get(delimiter, repr(delimiter))
     said = f"row has {len(record)} fields, the header has {len(header)} ({', '.join(header)})"
     if len(record) > len(header):
+        named = ""
+        if len(record) == len(header) + 1 and unnamed_optional:
+            column = unnamed_optional[0]
+            ending = f"a tab and {column}" if delimiter == "\t" else f"'{delimiter}{column}'"
+            named = f"; if its last cell is the {column}, name that column: end the first line with {ending}"
         return (f"{said}: a text that contains a {sep} ({delimiter!r}) must be between double quotes, "
-                f'e.g. "testo{delimiter} altro testo"; or is a line of the file joined to the next one?')
+                f'e.g. "testo{delimiter} altro testo"; or is a line of the file joined to the next one?{named}')
     return (f"{said}: a cell is missing; leave an empty cell as two {sep}s in a row, "
             f"and write each row on one line")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pianold.ingest.errors import Location, fail
 from pianold.ingest.records import AxisPage, Cell, Level, Table, TableRow
-from pianold.ingest.text import MAX_DESCRIPTION_CHARS, clean_cell, clean_paragraphs, read_source
+from pianold.ingest.text import MAX_DESCRIPTION_CHARS, NOT_IN_IRIS, clean_cell, clean_paragraphs, not_in_iri, read_source
 
 _ROW_ID = re.compile(r"^[0-9]{1,6}$")
 MAX_MOTTO_CHARS = 150  # longer lines in quotes are taken for a quoted paragraph, not a motto
@@ -68,6 +68,9 @@ def read_page_text(path: Path, levels: list[Level], axis: str) -> Table:
             Cell(clean_cell(t, where.at(cn, 1), f"{col} of row {row_id}", required=True), where.at(cn, 1 + len(t) - len(t.lstrip())))
             for (cn, t), col in zip(cells_lines, columns)
         )
+        if link is not None and (bad := not_in_iri(link)) is not None:
+            raise fail(where.at(body[i + 1 + width][0], 1), f"Link of row {row_id} must be an http(s) URL without {bad!r} "
+                                                            f"(no spaces nor any of {NOT_IN_IRIS}), not {link[:60]!r}")
         rows.append(TableRow(row_id, cells, where.at(n, 1), link))
         i += size
     if not rows:

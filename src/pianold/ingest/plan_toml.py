@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from pianold.eu_authority import DATA_THEMES, FREQUENCIES
 from pianold.ingest.errors import Location, Problem, SourceError, fail
 from pianold.ingest.records import DEFAULT_THEMES, LEVEL_CLASSES, Cell, Level, PlanMeta, Publisher
-from pianold.ingest.text import MAX_DESCRIPTION_CHARS, clean_cell, read_source
+from pianold.ingest.text import MAX_DESCRIPTION_CHARS, NOT_IN_IRIS, clean_cell, not_in_iri, read_source
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -28,7 +28,7 @@ TABLE_FORMATS = ("page-text", "wdt-csv")
 _DATE_LIKE = re.compile(r"=\s*[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}\b")  # 2020-1-1, 01/01/2020, 2030-13-31
 _HEADER = re.compile(r"^\s*\[\[?\s*[A-Za-z0-9_.\"' -]+\s*\]\]?\s*(#.*)?$")  # [table] or [[array]]
 _SMART_QUOTES = re.compile(r"=\s*\[?\s*([“”„«‘’‚])")  # a value opened with a typographic quote
-EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[a-z]{2,}$", re.I)
+EMAIL = re.compile(r"^[^@\s<>\"{}|\\^`]+@[^@\s<>\"{}|\\^`]+\.[a-z]{2,}$", re.I)  # published as a mailto: IRI
 
 
 @dataclass(frozen=True)
@@ -194,7 +194,7 @@ def _check_url(doc, value, key, problems, table=None, index=None):
     if value is None:
         return None
     parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c in value for c in ' <>"{}|\\^`'):
+    if parts.scheme not in ("http", "https") or not parts.netloc or not_in_iri(value) is not None:
         hint = f"; write \"https://{value}\"" if value.lower().startswith("www.") and " " not in value else ""
         problems.append(Problem(doc.where(key, table, index), f"'{key}' must be an http(s) URL, not {value!r:.60}{hint}"))
         return None
@@ -300,7 +300,7 @@ def read_plan_toml(path: Path) -> PlanSpec:
         website = _check_url(doc, take(pub, "website", str, table="publisher", required=False), "website", problems, "publisher")
         email = take(pub, "email", str, table="publisher", required=False)
         if email is not None and not EMAIL.match(email):
-            problems.append(Problem(doc.where("email", "publisher"), f"'publisher.email' must be an e-mail address, not {email!r:.60}"))
+            problems.append(Problem(doc.where("email", "publisher"), f"'publisher.email' must be an e-mail address (no spaces nor any of {NOT_IN_IRIS}), not {email!r:.60}"))
             email = None
         if name and ipa:
             publisher = Publisher(name.text, ipa, website, email)

@@ -7,6 +7,7 @@ from pathlib import Path
 from pianold.ingest.csv_file import read_csv
 from pianold.ingest.errors import Location, fail
 from pianold.ingest.records import Cell, Level, Table, TableRow
+from pianold.ingest.text import NOT_IN_IRIS, not_in_iri
 
 
 def read_wdt_csv(path: Path, levels: list[Level], axis: str) -> Table:
@@ -21,5 +22,8 @@ def read_wdt_csv(path: Path, levels: list[Level], axis: str) -> Table:
         if link is not None and (not link.startswith(("http://", "https://")) or any(c.isspace() for c in link)):
             hint = f"; write https://{link}" if link.lower().startswith("www.") and not any(c.isspace() for c in link) else ""
             raise fail(row.where("Link"), f"Link must be an http(s) URL, not {link[:60]!r}{hint}")
+        if link is not None and (bad := not_in_iri(link)) is not None:
+            raise fail(row.where("Link"), f"Link must be an http(s) URL without {bad!r} (no spaces nor any of "
+                                          f"{NOT_IN_IRIS}), not {link[:60]!r}")
         rows.append(TableRow(row_id, cells, row.where(), link))
     return Table(axis=axis, rows=rows, location=Location(path))
