@@ -125,3 +125,28 @@ def test_a_long_prologue_is_read_but_not_kept():
     assert _prologue.cache_info().currsize == 0
     short = "PREFIX a: <http://example.org/a/>\nASK {}"
     assert read(tokens, short) == read(plain_scan, short) and _prologue.cache_info().currsize == 1
+
+
+@pytest.mark.parametrize("ending", ["}", "\\"], ids=["readable", "unreadable at its end"])
+def test_a_long_query_is_scanned_once_for_every_check_of_its_request(ending):
+    """A request asks for its query's tokens four times (the guard, its form, whether it repeats,
+    its LIMIT). A query longer than the kept ones was scanned anew each time, and so was one
+    unreadable at its last character: 230-260 ms of the GIL for 64 KiB, every server thread and
+    dereference waiting, before the query even reached a worker. The last few long queries are
+    kept, and no more."""
+    from pianold.sparql_tokens import _CACHED_CHARS, _LONG_KEPT, _cached_long
+
+    long = "ASK { " + "a." * _CACHED_CHARS + ending
+    if ending == "}":
+        assert tokens(long) is tokens(long)
+    else:
+        with pytest.raises(Unreadable) as first:
+            tokens(long)
+        hits = _cached_long.cache_info().hits
+        with pytest.raises(Unreadable) as again:
+            tokens(long)
+        assert _cached_long.cache_info().hits == hits + 1 and str(again.value) == str(first.value)
+        assert str(first.value) == read(plain_scan, long)
+    for i in range(_LONG_KEPT + 2):
+        read(tokens, f"{long}#{i}")
+    assert _cached_long.cache_info().currsize == _LONG_KEPT

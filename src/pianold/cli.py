@@ -278,19 +278,35 @@ def _report_build_error(err: Exception) -> None:
 @main.command()
 @_folder_options
 @click.option("--gsp-url", help="Graph Store Protocol endpoint of the remote store (default: the store_gsp_url setting).")
+@click.option("--user", help="User to authenticate as at the Graph Store endpoint, digest or basic (default: the store_user "
+                             "setting); the password is read from $PIANOLD_STORE_PASSWORD.")
+@click.option("--union-default-graph", is_flag=True,
+              help="The store's default graph is the union of its graphs (Virtuoso): leave it alone instead of "
+                   "writing the merge of the named graphs there.")
 @click.pass_obj
-def push(obj: Context, gsp_url: str | None) -> None:
+def push(obj: Context, gsp_url: str | None, user: str | None, union_default_graph: bool) -> None:
     """Load the published version into the remote SPARQL store: a named graph per plan, the ontology
-    and the catalogue, and their merge as the default graph. With store_url set, the graphs of
+    and the catalogue, and their merge as the default graph (unless the store's default graph is
+    the union of its graphs: --union-default-graph). With store_url set, the graphs of
     plans no longer published are deleted. Servers using the store serve this version from then
-    on (until a push, they serve the version pushed before)."""
+    on (until a push, they serve the version pushed before).
+
+    A store that writes only for a known user (Virtuoso's /sparql-graph-crud-auth) gets store_user
+    and the password in the environment variable PIANOLD_STORE_PASSWORD, never in a file or on the
+    command line (where other users of the host could read it)."""
+    import os
+
     from pianold.publish import default_graph, named_graphs, pushing
     from pianold.store import StoreError
     from pianold.store.remote import push as push_graphs, stored_graphs
 
-    settings = obj.settings(**({"store_gsp_url": gsp_url} if gsp_url else {}))
+    settings = obj.settings(**({"store_gsp_url": gsp_url} if gsp_url else {}), **({"store_user": user} if user else {}))
     if not settings.store_gsp_url:
         raise click.ClickException("no remote store: give --gsp-url or set store_gsp_url (PIANOLD_STORE_GSP_URL)")
+    password = os.environ.get("PIANOLD_STORE_PASSWORD") or None
+    if password is not None and not settings.store_user:
+        raise click.ClickException("PIANOLD_STORE_PASSWORD is set but no user to go with it: set store_user "
+                                   "(PIANOLD_STORE_USER, or --user)")
     # a build waits for the push (it could prune the version being pushed); once loaded, servers
     # using the store answer for this version
     with pushing(settings.dist_dir) as version:
@@ -301,12 +317,14 @@ def push(obj: Context, gsp_url: str | None) -> None:
             # only graphs of plans this site published once: the store may hold other data (a shared service)
             ours = f"{settings.base.rstrip('/')}/data/plan/"
             stale = [g for g in stored_graphs(settings.store_url) if g.startswith(ours) and g not in graphs] if settings.store_url else []
-            push_graphs(settings.store_gsp_url, graphs, default_graph(graphs), stale)
+            push_graphs(settings.store_gsp_url, graphs, None if union_default_graph else default_graph(graphs), stale,
+                        user=settings.store_user, password=password)
         except StoreError as err:
             raise click.ClickException(str(err)) from None
     removed = f", {len(stale)} no longer published removed" if stale else ""
-    click.echo(f"loaded version {version.id} into {settings.store_gsp_url}: {len(graphs)} named graphs and their merge "
-               f"as the default graph{removed}")
+    default = "(the default graph left to the store: the union of its graphs)" if union_default_graph else \
+        "and their merge as the default graph"
+    click.echo(f"loaded version {version.id} into {settings.store_gsp_url}: {len(graphs)} named graphs {default}{removed}")
 
 
 RDF_FORMATS = ("turtle", "ttl", "nt", "ntriples", "nquads", "trig", "trix", "xml", "json-ld", "n3")  # rdflib's parsers

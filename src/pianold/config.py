@@ -52,6 +52,7 @@ class Settings:
     sparql_service_allowlist: tuple[str, ...] = ()  # SERVICE endpoints a query may call; none by default
     store_url: str | None = None  # a remote SPARQL 1.1 query endpoint instead of the embedded store
     store_gsp_url: str | None = None  # its Graph Store Protocol endpoint, to load it (`pianold push`)
+    store_user: str | None = None  # the user `pianold push` authenticates as there (digest or basic); the password only from $PIANOLD_STORE_PASSWORD
     catalog_publisher: str | None = None  # IPA code of the plans' publisher that publishes the catalogue and the dataset of everything, when the plans have several
     combined_license: str | None = None  # the licence the dump of everything (all plans and the ontology) is offered under, when its parts' licences differ
     trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-Proto/-Host/-For are believed; 0: none (a client cannot pretend)
@@ -101,6 +102,9 @@ def _from_file(path: Path) -> dict[str, Any]:
     known = {f.name: f for f in fields(Settings)}
     values = {}
     for key, value in data.items():
+        if key == "store_password":  # a secret in a file that is copied, committed, shown
+            raise ConfigError(f"{path}: store_password cannot be set in a file: give it in the environment variable "
+                              f"{ENV_PREFIX}STORE_PASSWORD")
         if key not in known:
             raise ConfigError(f"{path}: unknown setting {key!r}; known: {', '.join(sorted(known))}")
         values[key] = _convert(known[key], value, f"{path}: setting {key!r}")

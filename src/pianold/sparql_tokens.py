@@ -55,15 +55,33 @@ class Unreadable(ValueError):
 
 def tokens(query: str) -> tuple[Token, ...]:
     """The query's tokens; the same query is read once per request, however many checks ask."""
-    return _cached(query) if len(query) <= _CACHED_CHARS else _scan(query)
+    found = _cached(query) if len(query) <= _CACHED_CHARS else _cached_long(query)
+    if isinstance(found, str):
+        raise Unreadable(found)
+    return found
 
 
 _CACHED_CHARS = 8192
+# A request asks for its query's tokens four times (the guard, its form, whether it repeats, its
+# LIMIT). Scanned anew each time, a query of 64 KiB (sparql_max_query_bytes) held the GIL for
+# 250-300 ms before it reached a worker, every server thread and dereference waiting, and so did
+# one the worker then refused, or one unreadable at its last character. The last few long
+# queries are kept too, one per request in flight at the server's default 8 threads: a token
+# takes about 80 bytes, so at most 5 MB each.
+_LONG_KEPT = 8
 
 
-@functools.lru_cache(maxsize=64)
-def _cached(query: str) -> tuple[Token, ...]:
-    return _scan(query)
+def _read(query: str) -> tuple[Token, ...] | str:
+    """The query's tokens, or why it is Unreadable (kept as text: an exception kept would hold
+    the frames of every place it is raised again)."""
+    try:
+        return _scan(query)
+    except Unreadable as err:
+        return str(err)
+
+
+_cached = functools.lru_cache(maxsize=64)(_read)
+_cached_long = functools.lru_cache(maxsize=_LONG_KEPT)(_read)
 
 
 def _matches(query: str, pos: int = 0):

@@ -7,7 +7,8 @@ whose work is provably bounded skips it.
 A query is bounded when
 
 - every triple pattern has an IRI or a variable as subject, an IRI or a variable as predicate (no
-  property paths, no blank nodes) and any object;
+  property paths, no blank nodes) and any object but a number signed with `+` (the engine reads
+  `<p> +1` as the path `<p>+` to 1);
 - it is a SELECT, ASK or CONSTRUCT (a DESCRIBE follows blank nodes beyond the counted patterns)
   without FROM (a graph named twice repeats every match), and nothing follows its modifiers;
 - its pattern has no nested group: no OPTIONAL, UNION, MINUS, GRAPH, SERVICE, VALUES, EXISTS or
@@ -18,6 +19,12 @@ A query is bounded when
 - it has at most MAX_OPERATORS operators (FILTERs included, which the engine joins with &&): its
   optimiser takes time quadratic in a chain of them (`FILTER(?o&&1&&1…)` in 4096 characters: 187 ms
   with no solution at all);
+- it binds at most MAX_BINDINGS variables with AS (BIND, projected or grouped expressions): the
+  engine plans them in time quadratic in their number (250 BINDs: 4.3 ms for one solution);
+- its parentheses nest at most MAX_DEPTH deep: the engine parses, optimises and evaluates an
+  expression recursively, up to 9 KB of the thread's stack a level (`ABS(ABS(…))`), and an overflow
+  ends the whole server process; a server thread's stack may be 2 MiB (glibc's default under
+  `ulimit -s unlimited`), which 250 levels (1.4 KB of query) overflowed;
 - its expressions call only functions whose result is no longer than their arguments (so no
   CONCAT or REPLACE chain can grow a string exponentially) and whose cost is linear in them (so
   no REGEX: pyoxigraph 0.5 compiles the pattern again for every solution, milliseconds each for
@@ -34,8 +41,10 @@ A query is bounded when
   reading the terms' text from the store, so sorted solutions weigh that much more. No IRI, prefix
   or literal of the query may be long (MAX_TOKEN_CHARS), and each token weighs its length in units
   of TERM_BYTES (a prefixed name expanded), so that a constant that every solution repeats weighs
-  what it costs. Each count stops at the budget, and runs in the engine (a count in Python would
-  hold the GIL 15 times longer).
+  what it costs. A CONSTRUCT's template (its pattern, in the short form) weighs TEMPLATE_WEIGHT
+  times its tokens, since each solution writes each of its triples with the Python writer, and it
+  holds no collection (two triples and a blank node for each item). Each count stops at the
+  budget, and runs in the engine (a count in Python would hold the GIL 15 times longer).
 
 The product is also the bound the server passes on (workers.QueryJob.at_most), so an answer
 proven to fit under the row cap is written by Oxigraph's own writer.
@@ -65,6 +74,14 @@ MAX_OPERATORS = 64
 # named-graph-uri), a factor the match counts do not see: a bounded join over 2900 listed graphs
 # took 0.6 s. A request listing more goes to a worker (sparql_protocol._run).
 MAX_INLINE_GRAPHS = 8
+# Oxigraph 0.5 plans the variables bound with AS in time quadratic in their number, whatever the
+# solutions: 64 take 0.4 ms, 250 (in 4096 characters) 4.3 ms, twice the slowest query the budget
+# allows, for a single solution.
+MAX_BINDINGS = 64
+# Oxigraph 0.5 recurses once per level of a nested expression, up to 9 KB of stack a level for a
+# function call (`ABS(`, `COALESCE(`), 2 KB for parentheses or `!`: a thread of 2 MiB overflowed
+# at 240 levels, and the process died. 16 levels (and MAX_OPERATORS) run in a 256 KiB thread.
+MAX_DEPTH = 16
 _OPERATORS = frozenset("&& || ! = != < > <= >= + - * /".split())
 # No IRI, prefix or literal longer than this, so that no term weighs much more than the data's own
 # values (a prefixed name expands to its prefix's IRI and its own text, at most twice this).
@@ -72,6 +89,12 @@ MAX_TOKEN_CHARS = 256
 # A term of about this many bytes is one unit of a query's size; a longer constant weighs more,
 # since every solution may evaluate and write it once.
 TERM_BYTES = 64
+# A CONSTRUCT writes every template triple for every solution, with the Python writer (results.py):
+# at a token's weight of one, a template of 75 triples over 29 solutions held a server thread for
+# 7 ms in Turtle and 12 ms in RDF/XML (a collection of 300 items, 41 ms), where the slowest SELECT
+# the budget allows takes 2.5 ms (bench/inline_budget.py), on the Bari data. At 8, the slowest
+# template accepted (flat, object lists, blank nodes; any format) took 2.1 ms.
+TEMPLATE_WEIGHT = 8
 MAX_MEMO = 10_000  # memoised match counts per store: keys hold IRIs, so at most ~40 MB even at MAX_QUERY_CHARS each
 _DIGITS = re.compile(r"[0-9]+")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")  # an absolute IRI's start (RFC 3987)
@@ -138,7 +161,8 @@ def read_form(query: str) -> Form | None:
             return None
         reader = _Reader(toks)
         found = reader.query()
-        if len(found) > MAX_PATTERNS:
+        if len(found) > MAX_PATTERNS or _depth(toks) > MAX_DEPTH \
+                or sum(t.kind == "word" and t.text.upper() == "AS" for t in toks) > MAX_BINDINGS:
             return None
         # a signed number (`+1`) is an operator and a number to the engine in `?o+1`
         if sum(t.text in _OPERATORS or (t.kind == "number" and t.text[0] in "+-")
@@ -147,6 +171,18 @@ def read_form(query: str) -> Form | None:
     except (_NotBounded, ValueError):  # ValueError: an IRI pyoxigraph refuses; the engine will say so, from a worker
         return None
     return Form(found, reader.size, reader.sorted)
+
+
+def _depth(toks: tuple[Token, ...]) -> int:
+    """How deep the query's parentheses nest."""
+    depth = deepest = 0
+    for t in toks:
+        if t.text == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif t.text == ")":
+            depth -= 1
+    return deepest
 
 
 def solution_limit(query: str) -> int | None:
@@ -258,24 +294,34 @@ class _Reader:
         # below 16 characters no token reaches TERM_BYTES (at most four bytes each): weighs one
         self.size = len(rest) + sum(self.weight(t) - 1 for t in rest if len(t.text) >= 16 or t.kind == "pname")
         form = self.expect("word").text.upper()
+        short_construct = False
         if form == "SELECT":
             self.expressions(stop=("WHERE", "FROM"))
         elif form == "CONSTRUCT":
             if self.peek() is not None and self.peek().text == "{":
+                template = self.i
                 self.take()
                 while self.peek() is not None and self.peek().text != "}":
                     if self.peek().text == "{":
                         raise _NotBounded("nested template")
+                    if self.peek().text == "(":
+                        raise _NotBounded("a collection in the template: two triples and a blank node for each item")
                     self.take()
                 self.expect("punct", "}")
+                self.weigh_template(self.toks[template:self.i])
+            else:
+                short_construct = True
         elif form != "ASK":  # DESCRIBE too: a description follows blank nodes beyond what is counted
             raise _NotBounded(f"{form} is not a query form")
         if self.word("FROM"):
             raise _NotBounded("FROM: a graph named twice repeats every match")
         if self.word("WHERE"):
             self.take()
+        group = self.i
         self.expect("punct", "{")
         self.group()
+        if short_construct:  # CONSTRUCT WHERE { … }: the pattern is the template
+            self.weigh_template(self.toks[group:self.i])
         self.expressions(stop=())
         if self.peek() is not None:
             raise _NotBounded(f"{self.peek().text} after the solution modifiers")
@@ -340,6 +386,10 @@ class _Reader:
             return None
         if t.kind in ("iri", "pname"):
             return ox.NamedNode(self.iri(t))
+        if t.kind == "number" and t.text[0] == "+":
+            # `<s> <p> +1` is the path `<p>+` (one or more steps) to the object 1 to the engine: a
+            # traversal of every `<p>` reachable from <s>, not the <s> <p> matches counted here
+            raise _NotBounded("`+` after a predicate: a path modifier")
         if t.kind in ("string", "number") or (t.kind == "word" and t.text.lower() in ("true", "false")):
             nxt = self.peek()
             if nxt is not None and (nxt.kind == "lang" or nxt.text == "^^"):
@@ -393,6 +443,10 @@ class _Reader:
                 raise _NotBounded("a function by IRI")
             else:
                 self.take()
+
+    def weigh_template(self, template: tuple[Token, ...]) -> None:
+        """A CONSTRUCT's template weighs TEMPLATE_WEIGHT times its tokens: each solution writes its triples."""
+        self.size += (TEMPLATE_WEIGHT - 1) * sum(self.weight(t) for t in template)
 
     def weight(self, t: Token) -> int:
         """A token's share of the size: one per TERM_BYTES of its text as the engine reads it (a

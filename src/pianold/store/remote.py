@@ -24,6 +24,7 @@ from werkzeug.http import parse_date
 
 import pyoxigraph as ox
 
+from pianold.sparql_tokens import Unreadable, query_form, raw_form, tokens
 from pianold.store.base import Store, StoreError
 from pianold.store.oxigraph import to_rdflib
 from pianold.store.results import GRAPH_TYPES, serialize_graph, serialize_solutions
@@ -36,6 +37,12 @@ CHUNK = 1 << 16  # read from a store's answer at a time
 # The most a store may send for one of pianold's own queries (a page's, the sitemap's): far more
 # than any of them needs, so that a broken store streaming without end cannot fill the memory.
 PAGE_MAX_BYTES = 256 * 2 ** 20
+
+
+# Virtuoso answers 500 to a query it compiled but cannot run, with "Virtuoso SQLSTATE Error …":
+# a data exception (class 22: a division by zero, a bad regular expression) or the compiler's
+# refusal (37000: a property path with neither end given) is the query's doing, not a broken store.
+_VIRTUOSO_QUERY_ERROR = re.compile(r"Virtuoso (?:22[0-9A-Z]{3}|37000) Error ")
 
 
 class StoreTimeout(StoreError):
@@ -92,7 +99,7 @@ class RemoteStore(Store):
             if err.code in (429, 503):  # busy, not the query's fault
                 wait = retry_after(err.headers.get("Retry-After"))
                 raise QueryFailed(503, f"the data store is busy ({err.code}); retry in {wait} s", retry_after=wait) from None
-            if 400 <= err.code < 500:
+            if 400 <= err.code < 500 or (err.code == 500 and _VIRTUOSO_QUERY_ERROR.match(detail)):
                 if is_located_syntax_error(detail):  # an Oxigraph server's: worded as the embedded engine's
                     raise QueryFailed(400, syntax_message(detail, query)) from None
                 raise QueryFailed(400, f"the store refused the query: {detail or err.reason}") from None
@@ -140,8 +147,11 @@ class RemoteStore(Store):
     def ask(self, query: str) -> bool:
         body = self._query(query, "application/sparql-results+json")
         try:
-            return bool(json.loads(body)["boolean"])
-        except (ValueError, KeyError, TypeError) as err:
+            data = json.loads(body)
+            if "boolean" not in data and _is_ask_table(data["head"].get("vars")):
+                return _ask_table_answer(data["results"]["bindings"])
+            return bool(data["boolean"])
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
             raise self._unreadable(err) from None
 
     def sparql(self, job: QueryJob, timeout: float) -> QueryAnswer:
@@ -157,14 +167,58 @@ class RemoteStore(Store):
                 if graph:  # as N-Triples, whatever media type the store names it with (text/plain, say)
                     return write_capped(job, "graph", ox.parse(answer, format=ox.RdfFormat.N_TRIPLES), serialize_graph)
                 variables, boolean, rows = _sparql_json(answer)
+                if boolean is None and _is_ask_table(variables) and _form(job.query) == "ASK":
+                    boolean = _ask_table_answer(rows)
                 if boolean is not None:
                     return write_boolean(job, boolean)
-                solutions = ([_ox_term(row[v]) if v in row else None for v in variables] for row in rows)
-                return write_capped(job, "solutions", solutions, functools.partial(serialize_solutions, variables))
+                read = [0]
+                solutions = ([_ox_term(row[v]) if v in row else None for v in variables] for row in _counted(rows, read))
+                written = write_capped(job, "solutions", solutions, functools.partial(serialize_solutions, variables))
+                return _cut_by_the_store(written, answer.raw.headers, read[0])
             except ANSWER_REFUSALS as err:
                 raise refusal(err) from None
             except (ValueError, SyntaxError, KeyError, TypeError, AttributeError) as err:  # not what the store said it sent
                 raise self._unreadable(err) from None
+
+
+# Virtuoso 7.2 answers an ASK in SPARQL JSON (and XML) as a SELECT of one variable, with one row
+# holding 1 when the answer is true and no row when it is false (the boolean writer is missing
+# from its release: openlink/virtuoso-opensource#1016).
+_ASK_VARIABLE = "__ASK_RETVAL"
+
+
+def _is_ask_table(variables) -> bool:
+    return variables == [_ASK_VARIABLE]
+
+
+def _ask_table_answer(rows) -> bool:
+    """The boolean of a Virtuoso ASK answered as a table: a row whose value is not 0 or false."""
+    return any(row.get(_ASK_VARIABLE, {}).get("value") not in ("0", "false") for row in rows)
+
+
+def _form(query: str) -> str | None:
+    """SELECT, ASK… as the query's first word after its prologue (a SELECT may name its variable
+    __ASK_RETVAL too: only an ASK's table is read as a boolean)."""
+    try:
+        return query_form(tokens(query))
+    except Unreadable:
+        return raw_form(query)
+
+
+def _counted(rows, read: list[int]):
+    for row in rows:
+        read[0] += 1
+        yield row
+
+
+def _cut_by_the_store(written: QueryAnswer, headers, read: int) -> QueryAnswer:
+    """Virtuoso cuts a SELECT's answer at its own ResultSetMaxRows, saying so only in an
+    X-SPARQL-MaxRows header: an answer that stops there is as incomplete as one pianold cut at
+    sparql_max_rows, and is marked truncated the same way (not cached as whole, not given as all)."""
+    limit = (headers.get("X-SPARQL-MaxRows") or "").strip()
+    if not written.truncated and limit.isascii() and limit.isdigit() and 0 < int(limit) <= read:
+        return written._replace(truncated=True)
+    return written
 
 
 class _Arriving(io.RawIOBase):
@@ -174,6 +228,7 @@ class _Arriving(io.RawIOBase):
 
     def __init__(self, response, deadline: float, max_bytes: int | None):
         self.response, self.deadline, self.max_bytes, self.size = response, deadline, max_bytes, 0
+        self.headers = response.headers  # what the store says of its answer besides the body
 
     def readable(self) -> bool:
         return True
@@ -275,31 +330,67 @@ def _ox_term(value: dict):
     return ox.Literal(value["value"])
 
 
-def push(gsp_url: str, graphs: dict[str, bytes], default: bytes, stale: list[str] = (), timeout: float = 60.0) -> None:
+def push(gsp_url: str, graphs: dict[str, bytes], default: bytes | None, stale: list[str] = (), timeout: float = 60.0,
+         user: str | None = None, password: str | None = None) -> None:
     """Make the remote store hold what the embedded one would (Graph Store Protocol, N-Triples):
-    each named graph replaced, the default graph replaced by `default` (their merge), and the
-    `stale` graphs (of plans no longer published) deleted."""
+    each named graph replaced, the default graph replaced by `default` (their merge; None leaves
+    a store's default graph alone, for a store whose default graph is the union of its graphs:
+    Virtuoso), and the `stale` graphs (of plans no longer published) deleted. A store that
+    writes only for a known user (Virtuoso's /sparql-graph-crud-auth: digest; a Fuseki behind a
+    proxy: basic) is answered with `user` and `password` when it asks."""
+    opener = _opener(gsp_url, user, password)
     for name, ntriples in graphs.items():
-        _gsp(gsp_url, "PUT", {"graph": name}, ntriples, timeout)
-    _gsp(gsp_url, "PUT", {"default": ""}, default, timeout)
+        _gsp(gsp_url, "PUT", {"graph": name}, ntriples, timeout, opener, user)
+    if default is not None:
+        try:
+            _gsp(gsp_url, "PUT", {"default": ""}, default, timeout, opener, user)
+        except _Refused as err:  # Virtuoso: "…contains "default" param but the endpoint is not configured to have default graph"
+            raise StoreError(f"{err}; the named graphs were loaded. A store whose default graph is the union of its "
+                             "graphs (Virtuoso) needs no merge there: push with --union-default-graph") from None
     for name in stale:
-        _gsp(gsp_url, "DELETE", {"graph": name}, None, timeout)
+        _gsp(gsp_url, "DELETE", {"graph": name}, None, timeout, opener, user)
 
 
-def _gsp(gsp_url: str, method: str, params: dict, body: bytes | None, timeout: float) -> None:
+def _opener(gsp_url: str, user: str | None, password: str | None) -> urllib.request.OpenerDirector:
+    """urllib answering the store's challenge, digest or basic, with the user's password (sent only
+    to the Graph Store endpoint's URL, and only when it asks)."""
+    if user is None:
+        return urllib.request.build_opener()
+    passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+    passwords.add_password(None, gsp_url, user, password or "")
+    return urllib.request.build_opener(urllib.request.HTTPDigestAuthHandler(passwords),
+                                       urllib.request.HTTPBasicAuthHandler(passwords))
+
+
+_TAGS = re.compile(r"<[^>]*>")
+
+
+class _Refused(StoreError):
+    """The store answered, refusing a Graph Store request (not a network failure)."""
+
+
+def _gsp(gsp_url: str, method: str, params: dict, body: bytes | None, timeout: float,
+         opener: urllib.request.OpenerDirector | None = None, user: str | None = None) -> None:
     name = f"<{params['graph']}>" if "graph" in params else "the default graph"
     request = urllib.request.Request(f"{gsp_url}?{urllib.parse.urlencode(params)}", data=body, method=method,
                                      headers={"Content-Type": "application/n-triples", "User-Agent": "pianold"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with (opener or urllib.request.build_opener()).open(request, timeout=timeout) as response:
             response.read()
     except urllib.error.HTTPError as err:
         if method == "DELETE" and err.code == 404:
             return  # already gone
-        detail = " ".join(err.read(300).decode("utf-8", "replace").split())  # one line, even from an HTML error page
-        raise StoreError(f"the store refused {name}: {err.code} {detail[:200]}") from None
+        if err.code == 401:
+            raise StoreError(f"the store at {gsp_url} refused {name}: 401, " + (
+                f"user {user!r} was not accepted: check store_user and the password in PIANOLD_STORE_PASSWORD" if user else
+                "it asks for a user: set store_user (PIANOLD_STORE_USER, or --user) and the password in PIANOLD_STORE_PASSWORD")) from None
+        # one line of text, even from an HTML error page (Virtuoso's says what failed between its tags)
+        detail = " ".join(_TAGS.sub(" ", err.read(2000).decode("utf-8", "replace")).split())
+        raise _Refused(f"the store refused {name}: {err.code} {detail[:300]}") from None
     except (urllib.error.URLError, OSError) as err:
         raise StoreError(f"cannot load the store at {gsp_url}: {getattr(err, 'reason', err)}") from None
+    except ValueError as err:  # urllib's digest handler, challenged with a scheme it does not speak (Bearer…)
+        raise StoreError(f"cannot authenticate to the store at {gsp_url}: {err}") from None
 
 
 def stored_graphs(query_url: str, timeout: float = 60.0) -> list[str]:

@@ -221,6 +221,12 @@ def _worker_main(conn, memory_mb: int | None = None) -> None:
             return
 
 
+# The engine reads, plans and evaluates nested groups and expressions recursively: nested some
+# thousands of levels deep (`((((…`, `{{{{…`, `STR(STR(…`), a query overflows the worker's stack.
+CRASHED = ("the query made the query engine fail (most often a group or an expression nested thousands of levels "
+           "deep, which overflows its stack) and was not answered; it would fail again: simplify it")
+
+
 def _too_much_memory(memory_mb: int | None) -> str:
     limit = f" ({memory_mb} MB)" if memory_mb else ""
     return (f"the query needed more memory than a query may take here{limit} and was stopped; narrow it "
@@ -327,12 +333,14 @@ class WorkerPool:
                 message = marshal.loads(worker.conn.recv_bytes())
             except (EOFError, OSError, BrokenPipeError):
                 worker.process.join(1)
-                out_of_memory = worker.process.exitcode == -signal.SIGABRT  # a failed allocation aborts the engine
+                exitcode = worker.process.exitcode
                 self._replace(worker)
                 worker = None
                 self.deaths += 1
-                if out_of_memory and self.memory_mb:
+                if exitcode == -signal.SIGABRT and self.memory_mb:  # a failed allocation aborts the engine
                     raise QueryFailed(503, _too_much_memory(self.memory_mb)) from None
+                if exitcode == -signal.SIGSEGV:  # no Retry-After: the same query would crash the next worker
+                    raise QueryFailed(503, CRASHED) from None
                 raise QueryFailed(503, "the query worker stopped unexpectedly; the query was not answered, retry it", retry_after=5) from None
             finally:
                 if worker is not None:

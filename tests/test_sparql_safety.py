@@ -1,0 +1,35 @@
+"""What a public client can make the query workers do: fail cleanly, and leave the server answering."""
+
+from __future__ import annotations
+
+import resource
+
+from pianold.web import create_app
+
+ACCEPT = {"Accept": "application/sparql-results+json"}
+ACTION = "https://w3id.org/pianold/data/plan/bari-psm-2030/action/5.1.1.a"
+
+
+def test_a_query_that_crashes_the_engine_is_answered_without_an_invitation_to_retry(built_dist):
+    """The engine reads, plans and evaluates nested expressions recursively: 30,000 parentheses (a
+    60 KB query, under the request cap) overflow a worker's 8 MiB stack, and it dies by SIGSEGV.
+    The client got a 503 with `Retry-After: 5` and "retry it", so that a polite client sent it
+    again, and crashed the next worker too. It gets a 503 saying why, without Retry-After (as
+    after a timeout); the worker is replaced and the next query is answered."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_STACK)
+    stack = 8 * 2 ** 20  # the usual `ulimit -s`, which the worker inherits: under `unlimited` its stack would grow
+    resource.setrlimit(resource.RLIMIT_STACK, (stack if hard == resource.RLIM_INFINITY else min(stack, hard), hard))
+    app = create_app(built_dist.replace(sparql_workers=1))
+    pool = app.extensions["pianold.sparql_pool"]
+    try:
+        client = app.test_client()
+        deep = "ASK { FILTER(" + "(" * 30000 + "1" + ")" * 30000 + ") }"
+        crashed = client.post("/sparql", data=deep.encode(), headers={"Content-Type": "application/sparql-query", **ACCEPT})
+        assert crashed.status_code == 503 and "Retry-After" not in crashed.headers, (crashed.status_code, crashed.headers)
+        assert b"nested" in crashed.data and pool.deaths == 1
+        light = client.get("/sparql", query_string={"query": f"SELECT ?p ?o WHERE {{ <{ACTION}> ?p ?o }} # {'x' * 5000}"},
+                           headers=ACCEPT)  # too long to be answered in the server: by the new worker
+        assert light.status_code == 200 and len(pool.pids()) == 1
+    finally:
+        pool.close()
+        resource.setrlimit(resource.RLIMIT_STACK, (soft, hard))
