@@ -281,3 +281,12 @@ def test_a_number_where_a_setting_is_text_says_to_quote_it(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_settings(config, env={})
     assert str(caught.value).endswith("setting 'catalog_publisher': 123 is not a valid str; write it between quotes: \"…\""), caught.value
+
+
+def test_a_host_name_that_does_not_resolve_is_one_line(built_dist):
+    """`--host` names an interface to listen on: one that does not resolve is said as a taken port is
+    (waitress's ValueError was a traceback)."""
+    run = pianold("--data", str(DATA), "--dist", str(built_dist.dist_dir), "--base", BASE,
+                  "serve", "--host", "nonexistent.invalid", "--port", "18080")
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert "cannot serve on nonexistent.invalid:18080: the host name does not resolve" in run.stderr, run.stderr

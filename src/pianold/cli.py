@@ -243,6 +243,12 @@ def serve(obj: Context, host: str | None, port: int | None, workers: int | None,
     except StoreUnusable as err:
         click.echo(str(err), err=True)
         sys.exit(2)
+    except ValueError as err:  # waitress: a host name that does not resolve
+        if "Invalid host/port" not in str(err):
+            raise
+        click.echo(f"cannot serve on {settings.host}:{settings.port}: the host name does not resolve "
+                   f"(give an IP address or a name of this machine; * for all its interfaces)", err=True)
+        sys.exit(2)
     except OSError as err:
         if err.filename is not None and _inside(err.filename, settings.dist_dir):  # the build before serving
             _report_build_error(_CannotWrite(settings, err))
