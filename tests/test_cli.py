@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -290,3 +291,14 @@ def test_a_host_name_that_does_not_resolve_is_one_line(built_dist):
                   "serve", "--host", "nonexistent.invalid", "--port", "18080")
     assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
     assert "cannot serve on nonexistent.invalid:18080: the host name does not resolve" in run.stderr, run.stderr
+
+
+def test_a_misspelt_environment_variable_is_named(tmp_path):
+    """PIANOLD_DATA (after --data) is no setting: it was ignored without a word, and pianold read
+    the bundled plans instead. A close match of a setting's variable is named; others stay quiet."""
+    env = {**os.environ, "PIANOLD_DATA": str(tmp_path / "elsewhere"), "PIANOLD_REQUIRE_SERVICES": "1"}
+    run = subprocess.run([sys.executable, "-m", "pianold", "--data", str(DATA), "validate"],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "note: PIANOLD_DATA is no pianold setting (did you mean PIANOLD_DATA_DIR?)" in run.stderr, run.stderr
+    assert "PIANOLD_REQUIRE_SERVICES" not in run.stderr

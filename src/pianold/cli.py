@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from pianold.config import ConfigError, Settings, load_settings
+from pianold.config import ENV_PREFIX, ConfigError, Settings, load_settings
 
 
 class Context:
@@ -18,10 +18,26 @@ class Context:
 
     def settings(self, **overrides) -> Settings:
         overrides = {"base": self.base, "data_dir": self.data, "dist_dir": self.dist, **overrides}
+        _note_misspelt_variables()
         try:
             return load_settings(self.config, **overrides)
         except ConfigError as err:
             raise click.ClickException(str(err)) from None
+
+
+def _note_misspelt_variables() -> None:
+    """A PIANOLD_* variable close to a setting's (PIANOLD_DATA for PIANOLD_DATA_DIR) is named: the
+    settings read only their own names, so a misspelt one would be ignored without a word."""
+    import difflib
+    import os
+    from dataclasses import fields
+
+    known = [ENV_PREFIX + f.name.upper() for f in fields(Settings)] + [ENV_PREFIX + "CONFIG", ENV_PREFIX + "STORE_PASSWORD"]
+    for name in sorted(os.environ):
+        if name.startswith(ENV_PREFIX) and name not in known:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+            if close:
+                click.echo(f"note: {name} is no pianold setting (did you mean {close[0]}?)", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
