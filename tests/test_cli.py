@@ -302,3 +302,14 @@ def test_a_misspelt_environment_variable_is_named(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "note: PIANOLD_DATA is no pianold setting (did you mean PIANOLD_DATA_DIR?)" in run.stderr, run.stderr
     assert "PIANOLD_REQUIRE_SERVICES" not in run.stderr
+
+
+def test_link_does_not_write_its_candidates_over_a_links_csv(tmp_path, plan_copy, built_dist):
+    """--out data/<plan>/links.csv replaced the office's curated links with unreviewed candidates;
+    it is refused before anything is asked of the endpoint, and the file is as it was."""
+    links = plan_copy / "bari-psm-2030" / "links.csv"
+    before = links.read_bytes()
+    run = pianold("--data", str(plan_copy), "--dist", str(built_dist.dist_dir), "link",
+                  "--endpoint", "http://127.0.0.1:9/sparql", "--timeout", "1", "--out", str(links))
+    assert run.returncode == 2 and "--out" in run.stderr and "--accept" in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr and links.read_bytes() == before
