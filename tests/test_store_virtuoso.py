@@ -287,20 +287,24 @@ def test_construct_and_describe(virtuoso_server, live_server):
         assert status == 200 and headers["Content-Type"].startswith(accept), (accept, body[:300])
         ours = Graph().parse(data=sparql(live_server, query, accept)[2].decode(), format=fmt)
         assert len(ours) > 5 and ours.isomorphic(Graph().parse(data=body.decode(), format=fmt)), accept
+    # DESCRIBE is the store's to define: Virtuoso's description holds the embedded store's, and more
     action = f"{BASE}/data/plan/bari-psm-2030/action/5.1.1.a"
     status, _, body = sparql(virtuoso_server, f"DESCRIBE <{action}>", "text/turtle")
     assert status == 200, body
-    described = Graph().parse(data=body.decode(), format="turtle")
-    assert {str(s) for s in described.subjects()} >= {action}
+    theirs = Graph().parse(data=body.decode(), format="turtle")
+    ours = Graph().parse(data=sparql(live_server, f"DESCRIBE <{action}>", "text/turtle")[2].decode(), format="turtle")
+    assert len(ours) > 5 and set(ours) <= set(theirs), set(ours) - set(theirs)
 
 
 @pytest.mark.parametrize("query, answer", [("ASK { ?s a <https://w3id.org/pianold/onto/psm/Action> }", True),
                                            ("ASK { ?s a <urn:no:such:class> }", False)])
-def test_ask_in_each_format(virtuoso_server, live_server, query, answer):
+def test_ask_in_each_format(virtuoso, virtuoso_server, live_server, query, answer):
     """Virtuoso 7.2 answers an ASK in SPARQL JSON or XML as a one-column table (`__ASK_RETVAL`, 1
     or no row): pianold answers the boolean, as it does from its embedded store."""
     status, _, body = sparql(virtuoso_server, query, "application/sparql-results+json")
     assert status == 200 and json.loads(body)["boolean"] is answer, body
+    direct = http(virtuoso.url + "/sparql?" + urllib.parse.urlencode({"query": query}), headers={"Accept": "application/sparql-results+json"})
+    assert json.loads(direct[2])["head"]["vars"] == ["__ASK_RETVAL"]  # what Virtuoso itself answers
     for accept in ("application/sparql-results+json", "application/sparql-results+xml", "text/csv"):
         status, _, body = sparql(virtuoso_server, query, accept)
         assert status == 200 and body == sparql(live_server, query, accept)[2], (accept, body)
@@ -347,6 +351,7 @@ def test_the_query_page_s_examples_answer_as_on_the_embedded_store(virtuoso_serv
     assert len(examples) >= 5 and examples == [(html.unescape(t), urllib.parse.parse_qs(html.unescape(link))["query"][0])
                                                for link, t in _EXAMPLE_LINK.findall(http(live_server.url + "/sparql",
                                                                                        headers={"Accept": "text/html"})[2].decode())]
+    repeated = []
     for title, query in examples:
         if "CONSTRUCT" in query:
             graphs = [Graph().parse(data=sparql(s, query, "text/turtle")[2].decode(), format="turtle") for s in (virtuoso_server, live_server)]
@@ -360,6 +365,9 @@ def test_the_query_page_s_examples_answer_as_on_the_embedded_store(virtuoso_serv
         # the same rows, each as often or more: a triple in two graphs (the plan's and the catalogue's) is
         # twice in Virtuoso's default graph (the union of its graphs)
         assert answers[0][0] == answers[1][0] and set(answers[0]) == set(answers[1]), title
+        if len(answers[0]) > len(answers[1]):
+            repeated.append(title)
+    assert repeated, "no example gives a row twice: is Virtuoso's default graph still the union of its graphs?"
 
 
 COUNTS = [
@@ -416,6 +424,10 @@ def test_virtuoso_s_default_graph_is_the_union_of_all_its_graphs(virtuoso_server
     assert ours == OURS and ours < theirs and "http://www.openlinksw.com/schemas/virtrdf#" in theirs
     distinct = "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } FILTER(?g IN (<%s>)) } }" % ">, <".join(sorted(OURS))
     assert rows(virtuoso_server, distinct) == rows(live_server, everything)  # the merge, once each triple
+    own = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } FILTER(?g NOT IN (<%s>)) }" % ">, <".join(sorted(OURS))
+    assert 2000 < int(rows(virtuoso_server, own)[0][0]) < 3000  # "about 2,500 triples" of its own
+    title = f"SELECT (COUNT(*) AS ?n) WHERE {{ <{BASE}/data/plan/bari-psm-2030> <http://purl.org/dc/terms/title> ?t }}"
+    assert int(rows(virtuoso_server, title)[0][0]) == 2 * int(rows(live_server, title)[0][0]) > 0  # in the plan's graph and the catalogue
 
 
 def test_an_answer_virtuoso_cut_at_its_own_row_limit_is_marked_truncated(tmp_path, built_dist, virtuoso_server):
@@ -432,6 +444,10 @@ def test_an_answer_virtuoso_cut_at_its_own_row_limit_is_marked_truncated(tmp_pat
         assert cut.truncated and len(cut.body.decode().splitlines()) == 6
         whole = store.sparql(QueryJob("", "SELECT ?s WHERE { ?s ?p ?o } LIMIT 2", "text/csv", 100, MAX_BYTES), 30)
         assert not whole.truncated and len(whole.body.decode().splitlines()) == 3
+        # a CONSTRUCT's answer is cut near the limit too (of the thousands of triples Virtuoso holds of its
+        # own), and no header says so: a limitation of Virtuoso's, which pianold cannot see
+        graph = store.sparql(QueryJob("", "CONSTRUCT WHERE { ?s ?p ?o }", "application/n-triples", 100, MAX_BYTES), 30)
+        assert not graph.truncated and len(graph.body.decode().splitlines()) <= 10
         server = start_server(built_dist.dist_dir, DATA, BASE, tmp_path / "log", env={"PIANOLD_STORE_URL": small.url + "/sparql"})
         try:
             status, headers, body = sparql(server, "SELECT ?s WHERE { ?s ?p ?o }", "text/csv")
@@ -440,3 +456,32 @@ def test_an_answer_virtuoso_cut_at_its_own_row_limit_is_marked_truncated(tmp_pat
             server.stop()
     finally:
         small.stop()
+
+
+def test_a_default_graph_named_for_the_host_is_no_way_out(virtuoso, virtuoso_server):
+    """Why push does not ask for a default graph in Virtuoso's configuration: with one named for
+    the host (DB.DBA.SYS_SPARQL_HOST), a PUT to `?default` works, but queries then read a FROM graph
+    together with it and find nothing in GRAPH <g>, which pianold's pages query."""
+    from pianold.store.remote import _gsp, _opener
+
+    default, plan, gsp = "urn:pianold:test:default", f"{BASE}/data/plan/bari-psm-2030", virtuoso.url + "/sparql-graph-crud-auth"
+    opener = _opener(gsp, USER, virtuoso.password)
+
+    def count(query):
+        status, _, body = http(virtuoso.url + "/sparql?" + urllib.parse.urlencode({"query": query}), headers={"Accept": "text/csv"})
+        assert status == 200, body
+        return int(body.decode().splitlines()[1])
+
+    alone = count(f"SELECT (COUNT(*) AS ?n) FROM <{plan}> WHERE {{ ?s ?p ?o }}")
+    virtuoso.isql(f"INSERT INTO DB.DBA.SYS_SPARQL_HOST (SH_HOST, SH_GRAPH_URI) VALUES ('*', '{default}');")
+    try:
+        _gsp(gsp, "PUT", {"default": ""}, b'<urn:a> <urn:b> "in the default graph" .\n', 30, opener, USER)
+        assert count("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }") == 1
+        assert count(f"SELECT (COUNT(*) AS ?n) FROM <{plan}> WHERE {{ ?s ?p ?o }}") == alone + 1
+        status, _, body = http(virtuoso.url + "/sparql?" + urllib.parse.urlencode({"query": f"SELECT ?s WHERE {{ GRAPH <{plan}> {{ ?s ?p ?o }} }}"}),
+                               headers={"Accept": "text/csv"})
+        assert status == 200 and body.decode().split() == ['"s"'], body
+    finally:
+        virtuoso.isql("DELETE FROM DB.DBA.SYS_SPARQL_HOST;")
+        _gsp(gsp, "DELETE", {"graph": default}, None, 30, opener, USER)
+    assert count(f"SELECT (COUNT(*) AS ?n) FROM <{plan}> WHERE {{ ?s ?p ?o }}") == alone
