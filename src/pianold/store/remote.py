@@ -39,6 +39,12 @@ CHUNK = 1 << 16  # read from a store's answer at a time
 PAGE_MAX_BYTES = 256 * 2 ** 20
 
 
+# Virtuoso answers 500 to a query it compiled but cannot run, with "Virtuoso SQLSTATE Error …":
+# a data exception (class 22: a division by zero, a bad regular expression) or the compiler's
+# refusal (37000: a property path with neither end given) is the query's doing, not a broken store.
+_VIRTUOSO_QUERY_ERROR = re.compile(r"Virtuoso (?:22[0-9A-Z]{3}|37000) Error ")
+
+
 class StoreTimeout(StoreError):
     """The remote store did not answer in time."""
 
@@ -93,7 +99,7 @@ class RemoteStore(Store):
             if err.code in (429, 503):  # busy, not the query's fault
                 wait = retry_after(err.headers.get("Retry-After"))
                 raise QueryFailed(503, f"the data store is busy ({err.code}); retry in {wait} s", retry_after=wait) from None
-            if 400 <= err.code < 500:
+            if 400 <= err.code < 500 or (err.code == 500 and _VIRTUOSO_QUERY_ERROR.match(detail)):
                 if is_located_syntax_error(detail):  # an Oxigraph server's: worded as the embedded engine's
                     raise QueryFailed(400, syntax_message(detail, query)) from None
                 raise QueryFailed(400, f"the store refused the query: {detail or err.reason}") from None
