@@ -102,18 +102,19 @@ def test_the_password_is_never_read_from_a_settings_file(tmp_path):
 
 def _store_asking(challenge: str, user: str, password: str):
     """A Graph Store endpoint on loopback answering 401 with `challenge` until a request carries
-    basic credentials for `user`; (its URL, the requests' Authorization headers, a stop function)."""
+    basic credentials for `user`; (its URL, the requests' Authorization headers, their paths, a stop function)."""
     import base64
     import http.server
     import threading
 
-    seen = []
+    seen, paths = [], []
     wanted = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_PUT(self):
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             seen.append(self.headers.get("Authorization"))
+            paths.append(self.path)
             ok = self.headers.get("Authorization") == wanted
             self.send_response(204 if ok else 401)
             if not ok:
@@ -131,17 +132,30 @@ def _store_asking(challenge: str, user: str, password: str):
         server.shutdown()
         server.server_close()
 
-    return f"http://127.0.0.1:{server.server_address[1]}/store", seen, stop
+    return f"http://127.0.0.1:{server.server_address[1]}/store", seen, paths, stop
 
 
 def test_a_store_asking_for_basic_authentication_gets_it():
     """Stores behind a proxy (Fuseki, say) ask for basic authentication rather than digest."""
     from pianold.store.remote import push as push_graphs
 
-    url, seen, stop = _store_asking('Basic realm="store"', "loader", "s3cret")
+    url, seen, _, stop = _store_asking('Basic realm="store"', "loader", "s3cret")
     try:
         push_graphs(url, {"urn:g": b"<urn:a> <urn:b> <urn:c> .\n"}, b"<urn:a> <urn:b> <urn:c> .\n", user="loader", password="s3cret")
         assert seen[0] is None and seen[1].startswith("Basic ") and len(seen) == 4  # each PUT: unauthenticated, then answered
+    finally:
+        stop()
+
+
+def test_a_graph_store_url_with_its_own_query_keeps_it():
+    """A Graph Store URL may carry parameters of its own (an access token, a dataset name): the
+    graph's is added to them, not a second `?` that makes the URL name another resource."""
+    from pianold.store.remote import push as push_graphs
+
+    url, _, paths, stop = _store_asking('Basic realm="store"', "loader", "s3cret")
+    try:
+        push_graphs(url + "?access-token=a%2Bb", {"urn:g": b"<urn:a> <urn:b> <urn:c> .\n"}, None, user="loader", password="s3cret")
+        assert paths and all(p == "/store?access-token=a%2Bb&graph=urn%3Ag" for p in paths)
     finally:
         stop()
 
@@ -150,7 +164,7 @@ def test_a_store_asking_for_an_unknown_scheme_is_a_clear_error():
     from pianold.store.base import StoreError
     from pianold.store.remote import push as push_graphs
 
-    url, _, stop = _store_asking('Bearer realm="store"', "loader", "s3cret")
+    url, _, _, stop = _store_asking('Bearer realm="store"', "loader", "s3cret")
     try:
         with pytest.raises(StoreError, match="cannot authenticate to the store at .*Bearer"):
             push_graphs(url, {"urn:g": b"<urn:a> <urn:b> <urn:c> .\n"}, None, user="loader", password="s3cret")
@@ -445,7 +459,7 @@ def test_an_answer_virtuoso_cut_at_its_own_row_limit_is_marked_truncated(tmp_pat
     try:
         store = RemoteStore(small.url + "/sparql")
         cut = store.sparql(QueryJob("", "SELECT ?s WHERE { ?s ?p ?o }", "text/csv", 100, MAX_BYTES), 30)
-        assert cut.truncated and len(cut.body.decode().splitlines()) == 6
+        assert cut.truncated == 5 and len(cut.body.decode().splitlines()) == 6
         whole = store.sparql(QueryJob("", "SELECT ?s WHERE { ?s ?p ?o } LIMIT 2", "text/csv", 100, MAX_BYTES), 30)
         assert not whole.truncated and len(whole.body.decode().splitlines()) == 3
         # a CONSTRUCT's answer is cut near the limit too (of the thousands of triples Virtuoso holds of its
@@ -455,7 +469,9 @@ def test_an_answer_virtuoso_cut_at_its_own_row_limit_is_marked_truncated(tmp_pat
         server = start_server(built_dist.dist_dir, DATA, BASE, tmp_path / "log", env={"PIANOLD_STORE_URL": small.url + "/sparql"})
         try:
             status, headers, body = sparql(server, "SELECT ?s WHERE { ?s ?p ?o }", "text/csv")
-            assert status == 200 and "X-Pianold-Truncated" in headers and len(body.decode().splitlines()) == 6, (headers, body)
+            assert status == 200 and headers["X-Pianold-Truncated"] == "5" and len(body.decode().splitlines()) == 6, (headers, body)
+            status, _, page = sparql(server, "SELECT ?s WHERE { ?s ?p ?o }", "text/html", format="html")
+            assert status == 200 and "Risultati limitati alle prime 5 righe" in page.decode(), page[:300]  # the store's cut, not pianold's
         finally:
             server.stop()
     finally:

@@ -1,5 +1,6 @@
-"""The remote backend: any SPARQL 1.1 endpoint (Oxigraph server, Virtuoso, Fuseki, QLever),
-behind the same interface as the embedded store, plus loading it over the Graph Store Protocol."""
+"""The remote backend: a SPARQL 1.1 endpoint (tested with Oxigraph server and Virtuoso; see
+docs/deployment.md §5 for what differs on Virtuoso), behind the same interface as the embedded
+store, plus loading it over the Graph Store Protocol."""
 
 from __future__ import annotations
 
@@ -214,10 +215,11 @@ def _counted(rows, read: list[int]):
 def _cut_by_the_store(written: QueryAnswer, headers, read: int) -> QueryAnswer:
     """Virtuoso cuts a SELECT's answer at its own ResultSetMaxRows, saying so only in an
     X-SPARQL-MaxRows header: an answer that stops there is as incomplete as one pianold cut at
-    sparql_max_rows, and is marked truncated the same way (not cached as whole, not given as all)."""
+    sparql_max_rows, and is marked truncated the same way (not cached as whole, not given as all), at
+    the store's limit."""
     limit = (headers.get("X-SPARQL-MaxRows") or "").strip()
     if not written.truncated and limit.isascii() and limit.isdigit() and 0 < int(limit) <= read:
-        return written._replace(truncated=True)
+        return written._replace(truncated=int(limit))
     return written
 
 
@@ -372,7 +374,9 @@ class _Refused(StoreError):
 def _gsp(gsp_url: str, method: str, params: dict, body: bytes | None, timeout: float,
          opener: urllib.request.OpenerDirector | None = None, user: str | None = None) -> None:
     name = f"<{params['graph']}>" if "graph" in params else "the default graph"
-    request = urllib.request.Request(f"{gsp_url}?{urllib.parse.urlencode(params)}", data=body, method=method,
+    # added to the URL's own parameters, if it has some (an access token, a dataset's name)
+    joiner = "&" if urllib.parse.urlsplit(gsp_url).query else "" if gsp_url.endswith("?") else "?"
+    request = urllib.request.Request(gsp_url + joiner + urllib.parse.urlencode(params), data=body, method=method,
                                      headers={"Content-Type": "application/n-triples", "User-Agent": "pianold"})
     try:
         with (opener or urllib.request.build_opener()).open(request, timeout=timeout) as response:

@@ -52,7 +52,7 @@ class QueryAnswer(NamedTuple):
     body: bytes
     media_type: str
     kind: str  # "solutions", "boolean", "graph"
-    truncated: bool
+    truncated: int  # cut short: the rows (or triples) it holds, where the rest was left out; 0 when whole
 
 
 class QueryFailed(Exception):
@@ -80,18 +80,18 @@ def refusal(err: Exception) -> QueryFailed:
 
 def write_capped(job: QueryJob, kind: str, items, write) -> QueryAnswer:
     """At most job.max_rows of `items` (solutions or triples) written by `write(items, media, out)`,
-    a writer of results.py, in job.media_type; truncated when more remain (not computed further)."""
+    a writer of results.py, in job.media_type; truncated at max_rows when more remain (not computed further)."""
     out = AnswerBuffer(job.max_bytes)
     items = iter(items)
     media = write(itertools.islice(items, job.max_rows), job.media_type, out)
-    return QueryAnswer(out.getvalue(), media, kind, next(items, None) is not None)
+    return QueryAnswer(out.getvalue(), media, kind, job.max_rows if next(items, None) is not None else 0)
 
 
 def write_boolean(job: QueryJob, value: bool) -> QueryAnswer:
     """An ASK's answer in job.media_type."""
     out = AnswerBuffer(job.max_bytes)
     media = serialize_solutions(None, value, job.media_type, out)
-    return QueryAnswer(out.getvalue(), media, "boolean", False)
+    return QueryAnswer(out.getvalue(), media, "boolean", 0)
 
 
 _AT = re.compile(r"error at (\d+):(\d+): (.*)", re.S)
@@ -149,7 +149,7 @@ def execute(store, job: QueryJob) -> QueryAnswer:
             if job.at_most is not None and job.at_most <= job.max_rows:  # cannot reach the cap: Oxigraph's writer
                 out = AnswerBuffer(job.max_bytes)
                 media = serialize_all_solutions(result, job.media_type, out)
-                return QueryAnswer(out.getvalue(), media, "solutions", False)
+                return QueryAnswer(out.getvalue(), media, "solutions", 0)
             # written as they come: an oversized answer stops before the rest is computed
             return write_capped(job, "solutions", result, functools.partial(serialize_solutions, [v.value for v in result.variables]))
         if isinstance(result, ox.QueryBoolean):

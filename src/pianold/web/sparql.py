@@ -179,8 +179,7 @@ def _results_page(query: str, result: QueryAnswer, dgs, ngs) -> Response:
     # a query too long for a URL is downloaded by POSTing it, and has no link to share
     downloads = [(name, fmt, "/sparql?" + urlencode(params + [("format", fmt)])) for name, fmt in DOWNLOADS[table["kind"]]]
     long_query = len(share) > MAX_LINK
-    body = _page(query, answer=table, downloads=downloads, share=None if long_query else share, params=params,
-                 max_rows=current_app.config["PIANOLD"].sparql_max_rows)
+    body = _page(query, answer=table, downloads=downloads, share=None if long_query else share, params=params)
     response = Response(body, content_type="text/html; charset=utf-8")
     response.vary.add("Accept")
     return response

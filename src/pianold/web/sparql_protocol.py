@@ -346,11 +346,11 @@ def _run(app, snapshot: Snapshot, job: QueryJob) -> QueryAnswer:
     return pool(app).run(job._replace(at_most=solution_limit(job.query)), settings.sparql_timeout)
 
 
-def representation(snapshot: Snapshot, req: ProtocolRequest, result: QueryAnswer, max_rows: int) -> Representation:
+def representation(snapshot: Snapshot, req: ProtocolRequest, result: QueryAnswer) -> Representation:
     """The answer with its validators, which depend on the data version and the request only
     (none for an answer that is not repeatable)."""
     version = snapshot.version
-    extra = (("X-Pianold-Truncated", str(max_rows)),) if result.truncated else ()
+    extra = (("X-Pianold-Truncated", str(result.truncated)),) if result.truncated else ()  # the rows it holds
     if req.download:
         extra += (("Content-Disposition", f'attachment; filename="sparql.{EXTENSIONS[result.media_type]}"'),)
     content_type = result.media_type + ("; charset=utf-8" if not result.media_type.endswith("json") else "")
@@ -401,7 +401,7 @@ class SparqlProtocol:
                 return None
             snapshot = self.published.snapshot()
             result = answer(self.app, snapshot, req, req.media)
-            return snapshot.version.id, representation(snapshot, req, result, settings.sparql_max_rows), req
+            return snapshot.version.id, representation(snapshot, req, result), req
         except (ProtocolError, Refused, QueryFailed) as err:
             err.__context__ = err.__cause__ = None  # its message is all the view needs: no frame holds the environ
             environ[PARSED] = err.with_traceback(None)
