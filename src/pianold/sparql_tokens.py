@@ -146,13 +146,15 @@ def _ends_value(t: Token) -> bool:
 
 
 # the prefix's name cannot hold `<` or spaces: with `\S*` there, `PREFIX a<<<<…` was tried at every
-# `<` to the end of the query (quadratic: seconds for a long query, with the GIL held)
-_RAW_FORM = re.compile(r"\s*(?:(?:PREFIX\s+(?:[^\s<]+\s*)?<[^>]*>|BASE\s*<[^>]*>)\s*)*([A-Za-z]+)", re.I)
+# `<` to the end of the query (quadratic: seconds for a long query, with the GIL held). A comment
+# is read up to its line's end and no shorter, so that a line of `# # # …` is not tried again
+# from every `#` in it.
+_RAW_FORM = re.compile(r"\s*(?:(?:PREFIX\s+(?:[^\s<]+\s*)?<[^>]*>|BASE\s*<[^>]*>|#[^\r\n]*[\r\n])\s*)*([A-Za-z]+)", re.I)
 
 
 def raw_form(query: str) -> str | None:
     """query_form for a query that is no sequence of tokens (Unreadable): the first word after a
-    plain prologue, upper-cased, or None."""
+    plain prologue and comments, upper-cased, or None."""
     found = _RAW_FORM.match(query)
     return found.group(1).upper() if found else None
 
