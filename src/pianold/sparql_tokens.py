@@ -55,7 +55,8 @@ class Unreadable(ValueError):
 
 def tokens(query: str) -> tuple[Token, ...]:
     """The query's tokens; the same query is read once per request, however many checks ask."""
-    found = _cached(query) if len(query) <= _CACHED_CHARS else _cached_long(query)
+    size = len(query)
+    found = _cached(query) if size <= _CACHED_CHARS else _cached_long(query) if size <= _LONG_CHARS else _read(query)
     if isinstance(found, str):
         raise Unreadable(found)
     return found
@@ -66,9 +67,10 @@ _CACHED_CHARS = 8192
 # LIMIT). Scanned anew each time, a query of 64 KiB (sparql_max_query_bytes) held the GIL for
 # 250-300 ms before it reached a worker, every server thread and dereference waiting, and so did
 # one the worker then refused, or one unreadable at its last character. The last few long
-# queries are kept too, one per request in flight at the server's default 8 threads: a token
-# takes about 80 bytes, so at most 5 MB each.
+# queries are kept too, one per request in flight at the server's default 8 threads, up to the
+# default sparql_max_query_bytes: a token takes about 80 bytes, so at most 5 MB each, 40 MB in all.
 _LONG_KEPT = 8
+_LONG_CHARS = 65536
 
 
 def _read(query: str) -> tuple[Token, ...] | str:
