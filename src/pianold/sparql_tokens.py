@@ -65,7 +65,7 @@ def tokens(query: str) -> tuple[Token, ...]:
 _CACHED_CHARS = 8192
 # A request asks for its query's tokens four times (the guard, its form, whether it repeats, its
 # LIMIT). Scanned anew each time, a query of 64 KiB (sparql_max_query_bytes) held the GIL for
-# 250-300 ms before it reached a worker, every server thread and dereference waiting, and so did
+# 230-300 ms before it reached a worker, every server thread and dereference waiting, and so did
 # one the worker then refused, or one unreadable at its last character. The last few long
 # queries are kept too, one per request in flight at the server's default 8 threads, up to the
 # default sparql_max_query_bytes: a token takes about 80 bytes, so at most 5 MB each, 40 MB in all.

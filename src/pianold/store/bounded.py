@@ -97,7 +97,7 @@ TERM_BYTES = 64
 # at a token's weight of one, a template of 75 triples over 29 solutions held a server thread for
 # 7 ms in Turtle and 12 ms in RDF/XML (a collection of 300 items, 41 ms), where the slowest SELECT
 # the budget allows takes 2.5 ms (bench/inline_budget.py), on the Bari data. At 8, the slowest
-# template accepted (flat, object lists, blank nodes; any format) took 2.1 ms.
+# template accepted (flat, object lists, blank nodes; Turtle, RDF/XML, JSON-LD) took 2.1 ms.
 TEMPLATE_WEIGHT = 8
 MAX_MEMO = 10_000  # memoised match counts per store: keys hold IRIs, so at most ~40 MB even at MAX_QUERY_CHARS each
 _DIGITS = re.compile(r"[0-9]+")
