@@ -279,9 +279,10 @@ def test_deeply_nested_expressions_go_to_a_worker():
     """Oxigraph parses, optimises and evaluates a nested expression recursively, up to 9 KB of the
     thread's stack a level: in a server thread of 2 MiB (glibc's default for threads under `ulimit
     -s unlimited`), `FILTER(ABS(ABS(…?o…)))` 250 levels deep, 1.4 KB of query proven to have one
-    solution, overflowed the stack and the whole server process died (SIGSEGV). Parentheses nested
-    deeper than MAX_DEPTH are not bounded; the deepest accepted expression, with MAX_OPERATORS
-    operators besides, is answered in a thread of 256 KiB (in a child process: an overflow ends it)."""
+    solution, overflowed the stack and the whole server process died (SIGSEGV); so did a template's
+    blank nodes nested 930 deep. Parentheses and brackets nested deeper than MAX_DEPTH are not
+    bounded; the deepest accepted expression, with MAX_OPERATORS operators besides, is answered in
+    a thread of 256 KiB (in a child process: an overflow ends it)."""
     import subprocess
     import sys
 
@@ -289,6 +290,11 @@ def test_deeply_nested_expressions_go_to_a_worker():
         return f"SELECT ?o WHERE {{ <{ACTION}> ?p ?o FILTER({prefix}{(function + '(') * (depth - 1)}?o{')' * (depth - 1)}) }}"
 
     assert read_form(nested("ABS", 250)) is None
+    def blank_nodes(depth: int) -> str:  # `[ :p [ :p … 1 ] ]` in a template: 930 levels overflowed 2 MiB
+        return f"PREFIX : <http://example.org/> CONSTRUCT {{ :s :p {'[:p' * depth} 1{']' * depth} }} WHERE {{ <{ACTION}> ?p ?o }}"
+
+    assert read_form(blank_nodes(930)) is None and read_form(blank_nodes(MAX_DEPTH + 1)) is None
+    assert read_form(blank_nodes(MAX_DEPTH)).patterns
     assert read_form(nested("COALESCE", MAX_DEPTH + 1)) is None and read_form(nested("", MAX_DEPTH + 1)) is None
     deepest = nested("COALESCE", MAX_DEPTH, "!" * (MAX_OPERATORS - 1))  # FILTER counts as one operator
     assert read_form(deepest).patterns

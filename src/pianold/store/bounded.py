@@ -25,10 +25,11 @@ A query is bounded when
   three times a constant's length after the first, at about 10 ns a character for some letters
   (`ΐ`), where the query weighs the constant once (UCASE twelve times over a constant of 240
   bytes, for 162 solutions: 8 ms), and changing case twice is never needed;
-- its parentheses nest at most MAX_DEPTH deep: the engine parses, optimises and evaluates an
-  expression recursively, up to 9 KB of the thread's stack a level (`ABS(ABS(…))`), and an overflow
-  ends the whole server process; a server thread's stack may be 2 MiB (glibc's default under
-  `ulimit -s unlimited`), which 250 levels (1.4 KB of query) overflowed;
+- its parentheses and brackets nest at most MAX_DEPTH deep: the engine parses, optimises and
+  evaluates an expression recursively, up to 9 KB of the thread's stack a level (`ABS(ABS(…))`),
+  and reads a template's blank nodes (`[ :p [ :p …] ]`) so, 2.3 KB a level; an overflow ends the
+  whole server process, and a server thread's stack may be 2 MiB (glibc's default under `ulimit -s
+  unlimited`), which 250 levels of ABS (1.4 KB of query) or 930 of brackets overflowed;
 - its expressions call only functions whose result is no longer than their arguments (so no
   CONCAT or REPLACE chain can grow a string exponentially) and whose cost is linear in them (so
   no REGEX: pyoxigraph 0.5 compiles the pattern again for every solution, milliseconds each for
@@ -83,8 +84,9 @@ MAX_INLINE_GRAPHS = 8
 # allows, for a single solution.
 MAX_BINDINGS = 64
 # Oxigraph 0.5 recurses once per level of a nested expression, up to 9 KB of stack a level for a
-# function call (`ABS(`, `COALESCE(`), 2 KB for parentheses or `!`: a thread of 2 MiB overflowed
-# at 240 levels, and the process died. 16 levels (and MAX_OPERATORS) run in a 256 KiB thread.
+# function call (`ABS(`, `COALESCE(`), 2 KB for parentheses or `!`, 2.3 KB for a template's `[`: a
+# thread of 2 MiB overflowed at 240 levels of ABS, 930 of `[`, and the process died. 16 levels
+# (and MAX_OPERATORS) run in a 256 KiB thread.
 MAX_DEPTH = 16
 _OPERATORS = frozenset("&& || ! = != < > <= >= + - * /".split())
 # No IRI, prefix or literal longer than this, so that no term weighs much more than the data's own
@@ -179,13 +181,13 @@ def read_form(query: str) -> Form | None:
 
 
 def _depth(toks: tuple[Token, ...]) -> int:
-    """How deep the query's parentheses nest."""
+    """How deep the query's parentheses and brackets (a CONSTRUCT template's blank nodes) nest."""
     depth = deepest = 0
     for t in toks:
-        if t.text == "(":
+        if t.text in ("(", "["):
             depth += 1
             deepest = max(deepest, depth)
-        elif t.text == ")":
+        elif t.text in (")", "]"):
             depth -= 1
     return deepest
 
