@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import resource
 
+import pytest
+
+from pianold.sparql_guard import READ_ONLY, Refused, check_query
+from pianold.sparql_tokens import raw_form
 from pianold.web import create_app
 
 ACCEPT = {"Accept": "application/sparql-results+json"}
@@ -33,3 +37,18 @@ def test_a_query_that_crashes_the_engine_is_answered_without_an_invitation_to_re
     finally:
         pool.close()
         resource.setrlimit(resource.RLIMIT_STACK, (soft, hard))
+
+
+@pytest.mark.parametrize("update", [
+    "# add a triple\nINSERT DATA { <http://a> <http://b> <http://c> } \u00b7",
+    "PREFIX a: <http://a/> # every triple\r\n DELETE WHERE { ?s ?p ?o } \u00a7",
+])
+def test_an_update_after_a_comment_is_refused_as_an_update_in_text_no_token_reads(update):
+    """A query that is no sequence of tokens (here a stray `·` or `§`) is judged by its raw prologue.
+    A comment there hid the update's first word: the query went to a worker, which answered 400
+    "syntax error … expected CONSTRUCT" (nothing was written: workers only query, a read-only
+    store). It is refused as the update it is, with the endpoint's read-only message."""
+    with pytest.raises(Refused) as refused:
+        check_query(update, ())
+    assert refused.value.status == 403 and str(refused.value) == READ_ONLY
+    assert raw_form("# a comment\r\n#\n  PREFIX a: <b> # another\nselect") == "SELECT"

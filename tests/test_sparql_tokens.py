@@ -133,8 +133,8 @@ def test_a_long_query_is_scanned_once_for_every_check_of_its_request(ending):
     its LIMIT). A query longer than the kept ones was scanned anew each time, and so was one
     unreadable at its last character: 230-260 ms of the GIL for 64 KiB, every server thread and
     dereference waiting, before the query even reached a worker. The last few long queries are
-    kept, and no more."""
-    from pianold.sparql_tokens import _CACHED_CHARS, _LONG_KEPT, _cached_long
+    kept, and no more, and none longer than the default request cap (sparql_max_query_bytes)."""
+    from pianold.sparql_tokens import _CACHED_CHARS, _LONG_CHARS, _LONG_KEPT, _cached_long
 
     long = "ASK { " + "a." * _CACHED_CHARS + ending
     if ending == "}":
@@ -150,3 +150,7 @@ def test_a_long_query_is_scanned_once_for_every_check_of_its_request(ending):
     for i in range(_LONG_KEPT + 2):
         read(tokens, f"{long}#{i}")
     assert _cached_long.cache_info().currsize == _LONG_KEPT
+    kept = _cached_long.cache_info()
+    longer = long + "#" * _LONG_CHARS  # longer than the default request cap: read each time, not kept
+    assert read(tokens, longer) == read(tokens, longer) == read(plain_scan, longer)
+    assert _cached_long.cache_info() == kept

@@ -55,7 +55,8 @@ class Unreadable(ValueError):
 
 def tokens(query: str) -> tuple[Token, ...]:
     """The query's tokens; the same query is read once per request, however many checks ask."""
-    found = _cached(query) if len(query) <= _CACHED_CHARS else _cached_long(query)
+    size = len(query)
+    found = _cached(query) if size <= _CACHED_CHARS else _cached_long(query) if size <= _LONG_CHARS else _read(query)
     if isinstance(found, str):
         raise Unreadable(found)
     return found
@@ -64,11 +65,12 @@ def tokens(query: str) -> tuple[Token, ...]:
 _CACHED_CHARS = 8192
 # A request asks for its query's tokens four times (the guard, its form, whether it repeats, its
 # LIMIT). Scanned anew each time, a query of 64 KiB (sparql_max_query_bytes) held the GIL for
-# 250-300 ms before it reached a worker, every server thread and dereference waiting, and so did
+# 230-300 ms before it reached a worker, every server thread and dereference waiting, and so did
 # one the worker then refused, or one unreadable at its last character. The last few long
-# queries are kept too, one per request in flight at the server's default 8 threads: a token
-# takes about 80 bytes, so at most 5 MB each.
+# queries are kept too, one per request in flight at the server's default 8 threads, up to the
+# default sparql_max_query_bytes: a token takes about 80 bytes, so at most 5 MB each, 40 MB in all.
 _LONG_KEPT = 8
+_LONG_CHARS = 65536
 
 
 def _read(query: str) -> tuple[Token, ...] | str:
@@ -146,13 +148,15 @@ def _ends_value(t: Token) -> bool:
 
 
 # the prefix's name cannot hold `<` or spaces: with `\S*` there, `PREFIX a<<<<…` was tried at every
-# `<` to the end of the query (quadratic: seconds for a long query, with the GIL held)
-_RAW_FORM = re.compile(r"\s*(?:(?:PREFIX\s+(?:[^\s<]+\s*)?<[^>]*>|BASE\s*<[^>]*>)\s*)*([A-Za-z]+)", re.I)
+# `<` to the end of the query (quadratic: seconds for a long query, with the GIL held). A comment
+# is read up to its line's end and no shorter, so that a line of `# # # …` is not tried again
+# from every `#` in it.
+_RAW_FORM = re.compile(r"\s*(?:(?:PREFIX\s+(?:[^\s<]+\s*)?<[^>]*>|BASE\s*<[^>]*>|#[^\r\n]*[\r\n])\s*)*([A-Za-z]+)", re.I)
 
 
 def raw_form(query: str) -> str | None:
     """query_form for a query that is no sequence of tokens (Unreadable): the first word after a
-    plain prologue, upper-cased, or None."""
+    plain prologue and comments, upper-cased, or None."""
     found = _RAW_FORM.match(query)
     return found.group(1).upper() if found else None
 

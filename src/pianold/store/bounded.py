@@ -21,10 +21,15 @@ A query is bounded when
   with no solution at all);
 - it binds at most MAX_BINDINGS variables with AS (BIND, projected or grouped expressions): the
   engine plans them in time quadratic in their number (250 BINDs: 4.3 ms for one solution);
-- its parentheses nest at most MAX_DEPTH deep: the engine parses, optimises and evaluates an
-  expression recursively, up to 9 KB of the thread's stack a level (`ABS(ABS(…))`), and an overflow
-  ends the whole server process; a server thread's stack may be 2 MiB (glibc's default under
-  `ulimit -s unlimited`), which 250 levels (1.4 KB of query) overflowed;
+- no case change (UCASE, LCASE) is inside another's argument: each reads its whole argument, up to
+  three times a constant's length after the first, at about 10 ns a character for some letters
+  (`ΐ`), where the query weighs the constant once (UCASE twelve times over a constant of 240
+  bytes, for 162 solutions: 8 ms), and changing case twice is never needed;
+- its parentheses and brackets nest at most MAX_DEPTH deep: the engine parses, optimises and
+  evaluates an expression recursively, up to 9 KB of the thread's stack a level (`ABS(ABS(…))`),
+  and reads a template's blank nodes (`[ :p [ :p …] ]`) so, 2.3 KB a level; an overflow ends the
+  whole server process, and a server thread's stack may be 2 MiB (glibc's default under `ulimit -s
+  unlimited`), which 250 levels of ABS (1.4 KB of query) or 930 of brackets overflowed;
 - its expressions call only functions whose result is no longer than their arguments (so no
   CONCAT or REPLACE chain can grow a string exponentially) and whose cost is linear in them (so
   no REGEX: pyoxigraph 0.5 compiles the pattern again for every solution, milliseconds each for
@@ -79,8 +84,9 @@ MAX_INLINE_GRAPHS = 8
 # allows, for a single solution.
 MAX_BINDINGS = 64
 # Oxigraph 0.5 recurses once per level of a nested expression, up to 9 KB of stack a level for a
-# function call (`ABS(`, `COALESCE(`), 2 KB for parentheses or `!`: a thread of 2 MiB overflowed
-# at 240 levels, and the process died. 16 levels (and MAX_OPERATORS) run in a 256 KiB thread.
+# function call (`ABS(`, `COALESCE(`), 2 KB for parentheses or `!`, 2.3 KB for a template's `[`: a
+# thread of 2 MiB overflowed at 240 levels of ABS, 930 of `[`, and the process died. 16 levels
+# (and MAX_OPERATORS) run in a 256 KiB thread.
 MAX_DEPTH = 16
 _OPERATORS = frozenset("&& || ! = != < > <= >= + - * /".split())
 # No IRI, prefix or literal longer than this, so that no term weighs much more than the data's own
@@ -93,7 +99,7 @@ TERM_BYTES = 64
 # at a token's weight of one, a template of 75 triples over 29 solutions held a server thread for
 # 7 ms in Turtle and 12 ms in RDF/XML (a collection of 300 items, 41 ms), where the slowest SELECT
 # the budget allows takes 2.5 ms (bench/inline_budget.py), on the Bari data. At 8, the slowest
-# template accepted (flat, object lists, blank nodes; any format) took 2.1 ms.
+# template accepted (flat, object lists, blank nodes; Turtle, RDF/XML, JSON-LD) took 2.1 ms.
 TEMPLATE_WEIGHT = 8
 MAX_MEMO = 10_000  # memoised match counts per store: keys hold IRIs, so at most ~40 MB even at MAX_QUERY_CHARS each
 _DIGITS = re.compile(r"[0-9]+")
@@ -109,6 +115,7 @@ SAFE_FUNCTIONS = frozenset("""
     ABS ROUND CEIL FLOOR YEAR MONTH DAY HOURS MINUTES SECONDS NOW
     COUNT SUM MIN MAX AVG SAMPLE GROUP_CONCAT IN FILTER BIND
 """.split())
+_CASE_CHANGES = frozenset({"UCASE", "LCASE"})
 _CLAUSE_WORDS = frozenset("DISTINCT REDUCED AS WHERE FROM NAMED GROUP BY HAVING ORDER ASC DESC LIMIT OFFSET "
                           "SEPARATOR NOT TRUE FALSE A".split())
 # Every word the bounded form has a place for: a query with any other (REGEX, OPTIONAL, UNION,
@@ -174,13 +181,13 @@ def read_form(query: str) -> Form | None:
 
 
 def _depth(toks: tuple[Token, ...]) -> int:
-    """How deep the query's parentheses nest."""
+    """How deep the query's parentheses and brackets (a CONSTRUCT template's blank nodes) nest."""
     depth = deepest = 0
     for t in toks:
-        if t.text == "(":
+        if t.text in ("(", "["):
             depth += 1
             deepest = max(deepest, depth)
-        elif t.text == ")":
+        elif t.text in (")", "]"):
             depth -= 1
     return deepest
 
@@ -400,20 +407,27 @@ class _Reader:
         raise _NotBounded(f"{t.text} as an object")
 
     def parenthesised(self) -> None:
+        opened = [self.case_change(self.i)]  # for each open parenthesis, whether it holds a case change's argument
         self.expect("punct", "(")
-        depth = 1
-        while depth:
+        while opened:
             t = self.take()
             if t.text in ("{", "}"):
                 raise _NotBounded("a group inside an expression")
             if t.text == "(":
-                depth += 1
+                opened.append(self.case_change(self.i - 1))
+                if opened[-1] and any(opened[:-1]):
+                    raise _NotBounded("a case change inside another")
             elif t.text == ")":
-                depth -= 1
+                opened.pop()
             elif t.kind == "word":
                 self.check_word(t)
             elif t.kind in ("pname", "iri") and self.peek() is not None and self.peek().text == "(":
                 raise _NotBounded("a function by IRI")
+
+    def case_change(self, opening: int) -> bool:
+        """Whether the parenthesis at `opening` holds a case change's argument (`UCASE(`)."""
+        before = self.toks[opening - 1] if opening else None
+        return before is not None and before.kind == "word" and before.text.upper() in _CASE_CHANGES
 
     def call(self) -> None:
         self.check_word(self.expect("word"))
