@@ -50,7 +50,28 @@ def test_cache_mb_bounds_both_caches_and_zero_keeps_nothing(built_dist):
         assert answer.status_code == 200 and answer.data
         query = client.get("/sparql", query_string={"query": "ASK {}"}, headers={"Accept": "text/csv"})
         assert query.status_code == 200
-    assert len(app.extensions["pianold.fastpath"].entries) == 0
-    assert create_app(built_dist).extensions["pianold.fastpath"].entries.max_bytes == 256 * 1024 * 1024
+    assert len(app.extensions["pianold.fastpath"].entries) == len(app.extensions["pianold.fastpath"].answers) == 0
+    fastpath = create_app(built_dist).extensions["pianold.fastpath"]
+    assert fastpath.entries.max_bytes + fastpath.answers.max_bytes == 256 * 1024 * 1024
     with pytest.raises(ConfigError, match="cache_mb"):
         load_settings(env={"PIANOLD_CACHE_MB": "-1"})
+
+
+def test_large_sparql_answers_do_not_push_documents_out_of_the_fast_path(built_dist):
+    """A client sending distinct queries with large answers fills the SPARQL answers' half of the
+    fast path only: the documents dereference replays stay."""
+    from pianold.web import create_app
+
+    app = create_app(built_dist.replace(cache_mb=1))
+    fastpath = app.extensions["pianold.fastpath"]
+    client = app.test_client()
+    document = "/data/plan/bari-psm-2030/action/5.1.1.a.ttl"
+    assert client.get(document).status_code == 200
+    for i in range(40):  # each answer about 40 KB, under an eighth of the half: 1.6 MB in all
+        query = f"SELECT ?s ?p ?o ({i} AS ?i) WHERE {{ ?s ?p ?o }} LIMIT 120"
+        answer = client.get("/sparql", query_string={"query": query}, headers={"Accept": "application/sparql-results+json"})
+        assert answer.status_code == 200 and 20_000 < len(answer.data) < 65_536, len(answer.data)
+    hits = fastpath.hits
+    assert client.get(document).status_code == 200
+    assert fastpath.hits == hits + 1
+    assert len(fastpath.answers) > 8  # the answers were kept too, in their own half

@@ -18,7 +18,7 @@ from pianold.web.published import Published
 from pianold.web.resources import DocumentCache
 from pianold.web.urls import MAX_PATH
 from pianold.store.workers import WorkerPool
-from pianold.web.sparql_protocol import SparqlProtocol
+from pianold.web.sparql_protocol import PATH as SPARQL_PATH, SparqlProtocol
 
 SERVER_METHODS = "GET, HEAD, OPTIONS, POST"  # what `OPTIONS *` names: the methods some resource here allows
 
@@ -75,7 +75,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(catalog.bp)
     protocol = SparqlProtocol(app.wsgi_app, app)
     app.wsgi_app = app.extensions["pianold.fastpath"] = FastPath(protocol, published.current_link,
-                                                                 app.extensions["pianold.metrics"], max_bytes=cache_bytes)
+                                                                 app.extensions["pianold.metrics"], max_bytes=cache_bytes,
+                                                                 answers_route=SPARQL_PATH)
     if settings.trusted_proxies:
         # Outermost, so that the fast path and the SPARQL layer see the client's scheme, host and address as
         # the proxy received them. Only as many X-Forwarded-* values as there are proxies are believed.

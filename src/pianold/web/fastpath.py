@@ -5,7 +5,11 @@ asked again and again. Flask computes each response once (the view marks it cach
 identical requests (same data version, host, path and Accept header) are answered from memory, and a
 matching If-None-Match gets its 304 here too. A rebuild changes the version, so nothing stale
 is ever replayed; each entry carries the version it was computed from. Replays are counted in the
-metrics and written to the access log like Flask's answers, under the route that computed them."""
+metrics and written to the access log like Flask's answers, under the route that computed them.
+
+SPARQL answers are kept apart from documents and pages, each in half the budget: a client sending
+distinct queries with large answers (each can be an eighth of its half) would otherwise push every
+document out, and dereference would compute them all again."""
 
 from __future__ import annotations
 
@@ -35,11 +39,14 @@ def mark_cacheable(environ: dict) -> None:
 
 
 class FastPath:
-    def __init__(self, wsgi_app, current_link: str, metrics: ops.Metrics, max_bytes: int, size: int = 8192):
+    def __init__(self, wsgi_app, current_link: str, metrics: ops.Metrics, max_bytes: int, answers_route: str,
+                 size: int = 8192):
         self.wsgi_app = wsgi_app
         self.metrics = metrics
         self.current_link = current_link
-        self.entries = SizedLRU(size, max_bytes)
+        self.entries = SizedLRU(size, max_bytes // 2)  # documents and pages
+        self.answers = SizedLRU(size, max_bytes // 2)  # SPARQL answers: those computed by answers_route
+        self.answers_route = answers_route
         self.hits = 0
 
     def __call__(self, environ, start_response):
@@ -55,7 +62,7 @@ class FastPath:
         # an answer computed for one Host header is never replayed to a request naming another
         key = (version, environ.get("wsgi.url_scheme", ""), environ.get("HTTP_HOST", ""), environ.get("SCRIPT_NAME", ""),
                environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""), environ.get("HTTP_ACCEPT", ""))
-        entry = self.entries.get(key, touch=False)
+        entry = self.entries.get(key, touch=False) or self.answers.get(key, touch=False)
         if entry is not None and not _other_preconditions(environ):
             self.hits += 1  # approximate under threads; a metric, not an invariant
             answer, status = self.replay(entry, environ, start_response, method)
@@ -80,7 +87,8 @@ class FastPath:
         headers = captured["headers"]
         if dict(headers).get("X-Pianold-Version") == version:
             etag = next((unquote_etag(v)[0] for k, v in headers if k.lower() == "etag"), None)
-            self.entries.put(key, _Entry(captured["status"], headers, data, etag, environ.get(ops.ROUTE, "unmatched")), len(data))
+            route = environ.get(ops.ROUTE, "unmatched")
+            (self.answers if route == self.answers_route else self.entries).put(key, _Entry(captured["status"], headers, data, etag, route), len(data))
         return [data]
 
     @staticmethod
