@@ -141,6 +141,19 @@ def test_a_plan_folder_without_plan_toml_is_not_left_out_silently(tmp_path):
     assert run.returncode == 1 and f"give --data {data}" in run.stderr, run.stderr
 
 
+def test_a_file_given_as_the_data_folder_is_named_as_a_file(tmp_path):
+    """--data naming a file was reported as "data folder not found", though the file is there."""
+    notes = tmp_path / "plans.txt"
+    notes.write_text("not a folder\n", encoding="utf-8")
+    run = pianold("--data", str(notes), "--dist", str(tmp_path / "dist"), "build")
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    assert f"error: {notes}: this is a file, not a folder: the data folder is the folder that holds the plan folders" in run.stderr, run.stderr
+    assert "not found" not in run.stderr and not (tmp_path / "dist" / "current").exists()
+    # a plan's own plan.toml: the folder to give is named
+    run = pianold("--data", str(DATA / "bari-psm-2030" / "plan.toml"), "--dist", str(tmp_path / "dist"), "build")
+    assert run.returncode == 1 and f"give --data {DATA}" in run.stderr, run.stderr
+
+
 def test_data_and_dist_may_follow_the_command(tmp_path):
     """`pianold build --data DIR --dist DIR`, as people write it and as docs/deployment.md does."""
     dist = tmp_path / "dist"

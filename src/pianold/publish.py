@@ -111,6 +111,11 @@ class Built:
 
 def plan_folders(data_dir: Path) -> list[Path]:
     data_dir = Path(data_dir)
+    if data_dir.exists() and not data_dir.is_dir():  # `--data data/bari/plan.toml`, or any file
+        given = (f"--data {data_dir.resolve().parents[1]}" if data_dir.name.lower().startswith("plan")
+                 else "--data that folder")
+        raise SourceError(Problem(_loc(data_dir), f"this is a file, not a folder: the data folder is the folder that "
+                                                  f"holds the plan folders; give {given} (or set data_dir)"))
     if not data_dir.is_dir():
         raise SourceError(Problem(_loc(data_dir), "data folder not found"))
     if (data_dir / "plan.toml").is_file():
