@@ -154,6 +154,18 @@ def test_a_file_given_as_the_data_folder_is_named_as_a_file(tmp_path):
     assert run.returncode == 1 and f"give --data {DATA}" in run.stderr, run.stderr
 
 
+def test_a_plan_toml_that_is_a_folder_is_said_to_be_one(tmp_path, plan_copy):
+    """A folder named plan.toml got the advice to rename 'plan.toml' to plan.toml."""
+    folder = plan_copy / "bari-psm-2030"
+    (folder / "plan.toml").rename(folder / "plan.toml.txt")
+    (folder / "plan.toml").mkdir()
+    run = pianold("--data", str(plan_copy), "--dist", str(tmp_path / "dist"), "build")
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    assert f"error: {folder / 'plan.toml'}: plan.toml is a folder here, and a plan folder needs a file named plan.toml" in run.stderr, run.stderr
+    assert "move this folder out of the plan folder, then rename 'plan.toml.txt' to plan.toml" in run.stderr, run.stderr
+    assert "rename 'plan.toml' to" not in run.stderr and not (tmp_path / "dist" / "current").exists()
+
+
 def test_data_and_dist_may_follow_the_command(tmp_path):
     """`pianold build --data DIR --dist DIR`, as people write it and as docs/deployment.md does."""
     dist = tmp_path / "dist"

@@ -136,7 +136,12 @@ def _without_plan_toml(folder: Path) -> Problem | None:
     if folder.name.startswith(".") or not folder.is_dir() or (folder / "plan.toml").is_file():
         return None
     names = sorted(p.name for p in folder.iterdir())
-    similar = [n for n in names if n.lower().replace(" ", "").startswith("plan")]  # plan.toml.txt, Plan.toml…
+    similar = [n for n in names if n.lower().replace(" ", "").startswith("plan") and n != "plan.toml"]  # plan.toml.txt, Plan.toml…
+    if (folder / "plan.toml").is_dir():
+        then = f", then rename {similar[0]!r} to plan.toml" if similar else ""
+        return Problem(_loc(folder / "plan.toml"), f"plan.toml is a folder here, and a plan folder needs a file named "
+                                                   f"plan.toml (see the README, 'Input formats'): move this folder "
+                                                   f"out of the plan folder{then}")
     if similar:
         return Problem(_loc(folder / similar[0]), f"a plan folder needs a file named exactly plan.toml: rename "
                                                    f"{similar[0]!r} to plan.toml (Windows may hide an extension such as .txt)")
