@@ -314,3 +314,20 @@ def test_a_second_plan_copied_from_the_first_names_the_id_to_change(plan_copy, t
     assert any(f.startswith(f"{copy / 'plan.toml'}:{line}:1: plan id 'bari-psm-2030' is already the id of") for f in found), found
     assert any("missing required key 'publisher.ipa'" in f and str(other) in f for f in found), found
     assert not (tmp_path / "dist" / "current").exists()
+
+
+def test_a_plan_of_another_publisher_under_another_licence_gets_both_decisions_asked_at_once(plan_copy, tmp_path):
+    """Neither catalog_publisher nor combined_license set: the build named the licences and stopped,
+    and only the next build, once they were mended, asked for the catalogue's publisher."""
+    from plan_sources import edit, second_plan
+
+    copy = second_plan(plan_copy, "torino-psm")
+    edit(copy, "plan.toml", 'ipa = "cmba"', 'ipa = "cmto"')
+    edit(copy, "plan.toml", "licences/A21_CCBY40", "licences/A11_CCO10")
+    with pytest.raises(SourceError) as caught:
+        build(settings_for(plan_copy, tmp_path / "dist"))
+    found = [str(p) for p in caught.value.problems]
+    assert len(found) == 2, found
+    assert found[0].startswith(f"{copy / 'plan.toml'}:") and "set combined_license" in found[0], found
+    assert found[1].startswith(f"{plan_copy}:") and "set catalog_publisher" in found[1], found
+    assert not (tmp_path / "dist" / "current").exists()

@@ -192,7 +192,8 @@ def _loc(path: Path):
 
 
 def build_dataset(settings: Settings) -> Built:
-    """Read, model and validate every plan; raise on the first unusable source or violation.
+    """Read, model and validate every plan; raise with every problem of the sources (each plan's,
+    then what the plans say together), or on the first violation.
 
     Each plan is validated on its own graph, in place: at a million triples a copy costs a GB."""
     plans, problems, first = [], [], {}
@@ -210,15 +211,22 @@ def build_dataset(settings: Settings) -> Built:
         plans.append(plan)
     if problems:
         raise SourceError(problems)
-    check_links(plans, settings.uris)  # a link into this site must name an element built here
     built = Built(plans, bind_prefixes(Graph(identifier=URIRef(ONTOLOGY_IRI))).parse(ontology_file(), format="turtle"))
+    # what the plans say together, each reported in the same run: mending one must not reveal the next
+    try:
+        check_links(plans, settings.uris)  # a link into this site must name an element built here
+    except SourceError as err:
+        problems.extend(err.problems)
     try:
         combined_licence(plans, built.ontology, settings.combined_license)
-        catalog_publisher(plans, settings.catalog_publisher)
     except MixedLicences as err:
-        raise SourceError(_mixed_licences(err, first)) from None
+        problems.append(_mixed_licences(err, first))
+    try:
+        catalog_publisher(plans, settings.catalog_publisher)
     except SeveralPublishers as err:
-        raise SourceError(_several_publishers(err, settings.data_dir)) from None
+        problems.append(_several_publishers(err, settings.data_dir))
+    if problems:
+        raise SourceError(problems)
     for plan in plans:
         graph = plan_graph(plan, settings.uris)
         report = validate(graph)
