@@ -76,12 +76,14 @@ def build(obj: Context) -> None:
 
     A failed build changes nothing that was published."""
     from pianold.ingest import SourceError
-    from pianold.publish import ValidationFailed, build as build_all, current_version
+    from pianold.publish import NotSwitchable, ValidationFailed, build as build_all, current_version
 
     settings = obj.settings()
     try:
         before = current_version(settings.dist_dir)
         version = build_all(settings)
+    except NotSwitchable as err:
+        raise click.ClickException(str(err)) from None
     except SourceError as err:
         for problem in err.problems:
             click.echo(f"error: {problem}", err=True)

@@ -61,6 +61,11 @@ CURRENT = "current"
 PUSHED = "pushed"
 
 
+class NotSwitchable(Exception):
+    """dist/current is not the link a build switches (a real folder, after `cp -rL dist` or an rsync
+    that followed links): the build publishes nothing, and says what to move away."""
+
+
 class ValidationFailed(Exception):
     def __init__(self, report: Report, graph: Graph):
         self.report = report
@@ -249,9 +254,24 @@ def _release_memory() -> None:
         pass
 
 
+def check_switchable(dist: Path) -> None:
+    """Raise NotSwitchable when dist/current is something other than a link (or absent): a folder or
+    a file cannot be replaced by the link in one rename, so a build would write a version it cannot
+    publish. Checked before anything is written."""
+    link = Path(dist) / CURRENT
+    if link.is_symlink() or not link.exists():
+        return
+    kind = "a folder" if link.is_dir() else "a file"
+    raise NotSwitchable(f"{link} is {kind}, not the link to a version in {Path(dist) / 'versions'} that a build "
+                        f"switches (a copy made with `cp -rL`, or an rsync that followed links, makes one): "
+                        f"nothing was published. Move it out of {dist} (e.g. `mv {link} {Path(dist).parent / (Path(dist).name + '-current.copy')}`) "
+                        "and build again")
+
+
 def publish(settings: Settings, built: Built) -> Version:
     """Write a new version of dist/ and switch dist/current to it atomically."""
     dist = Path(settings.dist_dir)
+    check_switchable(dist)
     versions = dist / "versions"
     versions.mkdir(parents=True, exist_ok=True)
     with _lock(dist):
@@ -525,7 +545,11 @@ def _switch(dist: Path, name: str, version_id: str) -> None:
     if tmp.is_symlink() or tmp.exists():
         tmp.unlink()
     os.symlink(Path("versions") / version_id, tmp)
-    os.replace(tmp, link)
+    try:
+        os.replace(tmp, link)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # not left behind as a stray .current-PID link
+        raise
 
 
 def _target(dist: Path, name: str) -> str | None:
@@ -615,6 +639,7 @@ def default_graph(graphs: dict[str, bytes]) -> bytes:
 
 
 def build(settings: Settings) -> Version:
+    check_switchable(settings.dist_dir)  # before the sources are read: it would publish nothing
     return publish(settings, build_dataset(settings))
 
 

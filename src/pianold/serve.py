@@ -10,7 +10,7 @@ from typing import Callable
 
 from pianold.config import Settings
 from pianold.ingest import SourceError
-from pianold.publish import PUSHED, ValidationFailed, build, current_version, is_current
+from pianold.publish import PUSHED, NotSwitchable, ValidationFailed, build, current_version, is_current
 
 log = logging.getLogger("pianold.serve")
 MAX_HEADER_BYTES = 32 * 1024  # all request headers together; browsers send < 8 KiB
@@ -34,6 +34,11 @@ def ensure_published(settings: Settings, on_build_error: Callable[[Exception], N
         if current_version(settings.dist_dir) is None:
             raise
         log.error("the sources changed but the new version cannot be written (%s); still serving the previous version", err)
+    except NotSwitchable as err:  # dist/current copied as a folder: what it holds can still be served
+        if current_version(settings.dist_dir) is None:
+            on_build_error(err)
+            raise
+        log.error("the sources changed but cannot be published: %s; still serving the previous version", err)
 
 
 class StoreUnusable(Exception):
