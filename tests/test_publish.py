@@ -331,3 +331,23 @@ def test_a_plan_of_another_publisher_under_another_licence_gets_both_decisions_a
     assert found[0].startswith(f"{copy / 'plan.toml'}:") and "set combined_license" in found[0], found
     assert found[1].startswith(f"{plan_copy}:") and "set catalog_publisher" in found[1], found
     assert not (tmp_path / "dist" / "current").exists()
+
+
+def test_the_manifest_names_the_data_folder_a_version_was_built_from(tmp_path, plan_copy):
+    """serve tells a version copied from elsewhere from one of its own sources by the data folder its
+    manifest records: the folder by its path or by where a link to it leads is the same one, and
+    the same sources built from another folder keep the version and record that folder."""
+    import shutil
+
+    from pianold.publish import built_elsewhere
+
+    (tmp_path / "release").symlink_to(plan_copy)
+    version = build(settings_for(tmp_path / "release", tmp_path / "dist"))
+    assert version.manifest["data_dir"] == str(tmp_path / "release")
+    assert built_elsewhere(settings_for(tmp_path / "release", tmp_path / "dist"), version) is None
+    assert built_elsewhere(settings_for(plan_copy, tmp_path / "dist"), version) is None
+    assert built_elsewhere(settings_for(DATA, tmp_path / "dist"), version) == str(tmp_path / "release")
+    shutil.copytree(plan_copy, tmp_path / "moved")
+    again = build(settings_for(tmp_path / "moved", tmp_path / "dist"))
+    assert again.id == version.id and again.manifest["data_dir"] == str(tmp_path / "moved")
+    assert built_elsewhere(settings_for(plan_copy, tmp_path / "dist"), again) == str(tmp_path / "moved")

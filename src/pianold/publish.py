@@ -291,7 +291,7 @@ def publish(settings: Settings, built: Built) -> Version:
         version_id = _version_id(content, previous, versions)
         target = versions / version_id
         if is_complete(target):  # the same data: kept, and marked as built from these sources
-            _record_sources(target, sources_digest(settings))
+            _record_sources(target, sources_digest(settings), _data_folder(settings))
         else:
             tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=versions))
             tmp.chmod(0o755)
@@ -473,6 +473,7 @@ def _write_version(folder: Path, version_id: str, content: str, settings: Settin
         "version": version_id,
         "content": content,
         "sources": sources_digest(settings),
+        "data_dir": _data_folder(settings),
         "built": built_at.isoformat(),
         "issued": history.issued.isoformat(),
         "catalog": str(catalog.identifier),
@@ -491,12 +492,13 @@ def _write_version(folder: Path, version_id: str, content: str, settings: Settin
     _fsync_tree(folder)
 
 
-def _record_sources(folder: Path, digest: str) -> None:
-    """Sources edited without changing the data (a comment, say) publish the same version: its
-    manifest then names the new sources, or every start would rebuild it again."""
+def _record_sources(folder: Path, digest: str, data_dir: str) -> None:
+    """Sources edited without changing the data (a comment, say), or the same sources in another
+    folder, publish the same version: its manifest then names the new sources and their folder, or
+    every start would rebuild it again (or serve would take that folder for another's)."""
     manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    if manifest.get("sources") != digest:
-        _write_manifest(folder, {**manifest, "sources": digest})
+    if manifest.get("sources") != digest or manifest.get("data_dir") != data_dir:
+        _write_manifest(folder, {**manifest, "sources": digest, "data_dir": data_dir})
 
 
 def _write_manifest(folder: Path, manifest: dict) -> None:
@@ -607,6 +609,25 @@ def sources_digest(settings: Settings) -> str:
     for path in [*inputs, ontology_file(), *shapes_files()]:
         h.update(str(path.relative_to(path.parents[1])).encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
+
+
+def _data_folder(settings: Settings) -> str:
+    """The data folder as the manifest records it: absolute, its links kept (a deployment may point
+    a fixed path at each release's folder)."""
+    return os.path.abspath(settings.data_dir)
+
+
+def built_elsewhere(settings: Settings, version: Version) -> str | None:
+    """The data folder `version` was built from, when it is not settings.data_dir: a version copied
+    from another host, or built with another --data. None when it is the same folder (by its
+    path or by where it leads), or when the manifest does not say (built by an older pianold)."""
+    recorded = version.manifest.get("data_dir")
+    if not isinstance(recorded, str):
+        return None
+    ours = _data_folder(settings)
+    if recorded == ours or Path(recorded).resolve() == Path(ours).resolve():
+        return None
+    return recorded
 
 
 def is_current(settings: Settings) -> bool:
