@@ -140,21 +140,27 @@ def test_the_harness_tries_another_port_when_its_free_port_was_taken(tmp_path, b
     assert "port taken (attempt 1)" in (tmp_path / "server.log").read_text()
 
 
-def test_a_dist_current_copied_as_a_folder_is_served_as_it_is_when_the_sources_changed(tmp_path, plan_copy, caplog):
+def test_a_dist_current_copied_as_a_folder_is_served_as_it_is_when_the_sources_changed(tmp_path, plan_copy):
     """serve rebuilds changed sources; over a dist/current that is a folder (cp -rL) it cannot
     publish, so it says why and serves what the folder holds, writing nothing."""
-    import pianold.serve as serve_module
+    import json
+
     from pianold.config import load_settings
-    from pianold.publish import build as build_all, current_version
+    from pianold.publish import build as build_all
 
     published = build_all(load_settings(env={}, data_dir=plan_copy, dist_dir=tmp_path / "built", base=BASE))
     shutil.copytree(tmp_path / "built", tmp_path / "dist")  # follows the link, as cp -rL does
     toml = plan_copy / "bari-psm-2030" / "plan.toml"
     toml.write_text(toml.read_text(encoding="utf-8").replace('title = "Mare"', 'title = "Mare nostro"'), encoding="utf-8")
-    settings = load_settings(env={}, data_dir=plan_copy, dist_dir=tmp_path / "dist", base=BASE)
-    serve_module.ensure_published(settings, on_build_error=lambda err: None)  # no exception: it serves
-    assert "cannot be published" in caplog.text and "is a folder" in caplog.text, caplog.text
-    assert current_version(tmp_path / "dist").id == published.id
+    server = start_server(tmp_path / "dist", plan_copy, BASE, tmp_path / "server.log")
+    try:
+        status, _, body = http(server.url + "/health/ready")
+        assert status == 200 and json.loads(body)["version"] == published.id, body
+    finally:
+        server.stop()
+    log = (tmp_path / "server.log").read_text(errors="replace")
+    assert "the sources changed but cannot be published" in log and "is a folder" in log and "still serving" in log, log
+    assert "Traceback" not in log
     assert sorted(p.name for p in (tmp_path / "dist").iterdir()) == [".lock", "current", "versions"]
     assert [p.name for p in (tmp_path / "dist" / "versions").iterdir()] == [published.id]
 
