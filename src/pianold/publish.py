@@ -3,7 +3,8 @@
 Layout of the output folder (dist/):
 
     dist/versions/<version>/      one complete, immutable build
-        manifest.json             version, build time, base, plans, files with sizes and SHA-256
+        manifest.json             version, build time, base, plans, files with sizes and SHA-256,
+                                  the digest of the sources and the data folder they were read from
         plans/<id>.ttl|.nt|.nt.gz|.jsonld|.rdf
         ontology/psm.ttl|.nt|.nt.gz|.jsonld|.rdf
         all.nq                    everything, one named graph per plan + the ontology
