@@ -351,3 +351,18 @@ def test_the_manifest_names_the_data_folder_a_version_was_built_from(tmp_path, p
     again = build(settings_for(tmp_path / "moved", tmp_path / "dist"))
     assert again.id == version.id and again.manifest["data_dir"] == str(tmp_path / "moved")
     assert built_elsewhere(settings_for(plan_copy, tmp_path / "dist"), again) == str(tmp_path / "moved")
+
+
+def test_a_link_that_cannot_be_switched_leaves_no_stray_link_behind(tmp_path):
+    """`cp -rL dist` makes dist/pushed a folder too: marking a version pushed cannot replace it, and
+    the link made to replace it was left behind as .pushed-PID."""
+    from pianold.publish import pushing
+
+    dist = tmp_path / "dist"
+    version = build(settings_for(DATA, dist))
+    (dist / "pushed").mkdir()
+    (dist / "pushed" / "manifest.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(IsADirectoryError):
+        with pushing(dist) as pushed:
+            assert pushed.id == version.id
+    assert sorted(p.name for p in dist.iterdir()) == [".lock", "current", "pushed", "versions"]

@@ -551,7 +551,7 @@ def _switch(dist: Path, name: str, version_id: str) -> None:
     try:
         os.replace(tmp, link)
     except BaseException:
-        tmp.unlink(missing_ok=True)  # not left behind as a stray .current-PID link
+        tmp.unlink(missing_ok=True)  # not left behind as a stray .current-PID or .pushed-PID link
         raise
 
 
