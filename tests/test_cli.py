@@ -141,6 +141,31 @@ def test_a_plan_folder_without_plan_toml_is_not_left_out_silently(tmp_path):
     assert run.returncode == 1 and f"give --data {data}" in run.stderr, run.stderr
 
 
+def test_a_file_given_as_the_data_folder_is_named_as_a_file(tmp_path):
+    """--data naming a file was reported as "data folder not found", though the file is there."""
+    notes = tmp_path / "plans.txt"
+    notes.write_text("not a folder\n", encoding="utf-8")
+    run = pianold("--data", str(notes), "--dist", str(tmp_path / "dist"), "build")
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    assert f"error: {notes}: this is a file, not a folder: the data folder is the folder that holds the plan folders" in run.stderr, run.stderr
+    assert "not found" not in run.stderr and not (tmp_path / "dist" / "current").exists()
+    # a plan's own plan.toml: the folder to give is named
+    run = pianold("--data", str(DATA / "bari-psm-2030" / "plan.toml"), "--dist", str(tmp_path / "dist"), "build")
+    assert run.returncode == 1 and f"give --data {DATA}" in run.stderr, run.stderr
+
+
+def test_a_plan_toml_that_is_a_folder_is_said_to_be_one(tmp_path, plan_copy):
+    """A folder named plan.toml got the advice to rename 'plan.toml' to plan.toml."""
+    folder = plan_copy / "bari-psm-2030"
+    (folder / "plan.toml").rename(folder / "plan.toml.txt")
+    (folder / "plan.toml").mkdir()
+    run = pianold("--data", str(plan_copy), "--dist", str(tmp_path / "dist"), "build")
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    assert f"error: {folder / 'plan.toml'}: plan.toml is a folder here, and a plan folder needs a file named plan.toml" in run.stderr, run.stderr
+    assert "move this folder out of the plan folder, then rename 'plan.toml.txt' to plan.toml" in run.stderr, run.stderr
+    assert "rename 'plan.toml' to" not in run.stderr and not (tmp_path / "dist" / "current").exists()
+
+
 def test_data_and_dist_may_follow_the_command(tmp_path):
     """`pianold build --data DIR --dist DIR`, as people write it and as docs/deployment.md does."""
     dist = tmp_path / "dist"
@@ -313,3 +338,25 @@ def test_link_does_not_write_its_candidates_over_a_links_csv(tmp_path, plan_copy
                   "--endpoint", "http://127.0.0.1:9/sparql", "--timeout", "1", "--out", str(links))
     assert run.returncode == 2 and "--out" in run.stderr and "--accept" in run.stderr, run.stderr
     assert "Traceback" not in run.stderr and links.read_bytes() == before
+
+
+def test_a_dist_current_copied_as_a_folder_is_refused_before_anything_is_written(tmp_path, plan_copy):
+    """`cp -rL dist` (or an rsync that follows links) makes dist/current a folder: the build wrote a
+    whole version, could not switch to it, left a .current-PID link behind and said only "Is a
+    directory". It refuses before writing, names what to move away, and builds once it is moved."""
+    dist, copy = tmp_path / "dist", tmp_path / "copy"
+    assert pianold("--data", str(plan_copy), "--dist", str(dist), "build").returncode == 0
+    shutil.copytree(dist, copy)  # follows the link, as cp -rL does
+    assert (copy / "current").is_dir() and not (copy / "current").is_symlink()
+    toml = plan_copy / "bari-psm-2030" / "plan.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('title = "Mare"', 'title = "Mare nostro"'), encoding="utf-8")
+    before = sorted(str(p.relative_to(copy)) for p in copy.rglob("*"))
+    run = pianold("--data", str(plan_copy), "--dist", str(copy), "build")
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    assert f"{copy / 'current'} is a folder, not the link to a version" in run.stderr, run.stderr
+    assert f"nothing was published. Move it out of {copy} (e.g. `mv {copy / 'current'} " in run.stderr, run.stderr
+    assert sorted(str(p.relative_to(copy)) for p in copy.rglob("*")) == before  # no version, no stray link
+    shutil.move(copy / "current", tmp_path / "current.copy")
+    run = pianold("--data", str(plan_copy), "--dist", str(copy), "build")
+    assert run.returncode == 0 and (copy / "current").is_symlink(), run.stderr
+    assert "Mare nostro" in (copy / "current" / "plans" / "bari-psm-2030.ttl").read_text(encoding="utf-8")

@@ -314,3 +314,55 @@ def test_a_second_plan_copied_from_the_first_names_the_id_to_change(plan_copy, t
     assert any(f.startswith(f"{copy / 'plan.toml'}:{line}:1: plan id 'bari-psm-2030' is already the id of") for f in found), found
     assert any("missing required key 'publisher.ipa'" in f and str(other) in f for f in found), found
     assert not (tmp_path / "dist" / "current").exists()
+
+
+def test_a_plan_of_another_publisher_under_another_licence_gets_both_decisions_asked_at_once(plan_copy, tmp_path):
+    """Neither catalog_publisher nor combined_license set: the build named the licences and stopped,
+    and only the next build, once they were mended, asked for the catalogue's publisher."""
+    from plan_sources import edit, second_plan
+
+    copy = second_plan(plan_copy, "torino-psm")
+    edit(copy, "plan.toml", 'ipa = "cmba"', 'ipa = "cmto"')
+    edit(copy, "plan.toml", "licences/A21_CCBY40", "licences/A11_CCO10")
+    with pytest.raises(SourceError) as caught:
+        build(settings_for(plan_copy, tmp_path / "dist"))
+    found = [str(p) for p in caught.value.problems]
+    assert len(found) == 2, found
+    assert found[0].startswith(f"{copy / 'plan.toml'}:") and "set combined_license" in found[0], found
+    assert found[1].startswith(f"{plan_copy}:") and "set catalog_publisher" in found[1], found
+    assert not (tmp_path / "dist" / "current").exists()
+
+
+def test_the_manifest_names_the_data_folder_a_version_was_built_from(tmp_path, plan_copy):
+    """serve tells a version copied from elsewhere from one of its own sources by the data folder its
+    manifest records: the folder by its path or by where a link to it leads is the same one, and
+    the same sources built from another folder keep the version and record that folder."""
+    import shutil
+
+    from pianold.publish import built_elsewhere
+
+    (tmp_path / "release").symlink_to(plan_copy)
+    version = build(settings_for(tmp_path / "release", tmp_path / "dist"))
+    assert version.manifest["data_dir"] == str(tmp_path / "release")
+    assert built_elsewhere(settings_for(tmp_path / "release", tmp_path / "dist"), version) is None
+    assert built_elsewhere(settings_for(plan_copy, tmp_path / "dist"), version) is None
+    assert built_elsewhere(settings_for(DATA, tmp_path / "dist"), version) == str(tmp_path / "release")
+    shutil.copytree(plan_copy, tmp_path / "moved")
+    again = build(settings_for(tmp_path / "moved", tmp_path / "dist"))
+    assert again.id == version.id and again.manifest["data_dir"] == str(tmp_path / "moved")
+    assert built_elsewhere(settings_for(plan_copy, tmp_path / "dist"), again) == str(tmp_path / "moved")
+
+
+def test_a_link_that_cannot_be_switched_leaves_no_stray_link_behind(tmp_path):
+    """`cp -rL dist` makes dist/pushed a folder too: marking a version pushed cannot replace it, and
+    the link made to replace it was left behind as .pushed-PID."""
+    from pianold.publish import pushing
+
+    dist = tmp_path / "dist"
+    version = build(settings_for(DATA, dist))
+    (dist / "pushed").mkdir()
+    (dist / "pushed" / "manifest.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(IsADirectoryError):
+        with pushing(dist) as pushed:
+            assert pushed.id == version.id
+    assert sorted(p.name for p in dist.iterdir()) == [".lock", "current", "pushed", "versions"]

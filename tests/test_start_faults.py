@@ -138,3 +138,86 @@ def test_the_harness_tries_another_port_when_its_free_port_was_taken(tmp_path, b
     finally:
         server.stop()
     assert "port taken (attempt 1)" in (tmp_path / "server.log").read_text()
+
+
+def test_a_dist_current_copied_as_a_folder_is_served_as_it_is_when_the_sources_changed(tmp_path, plan_copy):
+    """serve rebuilds changed sources; over a dist/current that is a folder (cp -rL) it cannot
+    publish, so it says why and serves what the folder holds, writing nothing."""
+    import json
+
+    from pianold.config import load_settings
+    from pianold.publish import build as build_all
+
+    published = build_all(load_settings(env={}, data_dir=plan_copy, dist_dir=tmp_path / "built", base=BASE))
+    shutil.copytree(tmp_path / "built", tmp_path / "dist")  # follows the link, as cp -rL does
+    toml = plan_copy / "bari-psm-2030" / "plan.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('title = "Mare"', 'title = "Mare nostro"'), encoding="utf-8")
+    server = start_server(tmp_path / "dist", plan_copy, BASE, tmp_path / "server.log")
+    try:
+        status, _, body = http(server.url + "/health/ready")
+        assert status == 200 and json.loads(body)["version"] == published.id, body
+    finally:
+        server.stop()
+    log = (tmp_path / "server.log").read_text(errors="replace")
+    assert "the sources changed but cannot be published" in log and "is a folder" in log and "still serving" in log, log
+    assert "Traceback" not in log
+    assert sorted(p.name for p in (tmp_path / "dist").iterdir()) == [".lock", "current", "versions"]
+    assert [p.name for p in (tmp_path / "dist" / "versions").iterdir()] == [published.id]
+
+
+def two_plan_copy(tmp_path, plan_copy):
+    """Bari and the three-level plan built from `plan_copy` into tmp_path/dist, then copied as
+    another host gets it (`cp -a`, links kept): what that host's serve is given."""
+    from conftest import ROOT
+    from pianold.config import load_settings
+    from pianold.publish import build as build_all
+
+    shutil.copytree(ROOT / "tests/fixtures/three-level-plan", plan_copy / "three-level-plan")
+    version = build_all(load_settings(env={}, data_dir=plan_copy, dist_dir=tmp_path / "built", base=BASE,
+                                      catalog_publisher="cmba"))
+    shutil.copytree(tmp_path / "built", tmp_path / "dist", symlinks=True)
+    return version
+
+
+def test_serve_does_not_rebuild_a_version_built_from_another_data_folder(tmp_path, plan_copy):
+    """A second host serving a copied dist/: `pianold serve --dist D` without --data built the
+    bundled Bari plan and published it over the copy of two plans. It refuses, naming the folder
+    the version was built from and --no-build, and changes nothing."""
+    from pianold.resources import bundled_data_dir
+
+    version = two_plan_copy(tmp_path, plan_copy)
+    before = {str(p.relative_to(tmp_path / "dist")): p.stat().st_mtime_ns for p in (tmp_path / "dist").rglob("*")}
+    run = subprocess.run([sys.executable, "-m", "pianold", "--dist", str(tmp_path / "dist"), "--base", BASE,
+                          "serve", "--port", str(free_port())], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert f"version {version.id} in {tmp_path / 'dist'} was built from the sources in {plan_copy}, not from {bundled_data_dir()}" in run.stderr, run.stderr
+    assert f"(--data {plan_copy}, or data_dir), or serve it as it is with --no-build" in run.stderr, run.stderr
+    assert {str(p.relative_to(tmp_path / "dist")): p.stat().st_mtime_ns for p in (tmp_path / "dist").rglob("*")} == before
+
+
+def test_serve_no_build_serves_a_copied_version_as_it_is(tmp_path, plan_copy):
+    """--no-build (or no_build, PIANOLD_NO_BUILD) serves what dist/ holds, whatever --data says,
+    and writes nothing; with nothing published it is one line and exit 2."""
+    import json
+
+    version = two_plan_copy(tmp_path, plan_copy)
+    for extra, env in ((["--no-build"], None), ([], {"PIANOLD_NO_BUILD": "1"})):
+        server = start_server(tmp_path / "dist", DATA, BASE, tmp_path / "server.log", *extra, env=env)
+        try:
+            status, _, body = http(server.url + "/health/ready")
+            ready = json.loads(body)
+            assert status == 200 and ready["version"] == version.id, body
+            assert ready["plans"] == ["bari-psm-2030", "test-tre-livelli"]
+        finally:
+            server.stop()
+    assert [p.name for p in (tmp_path / "dist" / "versions").iterdir()] == [version.id]
+    assert "published version" not in (tmp_path / "server.log").read_text()  # no build was made
+    run = subprocess.run([sys.executable, "-m", "pianold", "--dist", str(tmp_path / "empty"), "--base", BASE,
+                          "serve", "--no-build", "--port", str(free_port())], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert f"nothing is published in {tmp_path / 'empty'} to serve without building" in run.stderr, run.stderr
+    assert not (tmp_path / "empty").exists()
+    (tmp_path / "dist" / "current" / "all.ttl").unlink()  # a copy that stopped half-way: no build mends it
+    run = subprocess.run([sys.executable, "-m", "pianold", "--dist", str(tmp_path / "dist"), "--base", BASE,
+                          "serve", "--no-build", "--port", str(free_port())], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert run.returncode == 2 and f"version {version.id} in {tmp_path / 'dist' / 'versions' / version.id} is incomplete" in run.stderr, run.stderr

@@ -76,12 +76,14 @@ def build(obj: Context) -> None:
 
     A failed build changes nothing that was published."""
     from pianold.ingest import SourceError
-    from pianold.publish import ValidationFailed, build as build_all, current_version
+    from pianold.publish import NotSwitchable, ValidationFailed, build as build_all, current_version
 
     settings = obj.settings()
     try:
         before = current_version(settings.dist_dir)
         version = build_all(settings)
+    except NotSwitchable as err:
+        raise click.ClickException(str(err)) from None
     except SourceError as err:
         for problem in err.problems:
             click.echo(f"error: {problem}", err=True)
@@ -248,18 +250,23 @@ def _plan_folder(settings: Settings, plan_id: str) -> Path:
 @click.option("--port", type=click.IntRange(1, 65535), help="Port (default 8080).")
 @click.option("--workers", type=click.IntRange(1, 256), help="Worker threads of the WSGI server (default 8).")
 @click.option("--base", "serve_base", help="Base of the published IRIs (same as the global --base).")
+@click.option("--no-build", is_flag=True, help="Serve what the output folder holds as it is, never building (default: "
+                                               "$PIANOLD_NO_BUILD, else the settings file's no_build).")
 @click.pass_obj
-def serve(obj: Context, host: str | None, port: int | None, workers: int | None, serve_base: str | None) -> None:
+def serve(obj: Context, host: str | None, port: int | None, workers: int | None, serve_base: str | None,
+          no_build: bool) -> None:
     """Serve the published plans as linked data (builds first if nothing is published or it is stale).
 
     Request paths are mapped onto the base, so data published for https://example.org/pianold
-    is browsable at http://HOST:PORT/data/… too."""
-    from pianold.serve import StoreUnusable, run
+    is browsable at http://HOST:PORT/data/… too. A version built from another data folder (copied
+    from another host) is not rebuilt from this one: give its --data, or serve it with --no-build."""
+    from pianold.serve import CannotServe, StoreUnusable, run
 
-    settings = obj.settings(host=host, port=port, workers=workers, **({"base": serve_base} if serve_base else {}))
+    settings = obj.settings(host=host, port=port, workers=workers, no_build=no_build or None,
+                            **({"base": serve_base} if serve_base else {}))
     try:
         run(settings, on_build_error=_report_build_error)
-    except StoreUnusable as err:
+    except (StoreUnusable, CannotServe) as err:
         click.echo(str(err), err=True)
         sys.exit(2)
     except ValueError as err:  # waitress: a host name that does not resolve

@@ -55,6 +55,7 @@ class Settings:
     store_user: str | None = None  # the user `pianold push` authenticates as there (digest or basic); the password only from $PIANOLD_STORE_PASSWORD
     catalog_publisher: str | None = None  # IPA code of the plans' publisher that publishes the catalogue and the dataset of everything, when the plans have several
     combined_license: str | None = None  # the licence the dump of everything (all plans and the ontology) is offered under, when its parts' licences differ
+    no_build: bool = False  # `pianold serve` serves what dist/ holds as it is, never building (a host serving a copied dist/)
     trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-Proto/-Host/-For are believed; 0: none (a client cannot pretend)
 
     @property

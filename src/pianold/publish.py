@@ -3,7 +3,8 @@
 Layout of the output folder (dist/):
 
     dist/versions/<version>/      one complete, immutable build
-        manifest.json             version, build time, base, plans, files with sizes and SHA-256
+        manifest.json             version, build time, base, plans, files with sizes and SHA-256,
+                                  the digest of the sources and the data folder they were read from
         plans/<id>.ttl|.nt|.nt.gz|.jsonld|.rdf
         ontology/psm.ttl|.nt|.nt.gz|.jsonld|.rdf
         all.nq                    everything, one named graph per plan + the ontology
@@ -61,6 +62,11 @@ CURRENT = "current"
 PUSHED = "pushed"
 
 
+class NotSwitchable(Exception):
+    """dist/current is not the link a build switches (a real folder, after `cp -rL dist` or an rsync
+    that followed links): the build publishes nothing, and says what to move away."""
+
+
 class ValidationFailed(Exception):
     def __init__(self, report: Report, graph: Graph):
         self.report = report
@@ -111,6 +117,11 @@ class Built:
 
 def plan_folders(data_dir: Path) -> list[Path]:
     data_dir = Path(data_dir)
+    if data_dir.exists() and not data_dir.is_dir():  # `--data data/bari/plan.toml`, or any file
+        given = (f"--data {data_dir.resolve().parents[1]}" if data_dir.name.lower().startswith("plan")
+                 else "--data that folder")
+        raise SourceError(Problem(_loc(data_dir), f"this is a file, not a folder: the data folder is the folder that "
+                                                  f"holds the plan folders; give {given} (or set data_dir)"))
     if not data_dir.is_dir():
         raise SourceError(Problem(_loc(data_dir), "data folder not found"))
     if (data_dir / "plan.toml").is_file():
@@ -131,7 +142,12 @@ def _without_plan_toml(folder: Path) -> Problem | None:
     if folder.name.startswith(".") or not folder.is_dir() or (folder / "plan.toml").is_file():
         return None
     names = sorted(p.name for p in folder.iterdir())
-    similar = [n for n in names if n.lower().replace(" ", "").startswith("plan")]  # plan.toml.txt, Plan.toml…
+    similar = [n for n in names if n.lower().replace(" ", "").startswith("plan") and n != "plan.toml"]  # plan.toml.txt, Plan.toml…
+    if (folder / "plan.toml").is_dir():
+        then = f", then rename {similar[0]!r} to plan.toml" if similar else ""
+        return Problem(_loc(folder / "plan.toml"), f"plan.toml is a folder here, and a plan folder needs a file named "
+                                                   f"plan.toml (see the README, 'Input formats'): move this folder "
+                                                   f"out of the plan folder{then}")
     if similar:
         return Problem(_loc(folder / similar[0]), f"a plan folder needs a file named exactly plan.toml: rename "
                                                    f"{similar[0]!r} to plan.toml (Windows may hide an extension such as .txt)")
@@ -182,7 +198,8 @@ def _loc(path: Path):
 
 
 def build_dataset(settings: Settings) -> Built:
-    """Read, model and validate every plan; raise on the first unusable source or violation.
+    """Read, model and validate every plan; raise with every problem of the sources (each plan's,
+    then what the plans say together), or on the first violation.
 
     Each plan is validated on its own graph, in place: at a million triples a copy costs a GB."""
     plans, problems, first = [], [], {}
@@ -200,15 +217,22 @@ def build_dataset(settings: Settings) -> Built:
         plans.append(plan)
     if problems:
         raise SourceError(problems)
-    check_links(plans, settings.uris)  # a link into this site must name an element built here
     built = Built(plans, bind_prefixes(Graph(identifier=URIRef(ONTOLOGY_IRI))).parse(ontology_file(), format="turtle"))
+    # what the plans say together, each reported in the same run: mending one must not reveal the next
+    try:
+        check_links(plans, settings.uris)  # a link into this site must name an element built here
+    except SourceError as err:
+        problems.extend(err.problems)
     try:
         combined_licence(plans, built.ontology, settings.combined_license)
-        catalog_publisher(plans, settings.catalog_publisher)
     except MixedLicences as err:
-        raise SourceError(_mixed_licences(err, first)) from None
+        problems.append(_mixed_licences(err, first))
+    try:
+        catalog_publisher(plans, settings.catalog_publisher)
     except SeveralPublishers as err:
-        raise SourceError(_several_publishers(err, settings.data_dir)) from None
+        problems.append(_several_publishers(err, settings.data_dir))
+    if problems:
+        raise SourceError(problems)
     for plan in plans:
         graph = plan_graph(plan, settings.uris)
         report = validate(graph)
@@ -231,9 +255,24 @@ def _release_memory() -> None:
         pass
 
 
+def check_switchable(dist: Path) -> None:
+    """Raise NotSwitchable when dist/current is something other than a link (or absent): a folder or
+    a file cannot be replaced by the link in one rename, so a build would write a version it cannot
+    publish. Checked before anything is written."""
+    link = Path(dist) / CURRENT
+    if link.is_symlink() or not link.exists():
+        return
+    kind = "a folder" if link.is_dir() else "a file"
+    raise NotSwitchable(f"{link} is {kind}, not the link to a version in {Path(dist) / 'versions'} that a build "
+                        f"switches (a copy made with `cp -rL`, or an rsync that followed links, makes one): "
+                        f"nothing was published. Move it out of {dist} (e.g. `mv {link} {Path(dist).parent / (Path(dist).name + '-current.copy')}`) "
+                        "and build again")
+
+
 def publish(settings: Settings, built: Built) -> Version:
     """Write a new version of dist/ and switch dist/current to it atomically."""
     dist = Path(settings.dist_dir)
+    check_switchable(dist)
     versions = dist / "versions"
     versions.mkdir(parents=True, exist_ok=True)
     with _lock(dist):
@@ -253,7 +292,7 @@ def publish(settings: Settings, built: Built) -> Version:
         version_id = _version_id(content, previous, versions)
         target = versions / version_id
         if is_complete(target):  # the same data: kept, and marked as built from these sources
-            _record_sources(target, sources_digest(settings))
+            _record_sources(target, sources_digest(settings), _data_folder(settings))
         else:
             tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=versions))
             tmp.chmod(0o755)
@@ -435,6 +474,7 @@ def _write_version(folder: Path, version_id: str, content: str, settings: Settin
         "version": version_id,
         "content": content,
         "sources": sources_digest(settings),
+        "data_dir": _data_folder(settings),
         "built": built_at.isoformat(),
         "issued": history.issued.isoformat(),
         "catalog": str(catalog.identifier),
@@ -453,12 +493,13 @@ def _write_version(folder: Path, version_id: str, content: str, settings: Settin
     _fsync_tree(folder)
 
 
-def _record_sources(folder: Path, digest: str) -> None:
-    """Sources edited without changing the data (a comment, say) publish the same version: its
-    manifest then names the new sources, or every start would rebuild it again."""
+def _record_sources(folder: Path, digest: str, data_dir: str) -> None:
+    """Sources edited without changing the data (a comment, say), or the same sources in another
+    folder, publish the same version: its manifest then names the new sources and their folder, or
+    every start would rebuild it again (or serve would take that folder for another's)."""
     manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    if manifest.get("sources") != digest:
-        _write_manifest(folder, {**manifest, "sources": digest})
+    if manifest.get("sources") != digest or manifest.get("data_dir") != data_dir:
+        _write_manifest(folder, {**manifest, "sources": digest, "data_dir": data_dir})
 
 
 def _write_manifest(folder: Path, manifest: dict) -> None:
@@ -507,7 +548,11 @@ def _switch(dist: Path, name: str, version_id: str) -> None:
     if tmp.is_symlink() or tmp.exists():
         tmp.unlink()
     os.symlink(Path("versions") / version_id, tmp)
-    os.replace(tmp, link)
+    try:
+        os.replace(tmp, link)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # not left behind as a stray .current-PID or .pushed-PID link
+        raise
 
 
 def _target(dist: Path, name: str) -> str | None:
@@ -567,6 +612,25 @@ def sources_digest(settings: Settings) -> str:
     return h.hexdigest()
 
 
+def _data_folder(settings: Settings) -> str:
+    """The data folder as the manifest records it: absolute, its links kept (a deployment may point
+    a fixed path at each release's folder)."""
+    return os.path.abspath(settings.data_dir)
+
+
+def built_elsewhere(settings: Settings, version: Version) -> str | None:
+    """The data folder `version` was built from, when it is not settings.data_dir: a version copied
+    from another host, or built with another --data. None when it is the same folder (by its
+    path or by where it leads), or when the manifest does not say (built by an older pianold)."""
+    recorded = version.manifest.get("data_dir")
+    if not isinstance(recorded, str):
+        return None
+    ours = _data_folder(settings)
+    if recorded == ours or Path(recorded).resolve() == Path(ours).resolve():
+        return None
+    return recorded
+
+
 def is_current(settings: Settings) -> bool:
     """True when dist/current was built from the sources and settings as they are now."""
     version = current_version(settings.dist_dir)
@@ -597,6 +661,7 @@ def default_graph(graphs: dict[str, bytes]) -> bytes:
 
 
 def build(settings: Settings) -> Version:
+    check_switchable(settings.dist_dir)  # before the sources are read: it would publish nothing
     return publish(settings, build_dataset(settings))
 
 

@@ -10,18 +10,36 @@ from typing import Callable
 
 from pianold.config import Settings
 from pianold.ingest import SourceError
-from pianold.publish import PUSHED, ValidationFailed, build, current_version, is_current
+from pianold.publish import (PUSHED, NotSwitchable, ValidationFailed, build, built_elsewhere, current_version, is_complete,
+                             is_current)
 
 log = logging.getLogger("pianold.serve")
 MAX_HEADER_BYTES = 32 * 1024  # all request headers together; browsers send < 8 KiB
 MAX_BODY_BYTES = 2 * 1024 * 1024  # the app refuses more than 1 MiB with 413 anyway
 
 
+class CannotServe(Exception):
+    """serve will not start as asked: nothing to serve without building, or a build would publish
+    other sources over the published version. Nothing was changed."""
+
+
 def ensure_published(settings: Settings, on_build_error: Callable[[Exception], None]) -> None:
     """Build when nothing is published or the sources changed; a failed rebuild keeps serving
-    the previous version (if there is one) and says so."""
+    the previous version (if there is one) and says so. With no_build, serve what is published as
+    it is. A version built from another data folder (copied from another host, say) is never
+    rebuilt from this one: that would replace what it publishes with other plans, unasked."""
+    if settings.no_build:
+        _check_servable(settings)
+        return
     if is_current(settings):
         return
+    published = current_version(settings.dist_dir)
+    if published is not None and (elsewhere := built_elsewhere(settings, published)) is not None:
+        raise CannotServe(
+            f"version {published.id} in {settings.dist_dir} was built from the sources in {elsewhere}, not from "
+            f"{settings.data_dir}, and serve would publish these over it: give serve the folder it was built from "
+            f"(--data {elsewhere}, or data_dir), or serve it as it is with --no-build (no_build = true); "
+            f"`pianold build` publishes {settings.data_dir} over it, if that is what you want. Nothing was changed")
     try:
         version = build(settings)
         log.warning("published version %s", version.id)
@@ -34,6 +52,25 @@ def ensure_published(settings: Settings, on_build_error: Callable[[Exception], N
         if current_version(settings.dist_dir) is None:
             raise
         log.error("the sources changed but the new version cannot be written (%s); still serving the previous version", err)
+    except NotSwitchable as err:  # dist/current copied as a folder: what it holds can still be served
+        if current_version(settings.dist_dir) is None:
+            on_build_error(err)
+            raise
+        log.error("the sources changed but cannot be published: %s; still serving the previous version", err)
+
+
+def _check_servable(settings: Settings) -> None:
+    """With no_build there is no build to fill a gap: a version must be published, whole. (With a
+    remote store the server answers for the pushed version, and says when there is none.)"""
+    if settings.store_url:
+        return
+    version = current_version(settings.dist_dir)
+    if version is None:
+        raise CannotServe(f"nothing is published in {settings.dist_dir} to serve without building (no_build): copy a "
+                          "version there, or run `pianold build`")
+    if not is_complete(version.path):
+        raise CannotServe(f"version {version.id} in {version.path} is incomplete (a file its manifest lists is missing "
+                          "or has another size): copy it again, or run `pianold build`")
 
 
 class StoreUnusable(Exception):
