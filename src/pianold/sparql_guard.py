@@ -1,5 +1,6 @@
-"""What a public, read-only SPARQL endpoint refuses before running anything: updates, and
-SERVICE calls to endpoints outside the configured allowlist (no server-side request forgery).
+"""What a public, read-only SPARQL endpoint refuses before running anything: updates, SERVICE
+calls to endpoints outside the configured allowlist (no server-side request forgery), and
+brackets nested deeper than the engine's stack allows.
 
 The query is read token by token as the engine reads it (sparql_tokens.py). Where the engine
 might read it differently — text that is no token at all, or a word glued to SERVICE — the query
@@ -12,13 +13,18 @@ from __future__ import annotations
 
 import re
 
-from pianold.sparql_tokens import Token, Unreadable, offsets, query_form, raw_form, tokens
+from pianold.sparql_tokens import Token, Unreadable, nesting, offsets, query_form, raw_form, raw_nesting, tokens
 
 _UPDATE_WORDS = ("INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH")
 # The engine matches keywords without a word boundary (`trueSERVICE`, `SERVICESILENT`, `SERVICE:x`
 # all call a service), so the raw check looks for the letters anywhere.
 _SERVICE_RAW = re.compile(r"SERVICE", re.I)
 READ_ONLY = "this endpoint is read-only: SPARQL Update (INSERT, DELETE, LOAD, CLEAR, DROP…) is not accepted"
+# The engine parses, plans and evaluates nested groups, expressions and blank nodes recursively, up to
+# 9 KB of stack a level (`ABS(ABS(…))`): on a worker's usual 8 MiB stack, about 950 levels of ABS,
+# 1000 of nested `FILTER EXISTS {` or `COALESCE(`, 2200 of braces end the worker with SIGSEGV (a
+# 503, and a new worker to start). No query people write nests a tenth as deep.
+MAX_NESTING = 256
 
 
 class Refused(Exception):
@@ -31,6 +37,8 @@ def check_query(query: str, allowlist: tuple[str, ...]) -> None:
     try:
         toks = tokens(query)
     except Unreadable as err:
+        if len(query) > 2 * MAX_NESTING:
+            _check_nesting(raw_nesting(query, "([{"))
         if _SERVICE_RAW.search(query):
             raise Refused(403, f"SERVICE is refused in a query this endpoint cannot read token by token ({err})") from None
         if (raw_form(query) or "").startswith(_UPDATE_WORDS):
@@ -39,6 +47,8 @@ def check_query(query: str, allowlist: tuple[str, ...]) -> None:
     form = query_form(toks)
     if form is not None and form.startswith(_UPDATE_WORDS):
         raise Refused(403, READ_ONLY)
+    if len(query) > 2 * MAX_NESTING:  # shorter, no query can nest that deep
+        _check_nesting(nesting(toks, "([{"))
     if not _SERVICE_RAW.search(query):
         return  # the engine reads keywords letter by letter (no escapes): no SERVICE without its letters
     first = next((i for i, t in enumerate(toks) if t.ambiguous), None)
@@ -53,6 +63,12 @@ def check_query(query: str, allowlist: tuple[str, ...]) -> None:
             _check_service(toks[i + 1:i + 3], allowlist)
         elif _glued_service(t):
             raise Refused(403, f"{t.text!r} would be read as the SERVICE keyword; write SERVICE as a word of its own")
+
+
+def _check_nesting(depth: int) -> None:
+    if depth > MAX_NESTING:
+        raise Refused(400, f"the query nests parentheses, brackets and braces {depth} levels deep; this endpoint "
+                           f"reads at most {MAX_NESTING} (the engine reads nested parts recursively, on a bounded stack)")
 
 
 def _glued_service(t: Token) -> bool:

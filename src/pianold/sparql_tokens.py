@@ -168,3 +168,32 @@ def query_form(toks: tuple[Token, ...]) -> str | None:
     while i < len(toks) and toks[i].kind == "word" and toks[i].text.upper() in ("PREFIX", "BASE"):
         i += 3 if toks[i].text.upper() == "PREFIX" else 2
     return toks[i].text.upper() if i < len(toks) and toks[i].kind == "word" else None
+
+
+_CLOSERS = {"(": ")", "[": "]", "{": "}"}
+
+
+def nesting(toks: tuple[Token, ...], openers: str) -> int:
+    """How deep the brackets named by `openers` (some of `([{`) nest, each kind counted with the others."""
+    opening, closing = set(openers), {_CLOSERS[c] for c in openers}
+    depth = deepest = 0
+    for t in toks:
+        if t.text in opening:
+            depth += 1
+            deepest = max(deepest, depth)
+        elif t.text in closing:
+            depth -= 1
+    return deepest
+
+
+def raw_nesting(query: str, openers: str) -> int:
+    """nesting() of a text no tokens read, counting every such character (in strings too: an upper bound)."""
+    closing = {_CLOSERS[c] for c in openers}
+    depth = deepest = 0
+    for c in query:
+        if c in openers:
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in closing:
+            depth -= 1
+    return deepest

@@ -66,7 +66,7 @@ from typing import NamedTuple
 
 import pyoxigraph as ox
 
-from pianold.sparql_tokens import Token, Unreadable, query_form, tokens
+from pianold.sparql_tokens import Token, Unreadable, nesting, query_form, tokens
 
 MAX_QUERY_CHARS = 4096
 # Oxigraph 0.5 plans a group's triple patterns in about n**4 steps: 16 plan in under half a
@@ -168,7 +168,7 @@ def read_form(query: str) -> Form | None:
             return None
         reader = _Reader(toks)
         found = reader.query()
-        if len(found) > MAX_PATTERNS or _depth(toks) > MAX_DEPTH \
+        if len(found) > MAX_PATTERNS or nesting(toks, "([") > MAX_DEPTH \
                 or sum(t.kind == "word" and t.text.upper() == "AS" for t in toks) > MAX_BINDINGS:
             return None
         # a signed number (`+1`) is an operator and a number to the engine in `?o+1`
@@ -178,18 +178,6 @@ def read_form(query: str) -> Form | None:
     except (_NotBounded, ValueError):  # ValueError: an IRI pyoxigraph refuses; the engine will say so, from a worker
         return None
     return Form(found, reader.size, reader.sorted)
-
-
-def _depth(toks: tuple[Token, ...]) -> int:
-    """How deep the query's parentheses and brackets (a CONSTRUCT template's blank nodes) nest."""
-    depth = deepest = 0
-    for t in toks:
-        if t.text in ("(", "["):
-            depth += 1
-            deepest = max(deepest, depth)
-        elif t.text in (")", "]"):
-            depth -= 1
-    return deepest
 
 
 def solution_limit(query: str) -> int | None:
