@@ -360,3 +360,42 @@ def test_a_dist_current_copied_as_a_folder_is_refused_before_anything_is_written
     run = pianold("--data", str(plan_copy), "--dist", str(copy), "build")
     assert run.returncode == 0 and (copy / "current").is_symlink(), run.stderr
     assert "Mare nostro" in (copy / "current" / "plans" / "bari-psm-2030.ttl").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", ["current", "pushed"])
+def test_a_push_over_links_copied_as_folders_is_refused_before_the_store_is_loaded(tmp_path, built_dist, name):
+    """A dist/ copied with `cp -rL` has folders where the links were: push loaded the store, then
+    could not mark the version pushed (a traceback, IsADirectoryError), or marked versions/<id>,
+    which a copied dist/current may not have. It is refused before any request to the store."""
+    import http.server
+    import threading
+
+    requests = []
+
+    class Store(http.server.BaseHTTPRequestHandler):
+        def do_PUT(self):
+            requests.append(self.path)
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    copy = tmp_path / "dist"
+    shutil.copytree(built_dist.dist_dir, copy, symlinks=True)
+    link = copy / name
+    target = (copy / "current").resolve()
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    shutil.copytree(target, link)
+    store = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Store)
+    threading.Thread(target=store.serve_forever, daemon=True).start()
+    try:
+        run = pianold("--dist", str(copy), "push", "--gsp-url", f"http://127.0.0.1:{store.server_address[1]}/store")
+    finally:
+        store.shutdown()
+        store.server_close()
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    assert f"{link} is a folder, not the link to a version" in run.stderr and "push again" in run.stderr, run.stderr
+    assert requests == []

@@ -355,14 +355,17 @@ def test_the_manifest_names_the_data_folder_a_version_was_built_from(tmp_path, p
 
 def test_a_link_that_cannot_be_switched_leaves_no_stray_link_behind(tmp_path):
     """`cp -rL dist` makes dist/pushed a folder too: marking a version pushed cannot replace it, and
-    the link made to replace it was left behind as .pushed-PID."""
-    from pianold.publish import pushing
+    the link made to replace it was left behind as .pushed-PID. A push now refuses before it starts
+    (NotSwitchable); a switch that fails all the same leaves nothing behind."""
+    from pianold.publish import NotSwitchable, _switch, pushing
 
     dist = tmp_path / "dist"
     version = build(settings_for(DATA, dist))
     (dist / "pushed").mkdir()
     (dist / "pushed" / "manifest.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(NotSwitchable, match="nothing was pushed"):
+        with pushing(dist):
+            pass
     with pytest.raises(IsADirectoryError):
-        with pushing(dist) as pushed:
-            assert pushed.id == version.id
+        _switch(dist, "pushed", version.id)
     assert sorted(p.name for p in dist.iterdir()) == [".lock", "current", "pushed", "versions"]

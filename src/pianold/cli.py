@@ -328,7 +328,7 @@ def push(obj: Context, gsp_url: str | None, user: str | None, union_default_grap
     command line (where other users of the host could read it)."""
     import os
 
-    from pianold.publish import default_graph, named_graphs, pushing
+    from pianold.publish import NotSwitchable, default_graph, named_graphs, pushing
     from pianold.store import StoreError
     from pianold.store.remote import push as push_graphs, stored_graphs
 
@@ -341,18 +341,21 @@ def push(obj: Context, gsp_url: str | None, user: str | None, union_default_grap
                                    "(PIANOLD_STORE_USER, or --user)")
     # a build waits for the push (it could prune the version being pushed); once loaded, servers
     # using the store answer for this version
-    with pushing(settings.dist_dir) as version:
-        if version is None:
-            raise click.ClickException(f"nothing is published in {settings.dist_dir}: run `pianold build` first")
-        graphs = named_graphs(version)
-        try:
-            # only graphs of plans this site published once: the store may hold other data (a shared service)
-            ours = f"{settings.base.rstrip('/')}/data/plan/"
-            stale = [g for g in stored_graphs(settings.store_url) if g.startswith(ours) and g not in graphs] if settings.store_url else []
-            push_graphs(settings.store_gsp_url, graphs, None if union_default_graph else default_graph(graphs), stale,
-                        user=settings.store_user, password=password)
-        except StoreError as err:
-            raise click.ClickException(str(err)) from None
+    try:
+        with pushing(settings.dist_dir) as version:
+            if version is None:
+                raise click.ClickException(f"nothing is published in {settings.dist_dir}: run `pianold build` first")
+            graphs = named_graphs(version)
+            try:
+                # only graphs of plans this site published once: the store may hold other data (a shared service)
+                ours = f"{settings.base.rstrip('/')}/data/plan/"
+                stale = [g for g in stored_graphs(settings.store_url) if g.startswith(ours) and g not in graphs] if settings.store_url else []
+                push_graphs(settings.store_gsp_url, graphs, None if union_default_graph else default_graph(graphs), stale,
+                            user=settings.store_user, password=password)
+            except StoreError as err:
+                raise click.ClickException(str(err)) from None
+    except NotSwitchable as err:  # dist/current or dist/pushed copied as a folder: refused before loading anything
+        raise click.ClickException(str(err)) from None
     removed = f", {len(stale)} no longer published removed" if stale else ""
     default = "(the default graph left to the store: the union of its graphs)" if union_default_graph else \
         "and their merge as the default graph"

@@ -255,18 +255,22 @@ def _release_memory() -> None:
         pass
 
 
-def check_switchable(dist: Path) -> None:
-    """Raise NotSwitchable when dist/current is something other than a link (or absent): a folder or
-    a file cannot be replaced by the link in one rename, so a build would write a version it cannot
-    publish. Checked before anything is written."""
-    link = Path(dist) / CURRENT
+def check_switchable(dist: Path, name: str = CURRENT, doing: str = "build") -> None:
+    """Raise NotSwitchable when dist/current (or dist/pushed) is something other than a link (or
+    absent): a folder or a file cannot be replaced by the link in one rename, so a build would write
+    a version it cannot publish (a push, load a store for a version it cannot mark). Checked before
+    anything is written."""
+    link = Path(dist) / name
     if link.is_symlink() or not link.exists():
         return
     kind = "a folder" if link.is_dir() else "a file"
-    raise NotSwitchable(f"{link} is {kind}, not the link to a version in {Path(dist) / 'versions'} that a build "
+    switcher = "a build" if name == CURRENT else "a push"
+    done = "published" if doing == "build" else "pushed"
+    again = "build" if doing == "build" else "push" if name == PUSHED else "build and push"
+    raise NotSwitchable(f"{link} is {kind}, not the link to a version in {Path(dist) / 'versions'} that {switcher} "
                         f"switches (a copy made with `cp -rL`, or an rsync that followed links, makes one): "
-                        f"nothing was published. Move it out of {dist} (e.g. `mv {link} {Path(dist).parent / (Path(dist).name + '-current.copy')}`) "
-                        "and build again")
+                        f"nothing was {done}. Move it out of {dist} (e.g. `mv {link} {Path(dist).parent / (Path(dist).name + '-' + name + '.copy')}`) "
+                        f"and {again} again")
 
 
 def publish(settings: Settings, built: Built) -> Version:
@@ -535,6 +539,8 @@ def pushing(dist: Path):
     if not dist.is_dir():
         yield None
         return
+    for name in (CURRENT, PUSHED):  # the version pushed is the one dist/current links to, marked by the link dist/pushed
+        check_switchable(dist, name, doing="push")
     with _lock(dist):
         version = current_version(dist)
         yield version
