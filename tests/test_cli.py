@@ -279,6 +279,11 @@ def test_check_catalog_names_a_data_folder_that_does_not_exist(built_dist, tmp_p
     assert run.returncode == 0, run.stderr
     assert f"note: the data folder {missing} does not exist; this uses the published version" in run.stderr, run.stderr
     assert "as they are now" not in run.stderr
+    a_file = tmp_path / "plan.toml"
+    a_file.write_text("", encoding="utf-8")
+    run = pianold("--data", str(a_file), "--dist", str(built_dist.dist_dir), "check-catalog", "--errors-only")
+    assert run.returncode == 0, run.stderr
+    assert f"note: the data folder {a_file} is a file, not a folder; this uses the published version" in run.stderr, run.stderr
 
 
 @pytest.mark.parametrize("command, damage", [

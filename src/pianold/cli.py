@@ -157,7 +157,8 @@ def _published(settings: Settings):
             _report_build_error(err)
         return current_version(settings.dist_dir)
     if not Path(settings.data_dir).is_dir():
-        click.echo(f"note: the data folder {settings.data_dir} does not exist; this uses the published version "
+        missing = "is a file, not a folder" if Path(settings.data_dir).exists() else "does not exist"
+        click.echo(f"note: the data folder {settings.data_dir} {missing}; this uses the published version "
                    f"{version.id} in {settings.dist_dir}", err=True)
     elif not is_current(settings):
         click.echo(f"note: version {version.id} in {settings.dist_dir} was not built from the sources in "
