@@ -51,6 +51,13 @@ SHAPES = (
     # constants as long as a token may be (bounded.MAX_TOKEN_CHARS), repeated in every solution
     'SELECT ?s (UCASE("{long}") AS ?a) (LCASE("{long}") AS ?b) (STR("{long}") AS ?c) WHERE {{ ?s {p} ?o }}',
     "PREFIX x: <http://example.org/{long}> SELECT ?o (STR(x:a) AS ?a) (STR(x:b) AS ?b) WHERE {{ ?s {p} ?o }} ORDER BY ?o",
+    # the limits the proof sets on shapes whose cost the match counts do not show (bounded.py's docstring):
+    # a wide CONSTRUCT template, written triple by triple for each solution by the Python writer,
+    "CONSTRUCT {{ " + " ".join(f"?s <urn:t{i}> ?o ." for i in range(24)) + " }} WHERE {{ ?s {p} ?o }}",
+    # as many variables bound with AS as it accepts (the engine plans them in quadratic time),
+    "SELECT ?s " + " ".join(f"(STR(?o) AS ?a{i})" for i in range(64)) + " WHERE {{ ?s {p} ?o }}",
+    # and expressions nested as deep as it accepts (the engine recurses once per level)
+    "SELECT * WHERE {{ ?s {p} ?o FILTER(" + "ABS(" * 14 + "STRLEN(STR(?o))" + ")" * 14 + " >= 0) }}",
 )
 LONG = "\u0390" * (MAX_TOKEN_CHARS - 30)  # two bytes each in UTF-8
 

@@ -48,7 +48,8 @@ A query is bounded when
   of TERM_BYTES (a prefixed name expanded), so that a constant that every solution repeats weighs
   what it costs. A CONSTRUCT's template (its pattern, in the short form) weighs TEMPLATE_WEIGHT
   times its tokens, since each solution writes each of its triples with the Python writer, and it
-  holds no collection (two triples and a blank node for each item). Each count stops at the
+  holds no collection (two triples and a blank node for each item). Each variable bound with AS
+  adds BINDING_WEIGHT, what the engine spends extending each solution by it. Each count stops at the
   budget, and runs in the engine (a count in Python would hold the GIL 15 times longer).
 
 The product is also the bound the server passes on (workers.QueryJob.at_most), so an answer
@@ -83,6 +84,11 @@ MAX_INLINE_GRAPHS = 8
 # solutions: 64 take 0.4 ms, 250 (in 4096 characters) 4.3 ms, twice the slowest query the budget
 # allows, for a single solution.
 MAX_BINDINGS = 64
+# And it extends each solution by a bound variable at several times the cost of evaluating its
+# expression's tokens: 64 `(STR(?o) AS ?aN)` over 17 solutions took 3.9–7.7 ms (3.6 µs a binding
+# and solution) where the slowest query the budget allowed otherwise takes 2.5–3.7 ms
+# (bench/inline_budget.py, Bari); at 16 more each, the slowest such query accepted takes under 2 ms.
+BINDING_WEIGHT = 16
 # Oxigraph 0.5 recurses once per level of a nested expression, up to 9 KB of stack a level for a
 # function call (`ABS(`, `COALESCE(`), 2 KB for parentheses or `!`, 2.3 KB for a template's `[`: a
 # thread of 2 MiB overflowed at 240 levels of ABS, 930 of `[`, and the process died. 16 levels
@@ -168,8 +174,8 @@ def read_form(query: str) -> Form | None:
             return None
         reader = _Reader(toks)
         found = reader.query()
-        if len(found) > MAX_PATTERNS or nesting(toks, "([") > MAX_DEPTH \
-                or sum(t.kind == "word" and t.text.upper() == "AS" for t in toks) > MAX_BINDINGS:
+        bindings = sum(t.kind == "word" and t.text.upper() == "AS" for t in toks)
+        if len(found) > MAX_PATTERNS or nesting(toks, "([") > MAX_DEPTH or bindings > MAX_BINDINGS:
             return None
         # a signed number (`+1`) is an operator and a number to the engine in `?o+1`
         if sum(t.text in _OPERATORS or (t.kind == "number" and t.text[0] in "+-")
@@ -177,7 +183,7 @@ def read_form(query: str) -> Form | None:
             return None
     except (_NotBounded, ValueError):  # ValueError: an IRI pyoxigraph refuses; the engine will say so, from a worker
         return None
-    return Form(found, reader.size, reader.sorted)
+    return Form(found, reader.size + BINDING_WEIGHT * bindings, reader.sorted)
 
 
 def solution_limit(query: str) -> int | None:
