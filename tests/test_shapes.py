@@ -164,6 +164,9 @@ CASES = [
     ("Level-depth", LEVEL, PSM.depth, _drop((LEVEL, PSM.depth, None))),
     ("Level-pattern", LEVEL, PSM.notationPattern, _drop((LEVEL, PSM.notationPattern, None))),
     ("Level-inPlan", LEVEL, PSM.inPlan, _drop((LEVEL, PSM.inPlan, None))),
+    # SKOS allows one skos:prefLabel per language on any resource, not only on elements
+    ("StrategicPlan-prefLabel", PLAN, SKOS.prefLabel, _add((PLAN, SKOS.prefLabel, Literal("Un altro titolo", lang="it")))),
+    ("Level-prefLabel", LEVEL, SKOS.prefLabel, _add((LEVEL, SKOS.prefLabel, Literal("Intervento", lang="it")))),
 ]
 
 
