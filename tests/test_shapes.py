@@ -167,6 +167,9 @@ CASES = [
     # SKOS allows one skos:prefLabel per language on any resource, not only on elements
     ("StrategicPlan-prefLabel", PLAN, SKOS.prefLabel, _add((PLAN, SKOS.prefLabel, Literal("Un altro titolo", lang="it")))),
     ("Level-prefLabel", LEVEL, SKOS.prefLabel, _add((LEVEL, SKOS.prefLabel, Literal("Intervento", lang="it")))),
+    # a level's class is at most one of the four generic classes (docs/model.md)
+    ("Level-levelClass", LEVEL, PSM.levelClass, _set(LEVEL, PSM.levelClass, SKOS.Concept)),
+    ("Level-levelClass", LEVEL, PSM.levelClass, _add((LEVEL, PSM.levelClass, PSM.Objective))),
 ]
 
 
