@@ -28,6 +28,8 @@ PERIOD = URIS.period("bari-psm-2030")
 ORG = URIS.organization("cmba")
 LEVEL = URIS.level("bari-psm-2030", "action")
 PSMSH = "https://w3id.org/pianold/shapes/psm#"
+OTHER_PLAN = URIS.plan("altro-piano")
+OTHER_LEVEL = URIS.level("altro-piano", "action")
 
 
 @pytest.fixture(scope="module")
@@ -170,6 +172,11 @@ CASES = [
     # a level's class is at most one of the four generic classes (docs/model.md)
     ("Level-levelClass", LEVEL, PSM.levelClass, _set(LEVEL, PSM.levelClass, SKOS.Concept)),
     ("Level-levelClass", LEVEL, PSM.levelClass, _add((LEVEL, PSM.levelClass, PSM.Objective))),
+    # psm:hasLevel and psm:inPlan (owl:inverseOf) are stated both ways; an element's level is one of its own plan's
+    ("Level-hasLevel", LEVEL, PSM.inPlan, _drop((PLAN, PSM.hasLevel, LEVEL))),
+    ("Level-hasLevel", LEVEL, PSM.inPlan, _add((LEVEL, PSM.inPlan, OTHER_PLAN), (OTHER_PLAN, RDF.type, PSM.StrategicPlan))),
+    ("PlanElement-levelInPlan", ACTION, PSM.level, _both(
+        _set(ACTION, PSM.level, OTHER_LEVEL), _add((OTHER_LEVEL, RDF.type, PSM.Level), (OTHER_LEVEL, PSM.inPlan, OTHER_PLAN)))),
 ]
 
 
