@@ -23,6 +23,7 @@ AXIS5 = URIS.element("bari-psm-2030", "axis", "5")
 OBJ51 = URIS.element("bari-psm-2030", "objective", "5.1")
 SPEC511 = URIS.element("bari-psm-2030", "specific-objective", "5.1.1")
 ACTION = URIS.element("bari-psm-2030", "action", "5.1.1.a")
+ACTION_B = URIS.element("bari-psm-2030", "action", "5.1.1.b")
 SPEC512 = URIS.element("bari-psm-2030", "specific-objective", "5.1.2")
 PERIOD = URIS.period("bari-psm-2030")
 ORG = URIS.organization("cmba")
@@ -106,6 +107,9 @@ CASES = [
     ("PlanElement-matchOutsidePlan", ACTION, SKOS.exactMatch, _add((ACTION, SKOS.exactMatch, ACTION))),
     ("PlanElement-oneParent", ACTION, None, _drop((ACTION, SKOS.broader, None))),
     ("PlanElement-oneParent", ACTION, None, _add((ACTION, SKOS.topConceptOf, PLAN))),
+    # SKOS: a notation identifies one concept within its scheme (5.1.1.b renamed 5.1.1.a, identifier and all)
+    ("PlanElement-uniqueNotation", ACTION, SKOS.notation, _both(
+        _set(ACTION_B, SKOS.notation, Literal("5.1.1.a")), _set(ACTION_B, DCTERMS.identifier, Literal("5.1.1.a")))),
     ("PlanElement-notationPattern", ACTION, SKOS.notation, _both(_drop((ACTION, SKOS.notation, None)), _add((ACTION, SKOS.notation, Literal("5.1.1.A"))))),
     ("PlanElement-notationPrefix", ACTION, SKOS.notation, _both(_drop((ACTION, SKOS.notation, None)), _add((ACTION, SKOS.notation, Literal("5.2.1.a"))))),
     ("PlanElement-parentLevel", ACTION, SKOS.broader, _both(_drop((ACTION, SKOS.broader, None)), _add((ACTION, SKOS.broader, OBJ51)))),
