@@ -101,6 +101,7 @@ CASES = [
     ("PlanElement-broader", ACTION, SKOS.broader, _add((ACTION, SKOS.broader, URIRef("https://example.org/not-an-element")))),
     ("PlanElement-contributesTo", ACTION, PSM.contributesTo, _add((ACTION, PSM.contributesTo, URIRef("http://metadata.un.org/sdg/18")))),
     ("PlanElement-contributesTo", ACTION, PSM.contributesTo, _add((ACTION, PSM.contributesTo, Literal("11.1")))),
+    ("PlanElement-contributesTo", ACTION, PSM.contributesTo, _add((ACTION, PSM.contributesTo, URIRef("http://metadata.un.org/sdg/1.9")))),
     ("PlanElement-subject", ACTION, DCTERMS.subject, _add((ACTION, DCTERMS.subject, URIRef("http://eurovoc.europa.eu/housing")))),
     ("PlanElement-matchOutsidePlan", ACTION, SKOS.closeMatch, _add((ACTION, SKOS.closeMatch, OBJ51))),
     ("PlanElement-matchOutsidePlan", ACTION, SKOS.relatedMatch, _add((ACTION, SKOS.relatedMatch, Literal("5.1")))),
@@ -203,6 +204,19 @@ def test_constraint_fires(bari_graph, constraint, focus, path, mutate):
     assert all(r.severity == "Violation" for r in hits)
     assert any(r.focus == focus and (path is None or r.path == path) for r in hits), report.render(g)
     assert hits[0].message  # every constraint explains itself
+
+
+def test_sdg_pattern_names_exactly_the_goals_and_targets_of_the_2030_agenda():
+    """`pianold validate FILE` takes what the build's check_target takes: the 17 goals and their 169
+    targets (1.1-1.5, 1.a, 1.b, ...), not any goal.number the pattern's shape allows (1.9, 17.a)."""
+    import re
+
+    from pianold.vocabularies import SDG, SDG_CODES
+
+    pattern = shapes_graph().value(URIRef(PSMSH + "PlanElement-contributesTo"), URIRef("http://www.w3.org/ns/shacl#pattern"))
+    candidates = {str(g) for g in range(20)} | {f"{g}.{t}" for g in range(20) for t in [*map(str, range(25)), *"abcdef"]}
+    accepted = {code for code in candidates if re.search(str(pattern), SDG + code)}
+    assert accepted == SDG_CODES, (sorted(accepted - SDG_CODES), sorted(SDG_CODES - accepted))
 
 
 def test_every_constraint_has_a_breaking_case():
