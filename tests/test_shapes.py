@@ -180,7 +180,7 @@ CASES = [
     # psm:hasLevel and psm:inPlan (owl:inverseOf) are stated both ways; an element's level is one of its own plan's
     ("Level-hasLevel", LEVEL, PSM.inPlan, _drop((PLAN, PSM.hasLevel, LEVEL))),
     ("Level-hasLevel", LEVEL, PSM.inPlan, _add((LEVEL, PSM.inPlan, OTHER_PLAN), (OTHER_PLAN, RDF.type, PSM.StrategicPlan))),
-    ("PlanElement-levelInPlan", ACTION, PSM.level, _both(
+    ("Level-elementsOfItsPlan", OTHER_LEVEL, None, _both(
         _set(ACTION, PSM.level, OTHER_LEVEL), _add((OTHER_LEVEL, RDF.type, PSM.Level), (OTHER_LEVEL, PSM.inPlan, OTHER_PLAN)))),
 ]
 
