@@ -543,3 +543,32 @@ def test_a_label_for_a_concept_pianold_lists_must_be_the_one_it_publishes(tmp_pa
         read_links(path, {"5.1.1"})
     message = str(err.value)
     assert "links.csv:2" in message and "'politica della casa'" in message and "leave the label empty" in message, message
+
+
+def test_a_label_for_an_element_of_a_plan_built_together_must_be_its_title(tmp_path):
+    """An element of another plan built alongside is published by its own plan with its title as
+    skos:prefLabel in Italian: a different label in links.csv was published too, so the dump of
+    everything gave it two (`pianold validate all.nq` then failed PlanElement-prefLabel). Such a
+    label is refused at its row, naming the title; the title itself, or none, is taken."""
+    from pianold.ingest import SourceError, load_plan
+    from pianold.uris import Uris
+
+    bari = copy_bari(tmp_path)
+    other = tmp_path / "data" / "test-tre-livelli"
+    shutil.copytree(FIXTURE, other)
+    target = f"{BASE}/data/plan/test-tre-livelli/action/2.1.1"
+    title = next(e.title for e in load_plan(other).elements if e.code == "2.1.1")
+    links = bari / "links.csv"
+    original = links.read_text(encoding="utf-8")
+    lines = original.splitlines()
+    rows = [lines[0] + ",label"] + [line + "," for line in lines[1:]]
+    for label, refused in [("", False), (title, False), ("Un'altra azione", True)]:
+        links.write_text("\n".join(rows + [f'5.1.1.a,skos:closeMatch,{target},test,"{label}"']) + "\n", encoding="utf-8")
+        if not refused:
+            check_links([load_plan(bari), load_plan(other)], Uris(BASE))
+            continue
+        with pytest.raises(SourceError) as caught:
+            check_links([load_plan(bari), load_plan(other)], Uris(BASE))
+        found = [str(p) for p in caught.value.problems]
+        assert len(found) == 1 and found[0].startswith(f"{links}:{len(rows) + 1}:"), found
+        assert f"published with its title {title!r}" in found[0] and "leave the label empty" in found[0], found

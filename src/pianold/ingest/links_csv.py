@@ -101,7 +101,7 @@ def check_links(plans: list, uris) -> None:
     link to a page that does not exist. Targets under {base}/data/plan/ID/ for an ID built elsewhere
     are left alone: another pianold may publish under the same base (the default one is shared).
     `plans` are PlanRecords; `uris` the build's Uris."""
-    ours = {plan.id: {str(uris.element(plan.id, e.level.key, e.code)): e.code for e in plan.elements} for plan in plans}
+    ours = {plan.id: {str(uris.element(plan.id, e.level.key, e.code)): e for e in plan.elements} for plan in plans}
     problems: list[Problem] = []
     # a label is published as the target's skos:prefLabel in Italian, of which SKOS allows one: two rows
     # (of one plan or two) labelling a target pianold does not list differently would publish both
@@ -127,10 +127,17 @@ def check_links(plans: list, uris) -> None:
             if target_plan is not None and target_plan not in ours:
                 continue  # a plan this build does not publish: possibly another pianold under the same base
             if target_plan == plan.id and link.target in ours[target_plan]:
-                problems.append(Problem(where, f"the target is element {ours[plan.id][link.target]} of this same plan: "
+                problems.append(Problem(where, f"the target is element {ours[plan.id][link.target].code} of this same plan: "
                                                f"{link.property} links to an element of another plan"))
                 continue
             if target_plan is not None and link.target in ours[target_plan]:
+                target = ours[target_plan][link.target]
+                if link.label and link.label != target.title:
+                    # its plan publishes its title as its skos:prefLabel in Italian, and the dump of
+                    # everything would hold both, where SKOS allows one per language
+                    problems.append(Problem(link.location, f"{link.target} is element {target.code} of plan {target_plan}, "
+                                                           f"published with its title {target.title!r:.80}; leave the label "
+                                                           f"empty in this row (not {link.label!r:.80})"))
                 continue
             if target_plan is None:
                 what = f"{link.target} is in this site's address space ({uris.base}) but is not a plan element"
