@@ -404,3 +404,16 @@ def test_a_push_over_links_copied_as_folders_is_refused_before_the_store_is_load
     assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
     assert f"{link} is a folder, not the link to a version" in run.stderr and "push again" in run.stderr, run.stderr
     assert requests == []
+
+
+def test_validate_reports_a_code_pattern_that_is_no_regular_expression(built_dist, tmp_path):
+    """The shapes match each code against its level's psm:notationPattern with REGEX: a pattern
+    that is no regular expression, in a file given to `validate`, ended the run in a Python re.error
+    traceback out of pyshacl. It is a violation at the level, with the reason."""
+    plan = (built_dist.dist_dir / "current" / "plans" / "bari-psm-2030.ttl").read_text(encoding="utf-8")
+    bad = tmp_path / "plan.ttl"
+    bad.write_text(re.sub(r'psm:notationPattern "[^"]*"', 'psm:notationPattern "([a-z"', plan, count=1), encoding="utf-8")
+    run = pianold("validate", str(bad))
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    assert "psm:notationPattern" in run.stdout and "The code pattern is not a regular expression (unterminated" in run.stdout, run.stdout
+    assert "1 violation" in run.stdout, run.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -15,7 +16,7 @@ from rdflib.plugins.sparql.algebra import translateQuery
 from rdflib.plugins.sparql.sparql import Query
 
 from pianold.resources import shapes_files
-from pianold.vocab import SH
+from pianold.vocab import PSM, SH
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,8 @@ def validate(data: Graph, shapes: Graph | None = None) -> Report:
         plain = Graph()
         for triple in data:
             plain.add(triple)
+    if bad_patterns := _unreadable_patterns(plain):
+        return Report(bad_patterns)
     _, report_graph, _ = shacl_validate(
         plain, shacl_graph=shapes if shapes is not None else shapes_graph(),
         inference="none", advanced=True, allow_warnings=True, inplace=True,
@@ -128,6 +131,21 @@ def validate(data: Graph, shapes: Graph | None = None) -> Report:
             value=report_graph.value(node, SH.value),
         ))
     return Report(tuple(results))
+
+
+def _unreadable_patterns(data: Graph) -> tuple[Result, ...]:
+    """A level's code pattern that is no regular expression, each a violation. The shapes match the
+    codes against it with REGEX, which stops the whole validation there (a Python re.error, out of
+    pyshacl), so these are reported alone: the rest is checked once they are mended."""
+    found = []
+    for level, pattern in data.subject_objects(PSM.notationPattern):
+        try:
+            re.compile(str(pattern))
+        except re.error as err:
+            found.append(Result(level, PSM.notationPattern,
+                                f"Lo schema dei codici non è un'espressione regolare ({err}) / "
+                                f"The code pattern is not a regular expression ({err})", "Violation", None, pattern))
+    return tuple(found)
 
 
 def _short(node: Node) -> str:
