@@ -404,3 +404,21 @@ def test_a_push_over_links_copied_as_folders_is_refused_before_the_store_is_load
     assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
     assert f"{link} is a folder, not the link to a version" in run.stderr and "push again" in run.stderr, run.stderr
     assert requests == []
+
+
+@pytest.mark.parametrize("option", ["--gsp-url", "PIANOLD_STORE_URL"])
+def test_a_store_url_holding_a_password_is_refused_without_showing_it(tmp_path, built_dist, option):
+    """`http://admin:secret@host/…` was not used to authenticate (urllib took `admin:secret@host`
+    for the host name: "Name or service not known") and the error message repeated the URL, the
+    password with it, to a terminal or a CI log. The user goes in store_user, the password in
+    PIANOLD_STORE_PASSWORD: the URL is refused before any request, the password not shown."""
+    url = "http://admin:s3cret-pw@127.0.0.1:9/store"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIANOLD_")}
+    args = ["--gsp-url", url] if option == "--gsp-url" else ["--gsp-url", "http://127.0.0.1:9/store"]
+    if option != "--gsp-url":
+        env[option] = url
+    run = subprocess.run([sys.executable, "-m", "pianold", "--dist", str(built_dist.dist_dir), "push", *args],
+                         capture_output=True, text=True, timeout=120, env=env)
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    assert "s3cret-pw" not in run.stderr + run.stdout, run.stderr
+    assert "store_user" in run.stderr and "PIANOLD_STORE_PASSWORD" in run.stderr, run.stderr

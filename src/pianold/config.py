@@ -182,6 +182,15 @@ def _check(settings: Settings) -> None:
         raise ConfigError("trusted_proxies must be 0 (no proxy in front) or the number of proxies in front")
     if settings.sparql_inline_budget < 0:
         raise ConfigError("sparql_inline_budget must be 0 (every query in a worker) or more")
+    for name in ("store_url", "store_gsp_url"):
+        url = getattr(settings, name)
+        # urllib would take `user:password@host` for the host name, and every message naming the
+        # store would show the password: refused, and shown without it
+        if url is not None and "@" in urlsplit(url).netloc:
+            shown = urlsplit(url)._replace(netloc="…@" + urlsplit(url).netloc.rpartition("@")[2]).geturl()
+            raise ConfigError(f"{name} {shown} holds a user or a password: give the store's address without them, "
+                              f"the user as store_user ({ENV_PREFIX}STORE_USER, or push --user) and the password in "
+                              f"{ENV_PREFIX}STORE_PASSWORD")
     for url in (settings.store_url, settings.store_gsp_url, settings.combined_license, *settings.sparql_service_allowlist):
         if url is not None and urlsplit(url).scheme not in ("http", "https"):
             raise ConfigError(f"{url!r} is not an http(s) URL")
