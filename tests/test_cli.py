@@ -422,3 +422,21 @@ def test_a_store_url_holding_a_password_is_refused_without_showing_it(tmp_path, 
     assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
     assert "s3cret-pw" not in run.stderr + run.stdout, run.stderr
     assert "store_user" in run.stderr and "PIANOLD_STORE_PASSWORD" in run.stderr, run.stderr
+
+
+def test_a_file_given_as_the_data_folder_gets_the_data_folder_it_is_in(tmp_path, plan_copy):
+    """A file whose name starts with "plan" (plans.txt, next to nothing of a plan) was taken for a
+    plan's plan.toml: the advice named the folder two levels up, which holds no plan. The data
+    folder is named when the file is in a plan folder (plan.toml, links.csv, a source), and
+    only then."""
+    site = tmp_path / "site"
+    site.mkdir()
+    notes = site / "plans.txt"
+    notes.write_text("the plans we publish\n", encoding="utf-8")
+    run = pianold("--data", str(notes), "--dist", str(tmp_path / "dist"), "build")
+    assert run.returncode == 1 and "this is a file, not a folder" in run.stderr, run.stderr
+    assert f"give --data {tmp_path} " not in run.stderr and "give --data that folder" in run.stderr, run.stderr
+    plan = plan_copy / "bari-psm-2030"
+    for inside in (plan / "plan.toml", plan / "links.csv", plan / "sources" / "asse-5-page.txt"):
+        run = pianold("--data", str(inside), "--dist", str(tmp_path / "dist"), "build")
+        assert run.returncode == 1 and f"give --data {plan_copy} (or set data_dir)" in run.stderr, (inside, run.stderr)

@@ -119,8 +119,9 @@ class Built:
 def plan_folders(data_dir: Path) -> list[Path]:
     data_dir = Path(data_dir)
     if data_dir.exists() and not data_dir.is_dir():  # `--data data/bari/plan.toml`, or any file
-        given = (f"--data {data_dir.resolve().parents[1]}" if data_dir.name.lower().startswith("plan")
-                 else "--data that folder")
+        # a file of a plan folder (its plan.toml, links.csv, a source): the data folder holds that plan folder
+        plan = next((p for p in data_dir.resolve().parents[:2] if (p / "plan.toml").is_file()), None)
+        given = f"--data {plan.parent}" if plan is not None else "--data that folder"
         raise SourceError(Problem(_loc(data_dir), f"this is a file, not a folder: the data folder is the folder that "
                                                   f"holds the plan folders; give {given} (or set data_dir)"))
     if not data_dir.is_dir():
