@@ -331,7 +331,7 @@ def push(obj: Context, gsp_url: str | None, user: str | None, union_default_grap
 
     from pianold.publish import NotSwitchable, default_graph, named_graphs, pushing
     from pianold.store import StoreError
-    from pianold.store.remote import push as push_graphs, stored_graphs
+    from pianold.store.remote import push as push_graphs, shown_url, stored_graphs
 
     settings = obj.settings(**({"store_gsp_url": gsp_url} if gsp_url else {}), **({"store_user": user} if user else {}))
     if not settings.store_gsp_url:
@@ -360,7 +360,8 @@ def push(obj: Context, gsp_url: str | None, user: str | None, union_default_grap
     removed = f", {len(stale)} no longer published removed" if stale else ""
     default = "(the default graph left to the store: the union of its graphs)" if union_default_graph else \
         "and their merge as the default graph"
-    click.echo(f"loaded version {version.id} into {settings.store_gsp_url}: {len(graphs)} named graphs {default}{removed}")
+    click.echo(f"loaded version {version.id} into {shown_url(settings.store_gsp_url)}: {len(graphs)} named graphs "
+               f"{default}{removed}")
 
 
 RDF_FORMATS = ("turtle", "ttl", "nt", "ntriples", "nquads", "trig", "trix", "xml", "json-ld", "n3")  # rdflib's parsers

@@ -367,6 +367,13 @@ def _opener(gsp_url: str, user: str | None, password: str | None) -> urllib.requ
 _TAGS = re.compile(r"<[^>]*>")
 
 
+def shown_url(url: str) -> str:
+    """A store's URL as messages name it: its own query (an access token, say) left out, as a
+    password is, since messages go to terminals and CI logs."""
+    parts = urllib.parse.urlsplit(url)
+    return parts._replace(query="…" if parts.query else "", fragment="").geturl()
+
+
 class _Refused(StoreError):
     """The store answered, refusing a Graph Store request (not a network failure)."""
 
@@ -385,16 +392,16 @@ def _gsp(gsp_url: str, method: str, params: dict, body: bytes | None, timeout: f
         if method == "DELETE" and err.code == 404:
             return  # already gone
         if err.code == 401:
-            raise StoreError(f"the store at {gsp_url} refused {name}: 401, " + (
+            raise StoreError(f"the store at {shown_url(gsp_url)} refused {name}: 401, " + (
                 f"user {user!r} was not accepted: check store_user and the password in PIANOLD_STORE_PASSWORD" if user else
                 "it asks for a user: set store_user (PIANOLD_STORE_USER, or --user) and the password in PIANOLD_STORE_PASSWORD")) from None
         # one line of text, even from an HTML error page (Virtuoso's says what failed between its tags)
         detail = " ".join(_TAGS.sub(" ", err.read(2000).decode("utf-8", "replace")).split())
         raise _Refused(f"the store refused {name}: {err.code} {detail[:300]}") from None
     except (urllib.error.URLError, OSError) as err:
-        raise StoreError(f"cannot load the store at {gsp_url}: {getattr(err, 'reason', err)}") from None
+        raise StoreError(f"cannot load the store at {shown_url(gsp_url)}: {getattr(err, 'reason', err)}") from None
     except ValueError as err:  # urllib's digest handler, challenged with a scheme it does not speak (Bearer…)
-        raise StoreError(f"cannot authenticate to the store at {gsp_url}: {err}") from None
+        raise StoreError(f"cannot authenticate to the store at {shown_url(gsp_url)}: {err}") from None
 
 
 def stored_graphs(query_url: str, timeout: float = 60.0) -> list[str]:
