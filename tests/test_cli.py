@@ -440,3 +440,14 @@ def test_a_file_given_as_the_data_folder_gets_the_data_folder_it_is_in(tmp_path,
     for inside in (plan / "plan.toml", plan / "links.csv", plan / "sources" / "asse-5-page.txt"):
         run = pianold("--data", str(inside), "--dist", str(tmp_path / "dist"), "build")
         assert run.returncode == 1 and f"give --data {plan_copy} (or set data_dir)" in run.stderr, (inside, run.stderr)
+
+
+def test_link_writes_its_candidates_to_a_links_csv_outside_the_plans(tmp_path, built_dist):
+    """Only a plan's links.csv (beside its plan.toml) is kept from --out: any file named links.csv
+    was refused, as if it would "replace a plan's links" (a review folder's links.csv, say)."""
+    review = tmp_path / "review"
+    review.mkdir()
+    run = pianold("--data", str(DATA), "--dist", str(built_dist.dist_dir), "link",
+                  "--endpoint", "http://127.0.0.1:9/sparql", "--timeout", "1", "--out", str(review / "links.csv"))
+    assert "would replace a plan's links" not in run.stderr, run.stderr
+    assert run.returncode == 1 and "127.0.0.1:9" in run.stderr, run.stderr  # it went on, to the endpoint

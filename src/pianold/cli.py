@@ -202,7 +202,7 @@ def link(obj: Context, endpoint, plan_id, out, threshold, timeout, accepted) -> 
         return
     if not endpoint:
         raise click.UsageError("give --endpoint URL (to find candidates) or --accept FILE (to record reviewed ones)")
-    if out is not None and out.name == "links.csv":
+    if out is not None and out.name == "links.csv" and (out.parent / "plan.toml").is_file():  # a plan's own links
         raise click.UsageError(f"--out {out} would replace a plan's links with candidates nobody reviewed: write "
                                "them to another file, mark the good ones, then add them with --plan ID --accept FILE")
     version = _published(settings)
