@@ -215,8 +215,8 @@ def _counted(rows, read: list[int]):
 def _cut_by_the_store(written: QueryAnswer, headers, read: int) -> QueryAnswer:
     """Virtuoso cuts a SELECT's answer at its own ResultSetMaxRows, saying so only in an
     X-SPARQL-MaxRows header: an answer that stops there is as incomplete as one pianold cut at
-    sparql_max_rows, and is marked truncated the same way (not cached as whole, not given as all), at
-    the store's limit."""
+    sparql_max_rows, and is marked truncated the same way (X-Pianold-Truncated, the results page's
+    note), at the store's limit. (Like any answer, it is cached: the same query meets the same cut.)"""
     limit = (headers.get("X-SPARQL-MaxRows") or "").strip()
     if not written.truncated and limit.isascii() and limit.isdigit() and 0 < int(limit) <= read:
         return written._replace(truncated=int(limit))
