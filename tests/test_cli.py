@@ -451,3 +451,21 @@ def test_link_writes_its_candidates_to_a_links_csv_outside_the_plans(tmp_path, b
                   "--endpoint", "http://127.0.0.1:9/sparql", "--timeout", "1", "--out", str(review / "links.csv"))
     assert "would replace a plan's links" not in run.stderr, run.stderr
     assert run.returncode == 1 and "127.0.0.1:9" in run.stderr, run.stderr  # it went on, to the endpoint
+
+
+@pytest.mark.parametrize("name", ["application/n-quads", "nt11", "application/ld+json", "hext"])
+def test_validate_takes_rdflib_s_other_names_of_its_formats(tmp_path, name):
+    """--format took any name of rdflib's parsers, media types included, until it became a list of
+    ten: `--format application/n-quads`, as scripts write it after a Content-Type, was refused
+    (and hext, a quad format, would have been read without its named graphs)."""
+    data = tmp_path / "data.txt"
+    if "ld+json" in name:
+        data.write_text('{"@id": "https://example.org/a", "https://example.org/p": 1}\n', encoding="utf-8")
+    elif name == "hext":  # a quad format too: its named graph's triples are read
+        data.write_text('["https://example.org/a", "https://example.org/p", "1", '
+                        '"http://www.w3.org/2001/XMLSchema#integer", "", "https://example.org/g"]\n', encoding="utf-8")
+    else:
+        graph = ' <https://example.org/g>' if "quads" in name else ""
+        data.write_text(f'<https://example.org/a> <https://example.org/p> "1"{graph} .\n', encoding="utf-8")
+    run = pianold("validate", "--format", name, str(data))
+    assert run.returncode == 0 and "0 violations" in run.stdout, run.stdout + run.stderr

@@ -364,7 +364,9 @@ def push(obj: Context, gsp_url: str | None, user: str | None, union_default_grap
                f"{default}{removed}")
 
 
-RDF_FORMATS = ("turtle", "ttl", "nt", "ntriples", "nquads", "trig", "trix", "xml", "json-ld", "n3")  # rdflib's parsers
+RDF_FORMATS = ("turtle", "ttl", "nt", "ntriples", "nquads", "trig", "trix", "xml", "json-ld", "n3",  # rdflib's parsers
+               "nt11", "hext", "text/turtle", "application/n-triples", "application/n-quads", "application/trig",
+               "application/trix", "application/rdf+xml", "application/ld+json", "text/n3")  # and their other names
 
 
 @main.command()
@@ -416,7 +418,7 @@ def validate(obj: Context, file: Path | None, rdf_format: str | None) -> None:
     sys.exit(0 if report.conforms else 1)
 
 
-_QUAD_FORMATS = ("nquads", "trig", "trix")
+_QUAD_FORMATS = ("nquads", "trig", "trix", "hext", "application/n-quads", "application/trig", "application/trix")
 
 
 def _read_rdf(path: Path, rdf_format: str | None):
