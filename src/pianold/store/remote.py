@@ -89,7 +89,7 @@ class RemoteStore(Store):
             self.query_url, data=urllib.parse.urlencode(fields).encode(), method="POST",
             headers={"Accept": accept, "Content-Type": "application/x-www-form-urlencoded", "User-Agent": "pianold"})
         limit = timeout or self.timeout
-        late = f"the store at {self.query_url} did not answer within {limit:g} s"
+        late = f"the store did not answer within {limit:g} s"
         deadline = time.monotonic() + limit  # for the whole answer, the wait for its first byte included
         try:
             with urllib.request.urlopen(request, timeout=limit) as response:
@@ -104,16 +104,16 @@ class RemoteStore(Store):
                 if is_located_syntax_error(detail):  # an Oxigraph server's: worded as the embedded engine's
                     raise QueryFailed(400, syntax_message(detail, query)) from None
                 raise QueryFailed(400, f"the store refused the query: {detail or err.reason}") from None
-            raise StoreError(f"the store at {self.query_url} answered {err.code}: {detail or err.reason}") from None
+            raise StoreError(f"the store answered {err.code}: {detail or err.reason}") from None
         except (socket.timeout, TimeoutError):
             raise StoreTimeout(late) from None
         except (urllib.error.URLError, OSError) as err:
             reason = getattr(err, "reason", err)
             if isinstance(reason, (socket.timeout, TimeoutError)):
                 raise StoreTimeout(late) from None
-            raise StoreError(f"the store at {self.query_url} is unreachable: {reason}") from None
+            raise StoreError(f"the store is unreachable: {reason}") from None
         except http.client.HTTPException as err:  # a chunked answer cut off (IncompleteRead), a broken status line…
-            raise StoreError(f"the store at {self.query_url} broke off its answer: {err!r:.200}") from None
+            raise StoreError(f"the store broke off its answer: {err!r:.200}") from None
 
     def _query(self, query: str, accept: str) -> bytes:
         """The whole of the store's answer to one of pianold's own queries (for pages): a refusal
@@ -122,13 +122,13 @@ class RemoteStore(Store):
             with self._answer(query, accept, max_bytes=self.page_max_bytes) as answer:
                 body = answer.read()
         except QueryFailed as err:  # a 4xx from the store, or an answer over the cap
-            raise StoreError(f"the store at {self.query_url} did not answer pianold's query: {err}") from None
+            raise StoreError(f"the store did not answer pianold's query: {err}") from None
         if len(body) > self.page_max_bytes:
-            raise StoreError(f"the store at {self.query_url} sent more than {self.page_max_bytes} bytes for one of pianold's queries")
+            raise StoreError(f"the store sent more than {self.page_max_bytes} bytes for one of pianold's queries")
         return body
 
     def _unreadable(self, err: Exception) -> StoreError:
-        return StoreError(f"the store at {self.query_url} sent an answer pianold cannot read: {str(err)[:200]}")
+        return StoreError(f"the store sent an answer pianold cannot read: {str(err)[:200]}")
 
     def graph_query(self, query: str) -> Graph:
         body = self._query(query, "application/n-triples")
