@@ -821,3 +821,16 @@ def test_answers_to_clients_do_not_name_the_store_s_address(tmp_path, built_dist
         server.stop()
     assert status == 503 and b"pianold push" in body, body
     assert b"t0ken" not in body and b"127.0.0.1" not in body and str(unpushed).encode() not in body, body
+
+
+def test_push_names_the_query_endpoint_it_could_not_read(tmp_path, built_dist):
+    """push asks store_url which graphs it holds before loading: once the store's messages named no
+    address (answers to clients must not), push said only "the store is unreachable", though it
+    talks to two endpoints. It names the query endpoint, without its query."""
+    dead = f"http://127.0.0.1:{free_port()}/query"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIANOLD_")}
+    run = subprocess.run([sys.executable, "-m", "pianold", "--dist", str(built_dist.dist_dir), "push", "--gsp-url",
+                          f"http://127.0.0.1:{free_port()}/store"], capture_output=True, text=True, timeout=60,
+                         env={**env, "PIANOLD_STORE_URL": dead + "?key=t0ken"})
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    assert f"the store at {dead}?…" in run.stderr and "unreachable" in run.stderr and "t0ken" not in run.stderr, run.stderr

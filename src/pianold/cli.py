@@ -331,7 +331,7 @@ def push(obj: Context, gsp_url: str | None, user: str | None, union_default_grap
 
     from pianold.publish import NotSwitchable, default_graph, named_graphs, pushing
     from pianold.store import StoreError
-    from pianold.store.remote import push as push_graphs, shown_url, stored_graphs
+    from pianold.store.remote import push as push_graphs, shown_url
 
     settings = obj.settings(**({"store_gsp_url": gsp_url} if gsp_url else {}), **({"store_user": user} if user else {}))
     if not settings.store_gsp_url:
@@ -350,7 +350,8 @@ def push(obj: Context, gsp_url: str | None, user: str | None, union_default_grap
             try:
                 # only graphs of plans this site published once: the store may hold other data (a shared service)
                 ours = f"{settings.base.rstrip('/')}/data/plan/"
-                stale = [g for g in stored_graphs(settings.store_url) if g.startswith(ours) and g not in graphs] if settings.store_url else []
+                stale = [g for g in _stored_graphs(settings.store_url) if g.startswith(ours) and g not in graphs] \
+                    if settings.store_url else []
                 push_graphs(settings.store_gsp_url, graphs, None if union_default_graph else default_graph(graphs), stale,
                             user=settings.store_user, password=password)
             except StoreError as err:
@@ -362,6 +363,18 @@ def push(obj: Context, gsp_url: str | None, user: str | None, union_default_grap
         "and their merge as the default graph"
     click.echo(f"loaded version {version.id} into {shown_url(settings.store_gsp_url)}: {len(graphs)} named graphs "
                f"{default}{removed}")
+
+
+def _stored_graphs(query_url: str) -> list[str]:
+    """The graphs the store holds, read at its query endpoint: a failure names that endpoint (the
+    store's messages name no address, since the server's go to any client; push talks to two)."""
+    from pianold.store import StoreError
+    from pianold.store.remote import shown_url, stored_graphs
+
+    try:
+        return stored_graphs(query_url)
+    except StoreError as err:
+        raise StoreError(f"cannot list the graphs of the store at {shown_url(query_url)}: {err}") from None
 
 
 RDF_FORMATS = ("turtle", "ttl", "nt", "ntriples", "nquads", "trig", "trix", "xml", "json-ld", "n3",  # rdflib's parsers
