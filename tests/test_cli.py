@@ -417,3 +417,68 @@ def test_validate_reports_a_code_pattern_that_is_no_regular_expression(built_dis
     assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
     assert "psm:notationPattern" in run.stdout and "The code pattern is not a regular expression (unterminated" in run.stdout, run.stdout
     assert "1 violation" in run.stdout, run.stdout
+
+
+@pytest.mark.parametrize("option", ["--gsp-url", "PIANOLD_STORE_URL"])
+def test_a_store_url_holding_a_password_is_refused_without_showing_it(tmp_path, built_dist, option):
+    """`http://admin:secret@host/…` was not used to authenticate (urllib took `admin:secret@host`
+    for the host name: "Name or service not known") and the error message repeated the URL, the
+    password with it, to a terminal or a CI log. The user goes in store_user, the password in
+    PIANOLD_STORE_PASSWORD: the URL is refused before any request, the password not shown."""
+    url = "http://admin:s3cret-pw@127.0.0.1:9/store"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIANOLD_")}
+    args = ["--gsp-url", url] if option == "--gsp-url" else ["--gsp-url", "http://127.0.0.1:9/store"]
+    if option != "--gsp-url":
+        env[option] = url
+    run = subprocess.run([sys.executable, "-m", "pianold", "--dist", str(built_dist.dist_dir), "push", *args],
+                         capture_output=True, text=True, timeout=120, env=env)
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    assert "s3cret-pw" not in run.stderr + run.stdout, run.stderr
+    assert "store_user" in run.stderr and "PIANOLD_STORE_PASSWORD" in run.stderr, run.stderr
+
+
+def test_a_file_given_as_the_data_folder_gets_the_data_folder_it_is_in(tmp_path, plan_copy):
+    """A file whose name starts with "plan" (plans.txt, next to nothing of a plan) was taken for a
+    plan's plan.toml: the advice named the folder two levels up, which holds no plan. The data
+    folder is named when the file is in a plan folder (plan.toml, links.csv, a source), and
+    only then."""
+    site = tmp_path / "site"
+    site.mkdir()
+    notes = site / "plans.txt"
+    notes.write_text("the plans we publish\n", encoding="utf-8")
+    run = pianold("--data", str(notes), "--dist", str(tmp_path / "dist"), "build")
+    assert run.returncode == 1 and "this is a file, not a folder" in run.stderr, run.stderr
+    assert f"give --data {tmp_path} " not in run.stderr and "give --data that folder" in run.stderr, run.stderr
+    plan = plan_copy / "bari-psm-2030"
+    for inside in (plan / "plan.toml", plan / "links.csv", plan / "sources" / "asse-5-page.txt"):
+        run = pianold("--data", str(inside), "--dist", str(tmp_path / "dist"), "build")
+        assert run.returncode == 1 and f"give --data {plan_copy} (or set data_dir)" in run.stderr, (inside, run.stderr)
+
+
+def test_link_writes_its_candidates_to_a_links_csv_outside_the_plans(tmp_path, built_dist):
+    """Only a plan's links.csv (beside its plan.toml) is kept from --out: any file named links.csv
+    was refused, as if it would "replace a plan's links" (a review folder's links.csv, say)."""
+    review = tmp_path / "review"
+    review.mkdir()
+    run = pianold("--data", str(DATA), "--dist", str(built_dist.dist_dir), "link",
+                  "--endpoint", "http://127.0.0.1:9/sparql", "--timeout", "1", "--out", str(review / "links.csv"))
+    assert "would replace a plan's links" not in run.stderr, run.stderr
+    assert run.returncode == 1 and "127.0.0.1:9" in run.stderr, run.stderr  # it went on, to the endpoint
+
+
+@pytest.mark.parametrize("name", ["application/n-quads", "nt11", "application/ld+json", "hext"])
+def test_validate_takes_rdflib_s_other_names_of_its_formats(tmp_path, name):
+    """--format took any name of rdflib's parsers, media types included, until it became a list of
+    ten: `--format application/n-quads`, as scripts write it after a Content-Type, was refused
+    (and hext, a quad format, would have been read without its named graphs)."""
+    data = tmp_path / "data.txt"
+    if "ld+json" in name:
+        data.write_text('{"@id": "https://example.org/a", "https://example.org/p": 1}\n', encoding="utf-8")
+    elif name == "hext":  # a quad format too: its named graph's triples are read
+        data.write_text('["https://example.org/a", "https://example.org/p", "1", '
+                        '"http://www.w3.org/2001/XMLSchema#integer", "", "https://example.org/g"]\n', encoding="utf-8")
+    else:
+        graph = ' <https://example.org/g>' if "quads" in name else ""
+        data.write_text(f'<https://example.org/a> <https://example.org/p> "1"{graph} .\n', encoding="utf-8")
+    run = pianold("validate", "--format", name, str(data))
+    assert run.returncode == 0 and "0 violations" in run.stdout, run.stdout + run.stderr

@@ -221,3 +221,37 @@ def test_serve_no_build_serves_a_copied_version_as_it_is(tmp_path, plan_copy):
     run = subprocess.run([sys.executable, "-m", "pianold", "--dist", str(tmp_path / "dist"), "--base", BASE,
                           "serve", "--no-build", "--port", str(free_port())], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert run.returncode == 2 and f"version {version.id} in {tmp_path / 'dist' / 'versions' / version.id} is incomplete" in run.stderr, run.stderr
+
+
+def test_serve_rebuilds_the_bundled_plans_after_pianold_is_installed_elsewhere(tmp_path):
+    """The bundled plans live wherever pianold is installed (a checkout, a virtualenv's
+    site-packages): a new release in a new checkout or virtualenv, serving the same dist/ without
+    --data, has another bundled folder and new code. serve rebuilt the bundled plans, as it did
+    before manifests recorded their folder; it stopped with exit 2 instead, naming the old
+    install's folder (which may be gone) as the one to give."""
+    import json
+    import os
+
+    from conftest import ROOT
+    from pianold.resources import bundled_data_dir
+
+    install = tmp_path / "old-install"
+    for name in ("src", "data", "ontology", "shapes", "vocabularies", "conformance"):
+        shutil.copytree(ROOT / name, install / name, ignore=shutil.ignore_patterns("__pycache__"))
+    with open(install / "src/pianold/__init__.py", "a", encoding="utf-8") as code:
+        code.write("# an older release\n")  # other code: the version it builds is stale for this one
+    env = {**os.environ, "PYTHONPATH": str(install / "src")}
+    old = subprocess.run([sys.executable, "-m", "pianold", "--dist", str(tmp_path / "dist"), "--base", BASE, "build"],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
+    assert old.returncode == 0, old.stderr
+    manifest = json.loads((tmp_path / "dist/current/manifest.json").read_text(encoding="utf-8"))
+    assert manifest["data_dir"] == str(install / "data"), manifest["data_dir"]
+    server = start_server(tmp_path / "dist", bundled_data_dir(), BASE, tmp_path / "server.log")
+    try:
+        status, _, body = http(server.url + "/health/ready")
+        assert status == 200, body
+    finally:
+        server.stop()
+    manifest = json.loads((tmp_path / "dist/current/manifest.json").read_text(encoding="utf-8"))
+    assert manifest["data_dir"] == str(bundled_data_dir()), manifest["data_dir"]  # rebuilt: marked as built here
+    assert "was built from the sources in" not in (tmp_path / "server.log").read_text(errors="replace")

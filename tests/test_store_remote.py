@@ -790,3 +790,47 @@ def test_a_store_that_cannot_name_the_examples_is_left_alone_for_a_while(tmp_pat
     finally:
         server.stop()
         stop()
+
+
+def test_answers_to_clients_do_not_name_the_store_s_address(tmp_path, built_dist, stored_dist):
+    """A store that cannot answer, or into which nothing was pushed, is the operator's to mend: the
+    502 and 503 answers, public, named the store's address (a host of the internal network, and
+    a token its URL may carry) and the output folder on the server. They say what failed; the
+    server's log names the store."""
+    import shutil
+
+    dead = f"http://127.0.0.1:{free_port()}/query?key=t0ken-s3cret"
+    server = start_server(stored_dist.dist_dir, DATA, BASE, tmp_path / "log", env={"PIANOLD_STORE_URL": dead})
+    try:
+        status, _, page = http(server.url + "/data/plan/bari-psm-2030/action/5.1.1.a.ttl", headers={"Accept": "text/plain"})
+        _, _, answer = http(server.url + "/sparql?" + urllib.parse.urlencode({"query": "ASK {}"}), headers={"Accept": "text/csv"})
+    finally:
+        server.stop()
+    assert status == 502 and b"unreachable" in page, page
+    for body in (page, answer):
+        assert b"t0ken" not in body and dead.split("/query")[0].encode() not in body, body
+    assert dead.split("?")[0] in (tmp_path / "log").read_text(errors="replace")  # the operator is told which store
+    unpushed = tmp_path / "dist"
+    shutil.copytree(built_dist.dist_dir, unpushed, symlinks=True)
+    if (unpushed / "pushed").is_symlink():
+        (unpushed / "pushed").unlink()
+    server = start_server(unpushed, DATA, BASE, tmp_path / "log2", env={"PIANOLD_STORE_URL": dead})
+    try:
+        status, _, body = http(server.url + "/data/plan/bari-psm-2030", headers={"Accept": "text/plain"})
+    finally:
+        server.stop()
+    assert status == 503 and b"pianold push" in body, body
+    assert b"t0ken" not in body and b"127.0.0.1" not in body and str(unpushed).encode() not in body, body
+
+
+def test_push_names_the_query_endpoint_it_could_not_read(tmp_path, built_dist):
+    """push asks store_url which graphs it holds before loading: once the store's messages named no
+    address (answers to clients must not), push said only "the store is unreachable", though it
+    talks to two endpoints. It names the query endpoint, without its query."""
+    dead = f"http://127.0.0.1:{free_port()}/query"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIANOLD_")}
+    run = subprocess.run([sys.executable, "-m", "pianold", "--dist", str(built_dist.dist_dir), "push", "--gsp-url",
+                          f"http://127.0.0.1:{free_port()}/store"], capture_output=True, text=True, timeout=60,
+                         env={**env, "PIANOLD_STORE_URL": dead + "?key=t0ken"})
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    assert f"the store at {dead}?…" in run.stderr and "unreachable" in run.stderr and "t0ken" not in run.stderr, run.stderr

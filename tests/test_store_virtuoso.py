@@ -505,3 +505,30 @@ def test_a_default_graph_named_for_the_host_is_no_way_out(virtuoso, virtuoso_ser
         virtuoso.isql("DELETE FROM DB.DBA.SYS_SPARQL_HOST;")
         _gsp(gsp, "DELETE", {"graph": default}, None, 30, opener, USER)
     assert count(f"SELECT (COUNT(*) AS ?n) FROM <{plan}> WHERE {{ ?s ?p ?o }}") == alone
+
+
+def test_a_graph_store_url_s_own_query_is_not_repeated_in_push_s_messages(built_dist):
+    """A Graph Store URL may carry an access token in its query: push's messages repeated it, to a
+    terminal or a CI log, when the store refused the user or could not be reached, and in the line
+    saying what was loaded. They name the store without its query, as they name no password."""
+    token = "access-token=t0ken-s3cret"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIANOLD_")}
+
+    def run_push(url, password):
+        return subprocess.run([sys.executable, "-m", "pianold", "--dist", str(built_dist.dist_dir), "--base", BASE, "push",
+                               "--gsp-url", url, "--user", "loader", "--union-default-graph"], capture_output=True, text=True,
+                              timeout=300, env={**env, "PIANOLD_STORE_PASSWORD": password})
+
+    url, _, paths, stop = _store_asking('Basic realm="store"', "loader", "s3cret")
+    try:
+        refused = run_push(f"{url}?{token}", "not-it")
+        loaded = run_push(f"{url}?{token}", "s3cret")
+    finally:
+        stop()
+    unreachable = run_push(f"http://127.0.0.1:9/store?{token}", "s3cret")
+    assert all(p.endswith(f"?{token}&graph=" + p.rpartition("&graph=")[2]) for p in paths)  # the token is still sent
+    assert refused.returncode == 1 and "401" in refused.stderr, refused.stderr
+    assert loaded.returncode == 0 and f"into {url}?…:" in loaded.stdout, loaded.stdout + loaded.stderr
+    assert unreachable.returncode == 1 and "cannot load the store at http://127.0.0.1:9/store?…" in unreachable.stderr, unreachable.stderr
+    for run in (refused, loaded, unreachable):
+        assert "t0ken-s3cret" not in run.stdout + run.stderr, run.stdout + run.stderr

@@ -202,7 +202,7 @@ def link(obj: Context, endpoint, plan_id, out, threshold, timeout, accepted) -> 
         return
     if not endpoint:
         raise click.UsageError("give --endpoint URL (to find candidates) or --accept FILE (to record reviewed ones)")
-    if out is not None and out.name == "links.csv":
+    if out is not None and out.name == "links.csv" and (out.parent / "plan.toml").is_file():  # a plan's own links
         raise click.UsageError(f"--out {out} would replace a plan's links with candidates nobody reviewed: write "
                                "them to another file, mark the good ones, then add them with --plan ID --accept FILE")
     version = _published(settings)
@@ -331,7 +331,7 @@ def push(obj: Context, gsp_url: str | None, user: str | None, union_default_grap
 
     from pianold.publish import NotSwitchable, default_graph, named_graphs, pushing
     from pianold.store import StoreError
-    from pianold.store.remote import push as push_graphs, stored_graphs
+    from pianold.store.remote import push as push_graphs, shown_url
 
     settings = obj.settings(**({"store_gsp_url": gsp_url} if gsp_url else {}), **({"store_user": user} if user else {}))
     if not settings.store_gsp_url:
@@ -350,7 +350,8 @@ def push(obj: Context, gsp_url: str | None, user: str | None, union_default_grap
             try:
                 # only graphs of plans this site published once: the store may hold other data (a shared service)
                 ours = f"{settings.base.rstrip('/')}/data/plan/"
-                stale = [g for g in stored_graphs(settings.store_url) if g.startswith(ours) and g not in graphs] if settings.store_url else []
+                stale = [g for g in _stored_graphs(settings.store_url) if g.startswith(ours) and g not in graphs] \
+                    if settings.store_url else []
                 push_graphs(settings.store_gsp_url, graphs, None if union_default_graph else default_graph(graphs), stale,
                             user=settings.store_user, password=password)
             except StoreError as err:
@@ -360,10 +361,25 @@ def push(obj: Context, gsp_url: str | None, user: str | None, union_default_grap
     removed = f", {len(stale)} no longer published removed" if stale else ""
     default = "(the default graph left to the store: the union of its graphs)" if union_default_graph else \
         "and their merge as the default graph"
-    click.echo(f"loaded version {version.id} into {settings.store_gsp_url}: {len(graphs)} named graphs {default}{removed}")
+    click.echo(f"loaded version {version.id} into {shown_url(settings.store_gsp_url)}: {len(graphs)} named graphs "
+               f"{default}{removed}")
 
 
-RDF_FORMATS = ("turtle", "ttl", "nt", "ntriples", "nquads", "trig", "trix", "xml", "json-ld", "n3")  # rdflib's parsers
+def _stored_graphs(query_url: str) -> list[str]:
+    """The graphs the store holds, read at its query endpoint: a failure names that endpoint (the
+    store's messages name no address, since the server's go to any client; push talks to two)."""
+    from pianold.store import StoreError
+    from pianold.store.remote import shown_url, stored_graphs
+
+    try:
+        return stored_graphs(query_url)
+    except StoreError as err:
+        raise StoreError(f"cannot list the graphs of the store at {shown_url(query_url)}: {err}") from None
+
+
+RDF_FORMATS = ("turtle", "ttl", "nt", "ntriples", "nquads", "trig", "trix", "xml", "json-ld", "n3",  # rdflib's parsers
+               "nt11", "hext", "text/turtle", "application/n-triples", "application/n-quads", "application/trig",
+               "application/trix", "application/rdf+xml", "application/ld+json", "text/n3")  # and their other names
 
 
 @main.command()
@@ -415,7 +431,7 @@ def validate(obj: Context, file: Path | None, rdf_format: str | None) -> None:
     sys.exit(0 if report.conforms else 1)
 
 
-_QUAD_FORMATS = ("nquads", "trig", "trix")
+_QUAD_FORMATS = ("nquads", "trig", "trix", "hext", "application/n-quads", "application/trig", "application/trix")
 
 
 def _read_rdf(path: Path, rdf_format: str | None):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from pianold.resources import bundled_data_dir
-from pianold.uris import DEFAULT_BASE, Uris
+from pianold.uris import DEFAULT_BASE, NOT_IN_IRIS, Uris, not_in_iri
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -143,7 +143,6 @@ def _convert(f: dataclasses.Field, value: Any, where: str) -> Any:
         raise ConfigError(f"{where}: {value!r} is not a valid {kind.replace(' | None', '')}{quotes}") from None
 
 
-_NOT_IN_IRIS = '<>"{}|\\^`'  # characters an IRI cannot hold (RFC 3987), besides spaces and controls
 _DOTTED = re.compile(r"[0-9.]+")  # looks like an IPv4 address, so it must be one (waitress takes names, `*`, [::1]…)
 
 
@@ -161,8 +160,8 @@ def _check(settings: Settings) -> None:
     parts = urlsplit(settings.base)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         raise ConfigError(f"base must be an http(s) URL without query or fragment, not {settings.base!r}")
-    if (bad := _not_in_iri(settings.base)) is not None:  # every published IRI starts with it: the writers would refuse them all
-        raise ConfigError(f"base must be an http(s) URL without {bad!r} (no spaces nor any of {_NOT_IN_IRIS}), "
+    if (bad := not_in_iri(settings.base)) is not None:  # every published IRI starts with it: the writers would refuse them all
+        raise ConfigError(f"base must be an http(s) URL without {bad!r} (no spaces nor any of {NOT_IN_IRIS}), "
                           f"not {settings.base!r}")
     if settings.keep_versions < 1:
         raise ConfigError("keep_versions must be at least 1")
@@ -183,13 +182,17 @@ def _check(settings: Settings) -> None:
         raise ConfigError("trusted_proxies must be 0 (no proxy in front) or the number of proxies in front")
     if settings.sparql_inline_budget < 0:
         raise ConfigError("sparql_inline_budget must be 0 (every query in a worker) or more")
+    for name in ("store_url", "store_gsp_url"):
+        url = getattr(settings, name)
+        # urllib would take `user:password@host` for the host name, and every message naming the
+        # store would show the password: refused, and shown without it
+        if url is not None and "@" in urlsplit(url).netloc:
+            shown = urlsplit(url)._replace(netloc="…@" + urlsplit(url).netloc.rpartition("@")[2]).geturl()
+            raise ConfigError(f"{name} {shown} holds a user or a password: give the store's address without them, "
+                              f"the user as store_user ({ENV_PREFIX}STORE_USER, or push --user) and the password in "
+                              f"{ENV_PREFIX}STORE_PASSWORD")
     for url in (settings.store_url, settings.store_gsp_url, settings.combined_license, *settings.sparql_service_allowlist):
         if url is not None and urlsplit(url).scheme not in ("http", "https"):
             raise ConfigError(f"{url!r} is not an http(s) URL")
-        if url is not None and (bad := _not_in_iri(url)) is not None:  # combined_license is published as an IRI
-            raise ConfigError(f"{url!r} is not an http(s) URL: it holds {bad!r} (no spaces nor any of {_NOT_IN_IRIS})")
-
-
-def _not_in_iri(url: str) -> str | None:
-    """The first character of `url` that no IRI may hold, if any."""
-    return next((c for c in url if c in _NOT_IN_IRIS or c.isspace() or ord(c) < 32), None)
+        if url is not None and (bad := not_in_iri(url)) is not None:  # combined_license is published as an IRI
+            raise ConfigError(f"{url!r} is not an http(s) URL: it holds {bad!r} (no spaces nor any of {NOT_IN_IRIS})")

@@ -5,6 +5,7 @@ Layout of the output folder (dist/):
     dist/versions/<version>/      one complete, immutable build
         manifest.json             version, build time, base, plans, files with sizes and SHA-256,
                                   the digest of the sources and the data folder they were read from
+                                  (and whether it is the bundled one)
         plans/<id>.ttl|.nt|.nt.gz|.jsonld|.rdf
         ontology/psm.ttl|.nt|.nt.gz|.jsonld|.rdf
         all.nq                    everything, one named graph per plan + the ontology
@@ -50,7 +51,7 @@ from pianold.formats import (GRAPH_FORMATS, JSONLD, JSONLD_CONTEXT, NQUADS, RDFX
                              ntriples_chunks, serialize, sorted_ntriples, write_from_lines)
 from pianold.ingest import PlanRecord, Problem, SourceError, check_links, load_plan
 from pianold.model import plan_graph
-from pianold.resources import ontology_file, own_files_digest, shapes_files
+from pianold.resources import bundled_data_dir, ontology_file, own_files_digest, shapes_files
 from pianold.store.oxigraph import STORE_LAYOUT, merge_named_graphs
 from pianold.validate import Report, validate
 from pianold.vocab import ONTOLOGY_IRI, bind_prefixes
@@ -118,8 +119,9 @@ class Built:
 def plan_folders(data_dir: Path) -> list[Path]:
     data_dir = Path(data_dir)
     if data_dir.exists() and not data_dir.is_dir():  # `--data data/bari/plan.toml`, or any file
-        given = (f"--data {data_dir.resolve().parents[1]}" if data_dir.name.lower().startswith("plan")
-                 else "--data that folder")
+        # a file of a plan folder (its plan.toml, links.csv, a source): the data folder holds that plan folder
+        plan = next((p for p in data_dir.resolve().parents[:2] if (p / "plan.toml").is_file()), None)
+        given = f"--data {plan.parent}" if plan is not None else "--data that folder"
         raise SourceError(Problem(_loc(data_dir), f"this is a file, not a folder: the data folder is the folder that "
                                                   f"holds the plan folders; give {given} (or set data_dir)"))
     if not data_dir.is_dir():
@@ -478,7 +480,7 @@ def _write_version(folder: Path, version_id: str, content: str, settings: Settin
         "version": version_id,
         "content": content,
         "sources": sources_digest(settings),
-        "data_dir": _data_folder(settings),
+        **_data_folder(settings),
         "built": built_at.isoformat(),
         "issued": history.issued.isoformat(),
         "catalog": str(catalog.identifier),
@@ -497,13 +499,14 @@ def _write_version(folder: Path, version_id: str, content: str, settings: Settin
     _fsync_tree(folder)
 
 
-def _record_sources(folder: Path, digest: str, data_dir: str) -> None:
+def _record_sources(folder: Path, digest: str, data_folder: dict) -> None:
     """Sources edited without changing the data (a comment, say), or the same sources in another
     folder, publish the same version: its manifest then names the new sources and their folder, or
     every start would rebuild it again (or serve would take that folder for another's)."""
     manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    if manifest.get("sources") != digest or manifest.get("data_dir") != data_dir:
-        _write_manifest(folder, {**manifest, "sources": digest, "data_dir": data_dir})
+    recorded = {"sources": digest, **data_folder}
+    if any(manifest.get(key) != value for key, value in recorded.items()):
+        _write_manifest(folder, {**manifest, **recorded})
 
 
 def _write_manifest(folder: Path, manifest: dict) -> None:
@@ -618,21 +621,30 @@ def sources_digest(settings: Settings) -> str:
     return h.hexdigest()
 
 
-def _data_folder(settings: Settings) -> str:
+def _data_folder(settings: Settings) -> dict:
     """The data folder as the manifest records it: absolute, its links kept (a deployment may point
-    a fixed path at each release's folder)."""
-    return os.path.abspath(settings.data_dir)
+    a fixed path at each release's folder), and whether it is pianold's bundled one, whose path is
+    wherever pianold is installed: a new release in another checkout or virtualenv has it elsewhere."""
+    return {"data_dir": os.path.abspath(settings.data_dir), "data_bundled": _is_bundled(settings.data_dir)}
+
+
+def _is_bundled(data_dir: Path) -> bool:
+    return Path(data_dir).resolve() == bundled_data_dir().resolve()
 
 
 def built_elsewhere(settings: Settings, version: Version) -> str | None:
     """The data folder `version` was built from, when it is not settings.data_dir: a version copied
     from another host, or built with another --data. None when it is the same folder (by its
-    path or by where it leads), or when the manifest does not say (built by an older pianold)."""
+    path or by where it leads), when both are the bundled plans (of this pianold and of the one
+    that built it, installed elsewhere), or when the manifest does not say (built by an older
+    pianold)."""
     recorded = version.manifest.get("data_dir")
     if not isinstance(recorded, str):
         return None
-    ours = _data_folder(settings)
+    ours = os.path.abspath(settings.data_dir)
     if recorded == ours or Path(recorded).resolve() == Path(ours).resolve():
+        return None
+    if version.manifest.get("data_bundled") is True and _is_bundled(settings.data_dir):
         return None
     return recorded
 

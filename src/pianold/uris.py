@@ -8,6 +8,13 @@ from urllib.parse import quote
 from rdflib import URIRef
 
 DEFAULT_BASE = "https://w3id.org/pianold"
+NOT_IN_IRIS = '<>"{}|\\^`'  # characters no IRI may hold (RFC 3987), besides spaces and control characters
+
+
+def not_in_iri(text: str) -> str | None:
+    """The first character of a web address that no IRI may hold, if any: published as an IRI
+    (a base, a licence, a table's Link), the address would make every RDF writer fail."""
+    return next((c for c in text if c in NOT_IN_IRIS or c.isspace() or ord(c) < 32), None)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from pianold.ingest.errors import Location, fail
 from pianold.ingest.records import AxisPage, Cell, Level, Table, TableRow
-from pianold.ingest.text import MAX_DESCRIPTION_CHARS, NOT_IN_IRIS, clean_cell, clean_paragraphs, not_in_iri, read_source
+from pianold.ingest.text import MAX_DESCRIPTION_CHARS, clean_cell, clean_paragraphs, read_source
+from pianold.uris import NOT_IN_IRIS, not_in_iri
 
 _ROW_ID = re.compile(r"^[0-9]{1,6}$")
 MAX_MOTTO_CHARS = 150  # longer lines in quotes are taken for a quoted paragraph, not a motto

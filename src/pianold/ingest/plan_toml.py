@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 from pianold.eu_authority import DATA_THEMES, FREQUENCIES
 from pianold.ingest.errors import Location, Problem, SourceError, fail
 from pianold.ingest.records import DEFAULT_THEMES, LEVEL_CLASSES, Cell, Level, PlanMeta, Publisher
-from pianold.ingest.text import MAX_DESCRIPTION_CHARS, NOT_IN_IRIS, clean_cell, not_in_iri, read_source
+from pianold.ingest.text import MAX_DESCRIPTION_CHARS, clean_cell, read_source
+from pianold.uris import NOT_IN_IRIS, not_in_iri
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -17,15 +17,8 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_TITLE_CHARS = 500
 MAX_DESCRIPTION_CHARS = 5000
 
-NOT_IN_IRIS = '<>"{}|\\^`'  # characters no IRI may hold (RFC 3987), besides spaces and control characters
 _MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!][^>]*>|&(?:[A-Za-z]+|#[0-9]+|#x[0-9A-Fa-f]+);")
 _FORMULA = re.compile(r"^(?:[=@]|[+\-]\s*[A-Za-z_]+\s*\()")
-
-
-def not_in_iri(text: str) -> str | None:
-    """The first character of a web address that no IRI may hold, if any: published as an IRI,
-    the address would make every RDF writer fail."""
-    return next((c for c in text if c in NOT_IN_IRIS or c.isspace() or ord(c) < 32), None)
 
 
 def read_source(path: Path) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 from pianold.ingest.csv_file import read_csv
 from pianold.ingest.errors import Location, fail
 from pianold.ingest.records import Cell, Level, Table, TableRow
-from pianold.ingest.text import NOT_IN_IRIS, not_in_iri
+from pianold.uris import NOT_IN_IRIS, not_in_iri
 
 
 def read_wdt_csv(path: Path, levels: list[Level], axis: str) -> Table:

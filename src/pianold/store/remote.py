@@ -89,7 +89,7 @@ class RemoteStore(Store):
             self.query_url, data=urllib.parse.urlencode(fields).encode(), method="POST",
             headers={"Accept": accept, "Content-Type": "application/x-www-form-urlencoded", "User-Agent": "pianold"})
         limit = timeout or self.timeout
-        late = f"the store at {self.query_url} did not answer within {limit:g} s"
+        late = f"the store did not answer within {limit:g} s"
         deadline = time.monotonic() + limit  # for the whole answer, the wait for its first byte included
         try:
             with urllib.request.urlopen(request, timeout=limit) as response:
@@ -104,16 +104,16 @@ class RemoteStore(Store):
                 if is_located_syntax_error(detail):  # an Oxigraph server's: worded as the embedded engine's
                     raise QueryFailed(400, syntax_message(detail, query)) from None
                 raise QueryFailed(400, f"the store refused the query: {detail or err.reason}") from None
-            raise StoreError(f"the store at {self.query_url} answered {err.code}: {detail or err.reason}") from None
+            raise StoreError(f"the store answered {err.code}: {detail or err.reason}") from None
         except (socket.timeout, TimeoutError):
             raise StoreTimeout(late) from None
         except (urllib.error.URLError, OSError) as err:
             reason = getattr(err, "reason", err)
             if isinstance(reason, (socket.timeout, TimeoutError)):
                 raise StoreTimeout(late) from None
-            raise StoreError(f"the store at {self.query_url} is unreachable: {reason}") from None
+            raise StoreError(f"the store is unreachable: {reason}") from None
         except http.client.HTTPException as err:  # a chunked answer cut off (IncompleteRead), a broken status line…
-            raise StoreError(f"the store at {self.query_url} broke off its answer: {err!r:.200}") from None
+            raise StoreError(f"the store broke off its answer: {err!r:.200}") from None
 
     def _query(self, query: str, accept: str) -> bytes:
         """The whole of the store's answer to one of pianold's own queries (for pages): a refusal
@@ -122,13 +122,13 @@ class RemoteStore(Store):
             with self._answer(query, accept, max_bytes=self.page_max_bytes) as answer:
                 body = answer.read()
         except QueryFailed as err:  # a 4xx from the store, or an answer over the cap
-            raise StoreError(f"the store at {self.query_url} did not answer pianold's query: {err}") from None
+            raise StoreError(f"the store did not answer pianold's query: {err}") from None
         if len(body) > self.page_max_bytes:
-            raise StoreError(f"the store at {self.query_url} sent more than {self.page_max_bytes} bytes for one of pianold's queries")
+            raise StoreError(f"the store sent more than {self.page_max_bytes} bytes for one of pianold's queries")
         return body
 
     def _unreadable(self, err: Exception) -> StoreError:
-        return StoreError(f"the store at {self.query_url} sent an answer pianold cannot read: {str(err)[:200]}")
+        return StoreError(f"the store sent an answer pianold cannot read: {str(err)[:200]}")
 
     def graph_query(self, query: str) -> Graph:
         body = self._query(query, "application/n-triples")
@@ -215,8 +215,8 @@ def _counted(rows, read: list[int]):
 def _cut_by_the_store(written: QueryAnswer, headers, read: int) -> QueryAnswer:
     """Virtuoso cuts a SELECT's answer at its own ResultSetMaxRows, saying so only in an
     X-SPARQL-MaxRows header: an answer that stops there is as incomplete as one pianold cut at
-    sparql_max_rows, and is marked truncated the same way (not cached as whole, not given as all), at
-    the store's limit."""
+    sparql_max_rows, and is marked truncated the same way (X-Pianold-Truncated, the results page's
+    note), at the store's limit. (Like any answer, it is cached: the same query meets the same cut.)"""
     limit = (headers.get("X-SPARQL-MaxRows") or "").strip()
     if not written.truncated and limit.isascii() and limit.isdigit() and 0 < int(limit) <= read:
         return written._replace(truncated=int(limit))
@@ -367,6 +367,13 @@ def _opener(gsp_url: str, user: str | None, password: str | None) -> urllib.requ
 _TAGS = re.compile(r"<[^>]*>")
 
 
+def shown_url(url: str) -> str:
+    """A store's URL as messages name it: its own query (an access token, say) left out, as a
+    password is, since messages go to terminals and CI logs."""
+    parts = urllib.parse.urlsplit(url)
+    return parts._replace(query="…" if parts.query else "", fragment="").geturl()
+
+
 class _Refused(StoreError):
     """The store answered, refusing a Graph Store request (not a network failure)."""
 
@@ -385,16 +392,16 @@ def _gsp(gsp_url: str, method: str, params: dict, body: bytes | None, timeout: f
         if method == "DELETE" and err.code == 404:
             return  # already gone
         if err.code == 401:
-            raise StoreError(f"the store at {gsp_url} refused {name}: 401, " + (
+            raise StoreError(f"the store at {shown_url(gsp_url)} refused {name}: 401, " + (
                 f"user {user!r} was not accepted: check store_user and the password in PIANOLD_STORE_PASSWORD" if user else
                 "it asks for a user: set store_user (PIANOLD_STORE_USER, or --user) and the password in PIANOLD_STORE_PASSWORD")) from None
         # one line of text, even from an HTML error page (Virtuoso's says what failed between its tags)
         detail = " ".join(_TAGS.sub(" ", err.read(2000).decode("utf-8", "replace")).split())
         raise _Refused(f"the store refused {name}: {err.code} {detail[:300]}") from None
     except (urllib.error.URLError, OSError) as err:
-        raise StoreError(f"cannot load the store at {gsp_url}: {getattr(err, 'reason', err)}") from None
+        raise StoreError(f"cannot load the store at {shown_url(gsp_url)}: {getattr(err, 'reason', err)}") from None
     except ValueError as err:  # urllib's digest handler, challenged with a scheme it does not speak (Bearer…)
-        raise StoreError(f"cannot authenticate to the store at {gsp_url}: {err}") from None
+        raise StoreError(f"cannot authenticate to the store at {shown_url(gsp_url)}: {err}") from None
 
 
 def stored_graphs(query_url: str, timeout: float = 60.0) -> list[str]:

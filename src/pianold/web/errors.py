@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, current_app, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from pianold.store import StoreError
@@ -92,7 +92,10 @@ def register(app: Flask) -> None:
     def store_error(err):
         from pianold.store.remote import StoreTimeout
 
-        log.error("store error: %s", err)
+        from pianold.store.remote import shown_url
+
+        # the store's address for the log only: answers go to any client
+        log.error("store error (%s): %s", shown_url(current_app.config["PIANOLD"].store_url or ""), err)
         return error_response(504 if isinstance(err, StoreTimeout) else 502, f"the data store did not answer: {err}")
 
     @app.errorhandler(Exception)

@@ -48,9 +48,9 @@ class Published:
             if self._snapshot is None or target != self._target:
                 version = current_version(self.dist, self.link_name)
                 if version is None:
-                    raise NotPublished(f"nothing has been loaded into the store {self.store_url}: run `pianold build`, then "
-                                       "`pianold push`" if self.store_url else
-                                       f"nothing is published in {self.dist}: run `pianold build`")
+                    # said to any client: no address of the store nor folder of the server (the operator knows them)
+                    raise NotPublished("nothing has been loaded into the data store: run `pianold build`, then "
+                                       "`pianold push`" if self.store_url else "nothing is published yet: run `pianold build`")
                 self._snapshot = Snapshot(version, self._open_store(version))
                 self._target = target
             return self._snapshot
