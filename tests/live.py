@@ -6,10 +6,12 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 
@@ -17,6 +19,26 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """The handler of a stand-in server (a store, a web page): it logs nothing to the test's output."""
+
+    def log_message(self, *args):
+        pass
+
+
+def serve_loopback(handler: type[BaseHTTPRequestHandler]):
+    """A threaded HTTP server answering with `handler` on a free loopback port: (its root URL, a
+    function that stops it)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def stop():
+        server.shutdown()
+        server.server_close()
+
+    return f"http://127.0.0.1:{server.server_address[1]}", stop
 
 
 @dataclass

@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from conftest import BASE, DATA
+from live import QuietHandler, serve_loopback
 
 
 def pianold(*args, cwd=None):
@@ -228,10 +229,7 @@ def test_an_output_folder_that_cannot_be_written_is_named_by_every_command(tmp_p
 def test_link_to_a_web_page_that_is_no_sparql_endpoint_is_one_line(tmp_path, built_dist):
     """The README: non-SPARQL endpoints give one-line errors (SPARQLWrapper's warning about the
     content type came first, two lines of its own source)."""
-    import http.server
-    import threading
-
-    class Page(http.server.BaseHTTPRequestHandler):
+    class Page(QuietHandler):
         def do_GET(self):
             body = b"<!doctype html><title>Piano</title>"
             self.send_response(200)
@@ -240,16 +238,11 @@ def test_link_to_a_web_page_that_is_no_sparql_endpoint_is_one_line(tmp_path, bui
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, *args):
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Page)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url, stop = serve_loopback(Page)
     try:
-        run = pianold("--data", str(DATA), "--dist", str(built_dist.dist_dir), "link", "--endpoint",
-                      f"http://127.0.0.1:{server.server_port}/", "--timeout", "5")
+        run = pianold("--data", str(DATA), "--dist", str(built_dist.dist_dir), "link", "--endpoint", url + "/", "--timeout", "5")
     finally:
-        server.shutdown()
+        stop()
     assert run.returncode == 1 and "did not answer with SPARQL JSON results" in run.stderr, run.stderr
     assert len(run.stderr.strip().splitlines()) == 1, run.stderr
 
@@ -372,20 +365,14 @@ def test_a_push_over_links_copied_as_folders_is_refused_before_the_store_is_load
     """A dist/ copied with `cp -rL` has folders where the links were: push loaded the store, then
     could not mark the version pushed (a traceback, IsADirectoryError), or marked versions/<id>,
     which a copied dist/current may not have. It is refused before any request to the store."""
-    import http.server
-    import threading
-
     requests = []
 
-    class Store(http.server.BaseHTTPRequestHandler):
+    class Store(QuietHandler):
         def do_PUT(self):
             requests.append(self.path)
             self.send_response(204)
             self.send_header("Content-Length", "0")
             self.end_headers()
-
-        def log_message(self, *args):
-            pass
 
     copy = tmp_path / "dist"
     shutil.copytree(built_dist.dist_dir, copy, symlinks=True)
@@ -394,13 +381,11 @@ def test_a_push_over_links_copied_as_folders_is_refused_before_the_store_is_load
     if link.is_symlink() or link.exists():
         link.unlink()
     shutil.copytree(target, link)
-    store = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Store)
-    threading.Thread(target=store.serve_forever, daemon=True).start()
+    url, stop = serve_loopback(Store)
     try:
-        run = pianold("--dist", str(copy), "push", "--gsp-url", f"http://127.0.0.1:{store.server_address[1]}/store")
+        run = pianold("--dist", str(copy), "push", "--gsp-url", url + "/store")
     finally:
-        store.shutdown()
-        store.server_close()
+        stop()
     assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
     assert f"{link} is a folder, not the link to a version" in run.stderr and "push again" in run.stderr, run.stderr
     assert requests == []

@@ -17,7 +17,7 @@ import urllib.request
 import pytest
 
 from conftest import BASE, DATA, require
-from live import free_port, http, start_server
+from live import QuietHandler, free_port, http, serve_loopback, start_server
 
 
 
@@ -504,14 +504,13 @@ def test_a_build_during_a_push_does_not_prune_the_version_being_pushed(tmp_path,
     """`pianold push` loads the version current when it starts; a build meanwhile (keep_versions=1)
     pruned that version, so dist/pushed then named a folder that was gone and every page of the
     servers on the store answered 503. The build now waits for the push."""
-    import http.server
     import threading
 
     from pianold.publish import PUSHED, current_version, is_complete
 
     gate, loading = threading.Event(), threading.Event()
 
-    class Store(http.server.BaseHTTPRequestHandler):
+    class Store(QuietHandler):
         def do_PUT(self):
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
             loading.set()
@@ -519,11 +518,7 @@ def test_a_build_during_a_push_does_not_prune_the_version_being_pushed(tmp_path,
             self.send_response(204)
             self.end_headers()
 
-        def log_message(self, *args):
-            pass
-
-    store = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Store)
-    threading.Thread(target=store.serve_forever, daemon=True).start()
+    store_url, stop_store = serve_loopback(Store)
     dist = tmp_path / "dist"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIANOLD_")}
     env["PIANOLD_KEEP_VERSIONS"] = "1"
@@ -533,7 +528,7 @@ def test_a_build_during_a_push_does_not_prune_the_version_being_pushed(tmp_path,
     first = current_version(dist).id
     push = build = None
     try:
-        push = subprocess.Popen([*command, "push", "--gsp-url", f"http://127.0.0.1:{store.server_address[1]}/store"],
+        push = subprocess.Popen([*command, "push", "--gsp-url", store_url + "/store"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         assert loading.wait(60), push.communicate()
         page = plan_copy / "bari-psm-2030" / "sources" / "asse-5-page.txt"
@@ -558,8 +553,7 @@ def test_a_build_during_a_push_does_not_prune_the_version_being_pushed(tmp_path,
             if process and process.poll() is None:
                 process.kill()
                 process.wait(10)
-        store.shutdown()
-        store.server_close()
+        stop_store()
 
 
 def test_a_store_breaking_off_a_chunked_answer_gives_502(tmp_path, stored_dist):
@@ -619,12 +613,9 @@ def test_the_time_limit_counts_from_the_query_not_from_the_store_s_first_byte():
 def _store_answering(status: int, content_type: str, body: bytes, endless: bool = False, headers: dict | None = None):
     """A SPARQL store on loopback that gives every request the same answer (or `body` without end);
     (its query URL, a function that stops it)."""
-    import http.server
-    import threading
-
     received = []
 
-    class Handler(http.server.BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self):
             received.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
             self.send_response(status)
@@ -642,18 +633,9 @@ def _store_answering(status: int, content_type: str, body: bytes, endless: bool 
 
         do_GET = do_POST
 
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-
-    def stop():
-        server.shutdown()
-        server.server_close()
-
+    url, stop = serve_loopback(Handler)
     stop.received = received  # the bodies of the requests it answered
-    return f"http://127.0.0.1:{server.server_address[1]}/query", stop
+    return url + "/query", stop
 
 
 @pytest.mark.parametrize("status, content_type, body", [

@@ -21,7 +21,7 @@ from rdflib import Graph
 from rdflib.query import Result
 
 from conftest import BASE, DATA, MAX_BYTES, require
-from live import ISQL, VIRTUOSO, http, start_server, start_virtuoso
+from live import ISQL, VIRTUOSO, QuietHandler, http, serve_loopback, start_server, start_virtuoso
 
 USER = "pianold"
 OURS = {f"{BASE}/data/plan/bari-psm-2030", "https://w3id.org/pianold/onto/psm", f"{BASE}/catalog"}
@@ -104,13 +104,11 @@ def _store_asking(challenge: str, user: str, password: str):
     """A Graph Store endpoint on loopback answering 401 with `challenge` until a request carries
     basic credentials for `user`; (its URL, the requests' Authorization headers, their paths, a stop function)."""
     import base64
-    import http.server
-    import threading
 
     seen, paths = [], []
     wanted = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
-    class Handler(http.server.BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_PUT(self):
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             seen.append(self.headers.get("Authorization"))
@@ -122,17 +120,8 @@ def _store_asking(challenge: str, user: str, password: str):
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-
-    def stop():
-        server.shutdown()
-        server.server_close()
-
-    return f"http://127.0.0.1:{server.server_address[1]}/store", seen, paths, stop
+    url, stop = serve_loopback(Handler)
+    return url + "/store", seen, paths, stop
 
 
 def test_a_store_asking_for_basic_authentication_gets_it():
