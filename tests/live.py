@@ -28,10 +28,10 @@ class QuietHandler(BaseHTTPRequestHandler):
         pass
 
 
-def serve_loopback(handler: type[BaseHTTPRequestHandler]):
+def serve_loopback(handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1"):
     """A threaded HTTP server answering with `handler` on a free loopback port: (its root URL, a
-    function that stops it)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    function that stops it). host="0.0.0.0" listens on this host's other addresses too."""
+    server = ThreadingHTTPServer((host, 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
 
     def stop():

@@ -100,7 +100,7 @@ def test_the_password_is_never_read_from_a_settings_file(tmp_path):
     assert load_settings(config, env={}).store_user == "pianold"
 
 
-def _store_asking(challenge: str, user: str, password: str):
+def _store_asking(challenge: str, user: str, password: str, host: str = "127.0.0.1"):
     """A Graph Store endpoint on loopback answering 401 with `challenge` until a request carries
     basic credentials for `user`; (its URL, the requests' Authorization headers, their paths, a stop function)."""
     import base64
@@ -120,7 +120,7 @@ def _store_asking(challenge: str, user: str, password: str):
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-    url, stop = serve_loopback(Handler)
+    url, stop = serve_loopback(Handler, host)
     return url + "/store", seen, paths, stop
 
 
@@ -521,3 +521,42 @@ def test_a_graph_store_url_s_own_query_is_not_repeated_in_push_s_messages(built_
     assert unreachable.returncode == 1 and "cannot load the store at http://127.0.0.1:9/store?…" in unreachable.stderr, unreachable.stderr
     for run in (refused, loaded, unreachable):
         assert "t0ken-s3cret" not in run.stdout + run.stderr, run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("url, private", [
+    ("https://store.example.org/store", True), ("http://127.0.0.1:8890/store", True), ("http://127.8.0.1/store", True),
+    ("http://[::1]:7878/store", True), ("http://LOCALHOST/store", True), ("http://store.example.org/store", False),
+    ("http://192.0.2.7:8890/store", False), ("http://localhost.example.org/store", False),
+])
+def test_basic_authentication_is_answered_only_where_the_password_stays_private(url, private):
+    """Basic authentication sends the password itself: urllib answered a basic challenge from any
+    store, over plain http across a network too. It is answered over https, or to this host."""
+    from pianold.store.remote import basic_is_private
+
+    assert basic_is_private(url) is private
+
+
+def test_a_store_asking_for_basic_authentication_over_a_network_in_clear_is_refused():
+    """A basic challenge from a store reached over plain http on another host's address is not
+    answered: push says why and which address to give instead, and never sends the password."""
+    import socket
+
+    from pianold.store.base import StoreError
+    from pianold.store.remote import push as push_graphs
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:  # this host's address on its network, no packet sent
+        try:
+            probe.connect(("192.0.2.1", 9))
+            address = probe.getsockname()[0]
+        except OSError:
+            address = "127.0.0.1"
+    if address.startswith("127."):
+        pytest.skip("this host has no network address besides loopback: the refusal is checked by the test above")
+    url, seen, _, stop = _store_asking('Basic realm="store"', "loader", "s3cret", host="0.0.0.0")
+    try:
+        with pytest.raises(StoreError, match="basic authentication, which would send the password in clear over http"):
+            push_graphs(url.replace("127.0.0.1", address), {"urn:g": b"<urn:a> <urn:b> <urn:c> .\n"}, None,
+                        user="loader", password="s3cret")
+        assert seen == [None]  # asked once, without credentials; not asked again with the password
+    finally:
+        stop()

@@ -9,6 +9,7 @@ import functools
 import hashlib
 import http.client
 import io
+import ipaddress
 import json
 import math
 import re
@@ -355,13 +356,31 @@ def push(gsp_url: str, graphs: dict[str, bytes], default: bytes | None, stale: l
 
 def _opener(gsp_url: str, user: str | None, password: str | None) -> urllib.request.OpenerDirector:
     """urllib answering the store's challenge, digest or basic, with the user's password (sent only
-    to the Graph Store endpoint's URL, and only when it asks)."""
+    to the Graph Store endpoint's URL, and only when it asks). Basic sends the password itself: it
+    is answered only over https or to this host, never in clear over a network."""
     if user is None:
         return urllib.request.build_opener()
     passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
     passwords.add_password(None, gsp_url, user, password or "")
-    return urllib.request.build_opener(urllib.request.HTTPDigestAuthHandler(passwords),
-                                       urllib.request.HTTPBasicAuthHandler(passwords))
+    handlers = [urllib.request.HTTPDigestAuthHandler(passwords)]
+    if basic_is_private(gsp_url):
+        handlers.append(urllib.request.HTTPBasicAuthHandler(passwords))
+    return urllib.request.build_opener(*handlers)
+
+
+def basic_is_private(url: str) -> bool:
+    """Whether a password sent in the clear by basic authentication stays private: over https, or
+    over http to a loopback address."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme.lower() == "https":
+        return True
+    host = (parts.hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 _TAGS = re.compile(r"<[^>]*>")
@@ -391,6 +410,9 @@ def _gsp(gsp_url: str, method: str, params: dict, body: bytes | None, timeout: f
     except urllib.error.HTTPError as err:
         if method == "DELETE" and err.code == 404:
             return  # already gone
+        if err.code == 401 and user and not basic_is_private(gsp_url) and "basic" in err.headers.get("WWW-Authenticate", "").lower():
+            raise StoreError(f"the store at {shown_url(gsp_url)} asks for basic authentication, which would send the "
+                             f"password in clear over http: give its https address (or a store that asks for digest)") from None
         if err.code == 401:
             raise StoreError(f"the store at {shown_url(gsp_url)} refused {name}: 401, " + (
                 f"user {user!r} was not accepted: check store_user and the password in PIANOLD_STORE_PASSWORD" if user else
