@@ -727,6 +727,20 @@ def test_an_ask_query_as_a_page(live_server):
     assert status == 200 and b"true" in body.lower()
 
 
+def test_a_results_page_says_how_many_rows_and_how_long_the_query_took(live_server):
+    """The summary above the table: its rows and the server's time for the query, Italian first."""
+    query = "SELECT ?n WHERE { VALUES ?n { 1 2 3 } }"
+    status, _, body = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": query, "format": "html"}))
+    assert status == 200
+    summary = re.search(r'<p class="meta result-summary">(.*?)</p>', body.decode())
+    assert summary, body.decode()[:2000]
+    text = re.sub(r"<[^>]+>", "", summary.group(1))
+    assert re.fullmatch(r"3 righe / rows in \d+ ms", text), text  # "in" reads the same in both
+    status, _, body = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": "ASK { ?s ?p ?o }", "format": "html"}))
+    text = re.sub(r"<[^>]+>", "", re.search(r'<p class="meta result-summary">(.*?)</p>', body.decode()).group(1))
+    assert re.fullmatch(r"Risposta in (\d+) ms / Answered in \1 ms", text), text
+
+
 def test_a_worker_that_cannot_start_costs_one_503_not_a_slot(built_dist, monkeypatch):
     import pianold.store.workers as workers
     from pianold.publish import current_version

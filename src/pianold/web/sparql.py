@@ -59,13 +59,15 @@ def endpoint() -> Response:
     if parsed.query is None:
         return _without_query()
     engine_media = "application/n-triples" if parsed.graph_form else "application/sparql-results+json"
+    started = time.perf_counter()
     try:
         result = answer(current_app, g.snapshot, parsed, engine_media)
     except QueryFailed as err:
         return _error(err.status, str(err), err.retry_after)
+    took_ms = round((time.perf_counter() - started) * 1000)
     if request.method == "GET" and parsed.repeatable:
         mark_cacheable(request.environ)
-    page = _results_page(parsed.query, result, parsed.default_graphs, parsed.named_graphs)
+    page = _results_page(parsed.query, result, parsed.default_graphs, parsed.named_graphs, took_ms)
     if not parsed.repeatable:
         page.headers["Cache-Control"] = "no-store"
     return page
@@ -152,10 +154,12 @@ def _without_query() -> Response:
     return rep.respond()
 
 
-def _results_page(query: str, result: QueryAnswer, dgs, ngs) -> Response:
+def _results_page(query: str, result: QueryAnswer, dgs, ngs, took_ms: int) -> Response:
+    """The results as a page; took_ms is the time the server spent answering the query (measured
+    when the page was made: a cached page tells the time of its first run)."""
     from pianold.web.pages import link_for
 
-    table = {"kind": result.kind, "truncated": result.truncated}
+    table = {"kind": result.kind, "truncated": result.truncated, "took_ms": took_ms}
     if result.kind in ("solutions", "boolean"):
         data = json.loads(result.body)
         if "boolean" in data:
