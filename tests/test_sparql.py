@@ -741,6 +741,20 @@ def test_a_results_page_says_how_many_rows_and_how_long_the_query_took(live_serv
     assert re.fullmatch(r"Risposta in (\d+) ms / Answered in \1 ms", text), text
 
 
+def test_result_iris_with_a_published_prefix_read_as_curies(live_server):
+    """An IRI in a published namespace is shown as its CURIE (psm:Action, skos:prefLabel), the
+    whole IRI in its title; IRIs in no published namespace are shown whole."""
+    query = ("SELECT ?c ?p ?o WHERE { VALUES (?c ?p ?o) { (<https://w3id.org/pianold/onto/psm/Action> "
+             "<http://www.w3.org/2004/02/skos/core#prefLabel> <https://example.org/a>) } }")
+    status, _, body = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": query, "format": "html"}))
+    page = body.decode()
+    assert status == 200
+    assert re.search(r'<a href="[^"]*/onto/psm/Action"[^>]* title="https://w3id.org/pianold/onto/psm/Action">psm:Action</a>', page)
+    assert re.search(r'<a href="http://www.w3.org/2004/02/skos/core#prefLabel" rel="external" '
+                     r'title="http://www.w3.org/2004/02/skos/core#prefLabel">skos:prefLabel</a>', page)
+    assert '<a href="https://example.org/a" rel="external">https://example.org/a</a>' in page
+
+
 def test_a_worker_that_cannot_start_costs_one_503_not_a_slot(built_dist, monkeypatch):
     import pianold.store.workers as workers
     from pianold.publish import current_version

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, current_app, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from pianold.formats import compact_iri
 from pianold.sparql_guard import Refused
 from pianold.store.base import StoreError
 from pianold.store.workers import QueryAnswer, QueryFailed
@@ -112,7 +113,6 @@ def _page(query: str, **context) -> str:
 def _completions() -> list[list[str]]:
     """What the editor offers to complete (Ctrl-Space): the prefixes the gallery declares, then the
     ontology's terms as CURIEs with their Italian labels, as [text, label] pairs."""
-    from pianold.formats import compact_iri
     from pianold.web.pages import term_labels
 
     prefixes = [[name + ":", iri] for name, iri in _PREFIX_LINE.findall(PREFIXES)]
@@ -196,7 +196,9 @@ def _cell(value: dict | None, link_for) -> dict:
         href, local = link_for(value["value"])
         if not local and not _WEB_LINK.match(href):  # `javascript:`, `data:`… from the query itself: shown, not linked
             href = None
-        return {"iri": value["value"], "href": href, "local": local}
+        # a published prefix shortens the IRI on the page (psm:Action), the whole IRI in its title
+        curie = compact_iri(value["value"])
+        return {"iri": value["value"], "href": href, "local": local, "curie": curie if curie != value["value"] else None}
     if value["type"] == "triple":  # an RDF 1.2 triple term, written as in N-Triples
         return {"text": "<<( " + " ".join(_nt(value["value"][k]) for k in ("subject", "predicate", "object")) + " )>>"}
     return {"text": value["value"], "lang": value.get("xml:lang"), "datatype": value.get("datatype")}
