@@ -755,6 +755,20 @@ def test_result_iris_with_a_published_prefix_read_as_curies(live_server):
     assert '<a href="https://example.org/a" rel="external">https://example.org/a</a>' in page
 
 
+def test_result_iris_of_this_site_are_named_by_their_labels(live_server):
+    """A cell holding this site's IRI says what it is: the resource's Italian label (an action's
+    title, an ontology term's label), English after it where there is one; an IRI the store knows
+    nothing of is shown without a name."""
+    query = ('SELECT ?x WHERE { VALUES ?x { <https://w3id.org/pianold/data/plan/bari-psm-2030/action/5.1.1.a> '
+             '<https://w3id.org/pianold/onto/psm/Action> <https://w3id.org/pianold/data/plan/nothing-here> } }')
+    status, _, body = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": query, "format": "html"}))
+    page = body.decode()
+    assert status == 200
+    assert re.search(r'action/5.1.1.a</a> <span class="iri-label">Rafforzamento dell’Agenzia Metropolitana per la casa[ <]', page), page[-3000:]
+    assert re.search(r'>psm:Action</a> <span class="iri-label">Azione <span lang="en">/ Action</span></span>', page)
+    assert re.search(r'nothing-here</a></td>', page)
+
+
 def test_a_worker_that_cannot_start_costs_one_503_not_a_slot(built_dist, monkeypatch):
     import pianold.store.workers as workers
     from pianold.publish import current_version

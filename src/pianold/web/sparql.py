@@ -178,6 +178,8 @@ def _results_page(query: str, result: QueryAnswer, dgs, ngs, took_ms: int) -> Re
         table["vars"] = ["subject", "predicate", "object"]
         table["total"] = len(triples)
         table["rows"] = [[_cell(json_term(t), link_for) for t in (q.subject, q.predicate, q.object)] for q in triples[:PAGE_ROWS]]
+    if "rows" in table:
+        _name_cells(table["rows"])
     params = [("query", query)] + [("default-graph-uri", x) for x in dgs] + [("named-graph-uri", x) for x in ngs]
     share = "/sparql?" + urlencode(params + [("format", "html")])
     # a query too long for a URL is downloaded by POSTing it, and has no link to share
@@ -187,6 +189,42 @@ def _results_page(query: str, result: QueryAnswer, dgs, ngs, took_ms: int) -> Re
     response = Response(body, content_type="text/html; charset=utf-8")
     response.vary.add("Accept")
     return response
+
+
+def _name_cells(rows: list[list[dict]]) -> None:
+    """Give the cells holding this site's IRIs their names (label_it, label_en): the ontology's
+    terms from their labels at hand, the others' labels from one store query for the whole page."""
+    from rdflib import Graph, URIRef
+
+    from pianold.web import describe
+    from pianold.web.labels import LABEL_PROPERTIES, Namer
+    from pianold.web.pages import LINKED_LABELS_LIMIT, term_labels
+
+    cells = [c for row in rows for c in row if c.get("local")]
+    if not cells:
+        return
+    values = []
+    for iri in sorted({c["iri"] for c in cells}):
+        try:
+            values.append(f"<{describe.safe_iri(iri)}>")
+        except ValueError:
+            continue
+    labels = Graph()
+    if values:
+        props = " ".join(f"<{p}>" for p in LABEL_PROPERTIES)
+        try:
+            labels = g.snapshot.store.graph_query(f"""CONSTRUCT {{ ?s ?p ?label }} WHERE {{
+                VALUES ?s {{ {" ".join(values[:LINKED_LABELS_LIMIT])} }} VALUES ?p {{ {props} }}
+                ?s ?p ?label FILTER(isLiteral(?label)) }}""")
+        except StoreError:  # a remote store that cannot answer: the IRIs are shown without names
+            pass
+    namer = Namer(Graph(), term_labels(), labels)
+    for cell in cells:
+        node = URIRef(cell["iri"])
+        cell["label_it"] = namer.named(node)
+        if cell["label_it"] is not None:
+            en = namer.en(node)
+            cell["label_en"] = en if en != cell["label_it"] else None
 
 
 def _cell(value: dict | None, link_for) -> dict:
