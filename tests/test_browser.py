@@ -290,3 +290,29 @@ def test_the_ontology_names_its_terms_by_their_labels(browser, live_server):
     assert action.count() == 1 and action.locator("code").inner_text() == "psm:Action"
     action.get_by_role("link", name="Azione", exact=True).click()
     page.wait_for_url("**/onto/psm/Action.html")
+
+
+def test_the_curl_command_follows_the_editor_and_is_copied(browser, live_server):
+    """The curl command under "Uso da programma" is the query in the editor as it is typed, quoted
+    as a shell reads it back; the button puts it on the clipboard and says so (no inline script)."""
+    import shlex
+
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    try:
+        page = context.new_page()
+        errors = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(live_server.url + "/sparql")
+        query = "SELECT ?t WHERE {\n  ?s ?p ?t FILTER(?t = \"l'asse\")\n}"
+        page.evaluate("q => document.querySelector('.CodeMirror').CodeMirror.setValue(q)", query)
+        command = page.locator("#query-curl").inner_text()
+        assert shlex.split(command) == ["curl", "-H", "Accept: text/csv", "--data-urlencode", "query=" + query,
+                                        live_server.url + "/sparql"]
+        page.get_by_role("button", name="Copia il comando / Copy the command").click()
+        status = page.locator("#copy-curl-status")
+        status.filter(has_text="Copiato").wait_for()
+        assert status.inner_text() == "Copiato / Copied"
+        assert page.evaluate("navigator.clipboard.readText()") == command
+        assert errors == []
+    finally:
+        context.close()

@@ -769,6 +769,22 @@ def test_result_iris_of_this_site_are_named_by_their_labels(live_server):
     assert re.search(r'nothing-here</a></td>', page)
 
 
+def test_the_page_gives_its_query_as_a_curl_command(live_server):
+    """Under "Uso da programma", the page's own query as a curl command a POSIX shell reads back
+    whole: quotes, newlines and all; on the page without a query, the first example's."""
+    import shlex
+
+    query = "SELECT ?t WHERE {\n  ?s ?p ?t FILTER(?t = \"l'asse\" || ?t = 'x')\n} LIMIT 1"
+    status, _, body = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": query, "format": "html"}))
+    command = html.unescape(re.search(r'<code id="query-curl"[^>]*>(.*?)</code>', body.decode(), re.S).group(1))
+    assert status == 200
+    assert shlex.split(command) == ["curl", "-H", "Accept: text/csv", "--data-urlencode", "query=" + query,
+                                    live_server.url + "/sparql"]
+    _, _, body = http(live_server.url + "/sparql", headers={"Accept": "text/html"})
+    command = html.unescape(re.search(r'<code id="query-curl"[^>]*>(.*?)</code>', body.decode(), re.S).group(1))
+    assert shlex.split(command)[4].startswith("query=PREFIX psm:")
+
+
 def test_a_worker_that_cannot_start_costs_one_503_not_a_slot(built_dist, monkeypatch):
     import pianold.store.workers as workers
     from pianold.publish import current_version

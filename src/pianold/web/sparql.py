@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import time
 from urllib.parse import urlencode
 
@@ -107,7 +108,13 @@ def _page(query: str, **context) -> str:
     """The query page, with `query` in its editor: the gallery, the prefixes and the words the
     editor completes go with every one of its forms (empty, with results, with an error)."""
     return render_template("sparql.html", max_link=MAX_LINK, query=query, examples=_examples(), prefixes=PREFIXES,
-                           words=_completions(), **context)
+                           words=_completions(), curl=_curl(query), **context)
+
+
+def _curl(query: str) -> str:
+    """The query as a curl command for a POSIX shell, its answer in CSV (static/sparql-page.js
+    writes the same command for the query in the editor)."""
+    return f"curl -H 'Accept: text/csv' --data-urlencode {shlex.quote('query=' + query)} {request.host_url}sparql"
 
 
 def _completions() -> list[list[str]]:

@@ -48,6 +48,35 @@
     keys.hidden = false;
     input.setAttribute("aria-describedby", "query-keys");
   }
+  // The curl command under "Uso da programma" follows the query in the editor, quoted for a POSIX
+  // shell as the server quotes it (Python's shlex.quote); a button copies it.
+  var curl = document.getElementById("query-curl");
+  function quote(text) { return "'" + text.replace(/'/g, "'\"'\"'") + "'"; }
+  function writeCurl() {
+    curl.textContent = "curl -H 'Accept: text/csv' --data-urlencode " + quote("query=" + editor.getValue()) +
+      " " + curl.getAttribute("data-endpoint");
+  }
+  if (curl) {
+    editor.on("change", writeCurl);
+    var copy = document.getElementById("copy-curl"), status = document.getElementById("copy-curl-status");
+    if (copy && navigator.clipboard) {
+      copy.parentNode.hidden = false;
+      var say = function (it, en) {
+        var english = document.createElement("span");
+        english.lang = "en";
+        english.textContent = " / " + en;
+        status.textContent = it;
+        status.appendChild(english);
+      };
+      copy.addEventListener("click", function () {
+        navigator.clipboard.writeText(curl.textContent).then(function () {
+          say("Copiato", "Copied");
+        }, function () {
+          say("Copia non riuscita: seleziona il testo", "Copy failed: select the text");
+        });
+      });
+    }
+  }
   // The visible label focuses the editor, as it focused the textarea it replaces.
   if (label) label.addEventListener("click", function (e) { e.preventDefault(); editor.focus(); });
 })();
