@@ -767,6 +767,11 @@ def test_result_iris_of_this_site_are_named_by_their_labels(live_server):
     assert re.search(r'action/5.1.1.a</a> <span class="iri-label">Rafforzamento dell’Agenzia Metropolitana per la casa[ <]', page), page[-3000:]
     assert re.search(r'>psm:Action</a> <span class="iri-label">Azione <span lang="en">/ Action</span></span>', page)
     assert re.search(r'nothing-here</a></td>', page)
+    query = ('SELECT ?x WHERE { VALUES ?x { <http://www.w3.org/2004/02/skos/core#Concept> <https://example.org/a> } }')
+    status, _, body = http(live_server.url + "/sparql?" + urllib.parse.urlencode({"query": query, "format": "html"}))
+    page = body.decode()
+    assert '>skos:Concept</a> <span class="iri-label">concetto SKOS <span lang="en">/ SKOS concept</span></span>' in page
+    assert 'https://example.org/a</a></td>' in page  # the common vocabularies' terms are named too, others not
 
 
 def test_the_page_gives_its_query_as_a_curl_command(live_server):

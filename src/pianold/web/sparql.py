@@ -199,19 +199,20 @@ def _results_page(query: str, result: QueryAnswer, dgs, ngs, took_ms: int) -> Re
 
 
 def _name_cells(rows: list[list[dict]]) -> None:
-    """Give the cells holding this site's IRIs their names (label_it, label_en): the ontology's
-    terms from their labels at hand, the others' labels from one store query for the whole page."""
+    """Give the cells holding IRIs their names (label_it, label_en): the ontology's terms and the
+    common vocabularies' (skos:Concept) from the labels at hand, this site's resources from one
+    store query for the whole page."""
     from rdflib import Graph, URIRef
 
     from pianold.web import describe
     from pianold.web.labels import LABEL_PROPERTIES, Namer
     from pianold.web.pages import LINKED_LABELS_LIMIT, term_labels
 
-    cells = [c for row in rows for c in row if c.get("local")]
+    cells = [c for row in rows for c in row if c.get("iri")]
     if not cells:
         return
     values = []
-    for iri in sorted({c["iri"] for c in cells}):
+    for iri in sorted({c["iri"] for c in cells if c["local"]}):
         try:
             values.append(f"<{describe.safe_iri(iri)}>")
         except ValueError:
