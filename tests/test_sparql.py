@@ -790,6 +790,30 @@ def test_the_page_gives_its_query_as_a_curl_command(live_server):
     assert shlex.split(command)[4].startswith("query=PREFIX psm:")
 
 
+def test_result_iris_are_shown_when_the_store_cannot_name_them(built_dist, monkeypatch):
+    """A store that fails the page's label query costs the names of this site's resources, not the
+    page: the IRIs are shown, the ontology's terms still named from the labels at hand."""
+    from pianold.store.base import StoreError
+    from pianold.store.oxigraph import EmbeddedStore
+    from pianold.web import create_app
+
+    real = EmbeddedStore.graph_query
+
+    def failing(self, query):
+        if "?label" in query:
+            raise StoreError("the store is away")
+        return real(self, query)
+
+    monkeypatch.setattr(EmbeddedStore, "graph_query", failing)
+    query = ('SELECT ?x WHERE { VALUES ?x { <https://w3id.org/pianold/data/plan/bari-psm-2030/action/5.1.1.a> '
+             '<https://w3id.org/pianold/onto/psm/Action> } }')
+    answer = create_app(built_dist).test_client().get("/sparql", query_string={"query": query, "format": "html"})
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 200
+    assert 'action/5.1.1.a</a></td>' in page
+    assert '>psm:Action</a> <span class="iri-label">Azione <span lang="en">/ Action</span></span>' in page
+
+
 def test_a_worker_that_cannot_start_costs_one_503_not_a_slot(built_dist, monkeypatch):
     import pianold.store.workers as workers
     from pianold.publish import current_version
