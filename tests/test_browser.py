@@ -316,3 +316,16 @@ def test_the_curl_command_follows_the_editor_and_is_copied(browser, live_server)
         assert errors == []
     finally:
         context.close()
+
+
+def test_a_result_iris_name_is_on_its_own_line_under_it(browser, live_server):
+    """In the results table a resource's name comes under its IRI, not run on after it as if
+    both were one text: it is told apart by its place, not by colour."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    query = "SELECT ?a WHERE { VALUES ?a { <https://w3id.org/pianold/data/plan/bari-psm-2030/action/5.1.1.a> } }"
+    page.goto(live_server.url + "/sparql?format=html&query=" + query.replace(" ", "%20"))
+    cell = page.locator("table.results td").first
+    link, name = cell.locator("a"), cell.locator(".iri-label")
+    assert name.inner_text() == "Rafforzamento dell’Agenzia Metropolitana per la casa"
+    assert name.evaluate("e => e.getBoundingClientRect().top") >= link.evaluate("e => e.getBoundingClientRect().bottom") - 1
+    assert name.evaluate("e => getComputedStyle(e).display") == "block"
