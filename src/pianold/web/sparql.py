@@ -112,8 +112,9 @@ def _page(query: str, **context) -> str:
 
 
 def _curl(query: str) -> str:
-    """The query as a curl command for a POSIX shell, its answer in CSV (static/sparql-page.js
-    writes the same command for the query in the editor)."""
+    """The query as a curl command for a POSIX shell, its answer in CSV (a graph's in Turtle, which
+    the endpoint gives a CONSTRUCT asked for CSV); static/sparql-page.js writes the same command
+    for the query in the editor."""
     return f"curl -H 'Accept: text/csv' --data-urlencode {shlex.quote('query=' + query)} {request.host_url}sparql"
 
 
