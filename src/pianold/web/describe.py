@@ -12,6 +12,7 @@ from pianold.vocab import ONTOLOGY_IRI, PSM
 
 _IRI_OK = re.compile(r'^[^\s<>"{}|^`\\]+$')
 INCOMING_LIMIT = 500
+LABELS_LIMIT = 500  # IRIs whose labels one page asks for (labels_of)
 LABEL_PROPS = "skos:prefLabel rdfs:label skos:notation foaf:name"  # foaf:name: of a licence, an organisation
 PREFIXES = """PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
@@ -25,6 +26,25 @@ def safe_iri(iri: str) -> str:
     if not _IRI_OK.match(iri):
         raise ValueError(f"not an IRI: {iri!r}")
     return iri
+
+
+def labels_of(store: Store, iris) -> Graph:
+    """The literal labels (labels.LABEL_PROPERTIES) of the first LABELS_LIMIT of `iris` (in IRI order),
+    in one query; an IRI a query cannot hold is left out."""
+    from pianold.web.labels import LABEL_PROPERTIES
+
+    values = []
+    for iri in sorted(iris):
+        try:
+            values.append(f"<{safe_iri(iri)}>")
+        except ValueError:
+            continue
+    if not values:
+        return Graph()
+    props = " ".join(f"<{p}>" for p in LABEL_PROPERTIES)
+    return store.graph_query(f"""CONSTRUCT {{ ?s ?p ?label }} WHERE {{
+        VALUES ?s {{ {" ".join(values[:LABELS_LIMIT])} }} VALUES ?p {{ {props} }}
+        ?s ?p ?label FILTER(isLiteral(?label)) }}""")
 
 
 def exists(store: Store, iri: str) -> bool:

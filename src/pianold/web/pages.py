@@ -16,7 +16,7 @@ from pianold.vocab import COV, ONTOLOGY_IRI, PSM
 from pianold.web import catalog, describe
 from pianold.web.caching import Representation, etag_for
 from pianold.web.fastpath import mark_cacheable
-from pianold.web.labels import KINDS, LABEL_PROPERTIES, Namer, literal_in, short
+from pianold.web.labels import KINDS, Namer, literal_in, short
 from pianold.web.sdg_chart import sdg_chart_svg, sdg_coverage
 from pianold.web.tree import plan_tree_svg
 from pianold.web.urls import path_for_iri
@@ -160,9 +160,6 @@ def resource_page(iri: str, graph) -> str:
     return render_template("resource.html", **context)
 
 
-LINKED_LABELS_LIMIT = 500
-
-
 def _labels_of_linked(store, graph, node) -> Graph:
     """Labels of the local resources the page links to that its graph leaves unnamed: the
     description carries the skos:prefLabel and rdfs:label of what it links to, not a dataset's or a
@@ -170,20 +167,8 @@ def _labels_of_linked(store, graph, node) -> Graph:
     base = current_app.config["PIANOLD"].base
     linked = {o for o in graph.objects(node, None) if isinstance(o, URIRef)}
     linked |= {s for s, _ in graph.subject_predicates(node) if isinstance(s, URIRef)}
-    unnamed = []
-    for iri in sorted(str(n) for n in linked if n != node and literal_in(graph, n) is None):
-        if path_for_iri(base, iri) is None:
-            continue
-        try:
-            unnamed.append(f"<{describe.safe_iri(iri)}>")
-        except ValueError:
-            continue
-    if not unnamed:
-        return Graph()
-    props = " ".join(f"<{p}>" for p in LABEL_PROPERTIES)
-    return store.graph_query(f"""CONSTRUCT {{ ?s ?p ?label }} WHERE {{
-        VALUES ?s {{ {" ".join(unnamed[:LINKED_LABELS_LIMIT])} }} VALUES ?p {{ {props} }}
-        ?s ?p ?label FILTER(isLiteral(?label)) }}""")
+    return describe.labels_of(store, {str(n) for n in linked if n != node and literal_in(graph, n) is None
+                                      and path_for_iri(base, str(n)) is not None})
 
 
 MATCHES = (SKOS.exactMatch, SKOS.closeMatch, SKOS.relatedMatch)

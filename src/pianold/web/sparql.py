@@ -205,28 +205,17 @@ def _name_cells(rows: list[list[dict]]) -> None:
     store query for the whole page."""
     from rdflib import Graph, URIRef
 
-    from pianold.web import describe
-    from pianold.web.labels import LABEL_PROPERTIES, Namer
-    from pianold.web.pages import LINKED_LABELS_LIMIT, term_labels
+    from pianold.web.describe import labels_of
+    from pianold.web.labels import Namer
+    from pianold.web.pages import term_labels
 
     cells = [c for row in rows for c in row if c.get("iri")]
     if not cells:
         return
-    values = []
-    for iri in sorted({c["iri"] for c in cells if c["local"]}):
-        try:
-            values.append(f"<{describe.safe_iri(iri)}>")
-        except ValueError:
-            continue
-    labels = Graph()
-    if values:
-        props = " ".join(f"<{p}>" for p in LABEL_PROPERTIES)
-        try:
-            labels = g.snapshot.store.graph_query(f"""CONSTRUCT {{ ?s ?p ?label }} WHERE {{
-                VALUES ?s {{ {" ".join(values[:LINKED_LABELS_LIMIT])} }} VALUES ?p {{ {props} }}
-                ?s ?p ?label FILTER(isLiteral(?label)) }}""")
-        except StoreError:  # a remote store that cannot answer: the IRIs are shown without names
-            pass
+    try:
+        labels = labels_of(g.snapshot.store, {c["iri"] for c in cells if c["local"]})
+    except StoreError:  # a remote store that cannot answer: the IRIs are shown without names
+        labels = Graph()
     namer = Namer(Graph(), term_labels(), labels)
     for cell in cells:
         node = URIRef(cell["iri"])
