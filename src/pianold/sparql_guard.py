@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from pianold.sparql_tokens import Token, Unreadable, nesting, offsets, query_form, raw_form, raw_nesting, tokens
+from pianold.sparql_tokens import Token, Unreadable, nesting, offsets, query_form, raw_form, tokens
 
 _UPDATE_WORDS = ("INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH")
 # The engine matches keywords without a word boundary (`trueSERVICE`, `SERVICESILENT`, `SERVICE:x`
@@ -38,7 +38,7 @@ def check_query(query: str, allowlist: tuple[str, ...]) -> None:
         toks = tokens(query)
     except Unreadable as err:
         if len(query) > 2 * MAX_NESTING:
-            _check_nesting(raw_nesting(query, "([{"))
+            _check_nesting(nesting(query, "([{"))
         if _SERVICE_RAW.search(query):
             raise Refused(403, f"SERVICE is refused in a query this endpoint cannot read token by token ({err})") from None
         if (raw_form(query) or "").startswith(_UPDATE_WORDS):
@@ -48,7 +48,7 @@ def check_query(query: str, allowlist: tuple[str, ...]) -> None:
     if form is not None and form.startswith(_UPDATE_WORDS):
         raise Refused(403, READ_ONLY)
     if len(query) > 2 * MAX_NESTING:  # shorter, no query can nest that deep
-        _check_nesting(nesting(toks, "([{"))
+        _check_nesting(nesting((t.text for t in toks), "([{"))
     if not _SERVICE_RAW.search(query):
         return  # the engine reads keywords letter by letter (no escapes): no SERVICE without its letters
     first = next((i for i, t in enumerate(toks) if t.ambiguous), None)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from typing import NamedTuple
 
 _PATTERNS = r"""
@@ -173,27 +174,25 @@ def query_form(toks: tuple[Token, ...]) -> str | None:
 _CLOSERS = {"(": ")", "[": "]", "{": "}"}
 
 
-def nesting(toks: tuple[Token, ...], openers: str) -> int:
-    """How deep the brackets named by `openers` (some of `([{`) nest, each kind counted with the others."""
+def nesting(texts: Iterable[str], openers: str) -> int:
+    """How deep the brackets named by `openers` (some of `([{`) nest, each kind counted with the
+    others: `texts` are the tokens' texts, or the characters of a text no tokens read (whose
+    brackets in strings count too: an upper bound)."""
     opening, closing = set(openers), {_CLOSERS[c] for c in openers}
     depth = deepest = 0
-    for t in toks:
-        if t.text in opening:
+    for text in texts:
+        if text in opening:
             depth += 1
             deepest = max(deepest, depth)
-        elif t.text in closing:
+        elif text in closing:
             depth -= 1
     return deepest
 
 
-def raw_nesting(query: str, openers: str) -> int:
-    """nesting() of a text no tokens read, counting every such character (in strings too: an upper bound)."""
-    closing = {_CLOSERS[c] for c in openers}
-    depth = deepest = 0
-    for c in query:
-        if c in openers:
-            depth += 1
-            deepest = max(deepest, depth)
-        elif c in closing:
-            depth -= 1
-    return deepest
+def form_of(query: str) -> str | None:
+    """query_form of the query's tokens; when it is no sequence of tokens, raw_form of its text
+    (the engine will judge such a query)."""
+    try:
+        return query_form(tokens(query))
+    except Unreadable:
+        return raw_form(query)

@@ -175,7 +175,7 @@ def read_form(query: str) -> Form | None:
         reader = _Reader(toks)
         found = reader.query()
         bindings = sum(t.kind == "word" and t.text.upper() == "AS" for t in toks)
-        if len(found) > MAX_PATTERNS or nesting(toks, "([") > MAX_DEPTH or bindings > MAX_BINDINGS:
+        if len(found) > MAX_PATTERNS or nesting((t.text for t in toks), "([") > MAX_DEPTH or bindings > MAX_BINDINGS:
             return None
         # a signed number (`+1`) is an operator and a number to the engine in `?o+1`
         if sum(t.text in _OPERATORS or (t.kind == "number" and t.text[0] in "+-")

@@ -26,7 +26,7 @@ from werkzeug.http import parse_date
 
 import pyoxigraph as ox
 
-from pianold.sparql_tokens import Unreadable, query_form, raw_form, tokens
+from pianold.sparql_tokens import form_of
 from pianold.store.base import Store, StoreError
 from pianold.store.oxigraph import to_rdflib
 from pianold.store.results import GRAPH_TYPES, serialize_graph, serialize_solutions
@@ -169,7 +169,7 @@ class RemoteStore(Store):
                 if graph:  # as N-Triples, whatever media type the store names it with (text/plain, say)
                     return write_capped(job, "graph", ox.parse(answer, format=ox.RdfFormat.N_TRIPLES), serialize_graph)
                 variables, boolean, rows = _sparql_json(answer)
-                if boolean is None and _is_ask_table(variables) and _form(job.query) == "ASK":
+                if boolean is None and _is_ask_table(variables) and form_of(job.query) == "ASK":  # a SELECT may name its variable so too
                     boolean = _ask_table_answer(rows)
                 if boolean is not None:
                     return write_boolean(job, boolean)
@@ -196,15 +196,6 @@ def _is_ask_table(variables) -> bool:
 def _ask_table_answer(rows) -> bool:
     """The boolean of a Virtuoso ASK answered as a table: a row whose value is not 0 or false."""
     return any(row.get(_ASK_VARIABLE, {}).get("value") not in ("0", "false") for row in rows)
-
-
-def _form(query: str) -> str | None:
-    """SELECT, ASK… as the query's first word after its prologue (a SELECT may name its variable
-    __ASK_RETVAL too: only an ASK's table is read as a boolean)."""
-    try:
-        return query_form(tokens(query))
-    except Unreadable:
-        return raw_form(query)
 
 
 def _counted(rows, read: list[int]):

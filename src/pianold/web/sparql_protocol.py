@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from pianold.sparql_guard import READ_ONLY, Refused, check_query
-from pianold.sparql_tokens import Unreadable, query_form, raw_form, tokens
+from pianold.sparql_tokens import Unreadable, form_of, query_form, tokens
 from pianold.store.bounded import MAX_INLINE_GRAPHS, proven_solutions, solution_limit
 from pianold.store.workers import QueryAnswer, QueryFailed, QueryJob, WorkerPool, execute
 from pianold.web import ops
@@ -199,11 +199,7 @@ def _unique(graphs: list[str]) -> tuple[str, ...]:
 def is_graph_form(query: str) -> bool:
     """A CONSTRUCT or DESCRIBE, as the engine reads it (comments included); by a plain look at
     the prologue when the query cannot be read token by token (the engine will then judge it)."""
-    try:
-        form = query_form(tokens(query))
-    except Unreadable:
-        form = raw_form(query)
-    return form in ("CONSTRUCT", "DESCRIBE")
+    return form_of(query) in ("CONSTRUCT", "DESCRIBE")
 
 
 # a new value at every evaluation, or another endpoint's data, which may change at any time
