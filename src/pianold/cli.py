@@ -94,7 +94,7 @@ def build(obj: Context) -> None:
         click.echo("build failed: the data does not conform to the shapes; nothing was published", err=True)
         sys.exit(1)
     except OSError as err:
-        raise click.ClickException(f"cannot write to {settings.dist_dir}: {err.strerror or err}") from None
+        raise click.ClickException(str(_CannotWrite(settings, err))) from None
     plans = ", ".join(f"{p['id']} ({p['triples']} triples)" for p in version.manifest["plans"])
     if before is not None and before.id == version.id:
         click.echo(f"nothing changed: version {version.id} in {version.path} stays published: {plans}")

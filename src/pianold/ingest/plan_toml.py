@@ -29,7 +29,8 @@ TABLE_FORMATS = ("page-text", "wdt-csv")
 _DATE_LIKE = re.compile(r"=\s*[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}\b")  # 2020-1-1, 01/01/2020, 2030-13-31
 _HEADER = re.compile(r"^\s*\[\[?\s*[A-Za-z0-9_.\"' -]+\s*\]\]?\s*(#.*)?$")  # [table] or [[array]]
 _SMART_QUOTES = re.compile(r"=\s*\[?\s*([“”„«‘’‚])")  # a value opened with a typographic quote
-EMAIL = re.compile(r"^[^@\s<>\"{}|\\^`]+@[^@\s<>\"{}|\\^`]+\.[a-z]{2,}$", re.I)  # published as a mailto: IRI
+_IN_EMAIL = rf"[^@\s{re.escape(NOT_IN_IRIS)}]+"  # published as a mailto: IRI
+EMAIL = re.compile(rf"^{_IN_EMAIL}@{_IN_EMAIL}\.[a-z]{{2,}}$", re.I)
 
 
 @dataclass(frozen=True)
