@@ -185,6 +185,10 @@ def catalog_publisher(plans: list[PlanRecord], chosen: str | None = None):
     raise SeveralPublishers({ipa: p.name for ipa, p in publishers.items()}, chosen)
 
 
+# the prefixes the catalogue's files bind besides the common ones (vocab.PREFIXES); pages use them too
+CATALOG_PREFIXES = {"vcard": VCARD, "spdx": SPDX, "void": VOID, "ndc": NDC, "adms": ADMS}
+
+
 def catalog_graph(uris: Uris, plans: list[PlanRecord], stats: dict[str, VoidStats], ontology: Graph,
                   files: dict[str, dict], built: dt.datetime, modified: dict[str, dt.date] | None = None,
                   issued: dt.date | None = None, combined_license: str | None = None, publisher_ipa: str | None = None,
@@ -198,7 +202,7 @@ def catalog_graph(uris: Uris, plans: list[PlanRecord], stats: dict[str, VoidStat
     catalog_publisher(plans, publisher_ipa); it holds `everything_triples` distinct triples (void:triples)."""
     c = CatalogUris(uris)
     g = bind_prefixes(Graph(identifier=c.catalog))
-    for prefix, ns in (("vcard", VCARD), ("spdx", SPDX), ("void", VOID), ("ndc", NDC), ("adms", ADMS)):
+    for prefix, ns in CATALOG_PREFIXES.items():
         g.bind(prefix, ns)
     day = Literal(built.date().isoformat(), datatype=XSD.date)
     modified = modified or {}

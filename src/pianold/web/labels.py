@@ -5,7 +5,7 @@ from __future__ import annotations
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SKOS, VOID
 
-from pianold.catalog import ADMS, FILE_TYPE, FREQUENCY, IANA, LANGUAGE, NDC, SPDX, VCARD
+from pianold.catalog import CATALOG_PREFIXES, FILE_TYPE, FREQUENCY, IANA, LANGUAGE, SPDX, VCARD
 from pianold.vocab import ADMSAPIT, CLV, COV, DCATAPIT, ELI, L0, PREFIXES, TI, VANN
 
 # Classes of resources outside the psm: ontology, in the order a page names a resource's kind by
@@ -110,8 +110,7 @@ KINDS = tuple(CLASSES)
 LABEL_PROPERTIES = (SKOS.prefLabel, RDFS.label, L0.name, DCTERMS.title, FOAF.name, VCARD.fn)
 
 
-# the prefixes the catalogue's own files bind besides the common ones (catalog.catalog_graph)
-DISPLAY_PREFIXES = {**PREFIXES, "vcard": VCARD, "spdx": SPDX, "void": VOID, "ndc": NDC, "adms": ADMS}
+DISPLAY_PREFIXES = {**PREFIXES, **CATALOG_PREFIXES}
 
 
 def short(iri: str) -> str:
